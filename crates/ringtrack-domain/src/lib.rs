@@ -1,0 +1,17 @@
+//! The rules of ringtrack, with no I/O: identifiers, money, roles and API-key formats,
+//! paging, and the field errors that every edge reports. Everything here is plain data
+//! and pure functions so it can be unit-tested without a database or a network.
+
+pub mod api_key;
+pub mod ids;
+pub mod money;
+pub mod paging;
+pub mod role;
+pub mod validation;
+
+pub use api_key::{ApiKeySecret, SecretHash};
+pub use ids::{ApiKeyId, BusinessId};
+pub use money::Cents;
+pub use paging::{Cursor, PageRequest, PagingParams};
+pub use role::{Access, Role};
+pub use validation::{FieldError, FieldErrors};

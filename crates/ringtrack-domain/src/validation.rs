@@ -1,0 +1,124 @@
+//! The one shape of a refused input: which field, and what is wrong with it. Every edge
+//! (JSON bodies, query strings, the CLI) reports through it so a 422 always names the field.
+
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Several field errors gathered in one pass, so a client fixes everything at once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_vec(self) -> Vec<FieldError> {
+        self.0
+    }
+
+    /// `Ok(value)` when nothing was pushed, otherwise every error gathered.
+    pub fn finish<T>(self, value: T) -> Result<T, FieldErrors> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
+    }
+}
+
+impl From<FieldError> for FieldErrors {
+    fn from(error: FieldError) -> Self {
+        Self(vec![error])
+    }
+}
+
+impl fmt::Display for FieldErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            e.fmt(f)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for FieldErrors {}
+
+/// A required, trimmed, non-empty name of at most `max` characters.
+pub fn parse_name(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if name.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(parse_name("name", "  CRM  ", 10).unwrap(), "CRM");
+        assert_eq!(parse_name("name", "   ", 10).unwrap_err().field, "name");
+        assert!(parse_name("name", "abcdefghijk", 10).is_err());
+        assert!(parse_name("name", "a\u{0}b", 10).is_err());
+        // Characters, not bytes, are counted.
+        assert!(parse_name("name", "ééééé", 5).is_ok());
+    }
+
+    #[test]
+    fn errors_gather_and_finish() {
+        let mut errors = FieldErrors::new();
+        assert_eq!(errors.clone().finish(1), Ok(1));
+        errors.push("a", "bad");
+        errors.push("b", "worse");
+        let err = errors.finish(()).unwrap_err();
+        assert_eq!(err.to_string(), "a: bad; b: worse");
+        assert_eq!(err.into_vec().len(), 2);
+    }
+}

@@ -1,0 +1,259 @@
+//! Running one statement on either backend. A statement is SQL text with `$n`
+//! placeholders plus its arguments ([`Sql`]); rows come back through [`Record`], which
+//! hides the driver's row type, and each model says how it reads itself ([`FromRecord`]).
+
+use sqlx::Row;
+use sqlx::postgres::{PgConnection, PgPool, PgRow};
+use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
+
+/// Anything statements can run on: `&Store` (reads, on the pool) or `&mut Tx` (writes).
+pub trait Connection: Send {
+    #[doc(hidden)]
+    fn conn(&mut self) -> Conn<'_>;
+}
+
+impl<T: Connection + ?Sized> Connection for &mut T {
+    fn conn(&mut self) -> Conn<'_> {
+        (**self).conn()
+    }
+}
+
+/// A borrowed executor of one backend or the other.
+#[doc(hidden)]
+pub enum Conn<'c> {
+    SqlitePool(&'c SqlitePool),
+    PostgresPool(&'c PgPool),
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+/// Expands `$body` once per executor type, with `$exec` bound to that executor.
+macro_rules! on_backend {
+    ($conn:expr, $exec:ident => $body:expr) => {
+        match $conn {
+            Conn::SqlitePool($exec) => $body,
+            Conn::PostgresPool($exec) => $body,
+            Conn::Sqlite($exec) => $body,
+            Conn::Postgres($exec) => $body,
+        }
+    };
+}
+
+/// Binds every argument of `$sql` to a fresh query on its text.
+macro_rules! query {
+    ($sql:expr) => {{
+        let mut query = sqlx::query(&$sql.text);
+        for arg in &$sql.args {
+            query = match arg {
+                Value::Int(v) => query.bind(*v),
+                Value::Text(v) => query.bind(v.as_deref()),
+                Value::Bool(v) => query.bind(*v),
+            };
+        }
+        query
+    }};
+}
+
+impl Conn<'_> {
+    pub(crate) async fn fetch_all<T: FromRecord>(self, sql: Sql) -> sqlx::Result<Vec<T>> {
+        on_backend!(self, exec => {
+            let rows = query!(sql).fetch_all(exec).await?;
+            rows.iter().map(|row| T::from_record(row)).collect()
+        })
+    }
+
+    pub(crate) async fn fetch_optional<T: FromRecord>(self, sql: Sql) -> sqlx::Result<Option<T>> {
+        on_backend!(self, exec => {
+            let row = query!(sql).fetch_optional(exec).await?;
+            row.as_ref().map(|row| T::from_record(row)).transpose()
+        })
+    }
+
+    pub(crate) async fn fetch_one<T: FromRecord>(self, sql: Sql) -> sqlx::Result<T> {
+        on_backend!(self, exec => {
+            let row = query!(sql).fetch_one(exec).await?;
+            T::from_record(&row)
+        })
+    }
+
+    /// Runs a statement and answers how many rows it changed.
+    pub(crate) async fn execute(self, sql: Sql) -> sqlx::Result<u64> {
+        on_backend!(self, exec => Ok(query!(sql).execute(exec).await?.rows_affected()))
+    }
+
+    /// Runs several `;`-separated statements with no arguments (migrations).
+    pub(crate) async fn execute_script(self, script: &str) -> sqlx::Result<()> {
+        on_backend!(self, exec => sqlx::raw_sql(script).execute(exec).await.map(drop))
+    }
+}
+
+/// An argument value. Ids and times are turned into text and integers before binding.
+#[derive(Clone, Debug)]
+pub(crate) enum Value {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Bool(Option<bool>),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(Some(v))
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(Some(v.to_owned()))
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(Some(v))
+    }
+}
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<jiff::Timestamp> for Value {
+    fn from(v: jiff::Timestamp) -> Self {
+        Value::Int(Some(v.as_second()))
+    }
+}
+impl From<Option<jiff::Timestamp>> for Value {
+    fn from(v: Option<jiff::Timestamp>) -> Self {
+        Value::Int(v.map(|t| t.as_second()))
+    }
+}
+impl From<uuid::Uuid> for Value {
+    fn from(v: uuid::Uuid) -> Self {
+        Value::Text(Some(v.hyphenated().to_string()))
+    }
+}
+
+macro_rules! id_values {
+    ($($id:ty),*) => {$(
+        impl From<$id> for Value {
+            fn from(v: $id) -> Self {
+                v.as_uuid().into()
+            }
+        }
+    )*};
+}
+id_values!(ringtrack_domain::BusinessId, ringtrack_domain::ApiKeyId);
+
+/// SQL text plus its arguments, built up in order.
+#[derive(Clone, Debug)]
+pub(crate) struct Sql {
+    pub(crate) text: String,
+    pub(crate) args: Vec<Value>,
+}
+
+impl Sql {
+    /// A statement whose text already numbers its placeholders `$1`, `$2`, …
+    pub(crate) fn new(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Supplies the next numbered argument.
+    pub(crate) fn bind(mut self, value: impl Into<Value>) -> Self {
+        self.args.push(value.into());
+        self
+    }
+
+    pub(crate) fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder for `value`, numbered after the arguments already bound.
+    pub(crate) fn push_bind(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.args.push(value.into());
+        self.text.push('$');
+        self.text.push_str(&self.args.len().to_string());
+        self
+    }
+}
+
+/// One result row, whichever driver produced it.
+pub(crate) trait Record {
+    fn int(&self, column: &str) -> sqlx::Result<i64>;
+    fn opt_int(&self, column: &str) -> sqlx::Result<Option<i64>>;
+    fn text(&self, column: &str) -> sqlx::Result<String>;
+
+    fn time(&self, column: &str) -> sqlx::Result<jiff::Timestamp> {
+        to_time(column, self.int(column)?)
+    }
+
+    fn opt_time(&self, column: &str) -> sqlx::Result<Option<jiff::Timestamp>> {
+        self.opt_int(column)?
+            .map(|s| to_time(column, s))
+            .transpose()
+    }
+}
+
+impl dyn Record + '_ {
+    /// A column holding the text form of a typed value (an id, a role, …).
+    pub(crate) fn parsed<T>(&self, column: &str) -> sqlx::Result<T>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        let raw = self.text(column)?;
+        raw.parse().map_err(|e: T::Err| sqlx::Error::ColumnDecode {
+            index: column.to_owned(),
+            source: format!("{raw:?}: {e}").into(),
+        })
+    }
+}
+
+fn to_time(column: &str, seconds: i64) -> sqlx::Result<jiff::Timestamp> {
+    jiff::Timestamp::from_second(seconds).map_err(|e| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: Box::new(e),
+    })
+}
+
+macro_rules! record_for {
+    ($($row:ty),*) => {$(
+        impl Record for $row {
+            // Literals and some aggregates are 32-bit on PostgreSQL; widen them.
+            fn int(&self, column: &str) -> sqlx::Result<i64> {
+                self.try_get(column).or_else(|_| self.try_get::<i32, _>(column).map(i64::from))
+            }
+            fn opt_int(&self, column: &str) -> sqlx::Result<Option<i64>> {
+                self.try_get(column)
+                    .or_else(|_| self.try_get::<Option<i32>, _>(column).map(|v| v.map(i64::from)))
+            }
+            fn text(&self, column: &str) -> sqlx::Result<String> {
+                self.try_get(column)
+            }
+        }
+    )*};
+}
+record_for!(SqliteRow, PgRow);
+
+/// How a model reads itself from a row.
+pub(crate) trait FromRecord: Sized {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self>;
+}
+
+/// A single number, read from the column named `value` (`SELECT count(*) AS value …`).
+impl FromRecord for i64 {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        row.int("value")
+    }
+}

@@ -1,0 +1,208 @@
+//! Persistence behind one narrow API, on SQLite (the embedded default) or PostgreSQL.
+//!
+//! SQL is written once with `$1` placeholders, which both drivers accept, and run on
+//! whichever backend the [`Store`] was opened on; the few statements that must differ
+//! (locking, DDL details) are fenced in small per-backend blocks. Times are stored as
+//! Unix seconds and ids as UUID text, so comparisons behave the same on both.
+//!
+//! Reads go through `&Store` (a pool); every write a request makes goes through one
+//! [`Tx`]. On SQLite all writes share one connection and start with `BEGIN IMMEDIATE`, so
+//! a transaction that reads before it writes can never fail to upgrade its lock.
+
+pub mod api_keys;
+pub mod businesses;
+mod conn;
+mod migrate;
+mod paging;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Postgres, Sqlite, Transaction};
+
+pub use conn::Connection;
+pub use migrate::MIGRATIONS;
+pub use paging::Page;
+
+use conn::Conn;
+
+/// How long a statement waits for a lock (SQLite) or a pooled connection before failing.
+const WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database: {0}")]
+    Unavailable(String),
+    #[error("the database schema is at version {found}, newer than this binary knows ({known})")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pools: Pools,
+}
+
+#[derive(Clone, Debug)]
+enum Pools {
+    Sqlite {
+        reader: SqlitePool,
+        writer: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// One write transaction. Dropped without [`Tx::commit`], it rolls back.
+pub struct Tx {
+    inner: TxInner,
+}
+
+enum TxInner {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Store {
+    /// Opens `url` (`sqlite://PATH` or `postgres://...`), creating a SQLite file if needed.
+    /// It does not migrate: call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<Store> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(WAIT)
+                .connect(url)
+                .await
+                .map_err(|e| StoreError::Unavailable(describe_connect_error(&e)))?;
+            return Ok(Store {
+                pools: Pools::Postgres(pool),
+            });
+        }
+        if !url.starts_with("sqlite:") {
+            return Err(StoreError::Unavailable(
+                "the database URL must start with sqlite:// or postgres://".into(),
+            ));
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(WAIT)
+            .foreign_keys(true);
+        let open = |max: u32, options: SqliteConnectOptions| async move {
+            SqlitePoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(WAIT)
+                .connect_with(options)
+                .await
+                .map_err(|e| StoreError::Unavailable(describe_connect_error(&e)))
+        };
+        // The writer is opened first: it creates the file and switches it to WAL.
+        let writer = open(1, options.clone()).await?;
+        let reader = open(4, options.read_only(true)).await?;
+        Ok(Store {
+            pools: Pools::Sqlite { reader, writer },
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        let inner = match &self.pools {
+            Pools::Sqlite { writer, .. } => {
+                TxInner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        };
+        Ok(Tx { inner })
+    }
+
+    /// Whether the database answers a trivial query (for readiness probes).
+    pub async fn ping(&self) -> bool {
+        let mut db = self;
+        db.conn().execute(conn::Sql::new("SELECT 1")).await.is_ok()
+    }
+
+    /// Closes every connection; on SQLite the last close checkpoints the WAL.
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { reader, writer } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub fn backend(&self) -> Backend {
+        match self.inner {
+            TxInner::Sqlite(_) => Backend::Sqlite,
+            TxInner::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        match self.inner {
+            TxInner::Sqlite(tx) => tx.commit().await?,
+            TxInner::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+impl Connection for &Store {
+    fn conn(&mut self) -> Conn<'_> {
+        match &self.pools {
+            Pools::Sqlite { reader, .. } => Conn::SqlitePool(reader),
+            Pools::Postgres(pool) => Conn::PostgresPool(pool),
+        }
+    }
+}
+
+impl Connection for Tx {
+    fn conn(&mut self) -> Conn<'_> {
+        match &mut self.inner {
+            TxInner::Sqlite(tx) => Conn::Sqlite(&mut **tx),
+            TxInner::Postgres(tx) => Conn::Postgres(&mut **tx),
+        }
+    }
+}
+
+fn describe_connect_error(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::PoolTimedOut => "timed out connecting to the database".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The current time in whole seconds, the precision every stored time has.
+pub fn now() -> jiff::Timestamp {
+    let now = jiff::Timestamp::now();
+    jiff::Timestamp::from_second(now.as_second()).expect("the current time is in range")
+}

@@ -1,0 +1,194 @@
+//! The store's own rules, on both backends: migrations, key limits, balances, paging.
+
+use ringtrack_domain::paging::{PageRequest, PagingParams};
+use ringtrack_domain::{ApiKeySecret, Cents, Role};
+use ringtrack_store::api_keys::{self, CreateKeyError, RevokeError};
+use ringtrack_store::businesses::{self, BalanceError};
+use ringtrack_store::testing::TestDatabase;
+use ringtrack_store::{Backend, Store, StoreError, test_on_both_backends};
+
+async fn open(backend: Backend) -> (TestDatabase, Store) {
+    let db = TestDatabase::create(backend).await;
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    (db, store)
+}
+
+async fn new_business(store: &Store) -> ringtrack_domain::BusinessId {
+    let mut tx = store.begin().await.unwrap();
+    let b = businesses::create(&mut tx, "Acme Plumbing", "America/Chicago")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    b.id
+}
+
+async fn new_key(
+    store: &Store,
+    business: ringtrack_domain::BusinessId,
+    role: Role,
+) -> Result<api_keys::ApiKey, CreateKeyError> {
+    let mut tx = store.begin().await.unwrap();
+    let secret = ApiKeySecret::generate(&mut rand::rng());
+    let key = api_keys::create(&mut tx, business, "key", role, &secret)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    key
+}
+
+fn page(pairs: &[(&str, &str)]) -> PageRequest {
+    let mut p = PagingParams::default();
+    for (k, v) in pairs {
+        match *k {
+            "per_page" => p.per_page = Some((*v).into()),
+            "cursor" => p.cursor = Some((*v).into()),
+            "offset" => p.offset = Some((*v).into()),
+            _ => unreachable!(),
+        }
+    }
+    PageRequest::parse(&p).unwrap()
+}
+
+test_on_both_backends! {
+    async fn migrating_twice_and_concurrently_is_harmless(backend: Backend) {
+        let db = TestDatabase::create(backend).await;
+        let (a, b) = (Store::connect(&db.url).await.unwrap(), Store::connect(&db.url).await.unwrap());
+        let (ra, rb) = tokio::join!(a.migrate(), b.migrate());
+        assert_eq!(ra.unwrap() + rb.unwrap(), ringtrack_store::MIGRATIONS.len());
+        assert_eq!(a.migrate().await.unwrap(), 0);
+        a.close().await;
+        b.close().await;
+    }
+
+    async fn a_schema_from_a_newer_binary_is_refused(backend: Backend) {
+        let (_db, store) = open(backend).await;
+        let mut tx = store.begin().await.unwrap();
+        businesses::create(&mut tx, "x", "UTC").await.unwrap();
+        tx.commit().await.unwrap();
+        // Simulate a newer binary's migration having run.
+        let url = _db.url.clone();
+        store.close().await;
+        let store = Store::connect(&url).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        ringtrack_store::testing::execute(&mut tx, "INSERT INTO schema_migrations VALUES (9999, 'future', 0)").await;
+        tx.commit().await.unwrap();
+        match store.migrate().await {
+            Err(StoreError::SchemaTooNew { found: 9999, .. }) => {}
+            other => panic!("expected SchemaTooNew, got {other:?}"),
+        }
+    }
+
+    async fn a_business_has_at_most_ten_active_keys(backend: Backend) {
+        let (_db, store) = open(backend).await;
+        let business = new_business(&store).await;
+        let mut keys = Vec::new();
+        for _ in 0..10 {
+            keys.push(new_key(&store, business, Role::Admin).await.unwrap());
+        }
+        assert_eq!(new_key(&store, business, Role::Viewer).await, Err(CreateKeyError::LimitReached));
+        let mut tx = store.begin().await.unwrap();
+        api_keys::revoke(&mut tx, business, keys[3].id).await.unwrap().unwrap();
+        tx.commit().await.unwrap();
+        assert!(new_key(&store, business, Role::Viewer).await.is_ok());
+        assert_eq!(new_key(&store, business, Role::Viewer).await, Err(CreateKeyError::LimitReached));
+    }
+
+    async fn concurrent_key_creation_never_passes_the_limit(backend: Backend) {
+        let (_db, store) = open(backend).await;
+        let business = new_business(&store).await;
+        let attempts: Vec<_> = (0..16)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { new_key(&store, business, Role::Viewer).await })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for attempt in attempts {
+            results.push(attempt.await.unwrap());
+        }
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 10);
+        assert_eq!(results.iter().filter(|r| **r == Err(CreateKeyError::LimitReached)).count(), 6);
+    }
+
+    async fn the_last_admin_key_cannot_be_revoked(backend: Backend) {
+        let (_db, store) = open(backend).await;
+        let business = new_business(&store).await;
+        let admin = new_key(&store, business, Role::Admin).await.unwrap();
+        let viewer = new_key(&store, business, Role::Viewer).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(api_keys::revoke(&mut tx, business, admin.id).await.unwrap(), Err(RevokeError::LastAdmin));
+        let revoked = api_keys::revoke(&mut tx, business, viewer.id).await.unwrap().unwrap();
+        assert!(revoked.revoked_at.is_some());
+        // Revoking again answers the same key, unchanged.
+        assert_eq!(api_keys::revoke(&mut tx, business, viewer.id).await.unwrap(), Ok(revoked));
+        tx.commit().await.unwrap();
+        let other = new_business(&store).await;
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(api_keys::revoke(&mut tx, other, admin.id).await.unwrap(), Err(RevokeError::NotFound));
+    }
+
+    async fn last_use_is_written_at_most_once_a_minute(backend: Backend) {
+        let (_db, store) = open(backend).await;
+        let business = new_business(&store).await;
+        let key = new_key(&store, business, Role::Viewer).await.unwrap();
+        let read = || async {
+            let page = api_keys::list(&store, business, &PageRequest::default()).await.unwrap();
+            page.items[0].last_used_at.map(|t| t.as_second())
+        };
+        for (at, expected) in [(1_800_000_000, 1_800_000_000), (1_800_000_030, 1_800_000_000), (1_800_000_060, 1_800_000_060)] {
+            let mut tx = store.begin().await.unwrap();
+            api_keys::record_use(&mut tx, key.id, jiff::Timestamp::from_second(at).unwrap(), 60).await.unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(read().await, Some(expected), "after a use at {at}");
+        }
+    }
+
+    async fn balances_change_with_an_audit_entry_and_never_overflow(backend: Backend) {
+        let (_db, store) = open(backend).await;
+        let business = new_business(&store).await;
+        let mut tx = store.begin().await.unwrap();
+        let after = businesses::change_balance(&mut tx, business, Cents::new(4500), "credit").await.unwrap();
+        assert_eq!(after, Ok(Cents::new(4500)));
+        let after = businesses::change_balance(&mut tx, business, Cents::new(-300), "number").await.unwrap();
+        assert_eq!(after, Ok(Cents::new(4200)));
+        let overflow = businesses::change_balance(&mut tx, business, Cents::new(i64::MAX), "x").await.unwrap();
+        assert_eq!(overflow, Err(BalanceError::OutOfRange));
+        let missing = ringtrack_domain::BusinessId::new();
+        let none = businesses::change_balance(&mut tx, missing, Cents::new(1), "x").await.unwrap();
+        assert_eq!(none, Err(BalanceError::NoSuchBusiness));
+        tx.commit().await.unwrap();
+        let stored = businesses::get(&store, business).await.unwrap().unwrap();
+        assert_eq!(stored.balance, Cents::new(4200));
+        let entries = ringtrack_store::testing::count(&store, "SELECT count(*) AS value FROM balance_entries").await;
+        assert_eq!(entries, 2);
+    }
+
+    async fn a_cursor_is_stable_while_rows_arrive(backend: Backend) {
+        let (_db, store) = open(backend).await;
+        let business = new_business(&store).await;
+        for _ in 0..5 {
+            new_key(&store, business, Role::Viewer).await.unwrap();
+        }
+        let first = api_keys::list(&store, business, &page(&[("per_page", "2")])).await.unwrap();
+        assert_eq!(first.total, 5);
+        let seen: Vec<_> = first.items.iter().map(|k| k.id).collect();
+        // New keys arrive at the top; the cursor keeps going down from where it was.
+        new_key(&store, business, Role::Viewer).await.unwrap();
+        let cursor = first.next_cursor.unwrap().encode();
+        let second = api_keys::list(&store, business, &page(&[("per_page", "2"), ("cursor", &cursor)])).await.unwrap();
+        let third_cursor = second.next_cursor.clone().unwrap().encode();
+        let third = api_keys::list(&store, business, &page(&[("per_page", "2"), ("cursor", &third_cursor)])).await.unwrap();
+        assert_eq!(third.next_cursor, None);
+        let mut all: Vec<_> = seen.into_iter().chain(second.items.iter().map(|k| k.id)).chain(third.items.iter().map(|k| k.id)).collect();
+        assert_eq!(all.len(), 5);
+        let sorted = { let mut s = all.clone(); s.sort(); s.reverse(); s };
+        assert_eq!(all, sorted, "newest first, nothing repeated");
+        all.dedup();
+        assert_eq!(all.len(), 5);
+        // An offset beyond the end is an empty page, not an error.
+        let beyond = api_keys::list(&store, business, &page(&[("offset", "100")])).await.unwrap();
+        assert!(beyond.items.is_empty());
+        assert_eq!(beyond.total, 6);
+    }
+}
