@@ -1,1 +1,72 @@
+//! The HTTP face of ringtrack: `/api/v1` (one module per resource), operations probes and
+//! the OpenAPI document. Handlers parse input into domain types at the edge, run one store
+//! transaction per write, and answer in the `{"data": …}` / `{"error": …}` envelope.
 
+pub mod api_keys;
+pub mod auth;
+pub mod envelope;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod ops;
+mod request_log;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use ringtrack_store::Store;
+use tokio::net::TcpListener;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::extract::MAX_BODY_BYTES;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    /// The address carriers and browsers reach this server at (webhook URLs, snippets).
+    pub public_url: Arc<str>,
+}
+
+/// The whole application: routes, error fallbacks and the request middleware.
+pub fn router(state: AppState) -> Router {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(api_keys::list, api_keys::create))
+        .routes(routes!(api_keys::revoke));
+    let (routes, openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .nest("/api/v1", v1)
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .split_for_parts();
+    let openapi = Arc::new(openapi);
+
+    routes
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { axum::Json(openapi.as_ref().clone()) }),
+        )
+        .route("/docs", get(openapi::docs_page))
+        .fallback(|| async { ApiError::NotFound("Route") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(request_log::request_context))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then stops accepting and finishes the requests in
+/// flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

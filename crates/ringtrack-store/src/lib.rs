@@ -187,8 +187,8 @@ impl Connection for &Store {
 impl Connection for Tx {
     fn conn(&mut self) -> Conn<'_> {
         match &mut self.inner {
-            TxInner::Sqlite(tx) => Conn::Sqlite(&mut **tx),
-            TxInner::Postgres(tx) => Conn::Postgres(&mut **tx),
+            TxInner::Sqlite(tx) => Conn::Sqlite(tx),
+            TxInner::Postgres(tx) => Conn::Postgres(tx),
         }
     }
 }

@@ -21,7 +21,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.
-const MIGRATION_LOCK: i64 = 0x7269_6e67_7472_6b;
+const MIGRATION_LOCK: i64 = 0x0072_696e_6774_726b;
 
 impl Store {
     /// Brings the schema up to date; answers how many migrations were applied.
@@ -34,8 +34,7 @@ impl Store {
                 let lock = Sql::new("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK);
                 tx.conn().execute(lock).await?;
             }
-            (&mut tx)
-                .conn()
+            tx.conn()
                 .execute_script(
                     "CREATE TABLE IF NOT EXISTS schema_migrations (
                         version BIGINT PRIMARY KEY,
@@ -43,7 +42,7 @@ impl Store {
                         applied_at BIGINT NOT NULL)",
                 )
                 .await?;
-            let current: i64 = (&mut tx)
+            let current: i64 = tx
                 .conn()
                 .fetch_one(Sql::new(
                     "SELECT COALESCE(MAX(version), 0) AS value FROM schema_migrations",

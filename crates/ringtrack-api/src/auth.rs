@@ -1,0 +1,88 @@
+//! `Authorization: Bearer cs_key_…`. The key is looked up by the SHA-256 of its secret;
+//! any failure (missing, malformed, unknown, revoked) is the same 401 so a caller learns
+//! nothing about which keys exist. The role is then checked per operation (403).
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use ringtrack_domain::{Access, ApiKeyId, ApiKeySecret, BusinessId, Role};
+use ringtrack_store::api_keys;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+
+/// `last_used_at` is written at most this often per key, not on every request.
+const LAST_USED_GRANULARITY_SECONDS: i64 = 60;
+
+/// The key a request was made with: its business scopes every query the request makes.
+#[derive(Clone, Copy, Debug)]
+pub struct Auth {
+    pub key_id: ApiKeyId,
+    pub business_id: BusinessId,
+    pub role: Role,
+}
+
+impl Auth {
+    /// Refuses with 403 unless the key's role allows `access`.
+    pub fn require(&self, access: Access) -> ApiResult<()> {
+        if self.role.allows(access) {
+            return Ok(());
+        }
+        let needed = match access {
+            Access::Read => "viewer",
+            Access::Write => "manager",
+            Access::ManageKeys => "admin",
+        };
+        Err(ApiError::Forbidden(format!(
+            "This API key's role ({}) cannot do this; it needs the {needed} role",
+            self.role
+        )))
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Auth> {
+        let secret = bearer_secret(parts).ok_or(ApiError::Unauthorized)?;
+        let key = api_keys::find_by_hash(&state.store, &secret.hash())
+            .await?
+            .filter(|key| key.revoked_at.is_none())
+            .ok_or(ApiError::Unauthorized)?;
+
+        let now = ringtrack_store::now();
+        let stale = key
+            .last_used_at
+            .is_none_or(|last| now.as_second() - last.as_second() >= LAST_USED_GRANULARITY_SECONDS);
+        if stale {
+            // Off the request's path: a slow write must not slow the caller.
+            let store = state.store.clone();
+            tokio::spawn(async move {
+                let recorded = async {
+                    let mut tx = store.begin().await?;
+                    api_keys::record_use(&mut tx, key.id, now, LAST_USED_GRANULARITY_SECONDS)
+                        .await?;
+                    tx.commit().await
+                };
+                if let Err(error) = recorded.await {
+                    tracing::warn!(%error, key_id = %key.id, "could not record an API key's last use");
+                }
+            });
+        }
+        tracing::Span::current().record("business_id", tracing::field::display(key.business_id));
+        Ok(Auth {
+            key_id: key.id,
+            business_id: key.business_id,
+            role: key.role,
+        })
+    }
+}
+
+fn bearer_secret(parts: &Parts) -> Option<ApiKeySecret> {
+    let header = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    ApiKeySecret::parse(token.trim()).ok()
+}

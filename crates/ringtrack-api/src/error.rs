@@ -1,0 +1,158 @@
+//! The API's one error type. Every failure, from a bad key to an unknown route, leaves as
+//! `{"error":{"code":"<status>","type":"<slug>","message":"…","details":[…]}}` with the
+//! same HTTP status. Details of a 5xx are logged, never shown.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ringtrack_domain::{FieldError, FieldErrors};
+use ringtrack_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Invalid API key")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    #[error("Request body must not exceed {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    #[error("{}", validation_message(.0))]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("The service is not ready")]
+    Unavailable,
+    #[error("Internal server error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+fn validation_message(details: &[FieldError]) -> String {
+    match details {
+        [only] => format!("Invalid {}: {}", only.field, only.message),
+        _ => "The request has invalid fields".to_owned(),
+    }
+}
+
+impl ApiError {
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        ApiError::Internal(error.into())
+    }
+
+    fn status_and_slug(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+/// The body of every error response.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorObject,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorObject {
+    /// The HTTP status, as a string.
+    #[schema(example = "422")]
+    code: String,
+    /// A stable slug for programs: unauthorized, forbidden, not_found, bad_request,
+    /// method_not_allowed, payload_too_large, unsupported_media_type, validation_failed,
+    /// conflict, unavailable, internal.
+    #[serde(rename = "type")]
+    #[schema(example = "validation_failed")]
+    kind: &'static str,
+    message: String,
+    /// One entry per refused field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    details: Vec<FieldErrorView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FieldErrorView {
+    #[schema(example = "name")]
+    field: String,
+    #[schema(example = "must not be empty")]
+    message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind) = self.status_and_slug();
+        if let ApiError::Internal(source) = &self {
+            tracing::error!(error = %source, detail = ?source, "request failed");
+        }
+        let message = self.to_string();
+        let details = match self {
+            ApiError::Validation(details) => details
+                .into_iter()
+                .map(|d| FieldErrorView {
+                    field: d.field,
+                    message: d.message,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let body = ErrorBody {
+            error: ErrorObject {
+                code: status.as_u16().to_string(),
+                kind,
+                message,
+                details,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        ApiError::Validation(errors.into_vec())
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(error: FieldError) -> Self {
+        ApiError::Validation(vec![error])
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::internal(error)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,39 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations (every route is
+//! registered through `utoipa_axum::routes!`, so none can be missing), and a docs page
+//! that renders it with no external scripts.
+
+use axum::response::Html;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ringtrack API",
+        description = "Call tracking: numbers, call flows, calls, recordings, SMS, DNI and forms. \
+                       Compatible with CallScaler's /api/v1. Authenticate with \
+                       `Authorization: Bearer cs_key_...`.",
+    ),
+    modifiers(&BearerKey),
+    tags(
+        (name = "API keys", description = "Keys that authenticate API requests (admin only)"),
+        (name = "Operations", description = "Probes and documentation"),
+    ),
+)]
+pub struct ApiDoc;
+
+struct BearerKey;
+
+impl Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("cs_key_ followed by 32 letters and digits".into());
+        components.add_security_scheme("api_key", SecurityScheme::Http(scheme));
+    }
+}
+
+/// `GET /docs`: a readable page built from the OpenAPI document.
+pub async fn docs_page() -> Html<&'static str> {
+    Html(include_str!("docs.html"))
+}

@@ -1,0 +1,107 @@
+//! Operator commands run from a shell: they print one JSON line on success.
+
+use anyhow::{Context, bail};
+use ringtrack_domain::validation::parse_name;
+use ringtrack_domain::{ApiKeySecret, Cents, Role};
+use ringtrack_store::Tx;
+use ringtrack_store::api_keys::{self, CreateKeyError};
+use ringtrack_store::businesses::{self, BalanceError, Business};
+use serde_json::json;
+
+use crate::cli::{CreateBusinessArgs, CreateKeyArgs, CreditArgs, StorageArgs};
+
+/// The most one `admin credit` may add: a typo of a few digits should not go through.
+const MAX_CREDIT: Cents = Cents::new(100_000_000);
+
+pub async fn migrate(storage: &StorageArgs) -> anyhow::Result<()> {
+    let store = storage.open().await?;
+    store.close().await;
+    println!("the database is up to date");
+    Ok(())
+}
+
+pub async fn create_business(
+    storage: &StorageArgs,
+    args: CreateBusinessArgs,
+) -> anyhow::Result<()> {
+    let name = parse_name("--name", &args.name, 200)?;
+    if jiff::tz::TimeZone::get(&args.timezone).is_err() {
+        bail!(
+            "--timezone: {:?} is not an IANA time zone (e.g. America/Chicago)",
+            args.timezone
+        );
+    }
+    let store = storage.open().await?;
+    let mut tx = store.begin().await?;
+    let (business, key) = create_business_with_admin_key(&mut tx, &name, &args.timezone).await?;
+    tx.commit().await?;
+    store.close().await;
+    println!(
+        "{}",
+        json!({ "business_id": business.id, "api_key": key.expose() })
+    );
+    Ok(())
+}
+
+/// A business and the admin key that can do everything for it, in the caller's transaction.
+pub async fn create_business_with_admin_key(
+    tx: &mut Tx,
+    name: &str,
+    timezone: &str,
+) -> anyhow::Result<(Business, ApiKeySecret)> {
+    let business = businesses::create(tx, name, timezone).await?;
+    let secret = ApiKeySecret::generate(&mut rand::rng());
+    match api_keys::create(tx, business.id, "Admin", Role::Admin, &secret).await? {
+        Ok(_) => Ok((business, secret)),
+        Err(refused) => bail!("could not create the first key: {refused:?}"),
+    }
+}
+
+pub async fn create_key(storage: &StorageArgs, args: CreateKeyArgs) -> anyhow::Result<()> {
+    let name = parse_name("--name", &args.name, 100)?;
+    let store = storage.open().await?;
+    let secret = ApiKeySecret::generate(&mut rand::rng());
+    let mut tx = store.begin().await?;
+    let key = match api_keys::create(&mut tx, args.business, &name, args.role, &secret).await? {
+        Ok(key) => key,
+        Err(CreateKeyError::NoSuchBusiness) => {
+            bail!("--business: no business has the id {}", args.business)
+        }
+        Err(CreateKeyError::LimitReached) => bail!(
+            "business {} already has {} active keys; revoke one first",
+            args.business,
+            api_keys::MAX_ACTIVE_KEYS
+        ),
+    };
+    tx.commit().await?;
+    store.close().await;
+    println!("{}", json!({ "id": key.id, "api_key": secret.expose() }));
+    Ok(())
+}
+
+pub async fn credit(storage: &StorageArgs, args: CreditArgs) -> anyhow::Result<()> {
+    let amount = Cents::new(args.cents);
+    if amount <= Cents::ZERO || amount > MAX_CREDIT {
+        bail!(
+            "--cents: must be a whole number of cents from 1 to {}",
+            MAX_CREDIT.get()
+        );
+    }
+    let store = storage.open().await?;
+    let mut tx = store.begin().await?;
+    let balance = match businesses::change_balance(&mut tx, args.business, amount, "credit").await?
+    {
+        Ok(balance) => balance,
+        Err(BalanceError::NoSuchBusiness) => {
+            bail!("--business: no business has the id {}", args.business)
+        }
+        Err(BalanceError::OutOfRange) => bail!("--cents: the balance would overflow"),
+    };
+    tx.commit().await.context("cannot save the credit")?;
+    store.close().await;
+    println!(
+        "{}",
+        json!({ "business_id": args.business, "balance_cents": balance.get() })
+    );
+    Ok(())
+}

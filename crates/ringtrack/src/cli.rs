@@ -1,0 +1,173 @@
+//! Command-line arguments. Every option can also be set from a `RINGTRACK_*` variable.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use ringtrack_domain::{BusinessId, Role};
+use ringtrack_store::Store;
+
+#[derive(Parser)]
+#[command(name = "ringtrack", version, about = "Self-hosted call tracking")]
+pub struct Cli {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args)]
+pub struct StorageArgs {
+    /// Where ringtrack keeps its files (the SQLite database, recordings, models).
+    #[arg(
+        long,
+        env = "RINGTRACK_DATA_DIR",
+        default_value = "./ringtrack-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// sqlite://PATH or postgres://USER@HOST/DB [default: a SQLite file in the data dir]
+    #[arg(
+        long,
+        env = "RINGTRACK_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Migrate the database if needed and serve the API.
+    Serve(ServeArgs),
+    /// Run the database migrations and exit.
+    Migrate,
+    /// Operator tasks: businesses, keys, balances.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, env = "RINGTRACK_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// The URL carriers and browsers reach this server at [default: http:// + the bind address]
+    #[arg(long, env = "RINGTRACK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Create a business and its first admin key; prints {"business_id","api_key"}.
+    CreateBusiness(CreateBusinessArgs),
+    /// Create an API key for a business; prints {"id","api_key"}.
+    CreateKey(CreateKeyArgs),
+    /// Add to a business's prepaid balance; prints the new balance.
+    Credit(CreditArgs),
+}
+
+#[derive(Args)]
+pub struct CreateBusinessArgs {
+    #[arg(long)]
+    pub name: String,
+    /// IANA time zone the business reports in.
+    #[arg(long, default_value = "UTC")]
+    pub timezone: String,
+}
+
+#[derive(Args)]
+pub struct CreateKeyArgs {
+    #[arg(long)]
+    pub business: BusinessId,
+    #[arg(long)]
+    pub name: String,
+    /// viewer, manager or admin.
+    #[arg(long)]
+    pub role: Role,
+}
+
+#[derive(Args)]
+pub struct CreditArgs {
+    #[arg(long)]
+    pub business: BusinessId,
+    /// Whole cents to add, more than zero.
+    #[arg(long, allow_negative_numbers = true)]
+    pub cents: i64,
+}
+
+impl StorageArgs {
+    /// Makes sure the data dir exists and can be written, then opens and migrates the
+    /// database.
+    pub async fn open(&self) -> anyhow::Result<Store> {
+        prepare_data_dir(&self.data_dir)?;
+        let url = match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("ringtrack.db").display()),
+        };
+        let store = Store::connect(&url).await?;
+        store
+            .migrate()
+            .await
+            .context("cannot migrate the database")?;
+        Ok(store)
+    }
+}
+
+fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    let shown = dir.display();
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data dir {shown}"))?;
+    let probe = dir.join(".ringtrack-write-test");
+    std::fs::write(&probe, b"").with_context(|| format!("cannot write to the data dir {shown}"))?;
+    std::fs::remove_file(&probe)
+        .with_context(|| format!("cannot write to the data dir {shown}"))?;
+    Ok(())
+}
+
+/// Logs go to stderr: `RINGTRACK_LOG` filters (default `info,sqlx=warn`), `RINGTRACK_LOG_FORMAT=json`
+/// makes them one JSON object a line.
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("RINGTRACK_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    if std::env::var("RINGTRACK_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Help and version print as usual; a usage error is one line on stderr.
+pub fn report_usage_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = error.print();
+        return ExitCode::from(2);
+    }
+    // clap's message runs until the usage block; fold it onto one line.
+    let rendered = error.render().to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    let line = message.join(" ");
+    let line = line.strip_prefix("error: ").unwrap_or(&line);
+    eprintln!("ringtrack: {line} (see ringtrack --help)");
+    ExitCode::from(2)
+}

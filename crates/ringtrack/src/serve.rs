@@ -1,0 +1,75 @@
+//! `ringtrack serve`: open storage, make the first business on an empty database, serve
+//! until SIGINT or SIGTERM, then finish in-flight requests and close the database.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use anyhow::Context;
+use ringtrack_api::AppState;
+use ringtrack_domain::ApiKeySecret;
+use ringtrack_store::{Store, businesses};
+use tokio::net::TcpListener;
+
+use crate::admin::create_business_with_admin_key;
+use crate::cli::{ServeArgs, StorageArgs};
+
+pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
+    let store = storage.open().await?;
+    let listener = TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let local = listener.local_addr()?;
+    let public_url = args.public_url.unwrap_or_else(|| format!("http://{local}"));
+    let public_url = public_url.trim_end_matches('/').to_owned();
+
+    if let Some(key) = first_start(&store).await? {
+        print_first_key(&key, local);
+    }
+    println!("ringtrack listening on http://{local} (public URL {public_url})");
+    tracing::info!(address = %local, public_url, backend = ?store.backend(), "serving");
+
+    let state = AppState {
+        store: store.clone(),
+        public_url: public_url.into(),
+    };
+    ringtrack_api::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped accepting requests; closing the database");
+    store.close().await;
+    Ok(())
+}
+
+/// On an empty database, creates "My Business" and its first admin key, atomically, so
+/// that two nodes starting together create one business between them.
+async fn first_start(store: &Store) -> anyhow::Result<Option<ApiKeySecret>> {
+    let mut tx = store.begin().await?;
+    if !businesses::none_exist(&mut tx).await? {
+        return Ok(None);
+    }
+    let (business, key) = create_business_with_admin_key(&mut tx, "My Business", "UTC").await?;
+    tx.commit().await?;
+    tracing::info!(business_id = %business.id, "created the first business");
+    Ok(Some(key))
+}
+
+/// Printed to stdout once, never logged.
+fn print_first_key(key: &ApiKeySecret, local: SocketAddr) {
+    let host = match local.ip() {
+        ip if ip.is_unspecified() => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), local.port()),
+        _ => local,
+    };
+    println!(
+        "\nCreated \"My Business\" and its first admin API key. Save it now: it is not shown again.\n\n    \
+         {key}\n\nTry it:\n\n    curl -H \"Authorization: Bearer {key}\" http://{host}/api/v1/api-keys\n",
+        key = key.expose()
+    );
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate.recv() => {}
+    }
+    tracing::info!("shutting down");
+}

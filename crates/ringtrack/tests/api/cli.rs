@@ -1,0 +1,262 @@
+//! The `ringtrack` binary itself: first start, admin commands, clear failures, shutdown.
+
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use ringtrack_store::test_on_both_backends;
+use ringtrack_store::testing::TestDatabase;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ringtrack");
+
+fn ringtrack(data_dir: &std::path::Path, database_url: &str) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--database-url")
+        .arg(database_url)
+        .kill_on_drop(true);
+    command
+}
+
+async fn run(mut command: Command, args: &[&str]) -> Output {
+    command.args(args).output().await.unwrap()
+}
+
+fn stdout_json(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// A failure is exactly one line on stderr, naming the problem, and a non-zero exit.
+fn assert_one_line_failure(output: &Output, mentions: &str) {
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "stderr: {stderr}");
+    assert!(lines[0].starts_with("ringtrack: "), "{stderr}");
+    assert!(
+        lines[0].contains(mentions),
+        "{stderr} should mention {mentions}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    /// What it printed before it listened.
+    banner: String,
+}
+
+impl Server {
+    async fn start(data_dir: &std::path::Path, database_url: &str) -> Server {
+        let mut child = ringtrack(data_dir, database_url)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut banner = String::new();
+        let base = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(rest) = line.strip_prefix("ringtrack listening on ") {
+                    return rest.split(' ').next().unwrap().to_owned();
+                }
+                banner.push_str(&line);
+                banner.push('\n');
+            }
+            panic!("the server exited before listening:\n{banner}");
+        })
+        .await
+        .expect("the server listens within 30 s");
+        Server {
+            child,
+            base,
+            banner,
+        }
+    }
+
+    /// SIGTERM, then the exit status.
+    async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().unwrap().to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("exits after SIGTERM")
+            .unwrap()
+    }
+}
+
+fn key_in(banner: &str) -> Option<String> {
+    let start = banner.find("cs_key_")?;
+    Some(banner[start..start + 39].to_owned())
+}
+
+test_on_both_backends! {
+    async fn the_first_start_prints_an_admin_key_once(backend: Backend) {
+        let db = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(dir.path(), &db.url).await;
+        let key = key_in(&server.banner).expect("a key on first start");
+        assert!(server.banner.contains(&format!("curl -H \"Authorization: Bearer {key}\" {}/api/v1/api-keys", server.base)), "{}", server.banner);
+
+        let listed = reqwest::Client::new().get(format!("{}/api/v1/api-keys", server.base)).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(listed.status(), StatusCode::OK);
+        let listed: Value = listed.json().await.unwrap();
+        assert_eq!(listed["data"]["total"], 1);
+        assert_eq!(listed["data"]["api_keys"][0]["prefix"], key[..15]);
+        assert_eq!(listed["data"]["api_keys"][0]["role"], "admin");
+        assert!(server.terminate().await.success());
+
+        let again = Server::start(dir.path(), &db.url).await;
+        assert_eq!(key_in(&again.banner), None, "a later start prints no secret:\n{}", again.banner);
+        let still = reqwest::Client::new().get(format!("{}/api/v1/api-keys", again.base)).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(still.status(), StatusCode::OK);
+        assert!(again.terminate().await.success());
+    }
+
+    async fn admin_commands_print_one_json_line(backend: Backend) {
+        let db = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let cmd = || ringtrack(dir.path(), &db.url);
+        assert!(run(cmd(), &["migrate"]).await.status.success());
+
+        let created = stdout_json(&run(cmd(), &["admin", "create-business", "--name", "Acme Plumbing", "--timezone", "America/Chicago"]).await);
+        let business = created["business_id"].as_str().unwrap().to_owned();
+        let admin_key = created["api_key"].as_str().unwrap().to_owned();
+        assert!(admin_key.starts_with("cs_key_"));
+
+        let viewer = stdout_json(&run(cmd(), &["admin", "create-key", "--business", &business, "--name", "Dashboards", "--role", "viewer"]).await);
+        assert!(viewer["id"].is_string());
+        assert!(viewer["api_key"].as_str().unwrap().starts_with("cs_key_"));
+
+        let credited = stdout_json(&run(cmd(), &["admin", "credit", "--business", &business, "--cents", "4500"]).await);
+        assert_eq!(credited["balance_cents"], 4500);
+        let credited = stdout_json(&run(cmd(), &["admin", "credit", "--business", &business, "--cents", "500"]).await);
+        assert_eq!(credited["balance_cents"], 5000);
+
+        // The keys work against a server on the same database, with the roles asked for.
+        let server = Server::start(dir.path(), &db.url).await;
+        assert_eq!(key_in(&server.banner), None, "a business exists: no first-start key");
+        let client = reqwest::Client::new();
+        let as_admin = client.get(format!("{}/api/v1/api-keys", server.base)).bearer_auth(&admin_key).send().await.unwrap();
+        let listed: Value = as_admin.json().await.unwrap();
+        assert_eq!(listed["data"]["total"], 2);
+        let as_viewer = client.get(format!("{}/api/v1/api-keys", server.base)).bearer_auth(viewer["api_key"].as_str().unwrap()).send().await.unwrap();
+        assert_eq!(as_viewer.status(), StatusCode::FORBIDDEN);
+        assert!(server.terminate().await.success());
+
+        let unknown = uuid::Uuid::now_v7().to_string();
+        assert_one_line_failure(&run(cmd(), &["admin", "credit", "--business", &unknown, "--cents", "5"]).await, "--business");
+        assert_one_line_failure(&run(cmd(), &["admin", "credit", "--business", &business, "--cents", "-5"]).await, "--cents");
+        assert_one_line_failure(&run(cmd(), &["admin", "create-key", "--business", &unknown, "--name", "x", "--role", "viewer"]).await, "--business");
+        assert_one_line_failure(&run(cmd(), &["admin", "create-business", "--name", "x", "--timezone", "Mars/Olympus"]).await, "--timezone");
+    }
+}
+
+#[tokio::test]
+async fn bad_arguments_are_one_line_and_a_non_zero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/db", dir.path().display());
+    for (args, mentions) in [
+        (vec!["frobnicate"], "frobnicate"),
+        (vec!["serve", "--bind", "nowhere"], "--bind"),
+        (
+            vec![
+                "admin",
+                "create-key",
+                "--business",
+                "not-an-id",
+                "--name",
+                "x",
+                "--role",
+                "viewer",
+            ],
+            "--business",
+        ),
+        (
+            vec![
+                "admin",
+                "create-key",
+                "--business",
+                "0190f5a2-7c1e-7a4b-9a51-2a3c4d5e6f70",
+                "--name",
+                "x",
+                "--role",
+                "root",
+            ],
+            "--role",
+        ),
+        (
+            vec![
+                "admin",
+                "credit",
+                "--business",
+                "0190f5a2-7c1e-7a4b-9a51-2a3c4d5e6f70",
+            ],
+            "--cents",
+        ),
+    ] {
+        let output = run(ringtrack(dir.path(), &url), &args).await;
+        assert_one_line_failure(&output, mentions);
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_database_or_unwritable_data_dir_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let unreachable = run(
+        ringtrack(dir.path(), "postgres://postgres@127.0.0.1:1/ringtrack"),
+        &["migrate"],
+    )
+    .await;
+    assert_one_line_failure(&unreachable, "cannot open the database");
+    let not_a_url = run(ringtrack(dir.path(), "mysql://localhost/x"), &["migrate"]).await;
+    assert_one_line_failure(&not_a_url, "sqlite:// or postgres://");
+
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let data_dir = file.join("data");
+    let url = format!("sqlite://{}/db", dir.path().display());
+    let unwritable = run(ringtrack(&data_dir, &url), &["migrate"]).await;
+    assert_one_line_failure(&unwritable, "data dir");
+}
+
+#[tokio::test]
+async fn sigterm_stops_cleanly_and_checkpoints_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("ringtrack.db");
+    let url = format!("sqlite://{}", database.display());
+    let server = Server::start(dir.path(), &url).await;
+    let key = key_in(&server.banner).unwrap();
+    let listed = reqwest::Client::new()
+        .get(format!("{}/api/v1/api-keys", server.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+    assert!(server.terminate().await.success());
+    // The database was closed: SQLite folds the WAL back in and removes it.
+    assert!(database.exists());
+    assert!(
+        !dir.path().join("ringtrack.db-wal").exists(),
+        "the WAL was left behind"
+    );
+}

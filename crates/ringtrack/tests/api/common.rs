@@ -1,0 +1,147 @@
+//! `TestApp`: the real server on port 0 over a fresh database, and an HTTP client.
+
+use std::sync::Arc;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use ringtrack_api::AppState;
+use ringtrack_domain::{ApiKeySecret, BusinessId, Role};
+use ringtrack_store::testing::TestDatabase;
+use ringtrack_store::{Backend, Store, api_keys, businesses};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub base: String,
+    pub store: Store,
+    pub client: reqwest::Client,
+    /// An admin key of `business`.
+    pub key: String,
+    pub business: BusinessId,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _db: TestDatabase,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let db = TestDatabase::create(backend).await;
+        let store = Store::connect(&db.url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = AppState {
+            store: store.clone(),
+            public_url: Arc::from(base.as_str()),
+        };
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(ringtrack_api::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        let mut app = TestApp {
+            base,
+            store,
+            client: reqwest::Client::new(),
+            key: String::new(),
+            business: BusinessId::new(),
+            shutdown: Some(tx),
+            server: Some(server),
+            _db: db,
+        };
+        let (business, key) = app.new_business("Acme Plumbing").await;
+        app.business = business;
+        app.key = key;
+        app
+    }
+
+    /// Another business with its admin key, as an operator would make it.
+    pub async fn new_business(&self, name: &str) -> (BusinessId, String) {
+        let mut tx = self.store.begin().await.unwrap();
+        let business = businesses::create(&mut tx, name, "America/Chicago")
+            .await
+            .unwrap();
+        let secret = ApiKeySecret::generate(&mut rand::rng());
+        api_keys::create(&mut tx, business.id, "Admin", Role::Admin, &secret)
+            .await
+            .unwrap()
+            .unwrap();
+        tx.commit().await.unwrap();
+        (business.id, secret.expose().to_owned())
+    }
+
+    /// A key of this app's business with `role`, made through the API.
+    pub async fn key_with_role(&self, role: &str) -> String {
+        let created = self
+            .post(
+                "/api/v1/api-keys",
+                &serde_json::json!({"name": role, "role": role}),
+            )
+            .await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        body(created).await["data"]["key"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, json: &Value) -> Response {
+        self.request(Method::POST, path)
+            .json(json)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path).send().await.unwrap()
+    }
+
+    /// Stops the server the way SIGTERM does: in-flight requests finish first.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+        self.store.close().await;
+    }
+}
+
+pub async fn body(response: Response) -> Value {
+    let text = response.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Asserts the error envelope: status, `code`, `type`, and the fields named in `details`.
+pub async fn assert_error(response: Response, status: u16, kind: &str, fields: &[&str]) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "application/json");
+    let json = body(response).await;
+    let error = &json["error"];
+    assert_eq!(error["code"], status.to_string(), "{json}");
+    assert_eq!(error["type"], kind, "{json}");
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{json}"
+    );
+    let named: Vec<&str> = error["details"]
+        .as_array()
+        .map(|d| d.iter().map(|d| d["field"].as_str().unwrap()).collect())
+        .unwrap_or_default();
+    assert_eq!(named, fields, "{json}");
+    json
+}
