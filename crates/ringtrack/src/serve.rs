@@ -13,6 +13,11 @@ use crate::admin::create_business_with_admin_key;
 use crate::cli::{ServeArgs, StorageArgs};
 
 pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
+    if let Some(url) = &args.public_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        anyhow::bail!("--public-url: {url:?} must be an http:// or https:// URL");
+    }
     let store = storage.open().await?;
     let listener = TcpListener::bind(args.bind)
         .await

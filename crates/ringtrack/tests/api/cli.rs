@@ -54,6 +54,8 @@ fn assert_one_line_failure(output: &Output, mentions: &str) {
 
 struct Server {
     child: Child,
+    /// Where its logs go.
+    log: tempfile::NamedTempFile,
     base: String,
     /// What it printed before it listened.
     banner: String,
@@ -61,10 +63,12 @@ struct Server {
 
 impl Server {
     async fn start(data_dir: &std::path::Path, database_url: &str) -> Server {
+        let log = tempfile::NamedTempFile::new().unwrap();
         let mut child = ringtrack(data_dir, database_url)
             .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("RINGTRACK_LOG", "debug")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log.reopen().unwrap())
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -83,23 +87,25 @@ impl Server {
         .expect("the server listens within 30 s");
         Server {
             child,
+            log,
             base,
             banner,
         }
     }
 
-    /// SIGTERM, then the exit status.
-    async fn terminate(mut self) -> std::process::ExitStatus {
+    /// SIGTERM, then the exit status and everything it logged.
+    async fn terminate(mut self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().unwrap().to_string();
         let killed = std::process::Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .unwrap();
         assert!(killed.success());
-        tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+        let status = tokio::time::timeout(Duration::from_secs(20), self.child.wait())
             .await
             .expect("exits after SIGTERM")
-            .unwrap()
+            .unwrap();
+        (status, std::fs::read_to_string(self.log.path()).unwrap())
     }
 }
 
@@ -122,13 +128,16 @@ test_on_both_backends! {
         assert_eq!(listed["data"]["total"], 1);
         assert_eq!(listed["data"]["api_keys"][0]["prefix"], key[..15]);
         assert_eq!(listed["data"]["api_keys"][0]["role"], "admin");
-        assert!(server.terminate().await.success());
+        let (status, log) = server.terminate().await;
+        assert!(status.success());
+        assert!(log.contains("/api/v1/api-keys") && log.contains("status=200"), "one line per request:\n{log}");
+        assert!(!log.contains(&key[15..]), "the key's secret part was logged:\n{log}");
 
         let again = Server::start(dir.path(), &db.url).await;
         assert_eq!(key_in(&again.banner), None, "a later start prints no secret:\n{}", again.banner);
         let still = reqwest::Client::new().get(format!("{}/api/v1/api-keys", again.base)).bearer_auth(&key).send().await.unwrap();
         assert_eq!(still.status(), StatusCode::OK);
-        assert!(again.terminate().await.success());
+        assert!(again.terminate().await.0.success());
     }
 
     async fn admin_commands_print_one_json_line(backend: Backend) {
@@ -160,7 +169,7 @@ test_on_both_backends! {
         assert_eq!(listed["data"]["total"], 2);
         let as_viewer = client.get(format!("{}/api/v1/api-keys", server.base)).bearer_auth(viewer["api_key"].as_str().unwrap()).send().await.unwrap();
         assert_eq!(as_viewer.status(), StatusCode::FORBIDDEN);
-        assert!(server.terminate().await.success());
+        assert!(server.terminate().await.0.success());
 
         let unknown = uuid::Uuid::now_v7().to_string();
         assert_one_line_failure(&run(cmd(), &["admin", "credit", "--business", &unknown, "--cents", "5"]).await, "--business");
@@ -177,6 +186,10 @@ async fn bad_arguments_are_one_line_and_a_non_zero_exit() {
     for (args, mentions) in [
         (vec!["frobnicate"], "frobnicate"),
         (vec!["serve", "--bind", "nowhere"], "--bind"),
+        (
+            vec!["serve", "--public-url", "ftp://example.com"],
+            "--public-url",
+        ),
         (
             vec![
                 "admin",
@@ -252,7 +265,7 @@ async fn sigterm_stops_cleanly_and_checkpoints_sqlite() {
         .await
         .unwrap();
     assert_eq!(listed.status(), StatusCode::OK);
-    assert!(server.terminate().await.success());
+    assert!(server.terminate().await.0.success());
     // The database was closed: SQLite folds the WAL back in and removes it.
     assert!(database.exists());
     assert!(
