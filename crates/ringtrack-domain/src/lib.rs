@@ -5,7 +5,9 @@
 pub mod api_key;
 pub mod ids;
 pub mod money;
+pub mod nanp;
 pub mod paging;
+pub mod phone;
 pub mod role;
 pub mod validation;
 
@@ -13,5 +15,6 @@ pub use api_key::{ApiKeySecret, SecretHash};
 pub use ids::{ApiKeyId, BusinessId};
 pub use money::Cents;
 pub use paging::{Cursor, PageRequest, PagingParams};
+pub use phone::PhoneNumber;
 pub use role::{Access, Role};
 pub use validation::{FieldError, FieldErrors};
