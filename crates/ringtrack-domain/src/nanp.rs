@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn service_exchanges_are_not_assignable() {
-        assert!(is_assignable_exchange("555") == false);
+        assert!(!is_assignable_exchange("555"));
         assert!(!is_assignable_exchange("411"));
         assert!(!is_assignable_exchange("155"));
         assert!(is_assignable_exchange("234"));
