@@ -61,6 +61,18 @@ id_type!(
     /// An API key's public identifier (never the secret).
     ApiKeyId
 );
+id_type!(
+    /// A tracking number owned by a business.
+    NumberId
+);
+id_type!(
+    /// A named set of numbers for reporting.
+    NumberGroupId
+);
+id_type!(
+    /// A call flow (all its versions share the id).
+    CallFlowId
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,14 +6,16 @@ pub mod api_key;
 pub mod ids;
 pub mod money;
 pub mod nanp;
+pub mod numbers;
 pub mod paging;
 pub mod phone;
 pub mod role;
 pub mod validation;
 
 pub use api_key::{ApiKeySecret, SecretHash};
-pub use ids::{ApiKeyId, BusinessId};
+pub use ids::{ApiKeyId, BusinessId, CallFlowId, NumberGroupId, NumberId};
 pub use money::Cents;
+pub use numbers::{NumberStatus, NumberType, Prices};
 pub use paging::{Cursor, PageRequest, PagingParams};
 pub use phone::PhoneNumber;
 pub use role::{Access, Role};

@@ -1,0 +1,132 @@
+//! Tracking numbers: their kinds, their life (active, suspended when a renewal cannot be
+//! paid, released), and when each monthly renewal falls due.
+
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::{Timestamp, ToSpan};
+use serde::{Deserialize, Serialize};
+
+use crate::money::Cents;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberType {
+    Local,
+    TollFree,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberStatus {
+    Active,
+    /// A renewal could not be paid: the number still answers calls until the balance
+    /// allows the renewal.
+    Suspended,
+    Released,
+}
+
+macro_rules! text_enum {
+    ($ty:ty, $what:literal, $($variant:path => $text:literal),+) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $($variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($variant),)+
+                    _ => Err(format!(concat!("must be one of ", $what))),
+                }
+            }
+        }
+    };
+}
+
+text_enum!(NumberType, "local, toll_free", NumberType::Local => "local", NumberType::TollFree => "toll_free");
+text_enum!(
+    NumberStatus, "active, suspended, released",
+    NumberStatus::Active => "active",
+    NumberStatus::Suspended => "suspended",
+    NumberStatus::Released => "released"
+);
+
+/// What a number costs a month, by kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prices {
+    pub local: Cents,
+    pub toll_free: Cents,
+}
+
+impl Default for Prices {
+    fn default() -> Self {
+        Prices {
+            local: Cents::new(300),
+            toll_free: Cents::new(500),
+        }
+    }
+}
+
+impl Prices {
+    pub fn monthly(&self, kind: NumberType) -> Cents {
+        match kind {
+            NumberType::Local => self.local,
+            NumberType::TollFree => self.toll_free,
+        }
+    }
+}
+
+/// How long a released number rests before it may be sold again.
+pub const RELEASE_AGING_DAYS: i64 = 30;
+
+/// When the renewal after `months_paid` paid months falls due: the purchase's anniversary,
+/// the same day of the month (clamped to the month's last day, so a number bought on
+/// 31 January renews on 28 or 29 February, then on 31 March).
+pub fn renewal_due(purchased_at: Timestamp, months_paid: u32) -> Timestamp {
+    let start = purchased_at.to_zoned(jiff::tz::TimeZone::UTC);
+    start
+        .checked_add(i64::from(months_paid).months())
+        .map(|due| due.timestamp())
+        .unwrap_or(Timestamp::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn renewals_fall_on_the_monthly_anniversary() {
+        let bought = at("2026-01-31T10:15:00Z");
+        assert_eq!(renewal_due(bought, 1), at("2026-02-28T10:15:00Z"));
+        assert_eq!(renewal_due(bought, 2), at("2026-03-31T10:15:00Z"));
+        assert_eq!(renewal_due(bought, 13), at("2027-02-28T10:15:00Z"));
+        assert_eq!(
+            renewal_due(at("2027-12-29T00:00:00Z"), 2),
+            at("2028-02-29T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn prices_by_kind_and_names_round_trip() {
+        let prices = Prices::default();
+        assert_eq!(prices.monthly(NumberType::Local), Cents::new(300));
+        assert_eq!(prices.monthly(NumberType::TollFree), Cents::new(500));
+        assert_eq!("toll_free".parse::<NumberType>(), Ok(NumberType::TollFree));
+        assert_eq!(NumberStatus::Suspended.to_string(), "suspended");
+        assert!("gone".parse::<NumberStatus>().is_err());
+    }
+}
