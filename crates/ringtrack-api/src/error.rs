@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use ringtrack_carrier::CarrierError;
 use ringtrack_domain::{FieldError, FieldErrors};
 use ringtrack_store::StoreError;
 use serde::Serialize;
@@ -30,6 +31,11 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    InsufficientBalance(String),
+    /// The carrier refused or failed; the message is the carrier's.
+    #[error("Carrier error: {0}")]
+    Carrier(String),
     #[error("The service is not ready")]
     Unavailable,
     #[error("Internal server error")]
@@ -65,6 +71,10 @@ impl ApiError {
             }
             ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::InsufficientBalance(_) => {
+                (StatusCode::PAYMENT_REQUIRED, "insufficient_balance")
+            }
+            ApiError::Carrier(_) => (StatusCode::BAD_GATEWAY, "carrier_error"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -84,7 +94,7 @@ pub struct ErrorObject {
     code: String,
     /// A stable slug for programs: unauthorized, forbidden, not_found, bad_request,
     /// method_not_allowed, payload_too_large, unsupported_media_type, validation_failed,
-    /// conflict, unavailable, internal.
+    /// conflict, insufficient_balance, carrier_error, unavailable, internal.
     #[serde(rename = "type")]
     #[schema(example = "validation_failed")]
     kind: &'static str,
@@ -146,6 +156,17 @@ impl From<FieldErrors> for ApiError {
 impl From<FieldError> for ApiError {
     fn from(error: FieldError) -> Self {
         ApiError::Validation(vec![error])
+    }
+}
+
+impl From<CarrierError> for ApiError {
+    fn from(error: CarrierError) -> Self {
+        match error {
+            CarrierError::InvalidRequest { field, message } => ApiError::field(field, message),
+            CarrierError::Refused { message, .. } | CarrierError::Unavailable(message) => {
+                ApiError::Carrier(message)
+            }
+        }
     }
 }
 

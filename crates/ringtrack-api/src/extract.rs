@@ -7,8 +7,8 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use ringtrack_domain::ApiKeyId;
 use ringtrack_domain::paging::{PageRequest, PagingParams};
+use ringtrack_domain::{ApiKeyId, NumberGroupId, NumberId};
 use serde::de::DeserializeOwned;
 use std::str::FromStr;
 use utoipa::IntoParams;
@@ -141,6 +141,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
     }
 }
 
+/// For PATCH fields where `null` means "clear": absent is `None`, `null` is `Some(None)`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    use serde::Deserialize;
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Parses an optional id given in a body or query string; a malformed one is named.
+pub fn parse_id<T: FromStr>(field: &str, raw: Option<&str>) -> Result<Option<T>, ApiError> {
+    raw.map(|raw| {
+        raw.trim()
+            .parse()
+            .map_err(|_| ApiError::field(field, "is not a valid id"))
+    })
+    .transpose()
+}
+
 /// The paging parameters as the OpenAPI document shows them.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -173,6 +193,14 @@ pub trait Resource {
 
 impl Resource for ApiKeyId {
     const NAME: &'static str = "API key";
+}
+
+impl Resource for NumberId {
+    const NAME: &'static str = "Number";
+}
+
+impl Resource for NumberGroupId {
+    const NAME: &'static str = "Number group";
 }
 
 impl<S: Send + Sync, T: FromStr + Resource> FromRequestParts<S> for PathId<T> {

@@ -7,6 +7,9 @@ pub mod auth;
 pub mod envelope;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
+pub mod number_groups;
+pub mod numbers;
 pub mod openapi;
 pub mod ops;
 mod request_log;
@@ -17,6 +20,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
+use ringtrack_carrier::{Carrier, Webhooks};
+use ringtrack_domain::Prices;
 use ringtrack_store::Store;
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
@@ -30,15 +35,42 @@ use crate::extract::MAX_BODY_BYTES;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub carrier: Arc<dyn Carrier>,
+    /// What numbers cost a month, charged at purchase and at each renewal.
+    pub prices: Prices,
     /// The address carriers and browsers reach this server at (webhook URLs, snippets).
     pub public_url: Arc<str>,
+}
+
+impl AppState {
+    /// Where the carrier sends a number's calls, texts and call progress.
+    pub fn webhooks(&self) -> Webhooks {
+        Webhooks {
+            voice_url: format!("{}/webhooks/twilio/voice", self.public_url),
+            sms_url: format!("{}/webhooks/twilio/sms", self.public_url),
+            status_callback: format!("{}/webhooks/twilio/voice/status", self.public_url),
+        }
+    }
 }
 
 /// The whole application: routes, error fallbacks and the request middleware.
 pub fn router(state: AppState) -> Router {
     let v1 = OpenApiRouter::new()
         .routes(routes!(api_keys::list, api_keys::create))
-        .routes(routes!(api_keys::revoke));
+        .routes(routes!(api_keys::revoke))
+        .routes(routes!(numbers::list))
+        .routes(routes!(numbers::get, numbers::update, numbers::release))
+        .routes(routes!(numbers::search))
+        .routes(routes!(numbers::purchase))
+        .routes(routes!(number_groups::list, number_groups::create))
+        .routes(routes!(number_groups::bulk_stats))
+        .routes(routes!(
+            number_groups::get,
+            number_groups::update,
+            number_groups::delete
+        ))
+        .routes(routes!(number_groups::add_members))
+        .routes(routes!(number_groups::remove_member));
     let (routes, openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", v1)
         .routes(routes!(ops::healthz))

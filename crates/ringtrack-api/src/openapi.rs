@@ -16,6 +16,8 @@ use utoipa::{Modify, OpenApi};
     ),
     modifiers(&BearerKey),
     tags(
+        (name = "Numbers", description = "Tracking numbers: search, buy, assign, release"),
+        (name = "Number groups", description = "Sets of numbers for reporting and bulk management"),
         (name = "API keys", description = "Keys that authenticate API requests (admin only)"),
         (name = "Operations", description = "Probes and documentation"),
     ),

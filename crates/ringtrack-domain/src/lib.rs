@@ -3,6 +3,7 @@
 //! and pure functions so it can be unit-tested without a database or a network.
 
 pub mod api_key;
+pub mod dates;
 pub mod ids;
 pub mod money;
 pub mod nanp;

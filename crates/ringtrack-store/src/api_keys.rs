@@ -114,7 +114,7 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<ApiKey>> {
     let from = Sql::new("FROM api_keys WHERE business_id = $1").bind(business_id);
-    fetch_page(db, COLUMNS, from, page).await
+    fetch_page(db, COLUMNS, from, "", page).await
 }
 
 #[derive(Debug, PartialEq, Eq)]

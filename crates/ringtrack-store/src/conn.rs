@@ -148,9 +148,21 @@ macro_rules! id_values {
                 v.as_uuid().into()
             }
         }
+
+        impl From<Option<$id>> for Value {
+            fn from(v: Option<$id>) -> Self {
+                Value::Text(v.map(|id| id.as_uuid().hyphenated().to_string()))
+            }
+        }
     )*};
 }
-id_values!(ringtrack_domain::BusinessId, ringtrack_domain::ApiKeyId);
+id_values!(
+    ringtrack_domain::BusinessId,
+    ringtrack_domain::ApiKeyId,
+    ringtrack_domain::NumberId,
+    ringtrack_domain::NumberGroupId,
+    ringtrack_domain::CallFlowId
+);
 
 /// SQL text plus its arguments, built up in order.
 #[derive(Clone, Debug)]
@@ -193,6 +205,8 @@ pub(crate) trait Record {
     fn int(&self, column: &str) -> sqlx::Result<i64>;
     fn opt_int(&self, column: &str) -> sqlx::Result<Option<i64>>;
     fn text(&self, column: &str) -> sqlx::Result<String>;
+    fn opt_text(&self, column: &str) -> sqlx::Result<Option<String>>;
+    fn boolean(&self, column: &str) -> sqlx::Result<bool>;
 
     fn time(&self, column: &str) -> sqlx::Result<jiff::Timestamp> {
         to_time(column, self.int(column)?)
@@ -206,18 +220,37 @@ pub(crate) trait Record {
 }
 
 impl dyn Record + '_ {
+    /// A nullable column holding the text form of a typed value.
+    pub(crate) fn opt_parsed<T>(&self, column: &str) -> sqlx::Result<Option<T>>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        match self.opt_text(column)? {
+            None => Ok(None),
+            Some(raw) => parse_column(column, &raw).map(Some),
+        }
+    }
+
     /// A column holding the text form of a typed value (an id, a role, …).
     pub(crate) fn parsed<T>(&self, column: &str) -> sqlx::Result<T>
     where
         T: std::str::FromStr,
         T::Err: std::fmt::Display,
     {
-        let raw = self.text(column)?;
-        raw.parse().map_err(|e: T::Err| sqlx::Error::ColumnDecode {
-            index: column.to_owned(),
-            source: format!("{raw:?}: {e}").into(),
-        })
+        parse_column(column, &self.text(column)?)
     }
+}
+
+fn parse_column<T>(column: &str, raw: &str) -> sqlx::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    raw.parse().map_err(|e: T::Err| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: format!("{raw:?}: {e}").into(),
+    })
 }
 
 fn to_time(column: &str, seconds: i64) -> sqlx::Result<jiff::Timestamp> {
@@ -239,6 +272,12 @@ macro_rules! record_for {
                     .or_else(|_| self.try_get::<Option<i32>, _>(column).map(|v| v.map(i64::from)))
             }
             fn text(&self, column: &str) -> sqlx::Result<String> {
+                self.try_get(column)
+            }
+            fn opt_text(&self, column: &str) -> sqlx::Result<Option<String>> {
+                self.try_get(column)
+            }
+            fn boolean(&self, column: &str) -> sqlx::Result<bool> {
                 self.try_get(column)
             }
         }

@@ -11,8 +11,12 @@
 
 pub mod api_keys;
 pub mod businesses;
+pub mod call_flows;
 mod conn;
+pub mod idempotency;
 mod migrate;
+pub mod number_groups;
+pub mod numbers;
 mod paging;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -13,12 +13,20 @@ pub struct Migration {
 }
 
 /// Every migration this binary knows. A script is shared when both backends take it.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sqlite: include_str!("../migrations/0001_foundation.sql"),
-    postgres: include_str!("../migrations/0001_foundation.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sqlite: include_str!("../migrations/0001_foundation.sql"),
+        postgres: include_str!("../migrations/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "numbers",
+        sqlite: include_str!("../migrations/0002_numbers.sql"),
+        postgres: include_str!("../migrations/0002_numbers.sql"),
+    },
+];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.
 const MIGRATION_LOCK: i64 = 0x0072_696e_6774_726b;

@@ -18,11 +18,13 @@ pub(crate) trait Keyed {
 }
 
 /// Reads one page of `SELECT {columns} {from_where}`, where `from_where` is a `FROM …
-/// WHERE …` clause over a table with `created_at` and `id` columns.
+/// WHERE …` clause whose rows are ordered by `{table}created_at` and `{table}id` (`table`
+/// is `""` or an alias with its dot, as `"n."`).
 pub(crate) async fn fetch_page<T: FromRecord + Keyed>(
     mut db: impl Connection,
     columns: &str,
     from_where: Sql,
+    table: &str,
     request: &PageRequest,
 ) -> Result<Page<T>> {
     let mut count = from_where.clone();
@@ -42,10 +44,12 @@ pub(crate) async fn fetch_page<T: FromRecord + Keyed>(
         }
     };
     // One row more than asked tells whether another page follows.
-    rows.push(" ORDER BY created_at DESC, id DESC LIMIT ")
-        .push_bind(i64::from(request.limit) + 1)
-        .push(" OFFSET ")
-        .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+    rows.push(&format!(
+        " ORDER BY {table}created_at DESC, {table}id DESC LIMIT "
+    ))
+    .push_bind(i64::from(request.limit) + 1)
+    .push(" OFFSET ")
+    .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
     let mut items: Vec<T> = db.conn().fetch_all(rows).await?;
     let next_cursor = if items.len() > request.limit as usize {
         items.truncate(request.limit as usize);

@@ -58,6 +58,40 @@ pub struct ServeArgs {
     /// The URL carriers and browsers reach this server at [default: http:// + the bind address]
     #[arg(long, env = "RINGTRACK_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// How often due number renewals are charged.
+    #[arg(long, env = "RINGTRACK_RENEWAL_INTERVAL_SECONDS", default_value_t = 60)]
+    pub renewal_interval_seconds: u64,
+    #[command(flatten)]
+    pub carrier: CarrierArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CarrierKind {
+    /// Embedded: sells numbers from a simulated inventory and places simulated calls.
+    Sandbox,
+    /// Twilio's REST dialect (Twilio, or SignalWire with --twilio-api-base).
+    Twilio,
+}
+
+#[derive(Args)]
+pub struct CarrierArgs {
+    /// Which carrier sells numbers and carries calls.
+    #[arg(long, env = "RINGTRACK_CARRIER", value_enum, default_value = "sandbox")]
+    pub carrier: CarrierKind,
+    #[arg(long, env = "RINGTRACK_TWILIO_ACCOUNT_SID")]
+    pub twilio_account_sid: Option<String>,
+    /// Prefer the environment variable: a flag is visible to other users in `ps`.
+    #[arg(long, env = "RINGTRACK_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    pub twilio_auth_token: Option<String>,
+    /// Twilio's API, a SignalWire space (https://SPACE.signalwire.com/api/laml) or a test server.
+    #[arg(long, env = "RINGTRACK_TWILIO_API_BASE", default_value = ringtrack_carrier::twilio::TWILIO_API_BASE)]
+    pub twilio_api_base: String,
+    /// What a local number costs a month, in cents.
+    #[arg(long, env = "RINGTRACK_LOCAL_NUMBER_CENTS", default_value_t = 300)]
+    pub local_number_cents: i64,
+    /// What a toll-free number costs a month, in cents.
+    #[arg(long, env = "RINGTRACK_TOLL_FREE_NUMBER_CENTS", default_value_t = 500)]
+    pub toll_free_number_cents: i64,
 }
 
 #[derive(Subcommand)]

@@ -4,13 +4,16 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use anyhow::Context;
-use ringtrack_api::AppState;
+use std::time::Duration;
+
 use ringtrack_domain::ApiKeySecret;
 use ringtrack_store::{Store, businesses};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::admin::create_business_with_admin_key;
 use crate::cli::{ServeArgs, StorageArgs};
+use crate::{renewals, wiring};
 
 pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(url) = &args.public_url
@@ -26,17 +29,25 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{local}"));
     let public_url = public_url.trim_end_matches('/').to_owned();
 
+    let carrier = wiring::carrier(&args.carrier, &store, &storage.data_dir)?;
+    let prices = wiring::prices(&args.carrier)?;
+    let state = wiring::app_state(store.clone(), carrier, prices, &public_url);
+
     if let Some(key) = first_start(&store).await? {
         print_first_key(&key, local);
     }
     println!("ringtrack listening on http://{local} (public URL {public_url})");
-    tracing::info!(address = %local, public_url, backend = ?store.backend(), "serving");
+    tracing::info!(address = %local, public_url, backend = ?store.backend(), carrier = ?args.carrier.carrier, "serving");
 
-    let state = AppState {
-        store: store.clone(),
-        public_url: public_url.into(),
+    let (stop, stopped) = watch::channel(false);
+    let interval = Duration::from_secs(args.renewal_interval_seconds.max(1));
+    let renewals = tokio::spawn(renewals::run(store.clone(), interval, stopped));
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
     };
-    ringtrack_api::serve(listener, state, shutdown_signal()).await?;
+    ringtrack_api::serve(listener, state, shutdown).await?;
+    let _ = renewals.await;
     tracing::info!("stopped accepting requests; closing the database");
     store.close().await;
     Ok(())

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
-use ringtrack_api::AppState;
-use ringtrack_domain::{ApiKeySecret, BusinessId, Role};
+use ringtrack_carrier::Carrier;
+use ringtrack_domain::{ApiKeySecret, BusinessId, Cents, Prices, Role};
 use ringtrack_store::testing::TestDatabase;
 use ringtrack_store::{Backend, Store, api_keys, businesses};
 use serde_json::Value;
@@ -19,20 +19,36 @@ pub struct TestApp {
     pub business: BusinessId,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// The sandbox keeps its files here.
+    _data_dir: tempfile::TempDir,
     _db: TestDatabase,
 }
 
 impl TestApp {
+    /// The server with the sandbox carrier, as `ringtrack serve` runs by default.
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with_carrier(backend, |store, dir| {
+            ringtrack::wiring::sandbox_carrier(
+                store,
+                dir,
+                ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE,
+            )
+        })
+        .await
+    }
+
+    pub async fn spawn_with_carrier(
+        backend: Backend,
+        carrier: impl FnOnce(&Store, &std::path::Path) -> Arc<dyn Carrier>,
+    ) -> TestApp {
         let db = TestDatabase::create(backend).await;
         let store = Store::connect(&db.url).await.expect("connect");
         store.migrate().await.expect("migrate");
+        let data_dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState {
-            store: store.clone(),
-            public_url: Arc::from(base.as_str()),
-        };
+        let carrier = carrier(&store, data_dir.path());
+        let state = ringtrack::wiring::app_state(store.clone(), carrier, Prices::default(), &base);
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(ringtrack_api::serve(listener, state, async {
             let _ = rx.await;
@@ -45,6 +61,7 @@ impl TestApp {
             business: BusinessId::new(),
             shutdown: Some(tx),
             server: Some(server),
+            _data_dir: data_dir,
             _db: db,
         };
         let (business, key) = app.new_business("Acme Plumbing").await;
@@ -81,6 +98,48 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// Adds to a business's balance, as `ringtrack admin credit` does.
+    pub async fn credit(&self, business: BusinessId, cents: i64) {
+        let mut tx = self.store.begin().await.unwrap();
+        businesses::change_balance(&mut tx, business, Cents::new(cents), "credit")
+            .await
+            .unwrap()
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    pub async fn balance(&self, business: BusinessId) -> i64 {
+        businesses::get(&self.store, business)
+            .await
+            .unwrap()
+            .unwrap()
+            .balance
+            .get()
+    }
+
+    /// The same request with another key.
+    pub fn as_key(&self, key: &str, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(key)
+    }
+
+    pub async fn patch(&self, path: &str, json: &Value) -> Response {
+        self.request(Method::PATCH, path)
+            .json(json)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn put(&self, path: &str, json: &Value) -> Response {
+        self.request(Method::PUT, path)
+            .json(json)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {

@@ -137,6 +137,20 @@ test_on_both_backends! {
             ("/api/v1/api-keys", "get"),
             ("/api/v1/api-keys", "post"),
             ("/api/v1/api-keys/{id}", "delete"),
+            ("/api/v1/numbers", "get"),
+            ("/api/v1/numbers/{id}", "get"),
+            ("/api/v1/numbers/{id}", "patch"),
+            ("/api/v1/numbers/{id}", "delete"),
+            ("/api/v1/numbers/search", "post"),
+            ("/api/v1/numbers/purchase", "post"),
+            ("/api/v1/number-groups", "get"),
+            ("/api/v1/number-groups", "post"),
+            ("/api/v1/number-groups/bulk-stats", "get"),
+            ("/api/v1/number-groups/{id}", "get"),
+            ("/api/v1/number-groups/{id}", "put"),
+            ("/api/v1/number-groups/{id}", "delete"),
+            ("/api/v1/number-groups/{id}/members", "post"),
+            ("/api/v1/number-groups/{id}/members/{number_id}", "delete"),
             ("/healthz", "get"),
             ("/readyz", "get"),
         ] {
@@ -145,6 +159,10 @@ test_on_both_backends! {
             assert!(operation["operationId"].is_string());
         }
         assert_eq!(spec["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
+        // Every operation's schemas are there.
+        for schema in ["NumberView", "PurchaseNumber", "SearchNumbers", "AvailableNumbers", "NumberGroupView", "BulkStats", "ErrorBody"] {
+            assert!(spec["components"]["schemas"][schema].is_object(), "{schema} is missing");
+        }
         let docs = app.client.get(format!("{}/docs", app.base)).send().await.unwrap();
         assert_eq!(docs.status(), StatusCode::OK);
         assert!(docs.headers()["content-type"].to_str().unwrap().starts_with("text/html"));

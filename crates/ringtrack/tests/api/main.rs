@@ -2,6 +2,9 @@
 //! storage runs twice, on SQLite and on PostgreSQL (`test_on_both_backends!`).
 
 mod api_keys;
+mod carrier;
 mod cli;
 mod common;
 mod conventions;
+mod number_groups;
+mod numbers;

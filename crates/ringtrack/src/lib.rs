@@ -1,0 +1,53 @@
+//! The `ringtrack` binary: the CLI, configuration, wiring of the server and its background
+//! workers. A library too, so that tests build the server exactly as `serve` does.
+
+pub mod admin;
+pub mod cli;
+pub mod renewals;
+pub mod serve;
+pub mod wiring;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{AdminCommand, Cli, Command};
+
+/// Runs the command line; what `main` does.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return cli::report_usage_error(error),
+    };
+    cli::init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&anyhow::anyhow!("cannot start the async runtime: {error}")),
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(&cli.storage, args).await,
+            Command::Migrate => admin::migrate(&cli.storage).await,
+            Command::Admin(AdminCommand::CreateBusiness(args)) => {
+                admin::create_business(&cli.storage, args).await
+            }
+            Command::Admin(AdminCommand::CreateKey(args)) => {
+                admin::create_key(&cli.storage, args).await
+            }
+            Command::Admin(AdminCommand::Credit(args)) => admin::credit(&cli.storage, args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+/// One line on stderr, the causes joined, never a panic trace.
+fn fail(error: &anyhow::Error) -> ExitCode {
+    eprintln!("ringtrack: {error:#}");
+    ExitCode::FAILURE
+}

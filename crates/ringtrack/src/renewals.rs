@@ -1,0 +1,58 @@
+//! The monthly renewal of numbers: at each purchase anniversary a number's month is charged
+//! to the balance, or the number is suspended (still answering calls) until the balance
+//! allows. Every node may run it: renewals are conditional and the business row is locked,
+//! so a month is never charged twice.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use ringtrack_store::numbers::{self, Renewal};
+use ringtrack_store::{Store, StoreError};
+use tokio::sync::watch;
+
+/// How many due numbers one pass looks at.
+const BATCH: i64 = 500;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RenewalPass {
+    pub paid: usize,
+    pub suspended: usize,
+}
+
+/// Renews every number due at `now` (one batch), each in its own transaction.
+pub async fn renew_due_numbers(store: &Store, now: Timestamp) -> Result<RenewalPass, StoreError> {
+    let mut pass = RenewalPass::default();
+    for (business, number) in numbers::due_for_renewal(store, now, BATCH).await? {
+        let mut tx = store.begin().await?;
+        let outcome = numbers::renew(&mut tx, business, number, now).await?;
+        tx.commit().await?;
+        match outcome {
+            Renewal::Paid { cost } => {
+                pass.paid += 1;
+                tracing::info!(%number, %cost, "number renewed");
+            }
+            Renewal::Suspended => {
+                pass.suspended += 1;
+                tracing::warn!(%number, "number suspended: the balance cannot pay its renewal");
+            }
+            Renewal::NotDue => {}
+        }
+    }
+    Ok(pass)
+}
+
+/// Runs a renewal pass every `interval` until `stop` turns true.
+pub async fn run(store: Store, interval: Duration, mut stop: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                if let Err(error) = renew_due_numbers(&store, ringtrack_store::now()).await {
+                    tracing::error!(%error, "a renewal pass failed; it runs again at the next tick");
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
