@@ -125,10 +125,7 @@ pub async fn create(
     let name = parse_name("name", &input.name, 100)?;
     let role = input.role.unwrap_or(Role::Manager);
     if !auth.role.may_grant(role) {
-        return Err(ApiError::Forbidden(format!(
-            "A {} key cannot create a {role} key",
-            auth.role
-        )));
+        return Err(ApiError::Forbidden(format!("A {} key cannot create a {role} key", auth.role)));
     }
     let secret = ApiKeySecret::generate(&mut rand::rng());
     let mut tx = state.store.begin().await?;
@@ -176,8 +173,7 @@ pub async fn revoke(
         Err(RevokeError::NotFound) => return Err(ApiError::NotFound("API key")),
         Err(RevokeError::LastAdmin) => {
             return Err(ApiError::Conflict(
-                "This is the business's last active admin key; create another admin key first"
-                    .into(),
+                "This is the business's last active admin key; create another admin key first".into(),
             ));
         }
     };

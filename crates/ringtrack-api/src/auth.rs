@@ -60,8 +60,7 @@ impl FromRequestParts<AppState> for Auth {
             tokio::spawn(async move {
                 let recorded = async {
                     let mut tx = store.begin().await?;
-                    api_keys::record_use(&mut tx, key.id, now, LAST_USED_GRANULARITY_SECONDS)
-                        .await?;
+                    api_keys::record_use(&mut tx, key.id, now, LAST_USED_GRANULARITY_SECONDS).await?;
                     tx.commit().await
                 };
                 if let Err(error) = recorded.await {
@@ -70,11 +69,7 @@ impl FromRequestParts<AppState> for Auth {
             });
         }
         tracing::Span::current().record("business_id", tracing::field::display(key.business_id));
-        Ok(Auth {
-            key_id: key.id,
-            business_id: key.business_id,
-            role: key.role,
-        })
+        Ok(Auth { key_id: key.id, business_id: key.business_id, role: key.role })
     }
 }
 

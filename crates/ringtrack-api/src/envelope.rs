@@ -49,11 +49,7 @@ pub struct PageInfo {
 
 impl PageInfo {
     /// Splits a store page into its items, mapped to their API view, and the paging fields.
-    pub fn split<T, V>(
-        page: Page<T>,
-        request: &PageRequest,
-        view: impl FnMut(T) -> V,
-    ) -> (Vec<V>, PageInfo) {
+    pub fn split<T, V>(page: Page<T>, request: &PageRequest, view: impl FnMut(T) -> V) -> (Vec<V>, PageInfo) {
         let info = PageInfo {
             total: page.total,
             page: request.page_number(),

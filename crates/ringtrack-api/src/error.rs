@@ -66,14 +66,10 @@ impl ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            ApiError::UnsupportedMediaType => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
-            }
+            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            ApiError::InsufficientBalance(_) => {
-                (StatusCode::PAYMENT_REQUIRED, "insufficient_balance")
-            }
+            ApiError::InsufficientBalance(_) => (StatusCode::PAYMENT_REQUIRED, "insufficient_balance"),
             ApiError::Carrier(_) => (StatusCode::BAD_GATEWAY, "carrier_error"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -120,28 +116,16 @@ impl IntoResponse for ApiError {
         }
         let message = self.to_string();
         let details = match self {
-            ApiError::Validation(details) => details
-                .into_iter()
-                .map(|d| FieldErrorView {
-                    field: d.field,
-                    message: d.message,
-                })
-                .collect(),
+            ApiError::Validation(details) => {
+                details.into_iter().map(|d| FieldErrorView { field: d.field, message: d.message }).collect()
+            }
             _ => Vec::new(),
         };
-        let body = ErrorBody {
-            error: ErrorObject {
-                code: status.as_u16().to_string(),
-                kind,
-                message,
-                details,
-            },
-        };
+        let body =
+            ErrorBody { error: ErrorObject { code: status.as_u16().to_string(), kind, message, details } };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

@@ -49,9 +49,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             match inner.classify() {
                 serde_json::error::Category::Data => {
                     let message = inner.to_string();
-                    let message = message
-                        .rsplit_once(" at line ")
-                        .map_or(&*message, |(m, _)| m);
+                    let message = message.rsplit_once(" at line ").map_or(&*message, |(m, _)| m);
                     field_error(&path, message, "body")
                 }
                 _ => not_json(inner),
@@ -66,14 +64,8 @@ fn is_json(headers: &HeaderMap) -> bool {
     let Some(content_type) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Query-string parameters. Parameters a type does not name are ignored.
@@ -88,8 +80,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 }
 
 fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    let deserializer =
-        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = e.path().to_string();
         field_error(&path, &e.into_inner().to_string(), "query")
@@ -110,12 +101,7 @@ fn field_error(path: &str, message: &str, whole: &str) -> ApiError {
             format!("{path}.{name}")
         }
     };
-    let named = |prefix: &str| {
-        message
-            .strip_prefix(prefix)
-            .and_then(|rest| rest.split('`').next())
-            .map(join)
-    };
+    let named = |prefix: &str| message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()).map(join);
     if let Some(field) = named("unknown field `") {
         ApiError::field(field, "is not a known field")
     } else if let Some(field) = named("missing field `") {
@@ -153,12 +139,7 @@ where
 
 /// Parses an optional id given in a body or query string; a malformed one is named.
 pub fn parse_id<T: FromStr>(field: &str, raw: Option<&str>) -> Result<Option<T>, ApiError> {
-    raw.map(|raw| {
-        raw.trim()
-            .parse()
-            .map_err(|_| ApiError::field(field, "is not a valid id"))
-    })
-    .transpose()
+    raw.map(|raw| raw.trim().parse().map_err(|_| ApiError::field(field, "is not a valid id"))).transpose()
 }
 
 /// The paging parameters as the OpenAPI document shows them.
@@ -210,9 +191,7 @@ impl<S: Send + Sync, T: FromStr + Resource> FromRequestParts<S> for PathId<T> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::NotFound(T::NAME))?;
-        raw.parse()
-            .map(PathId)
-            .map_err(|_| ApiError::NotFound(T::NAME))
+        raw.parse().map(PathId).map_err(|_| ApiError::NotFound(T::NAME))
     }
 }
 
@@ -241,34 +220,23 @@ mod tests {
         let e = serde_path_to_error::deserialize::<_, Flow>(&mut de).unwrap_err();
         let path = e.path().to_string();
         let message = e.into_inner().to_string();
-        let message = message
-            .rsplit_once(" at line ")
-            .map_or(&*message, |(m, _)| m)
-            .to_owned();
+        let message = message.rsplit_once(" at line ").map_or(&*message, |(m, _)| m).to_owned();
         match field_error(&path, &message, "body") {
-            ApiError::Validation(details) => {
-                details.into_iter().map(|d| (d.field, d.message)).collect()
-            }
+            ApiError::Validation(details) => details.into_iter().map(|d| (d.field, d.message)).collect(),
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
     fn json_errors_name_the_field_with_its_path() {
-        assert_eq!(
-            refused(r#"{"steps":[]}"#),
-            [("name".into(), "is required".into())]
-        );
+        assert_eq!(refused(r#"{"steps":[]}"#), [("name".into(), "is required".into())]);
         assert_eq!(
             refused(r#"{"name":"a","steps":[],"nmae":1}"#),
             [("nmae".into(), "is not a known field".into())]
         );
         assert_eq!(
             refused(r#"{"name":"a","steps":[{"number":"1"},{"number":5}]}"#),
-            [(
-                "steps[1].number".into(),
-                "invalid type: integer `5`, expected a string".into()
-            )]
+            [("steps[1].number".into(), "invalid type: integer `5`, expected a string".into())]
         );
         assert_eq!(
             refused(r#"{"name":"a","steps":[{"number":"1","x":0}]}"#),

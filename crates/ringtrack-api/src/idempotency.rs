@@ -27,16 +27,14 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
         let Some(value) = parts.headers.get(HEADER) else {
             return Ok(IdempotencyKey(None));
         };
-        let key =
-            value.to_str().ok().map(str::trim).filter(|k| {
-                (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic())
-            });
+        let key = value
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()));
         match key {
             Some(key) => Ok(IdempotencyKey(Some(key.to_owned()))),
-            None => Err(ApiError::field(
-                "Idempotency-Key",
-                "must be 1 to 255 visible ASCII characters",
-            )),
+            None => Err(ApiError::field("Idempotency-Key", "must be 1 to 255 visible ASCII characters")),
         }
     }
 }
@@ -47,11 +45,7 @@ pub fn request_hash(operation: &str, body: &impl Serialize) -> String {
     hasher.update(operation.as_bytes());
     hasher.update([0]);
     hasher.update(serde_json::to_vec(body).unwrap_or_default());
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The first answer to this key, when the request repeats one. Call it with the business
@@ -67,18 +61,11 @@ pub async fn replay(
         return Ok(None);
     };
     if stored.request_hash != hash {
-        return Err(ApiError::field(
-            "Idempotency-Key",
-            "was already used for a different request",
-        ));
+        return Err(ApiError::field("Idempotency-Key", "was already used for a different request"));
     }
-    let mut response = json_response(
-        StatusCode::from_u16(stored.status_code).unwrap_or(StatusCode::OK),
-        stored.body,
-    );
-    response
-        .headers_mut()
-        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    let mut response =
+        json_response(StatusCode::from_u16(stored.status_code).unwrap_or(StatusCode::OK), stored.body);
+    response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     Ok(Some(response))
 }
 
@@ -93,11 +80,7 @@ pub async fn respond<T: Serialize>(
 ) -> ApiResult<Response> {
     let body = serde_json::to_string(&Data::new(data)).map_err(ApiError::internal)?;
     if let Some(key) = &key.0 {
-        let stored = StoredResponse {
-            request_hash: hash,
-            status_code: status.as_u16(),
-            body: body.clone(),
-        };
+        let stored = StoredResponse { request_hash: hash, status_code: status.as_u16(), body: body.clone() };
         idempotency::save(tx, business, key, &stored).await?;
     }
     Ok(json_response(status, body))

@@ -64,11 +64,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(numbers::purchase))
         .routes(routes!(number_groups::list, number_groups::create))
         .routes(routes!(number_groups::bulk_stats))
-        .routes(routes!(
-            number_groups::get,
-            number_groups::update,
-            number_groups::delete
-        ))
+        .routes(routes!(number_groups::get, number_groups::update, number_groups::delete))
         .routes(routes!(number_groups::add_members))
         .routes(routes!(number_groups::remove_member));
     let (routes, openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
@@ -79,10 +75,7 @@ pub fn router(state: AppState) -> Router {
     let openapi = Arc::new(openapi);
 
     routes
-        .route(
-            "/api/v1/openapi.json",
-            get(move || async move { axum::Json(openapi.as_ref().clone()) }),
-        )
+        .route("/api/v1/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
         .route("/docs", get(openapi::docs_page))
         .fallback(|| async { ApiError::NotFound("Route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -98,7 +91,5 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }

@@ -131,10 +131,7 @@ fn member_ids(raw: &[String]) -> ApiResult<Vec<NumberId>> {
         .iter()
         .enumerate()
         .filter_map(|(i, id)| {
-            id.trim()
-                .parse()
-                .map_err(|_| errors.push(format!("number_ids[{i}]"), "is not a valid id"))
-                .ok()
+            id.trim().parse().map_err(|_| errors.push(format!("number_ids[{i}]"), "is not a valid id")).ok()
         })
         .collect();
     if raw.len() > 1000 {
@@ -146,9 +143,7 @@ fn member_ids(raw: &[String]) -> ApiResult<Vec<NumberId>> {
 fn group_error(error: GroupError) -> ApiError {
     match error {
         GroupError::NotFound => ApiError::NotFound("Number group"),
-        GroupError::DuplicateName => {
-            ApiError::field("name", "is already the name of another group")
-        }
+        GroupError::DuplicateName => ApiError::field("name", "is already the name of another group"),
         GroupError::InvalidNumbers(invalid) => {
             let mut errors = FieldErrors::new();
             for (position, message) in invalid {
@@ -174,10 +169,7 @@ pub async fn list(
     auth.require(Access::Read)?;
     let found = number_groups::list(&state.store, auth.business_id, &page).await?;
     let (number_groups, page) = PageInfo::split(found, &page, NumberGroupView::from);
-    Ok(Data::new(NumberGroupList {
-        number_groups,
-        page,
-    }))
+    Ok(Data::new(NumberGroupList { number_groups, page }))
 }
 
 #[utoipa::path(
@@ -199,9 +191,8 @@ pub async fn create(
     let name = group_name(&input.name)?;
     let members = member_ids(input.number_ids.as_deref().unwrap_or_default())?;
     let mut tx = state.store.begin().await?;
-    let group = number_groups::create(&mut tx, auth.business_id, &name, &members)
-        .await?
-        .map_err(group_error)?;
+    let group =
+        number_groups::create(&mut tx, auth.business_id, &name, &members).await?.map_err(group_error)?;
     tx.commit().await?;
     Ok(Created(group.into()))
 }
@@ -245,9 +236,7 @@ pub async fn update(
     auth.require(Access::Write)?;
     let name = group_name(&input.name)?;
     let mut tx = state.store.begin().await?;
-    let group = number_groups::rename(&mut tx, auth.business_id, id, &name)
-        .await?
-        .map_err(group_error)?;
+    let group = number_groups::rename(&mut tx, auth.business_id, id, &name).await?.map_err(group_error)?;
     tx.commit().await?;
     Ok(Data::new(group.into()))
 }
@@ -296,9 +285,8 @@ pub async fn add_members(
     auth.require(Access::Write)?;
     let members = member_ids(&input.number_ids)?;
     let mut tx = state.store.begin().await?;
-    let group = number_groups::add_members(&mut tx, auth.business_id, id, &members)
-        .await?
-        .map_err(group_error)?;
+    let group =
+        number_groups::add_members(&mut tx, auth.business_id, id, &members).await?.map_err(group_error)?;
     tx.commit().await?;
     Ok(Data::new(group.into()))
 }
@@ -319,12 +307,8 @@ pub async fn remove_member(
     Path((group, number)): Path<(String, String)>,
 ) -> ApiResult<Data<NumberGroupView>> {
     auth.require(Access::Write)?;
-    let group: NumberGroupId = group
-        .parse()
-        .map_err(|_| ApiError::NotFound("Number group"))?;
-    let number: NumberId = number
-        .parse()
-        .map_err(|_| ApiError::NotFound("Number group member"))?;
+    let group: NumberGroupId = group.parse().map_err(|_| ApiError::NotFound("Number group"))?;
+    let number: NumberId = number.parse().map_err(|_| ApiError::NotFound("Number group member"))?;
     let mut tx = state.store.begin().await?;
     let group = number_groups::remove_member(&mut tx, auth.business_id, group, number)
         .await?
@@ -347,9 +331,6 @@ pub async fn bulk_stats(
 ) -> ApiResult<Data<BulkStats>> {
     auth.require(Access::Read)?;
     let range = DateRange::parse(&dates)?;
-    let stats =
-        number_groups::bulk_stats(&state.store, auth.business_id, range.from, range.to).await?;
-    Ok(Data::new(BulkStats {
-        groups: stats.into_iter().map(GroupStatsView::from).collect(),
-    }))
+    let stats = number_groups::bulk_stats(&state.store, auth.business_id, range.from, range.to).await?;
+    Ok(Data::new(BulkStats { groups: stats.into_iter().map(GroupStatsView::from).collect() }))
 }

@@ -9,8 +9,7 @@ use ringtrack_carrier::SearchQuery;
 use ringtrack_domain::nanp;
 use ringtrack_domain::validation::parse_name;
 use ringtrack_domain::{
-    Access, CallFlowId, Cents, FieldErrors, NumberGroupId, NumberId, NumberStatus, NumberType,
-    PhoneNumber,
+    Access, CallFlowId, Cents, FieldErrors, NumberGroupId, NumberId, NumberStatus, NumberType, PhoneNumber,
 };
 use ringtrack_store::numbers::{self, InsertError, NewNumber, Number, NumberChanges, NumberFilter};
 use ringtrack_store::{Tx, businesses, call_flows, number_groups};
@@ -220,25 +219,13 @@ pub async fn search(
 ) -> ApiResult<Data<AvailableNumbers>> {
     auth.require(Access::Read)?;
     let area_code = area_code_field(input.area_code.as_deref())?;
-    let contains = input
-        .contains
-        .as_deref()
-        .map(ringtrack_carrier::keypad_digits)
-        .transpose()?;
+    let contains = input.contains.as_deref().map(ringtrack_carrier::keypad_digits).transpose()?;
     let limit = input.limit.unwrap_or(20);
     if !(1..=MAX_SEARCH).contains(&limit) {
-        return Err(ApiError::field(
-            "limit",
-            format!("must be from 1 to {MAX_SEARCH}"),
-        ));
+        return Err(ApiError::field("limit", format!("must be from 1 to {MAX_SEARCH}")));
     }
     let number_type = kind_for(area_code.as_deref(), input.number_type);
-    let query = SearchQuery {
-        number_type,
-        area_code,
-        contains,
-        limit: limit as usize,
-    };
+    let query = SearchQuery { number_type, area_code, contains, limit: limit as usize };
     let found = state.carrier.search(query).await?;
     let available_numbers = found
         .into_iter()
@@ -290,10 +277,7 @@ fn parse_purchase(input: &PurchaseNumber) -> Result<Purchase, ApiError> {
             }
         },
         (Some(_), Some(_)) => {
-            errors.push(
-                "area_code",
-                "give either phone_number or area_code, not both",
-            );
+            errors.push("area_code", "give either phone_number or area_code, not both");
             None
         }
         (None, None) => {
@@ -301,11 +285,7 @@ fn parse_purchase(input: &PurchaseNumber) -> Result<Purchase, ApiError> {
             None
         }
     };
-    let friendly_name = match input
-        .friendly_name
-        .as_deref()
-        .map(|n| parse_name("friendly_name", n, 100))
-    {
+    let friendly_name = match input.friendly_name.as_deref().map(|n| parse_name("friendly_name", n, 100)) {
         Some(Err(e)) => {
             errors.push(e.field, e.message);
             None
@@ -320,11 +300,10 @@ fn parse_purchase(input: &PurchaseNumber) -> Result<Purchase, ApiError> {
             None
         }
     };
-    let call_flow_id =
-        parse_id("call_flow_id", input.call_flow_id.as_deref()).unwrap_or_else(|_| {
-            errors.push("call_flow_id", "is not a valid id");
-            None
-        });
+    let call_flow_id = parse_id("call_flow_id", input.call_flow_id.as_deref()).unwrap_or_else(|_| {
+        errors.push("call_flow_id", "is not a valid id");
+        None
+    });
     let group_id = parse_id("group_id", input.group_id.as_deref()).unwrap_or_else(|_| {
         errors.push("group_id", "is not a valid id");
         None
@@ -344,9 +323,7 @@ fn parse_source(raw: Option<&str>) -> Result<Option<String>, String> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
         Some(s) if s.chars().count() > 100 => Err("must be at most 100 characters".into()),
-        Some(s) if s.chars().any(char::is_control) => {
-            Err("must not contain control characters".into())
-        }
+        Some(s) if s.chars().any(char::is_control) => Err("must not contain control characters".into()),
         Some(s) => Ok(Some(s.to_owned())),
     }
 }
@@ -365,9 +342,7 @@ async fn check_references(
         errors.push("call_flow_id", "is not a call flow of this business");
     }
     if let Some(group) = group_id
-        && number_groups::get(&mut *tx, auth.business_id, group)
-            .await?
-            .is_none()
+        && number_groups::get(&mut *tx, auth.business_id, group).await?.is_none()
     {
         errors.push("group_id", "is not a number group of this business");
     }
@@ -407,34 +382,20 @@ pub async fn purchase(
     let chosen = match purchase.wanted {
         Wanted::Number(number) => number,
         Wanted::AreaCode(code, number_type) => {
-            let query = SearchQuery {
-                number_type,
-                area_code: Some(code.clone()),
-                contains: None,
-                limit: 1,
-            };
+            let query = SearchQuery { number_type, area_code: Some(code.clone()), contains: None, limit: 1 };
             let found = state.carrier.search(query).await?;
             match found.into_iter().next() {
                 Some(available) => available.phone_number,
                 None => {
-                    return Err(ApiError::field(
-                        "area_code",
-                        format!("no numbers are available in {code}"),
-                    ));
+                    return Err(ApiError::field("area_code", format!("no numbers are available in {code}")));
                 }
             }
         }
     };
     let (area, _, _) = chosen.nanp().expect("purchases are North American");
-    let number_type = if nanp::is_toll_free(area) {
-        NumberType::TollFree
-    } else {
-        NumberType::Local
-    };
+    let number_type = if nanp::is_toll_free(area) { NumberType::TollFree } else { NumberType::Local };
     let price = state.prices.monthly(number_type);
-    let business = businesses::get(&mut tx, auth.business_id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
+    let business = businesses::get(&mut tx, auth.business_id).await?.ok_or(ApiError::Unauthorized)?;
     if business.balance < price {
         return Err(ApiError::InsufficientBalance(format!(
             "The balance ({}) cannot pay the first month ({price}); add funds first",
@@ -447,9 +408,7 @@ pub async fn purchase(
     let new = NewNumber {
         business_id: auth.business_id,
         phone_number: chosen.clone(),
-        friendly_name: purchase
-            .friendly_name
-            .unwrap_or_else(|| chosen.national_format()),
+        friendly_name: purchase.friendly_name.unwrap_or_else(|| chosen.national_format()),
         number_type,
         locality: place.map(|p| p.city.to_owned()),
         region: place.map(|p| p.region.to_owned()),
@@ -463,9 +422,7 @@ pub async fn purchase(
         let number = match numbers::insert(&mut tx, new).await? {
             Ok(number) => number,
             Err(InsertError::AlreadyOwned) => {
-                return Err(ApiError::Conflict(format!(
-                    "{chosen} was just bought by someone else"
-                )));
+                return Err(ApiError::Conflict(format!("{chosen} was just bought by someone else")));
             }
         };
         let reason = format!("purchase of {chosen} (month 1)");
@@ -473,15 +430,8 @@ pub async fn purchase(
             .await?
             .map_err(|e| ApiError::internal(format!("charging a purchase: {e:?}")))?;
         let view = NumberView::from(number);
-        let response = idempotency::respond(
-            &mut tx,
-            auth.business_id,
-            &key,
-            hash,
-            StatusCode::CREATED,
-            &view,
-        )
-        .await?;
+        let response =
+            idempotency::respond(&mut tx, auth.business_id, &key, hash, StatusCode::CREATED, &view).await?;
         tx.commit().await?;
         Ok((view, response))
     }
@@ -516,31 +466,21 @@ pub async fn list(
 ) -> ApiResult<Data<NumberList>> {
     auth.require(Access::Read)?;
     let mut errors = FieldErrors::new();
-    let status = filters.status.as_deref().and_then(|s| {
-        s.parse::<NumberStatus>()
-            .map_err(|e| errors.push("status", e))
-            .ok()
-    });
+    let status = filters
+        .status
+        .as_deref()
+        .and_then(|s| s.parse::<NumberStatus>().map_err(|e| errors.push("status", e)).ok());
     let group_id = parse_id("group_id", filters.group_id.as_deref()).unwrap_or_else(|_| {
         errors.push("group_id", "is not a valid id");
         None
     });
-    let call_flow_id =
-        parse_id("call_flow_id", filters.call_flow_id.as_deref()).unwrap_or_else(|_| {
-            errors.push("call_flow_id", "is not a valid id");
-            None
-        });
+    let call_flow_id = parse_id("call_flow_id", filters.call_flow_id.as_deref()).unwrap_or_else(|_| {
+        errors.push("call_flow_id", "is not a valid id");
+        None
+    });
     errors.finish(())?;
-    let search = filters
-        .search
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty());
-    let filter = NumberFilter {
-        status,
-        group_id,
-        call_flow_id,
-        search,
-    };
+    let search = filters.search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let filter = NumberFilter { status, group_id, call_flow_id, search };
     let found = numbers::list(&state.store, auth.business_id, &filter, &page).await?;
     let (numbers, page) = PageInfo::split(found, &page, NumberView::from);
     Ok(Data::new(NumberList { numbers, page }))
@@ -559,9 +499,8 @@ pub async fn get(
     PathId(id): PathId<NumberId>,
 ) -> ApiResult<Data<NumberView>> {
     auth.require(Access::Read)?;
-    let number = numbers::get(&state.store, auth.business_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("Number"))?;
+    let number =
+        numbers::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Number"))?;
     Ok(Data::new(number.into()))
 }
 
@@ -585,11 +524,10 @@ pub async fn update(
 ) -> ApiResult<Data<NumberView>> {
     auth.require(Access::Write)?;
     let mut errors = FieldErrors::new();
-    let friendly_name = input.friendly_name.as_deref().and_then(|n| {
-        parse_name("friendly_name", n, 100)
-            .map_err(|e| errors.push(e.field, e.message))
-            .ok()
-    });
+    let friendly_name = input
+        .friendly_name
+        .as_deref()
+        .and_then(|n| parse_name("friendly_name", n, 100).map_err(|e| errors.push(e.field, e.message)).ok());
     let call_flow_id = patch_id::<CallFlowId>(&mut errors, "call_flow_id", &input.call_flow_id);
     let group_id = patch_id::<NumberGroupId>(&mut errors, "group_id", &input.group_id);
     let source = match &input.source {
@@ -605,25 +543,14 @@ pub async fn update(
     errors.finish(())?;
 
     let mut tx = state.store.begin().await?;
-    let number = numbers::get(&mut tx, auth.business_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("Number"))?;
+    let number = numbers::get(&mut tx, auth.business_id, id).await?.ok_or(ApiError::NotFound("Number"))?;
     if number.status == NumberStatus::Released {
-        return Err(ApiError::Conflict(
-            "A released number cannot be changed".into(),
-        ));
+        return Err(ApiError::Conflict("A released number cannot be changed".into()));
     }
     check_references(&mut tx, &auth, call_flow_id.flatten(), group_id.flatten()).await?;
-    let changes = NumberChanges {
-        friendly_name,
-        call_flow_id,
-        group_id,
-        source,
-    };
+    let changes = NumberChanges { friendly_name, call_flow_id, group_id, source };
     numbers::update(&mut tx, auth.business_id, id, changes).await?;
-    let number = numbers::get(&mut tx, auth.business_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("Number"))?;
+    let number = numbers::get(&mut tx, auth.business_id, id).await?.ok_or(ApiError::NotFound("Number"))?;
     tx.commit().await?;
     Ok(Data::new(number.into()))
 }
@@ -665,18 +592,15 @@ pub async fn release(
     PathId(id): PathId<NumberId>,
 ) -> ApiResult<Data<NumberView>> {
     auth.require(Access::Write)?;
-    let number = numbers::get(&state.store, auth.business_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("Number"))?;
+    let number =
+        numbers::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Number"))?;
     if number.status == NumberStatus::Released {
         return Ok(Data::new(number.into()));
     }
     state.carrier.release(number.carrier_sid.clone()).await?;
     let mut tx = state.store.begin().await?;
     numbers::mark_released(&mut tx, auth.business_id, id).await?;
-    let number = numbers::get(&mut tx, auth.business_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("Number"))?;
+    let number = numbers::get(&mut tx, auth.business_id, id).await?.ok_or(ApiError::NotFound("Number"))?;
     tx.commit().await?;
     tracing::info!(number_id = %id, "number released");
     Ok(Data::new(number.into()))

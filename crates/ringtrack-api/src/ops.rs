@@ -26,9 +26,5 @@ pub async fn healthz() -> Data<Status> {
 )]
 /// The database answers: this node can serve requests.
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Data<Status>> {
-    if state.store.ping().await {
-        Ok(Data::new(Status { status: "ok" }))
-    } else {
-        Err(ApiError::Unavailable)
-    }
+    if state.store.ping().await { Ok(Data::new(Status { status: "ok" })) } else { Err(ApiError::Unavailable) }
 }

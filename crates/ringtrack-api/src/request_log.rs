@@ -46,9 +46,7 @@ pub async fn request_context(request: Request, next: Next) -> Response {
 /// An id a client sent is kept only if it cannot forge or garble a log line.
 fn is_sane_id(id: &str) -> bool {
     (1..=128).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
 #[cfg(test)]

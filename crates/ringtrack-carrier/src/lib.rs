@@ -75,10 +75,7 @@ pub struct Recording {
 pub enum CarrierError {
     /// The request cannot be asked of a carrier as it is (an unknown area code, …).
     #[error("{field}: {message}")]
-    InvalidRequest {
-        field: &'static str,
-        message: String,
-    },
+    InvalidRequest { field: &'static str, message: String },
     /// The carrier answered and said no; `message` is the carrier's own.
     #[error("{message}")]
     Refused { message: String, code: Option<i64> },
@@ -89,16 +86,9 @@ pub enum CarrierError {
 
 /// A carrier. Methods return boxed futures so that the server can hold `dyn Carrier`.
 pub trait Carrier: Send + Sync {
-    fn search(
-        &self,
-        query: SearchQuery,
-    ) -> BoxFuture<'_, Result<Vec<AvailableNumber>, CarrierError>>;
+    fn search(&self, query: SearchQuery) -> BoxFuture<'_, Result<Vec<AvailableNumber>, CarrierError>>;
 
-    fn buy(
-        &self,
-        number: PhoneNumber,
-        hooks: Webhooks,
-    ) -> BoxFuture<'_, Result<Provisioned, CarrierError>>;
+    fn buy(&self, number: PhoneNumber, hooks: Webhooks) -> BoxFuture<'_, Result<Provisioned, CarrierError>>;
 
     fn update_webhooks(
         &self,
@@ -111,10 +101,7 @@ pub trait Carrier: Send + Sync {
     fn send_sms(&self, sms: OutboundSms) -> BoxFuture<'_, Result<SentSms, CarrierError>>;
 
     /// The audio of a recording the carrier announced at `recording_url`.
-    fn fetch_recording(
-        &self,
-        recording_url: String,
-    ) -> BoxFuture<'_, Result<Recording, CarrierError>>;
+    fn fetch_recording(&self, recording_url: String) -> BoxFuture<'_, Result<Recording, CarrierError>>;
 }
 
 /// Which numbers are spoken for: owned by any business, or released too recently to be
@@ -130,10 +117,8 @@ pub trait NumberRegistry: Send + Sync {
 /// Turns a `contains` pattern into keypad digits (`PLUMB` → `75862`); refuses anything
 /// but letters and digits, or a pattern longer than a number.
 pub fn keypad_digits(pattern: &str) -> Result<String, CarrierError> {
-    let invalid = |message: &str| CarrierError::InvalidRequest {
-        field: "contains",
-        message: message.to_owned(),
-    };
+    let invalid =
+        |message: &str| CarrierError::InvalidRequest { field: "contains", message: message.to_owned() };
     let digits: String = pattern
         .chars()
         .filter(|c| !matches!(c, ' ' | '-'))

@@ -12,8 +12,8 @@ use ringtrack_domain::nanp::{self, TOLL_FREE_PREFIXES};
 use ringtrack_domain::{NumberType, PhoneNumber};
 
 use crate::{
-    AvailableNumber, BoxFuture, Carrier, CarrierError, NumberRegistry, OutboundSms, Provisioned,
-    Recording, SearchQuery, SentSms, Webhooks,
+    AvailableNumber, BoxFuture, Carrier, CarrierError, NumberRegistry, OutboundSms, Provisioned, Recording,
+    SearchQuery, SentSms, Webhooks,
 };
 
 /// How many numbers each area code or toll-free prefix holds.
@@ -37,35 +37,24 @@ impl SandboxCarrier {
         recordings_dir: PathBuf,
         size: usize,
     ) -> Self {
-        SandboxCarrier {
-            registry,
-            inventory_size: size,
-            recordings_dir,
-        }
+        SandboxCarrier { registry, inventory_size: size, recordings_dir }
     }
 
     fn prefixes(&self, query: &SearchQuery) -> Result<Vec<&'static str>, CarrierError> {
-        let invalid = |message: String| CarrierError::InvalidRequest {
-            field: "area_code",
-            message,
-        };
+        let invalid = |message: String| CarrierError::InvalidRequest { field: "area_code", message };
         match (query.number_type, query.area_code.as_deref()) {
             (NumberType::Local, Some(code)) => match nanp::area_code(code) {
                 Some(area) => Ok(vec![area.code]),
-                None => Err(invalid(format!(
-                    "{code} is not a US or Canadian geographic area code"
-                ))),
+                None => Err(invalid(format!("{code} is not a US or Canadian geographic area code"))),
             },
             (NumberType::Local, None) => Ok(nanp::area_codes().map(|a| a.code).collect()),
-            (NumberType::TollFree, Some(code)) => {
-                match TOLL_FREE_PREFIXES.iter().find(|p| **p == code) {
-                    Some(prefix) => Ok(vec![*prefix]),
-                    None => Err(invalid(format!(
-                        "toll-free numbers start with one of {}",
-                        TOLL_FREE_PREFIXES.join(", ")
-                    ))),
-                }
-            }
+            (NumberType::TollFree, Some(code)) => match TOLL_FREE_PREFIXES.iter().find(|p| **p == code) {
+                Some(prefix) => Ok(vec![*prefix]),
+                None => Err(invalid(format!(
+                    "toll-free numbers start with one of {}",
+                    TOLL_FREE_PREFIXES.join(", ")
+                ))),
+            },
             (NumberType::TollFree, None) => Ok(TOLL_FREE_PREFIXES.to_vec()),
         }
     }
@@ -77,29 +66,17 @@ impl SandboxCarrier {
             friendly_name: number.national_format(),
             locality: place.map(|p| p.city.to_owned()),
             region: place.map(|p| p.region.to_owned()),
-            number_type: if place.is_some() {
-                NumberType::Local
-            } else {
-                NumberType::TollFree
-            },
+            number_type: if place.is_some() { NumberType::Local } else { NumberType::TollFree },
             phone_number: number,
         }
     }
 
-    async fn search_inventory(
-        &self,
-        query: SearchQuery,
-    ) -> Result<Vec<AvailableNumber>, CarrierError> {
+    async fn search_inventory(&self, query: SearchQuery) -> Result<Vec<AvailableNumber>, CarrierError> {
         let mut found = Vec::new();
         for prefix in self.prefixes(&query)? {
             let candidates: Vec<PhoneNumber> = inventory(prefix, self.inventory_size)
                 .into_iter()
-                .filter(|n| {
-                    query
-                        .contains
-                        .as_deref()
-                        .is_none_or(|c| n.as_str()[2..].contains(c))
-                })
+                .filter(|n| query.contains.as_deref().is_none_or(|c| n.as_str()[2..].contains(c)))
                 .collect();
             if candidates.is_empty() {
                 continue;
@@ -107,11 +84,7 @@ impl SandboxCarrier {
             let taken = self.registry.unavailable(&candidates).await?;
             let wanted = query.limit - found.len();
             found.extend(
-                candidates
-                    .into_iter()
-                    .filter(|n| !taken.contains(n))
-                    .take(wanted)
-                    .map(Self::describe),
+                candidates.into_iter().filter(|n| !taken.contains(n)).take(wanted).map(Self::describe),
             );
             if found.len() >= query.limit {
                 break;
@@ -121,28 +94,16 @@ impl SandboxCarrier {
     }
 
     async fn sell(&self, number: PhoneNumber) -> Result<Provisioned, CarrierError> {
-        let not_available = || CarrierError::Refused {
-            message: format!("{number} is not available"),
-            code: None,
-        };
-        let prefix = number
-            .nanp()
-            .map(|(area, _, _)| area)
-            .ok_or_else(not_available)?;
+        let not_available =
+            || CarrierError::Refused { message: format!("{number} is not available"), code: None };
+        let prefix = number.nanp().map(|(area, _, _)| area).ok_or_else(not_available)?;
         if !inventory(prefix, self.inventory_size).contains(&number) {
             return Err(not_available());
         }
-        if !self
-            .registry
-            .unavailable(std::slice::from_ref(&number))
-            .await?
-            .is_empty()
-        {
+        if !self.registry.unavailable(std::slice::from_ref(&number)).await?.is_empty() {
             return Err(not_available());
         }
-        Ok(Provisioned {
-            carrier_sid: format!("PN{}", uuid::Uuid::now_v7().simple()),
-        })
+        Ok(Provisioned { carrier_sid: format!("PN{}", uuid::Uuid::now_v7().simple()) })
     }
 
     async fn read_recording(&self, recording_url: String) -> Result<Recording, CarrierError> {
@@ -157,30 +118,17 @@ impl SandboxCarrier {
         let path = self.recordings_dir.join(format!("{sid}.wav"));
         let bytes = tokio::fs::read(&path)
             .await
-            .map_err(|e| CarrierError::Refused {
-                message: format!("recording {sid}: {e}"),
-                code: None,
-            })?;
-        Ok(Recording {
-            bytes,
-            content_type: "audio/wav".into(),
-        })
+            .map_err(|e| CarrierError::Refused { message: format!("recording {sid}: {e}"), code: None })?;
+        Ok(Recording { bytes, content_type: "audio/wav".into() })
     }
 }
 
 impl Carrier for SandboxCarrier {
-    fn search(
-        &self,
-        query: SearchQuery,
-    ) -> BoxFuture<'_, Result<Vec<AvailableNumber>, CarrierError>> {
+    fn search(&self, query: SearchQuery) -> BoxFuture<'_, Result<Vec<AvailableNumber>, CarrierError>> {
         Box::pin(self.search_inventory(query))
     }
 
-    fn buy(
-        &self,
-        number: PhoneNumber,
-        _hooks: Webhooks,
-    ) -> BoxFuture<'_, Result<Provisioned, CarrierError>> {
+    fn buy(&self, number: PhoneNumber, _hooks: Webhooks) -> BoxFuture<'_, Result<Provisioned, CarrierError>> {
         Box::pin(self.sell(number))
     }
 
@@ -207,10 +155,7 @@ impl Carrier for SandboxCarrier {
         })
     }
 
-    fn fetch_recording(
-        &self,
-        recording_url: String,
-    ) -> BoxFuture<'_, Result<Recording, CarrierError>> {
+    fn fetch_recording(&self, recording_url: String) -> BoxFuture<'_, Result<Recording, CarrierError>> {
         Box::pin(self.read_recording(recording_url))
     }
 }
@@ -218,9 +163,7 @@ impl Carrier for SandboxCarrier {
 /// The fixed inventory of an area code or toll-free prefix: `size` distinct numbers whose
 /// exchange is assignable (no N11, 555, …), in an order that depends only on the prefix.
 pub fn inventory(prefix: &str, size: usize) -> Vec<PhoneNumber> {
-    let seed = prefix.bytes().fold(0x5EED_u64, |h, b| {
-        h.wrapping_mul(31).wrapping_add(u64::from(b))
-    });
+    let seed = prefix.bytes().fold(0x5EED_u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
     let mut rng = SplitMix64(seed);
     let mut seen = HashSet::with_capacity(size);
     let mut numbers = Vec::with_capacity(size);
@@ -232,8 +175,7 @@ pub fn inventory(prefix: &str, size: usize) -> Vec<PhoneNumber> {
         if !nanp::is_assignable_exchange(&exchange) || !seen.insert((exchange.clone(), line)) {
             continue;
         }
-        let number =
-            PhoneNumber::parse(&format!("+1{prefix}{exchange}{line:04}")).expect("NANP-shaped");
+        let number = PhoneNumber::parse(&format!("+1{prefix}{exchange}{line:04}")).expect("NANP-shaped");
         numbers.push(number);
     }
     numbers
@@ -267,29 +209,17 @@ mod tests {
             candidates: &'a [PhoneNumber],
         ) -> BoxFuture<'a, Result<HashSet<PhoneNumber>, CarrierError>> {
             let taken = self.0.lock().unwrap();
-            let hit = candidates
-                .iter()
-                .filter(|c| taken.contains(*c))
-                .cloned()
-                .collect();
+            let hit = candidates.iter().filter(|c| taken.contains(*c)).cloned().collect();
             Box::pin(async move { Ok(hit) })
         }
     }
 
     fn carrier(size: usize) -> (Arc<Taken>, SandboxCarrier) {
         let taken = Arc::new(Taken::default());
-        (
-            taken.clone(),
-            SandboxCarrier::with_inventory_size(taken, std::env::temp_dir(), size),
-        )
+        (taken.clone(), SandboxCarrier::with_inventory_size(taken, std::env::temp_dir(), size))
     }
 
-    fn query(
-        kind: NumberType,
-        area: Option<&str>,
-        contains: Option<&str>,
-        limit: usize,
-    ) -> SearchQuery {
+    fn query(kind: NumberType, area: Option<&str>, contains: Option<&str>, limit: usize) -> SearchQuery {
         SearchQuery {
             number_type: kind,
             area_code: area.map(str::to_owned),
@@ -315,10 +245,7 @@ mod tests {
     #[tokio::test]
     async fn a_search_stays_in_its_area_code_and_names_the_place() {
         let (_, sandbox) = carrier(100);
-        let found = sandbox
-            .search(query(NumberType::Local, Some("573"), None, 20))
-            .await
-            .unwrap();
+        let found = sandbox.search(query(NumberType::Local, Some("573"), None, 20)).await.unwrap();
         assert_eq!(found.len(), 20);
         for n in &found {
             assert!(n.phone_number.as_str().starts_with("+1573"));
@@ -326,105 +253,45 @@ mod tests {
             assert_eq!(n.region.as_deref(), Some("MO"));
             assert_eq!(n.friendly_name, n.phone_number.national_format());
         }
-        let again = sandbox
-            .search(query(NumberType::Local, Some("573"), None, 20))
-            .await
-            .unwrap();
+        let again = sandbox.search(query(NumberType::Local, Some("573"), None, 20)).await.unwrap();
         assert_eq!(found, again, "a search repeats");
-        let containing = sandbox
-            .search(query(NumberType::Local, Some("573"), Some("55"), 5))
-            .await
-            .unwrap();
-        assert!(
-            containing
-                .iter()
-                .all(|n| n.phone_number.as_str()[2..].contains("55"))
-        );
+        let containing = sandbox.search(query(NumberType::Local, Some("573"), Some("55"), 5)).await.unwrap();
+        assert!(containing.iter().all(|n| n.phone_number.as_str()[2..].contains("55")));
         assert!(!containing.is_empty());
     }
 
     #[tokio::test]
     async fn unknown_area_codes_are_refused_and_toll_free_is_its_own_kind() {
         let (_, sandbox) = carrier(50);
-        let refused = sandbox
-            .search(query(NumberType::Local, Some("999"), None, 5))
-            .await
-            .unwrap_err();
-        assert!(matches!(
-            refused,
-            CarrierError::InvalidRequest {
-                field: "area_code",
-                ..
-            }
-        ));
-        let refused = sandbox
-            .search(query(NumberType::TollFree, Some("573"), None, 5))
-            .await
-            .unwrap_err();
-        assert!(matches!(
-            refused,
-            CarrierError::InvalidRequest {
-                field: "area_code",
-                ..
-            }
-        ));
-        let toll_free = sandbox
-            .search(query(NumberType::TollFree, None, None, 3))
-            .await
-            .unwrap();
+        let refused = sandbox.search(query(NumberType::Local, Some("999"), None, 5)).await.unwrap_err();
+        assert!(matches!(refused, CarrierError::InvalidRequest { field: "area_code", .. }));
+        let refused = sandbox.search(query(NumberType::TollFree, Some("573"), None, 5)).await.unwrap_err();
+        assert!(matches!(refused, CarrierError::InvalidRequest { field: "area_code", .. }));
+        let toll_free = sandbox.search(query(NumberType::TollFree, None, None, 3)).await.unwrap();
         assert_eq!(toll_free.len(), 3);
-        assert!(
-            toll_free
-                .iter()
-                .all(|n| n.number_type == NumberType::TollFree && n.region.is_none())
-        );
+        assert!(toll_free.iter().all(|n| n.number_type == NumberType::TollFree && n.region.is_none()));
         assert!(toll_free[0].phone_number.as_str().starts_with("+1800"));
     }
 
     #[tokio::test]
     async fn taken_numbers_are_neither_offered_nor_sold() {
         let (taken, sandbox) = carrier(3);
-        let offered = sandbox
-            .search(query(NumberType::Local, Some("305"), None, 10))
-            .await
-            .unwrap();
+        let offered = sandbox.search(query(NumberType::Local, Some("305"), None, 10)).await.unwrap();
         assert_eq!(offered.len(), 3);
-        let hooks = Webhooks {
-            voice_url: String::new(),
-            sms_url: String::new(),
-            status_callback: String::new(),
-        };
-        let sold = sandbox
-            .buy(offered[0].phone_number.clone(), hooks.clone())
-            .await
-            .unwrap();
+        let hooks =
+            Webhooks { voice_url: String::new(), sms_url: String::new(), status_callback: String::new() };
+        let sold = sandbox.buy(offered[0].phone_number.clone(), hooks.clone()).await.unwrap();
         assert!(sold.carrier_sid.starts_with("PN"));
-        taken
-            .0
-            .lock()
-            .unwrap()
-            .insert(offered[0].phone_number.clone());
-        let refused = sandbox
-            .buy(offered[0].phone_number.clone(), hooks.clone())
-            .await
-            .unwrap_err();
+        taken.0.lock().unwrap().insert(offered[0].phone_number.clone());
+        let refused = sandbox.buy(offered[0].phone_number.clone(), hooks.clone()).await.unwrap_err();
         assert!(matches!(refused, CarrierError::Refused { .. }));
-        let left = sandbox
-            .search(query(NumberType::Local, Some("305"), None, 10))
-            .await
-            .unwrap();
+        let left = sandbox.search(query(NumberType::Local, Some("305"), None, 10)).await.unwrap();
         assert_eq!(left.len(), 2);
         // Sold out: an empty list, not an error.
         for n in &left {
             taken.0.lock().unwrap().insert(n.phone_number.clone());
         }
-        assert!(
-            sandbox
-                .search(query(NumberType::Local, Some("305"), None, 10))
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert!(sandbox.search(query(NumberType::Local, Some("305"), None, 10)).await.unwrap().is_empty());
         // A number outside the inventory cannot be bought.
         let outside = PhoneNumber::parse("+13052220000").unwrap();
         assert!(sandbox.buy(outside, hooks).await.is_err());

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    AvailableNumber, BoxFuture, Carrier, CarrierError, OutboundSms, Provisioned, Recording,
-    SearchQuery, SentSms, Webhooks,
+    AvailableNumber, BoxFuture, Carrier, CarrierError, OutboundSms, Provisioned, Recording, SearchQuery,
+    SentSms, Webhooks,
 };
 
 pub const TWILIO_API_BASE: &str = "https://api.twilio.com";
@@ -82,10 +82,7 @@ impl TwilioCarrier {
             .build()
             .map_err(|e| CarrierError::Unavailable(e.to_string()))?;
         let api_base = config.api_base.trim_end_matches('/').to_owned();
-        Ok(TwilioCarrier {
-            http,
-            config: TwilioConfig { api_base, ..config },
-        })
+        Ok(TwilioCarrier { http, config: TwilioConfig { api_base, ..config } })
     }
 
     /// The API's base URL, without a trailing slash.
@@ -94,23 +91,15 @@ impl TwilioCarrier {
     }
 
     fn account_url(&self, rest: &str) -> String {
-        format!(
-            "{}/2010-04-01/Accounts/{}/{rest}",
-            self.config.api_base, self.config.account_sid
-        )
+        format!("{}/2010-04-01/Accounts/{}/{rest}", self.config.api_base, self.config.account_sid)
     }
 
     fn request(&self, method: Method, url: &str) -> RequestBuilder {
-        self.http
-            .request(method, url)
-            .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
+        self.http.request(method, url).basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
     }
 
     async fn send(&self, request: RequestBuilder) -> Result<reqwest::Response, CarrierError> {
-        let response = request
-            .send()
-            .await
-            .map_err(|e| CarrierError::Unavailable(without_url(e)))?;
+        let response = request.send().await.map_err(|e| CarrierError::Unavailable(without_url(e)))?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -128,20 +117,15 @@ impl TwilioCarrier {
         }
     }
 
-    async fn send_json<T: DeserializeOwned>(
-        &self,
-        request: RequestBuilder,
-    ) -> Result<T, CarrierError> {
+    async fn send_json<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, CarrierError> {
         let response = self.send(request).await?;
-        response.json().await.map_err(|e| {
-            CarrierError::Unavailable(format!("unexpected answer: {}", without_url(e)))
-        })
+        response
+            .json()
+            .await
+            .map_err(|e| CarrierError::Unavailable(format!("unexpected answer: {}", without_url(e))))
     }
 
-    async fn search_numbers(
-        &self,
-        query: SearchQuery,
-    ) -> Result<Vec<AvailableNumber>, CarrierError> {
+    async fn search_numbers(&self, query: SearchQuery) -> Result<Vec<AvailableNumber>, CarrierError> {
         let country = match query.area_code.as_deref().and_then(nanp::area_code) {
             Some(area) if area.country == Country::Canada => "CA",
             _ => "US",
@@ -158,9 +142,7 @@ impl TwilioCarrier {
             params.push(("Contains", contains.clone()));
         }
         let url = self.account_url(&format!("AvailablePhoneNumbers/{country}/{kind}.json"));
-        let list: AvailableList = self
-            .send_json(self.request(Method::GET, &url).query(&params))
-            .await?;
+        let list: AvailableList = self.send_json(self.request(Method::GET, &url).query(&params)).await?;
         Ok(list
             .available_phone_numbers
             .into_iter()
@@ -177,48 +159,25 @@ impl TwilioCarrier {
             .collect())
     }
 
-    async fn buy_number(
-        &self,
-        number: PhoneNumber,
-        hooks: Webhooks,
-    ) -> Result<Provisioned, CarrierError> {
+    async fn buy_number(&self, number: PhoneNumber, hooks: Webhooks) -> Result<Provisioned, CarrierError> {
         let mut form = vec![("PhoneNumber", number.as_str().to_owned())];
         form.extend(webhook_fields(hooks));
         let url = self.account_url("IncomingPhoneNumbers.json");
-        let created: Sid = self
-            .send_json(self.request(Method::POST, &url).form(&form))
-            .await?;
-        Ok(Provisioned {
-            carrier_sid: created.sid,
-        })
+        let created: Sid = self.send_json(self.request(Method::POST, &url).form(&form)).await?;
+        Ok(Provisioned { carrier_sid: created.sid })
     }
 
-    async fn update_number(
-        &self,
-        carrier_sid: String,
-        hooks: Webhooks,
-    ) -> Result<(), CarrierError> {
-        let url = self.account_url(&format!(
-            "IncomingPhoneNumbers/{}.json",
-            checked_sid(&carrier_sid, "PN")?
-        ));
-        let _: Sid = self
-            .send_json(
-                self.request(Method::POST, &url)
-                    .form(&webhook_fields(hooks)),
-            )
-            .await?;
+    async fn update_number(&self, carrier_sid: String, hooks: Webhooks) -> Result<(), CarrierError> {
+        let url =
+            self.account_url(&format!("IncomingPhoneNumbers/{}.json", checked_sid(&carrier_sid, "PN")?));
+        let _: Sid = self.send_json(self.request(Method::POST, &url).form(&webhook_fields(hooks))).await?;
         Ok(())
     }
 
     async fn release_number(&self, carrier_sid: String) -> Result<(), CarrierError> {
-        let url = self.account_url(&format!(
-            "IncomingPhoneNumbers/{}.json",
-            checked_sid(&carrier_sid, "PN")?
-        ));
-        self.send(self.request(Method::DELETE, &url))
-            .await
-            .map(drop)
+        let url =
+            self.account_url(&format!("IncomingPhoneNumbers/{}.json", checked_sid(&carrier_sid, "PN")?));
+        self.send(self.request(Method::DELETE, &url)).await.map(drop)
     }
 
     async fn send_message(&self, sms: OutboundSms) -> Result<SentSms, CarrierError> {
@@ -229,13 +188,8 @@ impl TwilioCarrier {
             ("StatusCallback", sms.status_callback),
         ];
         let url = self.account_url("Messages.json");
-        let created: MessageCreated = self
-            .send_json(self.request(Method::POST, &url).form(&form))
-            .await?;
-        Ok(SentSms {
-            carrier_sid: created.sid,
-            status: created.status,
-        })
+        let created: MessageCreated = self.send_json(self.request(Method::POST, &url).form(&form)).await?;
+        Ok(SentSms { carrier_sid: created.sid, status: created.status })
     }
 
     async fn download_recording(&self, recording_url: String) -> Result<Recording, CarrierError> {
@@ -243,23 +197,14 @@ impl TwilioCarrier {
         // a forged callback might name.
         if !recording_url.starts_with(&format!("{}/", self.config.api_base)) {
             return Err(CarrierError::Refused {
-                message: format!(
-                    "recording URL {recording_url} is not on {}",
-                    self.config.api_base
-                ),
+                message: format!("recording URL {recording_url} is not on {}", self.config.api_base),
                 code: None,
             });
         }
         let url = format!("{}.mp3", recording_url.trim_end_matches(".json"));
         let response = self.send(self.request(Method::GET, &url)).await?;
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| CarrierError::Unavailable(without_url(e)))?;
-        Ok(Recording {
-            bytes: bytes.to_vec(),
-            content_type: "audio/mpeg".into(),
-        })
+        let bytes = response.bytes().await.map_err(|e| CarrierError::Unavailable(without_url(e)))?;
+        Ok(Recording { bytes: bytes.to_vec(), content_type: "audio/mpeg".into() })
     }
 }
 
@@ -277,15 +222,11 @@ fn webhook_fields(hooks: Webhooks) -> Vec<(&'static str, String)> {
 
 /// A Twilio SID is two letters and 32 hex digits; anything else never reaches a URL path.
 fn checked_sid<'a>(sid: &'a str, kind: &str) -> Result<&'a str, CarrierError> {
-    let valid =
-        sid.len() == 34 && sid.starts_with(kind) && sid[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    let valid = sid.len() == 34 && sid.starts_with(kind) && sid[2..].bytes().all(|b| b.is_ascii_hexdigit());
     if valid {
         Ok(sid)
     } else {
-        Err(CarrierError::Refused {
-            message: format!("{sid:?} is not a {kind} SID"),
-            code: None,
-        })
+        Err(CarrierError::Refused { message: format!("{sid:?} is not a {kind} SID"), code: None })
     }
 }
 
@@ -295,18 +236,11 @@ fn without_url(error: reqwest::Error) -> String {
 }
 
 impl Carrier for TwilioCarrier {
-    fn search(
-        &self,
-        query: SearchQuery,
-    ) -> BoxFuture<'_, Result<Vec<AvailableNumber>, CarrierError>> {
+    fn search(&self, query: SearchQuery) -> BoxFuture<'_, Result<Vec<AvailableNumber>, CarrierError>> {
         Box::pin(self.search_numbers(query))
     }
 
-    fn buy(
-        &self,
-        number: PhoneNumber,
-        hooks: Webhooks,
-    ) -> BoxFuture<'_, Result<Provisioned, CarrierError>> {
+    fn buy(&self, number: PhoneNumber, hooks: Webhooks) -> BoxFuture<'_, Result<Provisioned, CarrierError>> {
         Box::pin(self.buy_number(number, hooks))
     }
 
@@ -326,10 +260,7 @@ impl Carrier for TwilioCarrier {
         Box::pin(self.send_message(sms))
     }
 
-    fn fetch_recording(
-        &self,
-        recording_url: String,
-    ) -> BoxFuture<'_, Result<Recording, CarrierError>> {
+    fn fetch_recording(&self, recording_url: String) -> BoxFuture<'_, Result<Recording, CarrierError>> {
         Box::pin(self.download_recording(recording_url))
     }
 }

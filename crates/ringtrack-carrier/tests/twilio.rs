@@ -38,11 +38,7 @@ struct Fake {
 async fn record(State(fake): State<Fake>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let bytes: Bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-    let pairs = |s: &[u8]| {
-        form_urlencoded::parse(s)
-            .into_owned()
-            .collect::<BTreeMap<_, _>>()
-    };
+    let pairs = |s: &[u8]| form_urlencoded::parse(s).into_owned().collect::<BTreeMap<_, _>>();
     fake.seen.lock().unwrap().push(Seen {
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
@@ -60,10 +56,7 @@ async fn record(State(fake): State<Fake>, request: Request) -> Response {
 
 async fn start(answers: Vec<(StatusCode, &str)>) -> (Fake, TwilioCarrier) {
     let fake = Fake::default();
-    *fake.answers.lock().unwrap() = answers
-        .into_iter()
-        .map(|(s, b)| (s, b.to_owned()))
-        .collect();
+    *fake.answers.lock().unwrap() = answers.into_iter().map(|(s, b)| (s, b.to_owned())).collect();
     let app = Router::new().fallback(record).with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -83,10 +76,7 @@ fn carrier_base(carrier: &TwilioCarrier) -> String {
 
 fn basic() -> String {
     use base64::Engine;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{SID}:{TOKEN}"))
-    )
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{SID}:{TOKEN}")))
 }
 
 fn hooks() -> Webhooks {
@@ -98,10 +88,7 @@ fn hooks() -> Webhooks {
 }
 
 fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
 const AVAILABLE: &str = r#"{
@@ -185,27 +172,18 @@ async fn search_asks_for_local_numbers_in_the_area_code() {
     assert_eq!(found[0].region.as_deref(), Some("MO"));
     let seen = fake.seen.lock().unwrap()[0].clone();
     assert_eq!(seen.method, "GET");
-    assert_eq!(
-        seen.path,
-        format!("/2010-04-01/Accounts/{SID}/AvailablePhoneNumbers/US/Local.json")
-    );
-    assert_eq!(
-        seen.query,
-        map(&[("AreaCode", "573"), ("Contains", "55"), ("PageSize", "20")])
-    );
+    assert_eq!(seen.path, format!("/2010-04-01/Accounts/{SID}/AvailablePhoneNumbers/US/Local.json"));
+    assert_eq!(seen.query, map(&[("AreaCode", "573"), ("Contains", "55"), ("PageSize", "20")]));
     assert_eq!(seen.authorization, basic());
 }
 
 #[tokio::test]
 async fn toll_free_and_canadian_searches_use_their_resources() {
-    let empty = r#"{"available_phone_numbers": [], "end": 0, "page": 0, "page_size": 5, "start": 0, "uri": "/x"}"#;
+    let empty =
+        r#"{"available_phone_numbers": [], "end": 0, "page": 0, "page_size": 5, "start": 0, "uri": "/x"}"#;
     let (fake, carrier) = start(vec![(StatusCode::OK, empty), (StatusCode::OK, empty)]).await;
-    let toll_free = SearchQuery {
-        number_type: NumberType::TollFree,
-        area_code: None,
-        contains: None,
-        limit: 5,
-    };
+    let toll_free =
+        SearchQuery { number_type: NumberType::TollFree, area_code: None, contains: None, limit: 5 };
     assert!(carrier.search(toll_free).await.unwrap().is_empty());
     let canada = SearchQuery {
         number_type: NumberType::Local,
@@ -215,47 +193,29 @@ async fn toll_free_and_canadian_searches_use_their_resources() {
     };
     carrier.search(canada).await.unwrap();
     let seen = fake.seen.lock().unwrap().clone();
-    assert_eq!(
-        seen[0].path,
-        format!("/2010-04-01/Accounts/{SID}/AvailablePhoneNumbers/US/TollFree.json")
-    );
+    assert_eq!(seen[0].path, format!("/2010-04-01/Accounts/{SID}/AvailablePhoneNumbers/US/TollFree.json"));
     assert_eq!(seen[0].query, map(&[("PageSize", "5")]));
-    assert_eq!(
-        seen[1].path,
-        format!("/2010-04-01/Accounts/{SID}/AvailablePhoneNumbers/CA/Local.json")
-    );
+    assert_eq!(seen[1].path, format!("/2010-04-01/Accounts/{SID}/AvailablePhoneNumbers/CA/Local.json"));
 }
 
 #[tokio::test]
 async fn buying_points_the_number_at_our_webhooks() {
     let (fake, carrier) = start(vec![(StatusCode::CREATED, INCOMING)]).await;
-    let bought = carrier
-        .buy(PhoneNumber::parse("+15735550134").unwrap(), hooks())
-        .await
-        .unwrap();
+    let bought = carrier.buy(PhoneNumber::parse("+15735550134").unwrap(), hooks()).await.unwrap();
     assert_eq!(bought.carrier_sid, PN);
     let seen = fake.seen.lock().unwrap()[0].clone();
     assert_eq!(seen.method, "POST");
-    assert_eq!(
-        seen.path,
-        format!("/2010-04-01/Accounts/{SID}/IncomingPhoneNumbers.json")
-    );
+    assert_eq!(seen.path, format!("/2010-04-01/Accounts/{SID}/IncomingPhoneNumbers.json"));
     assert_eq!(seen.authorization, basic());
     assert_eq!(
         seen.form,
         map(&[
             ("PhoneNumber", "+15735550134"),
-            (
-                "VoiceUrl",
-                "https://calls.example.com/webhooks/twilio/voice"
-            ),
+            ("VoiceUrl", "https://calls.example.com/webhooks/twilio/voice"),
             ("VoiceMethod", "POST"),
             ("SmsUrl", "https://calls.example.com/webhooks/twilio/sms"),
             ("SmsMethod", "POST"),
-            (
-                "StatusCallback",
-                "https://calls.example.com/webhooks/twilio/status"
-            ),
+            ("StatusCallback", "https://calls.example.com/webhooks/twilio/status"),
             ("StatusCallbackMethod", "POST"),
         ])
     );
@@ -268,52 +228,30 @@ async fn the_carriers_refusal_keeps_its_message_and_code() {
         (StatusCode::SERVICE_UNAVAILABLE, "<html>down</html>"),
     ])
     .await;
-    let refused = carrier
-        .buy(PhoneNumber::parse("+15735550134").unwrap(), hooks())
-        .await
-        .unwrap_err();
+    let refused = carrier.buy(PhoneNumber::parse("+15735550134").unwrap(), hooks()).await.unwrap_err();
     assert_eq!(
         refused,
-        CarrierError::Refused {
-            message: "PhoneNumber requested is not available".into(),
-            code: Some(21422)
-        }
+        CarrierError::Refused { message: "PhoneNumber requested is not available".into(), code: Some(21422) }
     );
-    let down = carrier
-        .buy(PhoneNumber::parse("+15735550134").unwrap(), hooks())
-        .await
-        .unwrap_err();
+    let down = carrier.buy(PhoneNumber::parse("+15735550134").unwrap(), hooks()).await.unwrap_err();
     assert!(matches!(down, CarrierError::Unavailable(_)), "{down:?}");
 }
 
 #[tokio::test]
 async fn webhooks_are_updated_and_numbers_released_by_sid() {
-    let (fake, carrier) = start(vec![
-        (StatusCode::OK, INCOMING),
-        (StatusCode::NO_CONTENT, ""),
-    ])
-    .await;
+    let (fake, carrier) = start(vec![(StatusCode::OK, INCOMING), (StatusCode::NO_CONTENT, "")]).await;
     carrier.update_webhooks(PN.into(), hooks()).await.unwrap();
     carrier.release(PN.into()).await.unwrap();
     let seen = fake.seen.lock().unwrap().clone();
     assert_eq!(
         (seen[0].method.as_str(), seen[0].path.clone()),
-        (
-            "POST",
-            format!("/2010-04-01/Accounts/{SID}/IncomingPhoneNumbers/{PN}.json")
-        )
+        ("POST", format!("/2010-04-01/Accounts/{SID}/IncomingPhoneNumbers/{PN}.json"))
     );
-    assert_eq!(
-        seen[0].form["VoiceUrl"],
-        "https://calls.example.com/webhooks/twilio/voice"
-    );
+    assert_eq!(seen[0].form["VoiceUrl"], "https://calls.example.com/webhooks/twilio/voice");
     assert!(!seen[0].form.contains_key("PhoneNumber"));
     assert_eq!(
         (seen[1].method.as_str(), seen[1].path.clone()),
-        (
-            "DELETE",
-            format!("/2010-04-01/Accounts/{SID}/IncomingPhoneNumbers/{PN}.json")
-        )
+        ("DELETE", format!("/2010-04-01/Accounts/{SID}/IncomingPhoneNumbers/{PN}.json"))
     );
     assert_eq!(seen[1].authorization, basic());
     // A SID that is not one never reaches a URL.
@@ -339,20 +277,14 @@ async fn texts_are_sent_as_messages() {
         ("SM1f0e8ae6ade43cb3c0ce4525424e404f", "queued")
     );
     let seen = fake.seen.lock().unwrap()[0].clone();
-    assert_eq!(
-        seen.path,
-        format!("/2010-04-01/Accounts/{SID}/Messages.json")
-    );
+    assert_eq!(seen.path, format!("/2010-04-01/Accounts/{SID}/Messages.json"));
     assert_eq!(
         seen.form,
         map(&[
             ("From", "+15735550134"),
             ("To", "+15735551234"),
             ("Body", "Hello!"),
-            (
-                "StatusCallback",
-                "https://calls.example.com/webhooks/twilio/sms/status"
-            ),
+            ("StatusCallback", "https://calls.example.com/webhooks/twilio/sms/status"),
         ])
     );
 }
@@ -361,8 +293,7 @@ async fn texts_are_sent_as_messages() {
 async fn recordings_are_fetched_only_from_the_carrier() {
     let (fake, carrier) = start(vec![(StatusCode::OK, "ID3-audio")]).await;
     let base = carrier_base(&carrier);
-    let url =
-        format!("{base}/2010-04-01/Accounts/{SID}/Recordings/RE557ce644e5ab84fa21cc21112e22c485");
+    let url = format!("{base}/2010-04-01/Accounts/{SID}/Recordings/RE557ce644e5ab84fa21cc21112e22c485");
     let recording = carrier.fetch_recording(url).await.unwrap();
     assert_eq!(recording.bytes, b"ID3-audio");
     assert_eq!(recording.content_type, "audio/mpeg");
@@ -372,13 +303,7 @@ async fn recordings_are_fetched_only_from_the_carrier() {
         seen.path,
         format!("/2010-04-01/Accounts/{SID}/Recordings/RE557ce644e5ab84fa21cc21112e22c485.mp3")
     );
-    let elsewhere = carrier
-        .fetch_recording("https://attacker.example/rec".into())
-        .await
-        .unwrap_err();
+    let elsewhere = carrier.fetch_recording("https://attacker.example/rec".into()).await.unwrap_err();
     assert!(matches!(elsewhere, CarrierError::Refused { .. }));
-    assert!(
-        fake.seen.lock().unwrap().is_empty(),
-        "the credentials went nowhere"
-    );
+    assert!(fake.seen.lock().unwrap().is_empty(), "the credentials went nowhere");
 }

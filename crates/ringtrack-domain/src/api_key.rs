@@ -117,10 +117,7 @@ mod tests {
     fn the_hash_is_sha256_hex() {
         let key = ApiKeySecret::parse("cs_key_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6").unwrap();
         // printf %s cs_key_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6 | sha256sum
-        assert_eq!(
-            key.hash().as_str(),
-            "a000a2b8ef1aa82376ec66d7c903506554e50901d165d86486d6747962320151"
-        );
+        assert_eq!(key.hash().as_str(), "a000a2b8ef1aa82376ec66d7c903506554e50901d165d86486d6747962320151");
     }
 
     #[test]

@@ -40,17 +40,10 @@ impl DateRange {
                 errors.push(alias, format!("conflicts with {name}; give one of them"));
                 None
             }
-            (Some(v), _) | (None, Some(v)) => {
-                Some((if value.is_some() { name } else { alias }, v.clone()))
-            }
+            (Some(v), _) | (None, Some(v)) => Some((if value.is_some() { name } else { alias }, v.clone())),
             (None, None) => None,
         };
-        let from = pick(
-            "date_from",
-            "start_date",
-            &params.date_from,
-            &params.start_date,
-        );
+        let from = pick("date_from", "start_date", &params.date_from, &params.start_date);
         let to = pick("date_to", "end_date", &params.date_to, &params.end_date);
         let mut bound = |which: Option<(&'static str, String)>, end: End| {
             let (field, raw) = which?;
@@ -65,10 +58,7 @@ impl DateRange {
                 }
             }
         };
-        let range = DateRange {
-            from: bound(from, End::Start),
-            to: bound(to, End::Finish),
-        };
+        let range = DateRange { from: bound(from, End::Start), to: bound(to, End::Finish) };
         if let (Some(from), Some(to)) = (range.from, range.to)
             && to <= from
         {
@@ -91,9 +81,7 @@ fn parse_bound(raw: &str, end: End) -> Option<Timestamp> {
         End::Start => date,
         End::Finish => date.checked_add(1.day()).ok()?,
     };
-    date.to_zoned(jiff::tz::TimeZone::UTC)
-        .ok()
-        .map(|z| z.timestamp())
+    date.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
 }
 
 #[cfg(test)]
@@ -130,25 +118,16 @@ mod tests {
 
     #[test]
     fn date_times_are_taken_to_the_second() {
-        let r = parse(&[
-            ("start_date", "2026-03-23T14:30:00Z"),
-            ("end_date", "2026-03-23T16:00:00+01:00"),
-        ])
-        .unwrap();
+        let r = parse(&[("start_date", "2026-03-23T14:30:00Z"), ("end_date", "2026-03-23T16:00:00+01:00")])
+            .unwrap();
         assert_eq!(r.from, ts("2026-03-23T14:30:00Z"));
         assert_eq!(r.to, ts("2026-03-23T15:00:01Z"));
     }
 
     #[test]
     fn bad_dates_and_ranges_are_named() {
-        assert_eq!(
-            parse(&[("date_from", "yesterday")]).unwrap_err(),
-            ["date_from"]
-        );
-        assert_eq!(
-            parse(&[("date_to", "2026-02-30")]).unwrap_err(),
-            ["date_to"]
-        );
+        assert_eq!(parse(&[("date_from", "yesterday")]).unwrap_err(), ["date_from"]);
+        assert_eq!(parse(&[("date_to", "2026-02-30")]).unwrap_err(), ["date_to"]);
         assert_eq!(
             parse(&[("date_from", "2026-03-02"), ("date_to", "2026-03-01")]).unwrap_err(),
             ["date_to"]

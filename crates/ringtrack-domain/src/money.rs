@@ -3,9 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Cents(i64);
 
@@ -47,10 +45,7 @@ mod tests {
 
     #[test]
     fn addition_refuses_to_overflow() {
-        assert_eq!(
-            Cents::new(1).checked_add(Cents::new(2)),
-            Some(Cents::new(3))
-        );
+        assert_eq!(Cents::new(1).checked_add(Cents::new(2)), Some(Cents::new(3)));
         assert_eq!(Cents::new(i64::MAX).checked_add(Cents::new(1)), None);
     }
 }

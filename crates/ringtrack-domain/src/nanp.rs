@@ -40,21 +40,8 @@ static AREA_CODES: LazyLock<BTreeMap<&'static str, AreaCode>> = LazyLock::new(||
         .filter(|line| !line.starts_with('#') && !line.starts_with("area_code"))
         .map(|line| {
             let f: Vec<&'static str> = line.split(',').collect();
-            let country = if f[2] == "CA" {
-                Country::Canada
-            } else {
-                Country::Us
-            };
-            (
-                f[0],
-                AreaCode {
-                    code: f[0],
-                    region: f[1],
-                    country,
-                    city: f[3],
-                    timezone: f[4],
-                },
-            )
+            let country = if f[2] == "CA" { Country::Canada } else { Country::Us };
+            (f[0], AreaCode { code: f[0], region: f[1], country, city: f[3], timezone: f[4] })
         })
         .collect()
 });
@@ -93,19 +80,10 @@ mod tests {
         assert!(all.len() > 400, "{}", all.len());
         for a in &all {
             let b = a.code.as_bytes();
-            assert!(
-                b.len() == 3 && b[0] >= b'2' && &b[1..] != b"11",
-                "{}",
-                a.code
-            );
+            assert!(b.len() == 3 && b[0] >= b'2' && &b[1..] != b"11", "{}", a.code);
             assert_eq!(a.region.len(), 2, "{}", a.code);
             assert!(!a.city.is_empty(), "{}", a.code);
-            assert!(
-                jiff::tz::TimeZone::get(a.timezone).is_ok(),
-                "{} {}",
-                a.code,
-                a.timezone
-            );
+            assert!(jiff::tz::TimeZone::get(a.timezone).is_ok(), "{} {}", a.code, a.timezone);
             assert!(!is_toll_free(a.code));
         }
         assert!(all.iter().any(|a| a.country == Country::Canada));
@@ -114,10 +92,7 @@ mod tests {
     #[test]
     fn known_area_codes_are_where_they_should_be() {
         let mo = area_code("573").unwrap();
-        assert_eq!(
-            (mo.region, mo.country, mo.city),
-            ("MO", Country::Us, "Columbia")
-        );
+        assert_eq!((mo.region, mo.country, mo.city), ("MO", Country::Us, "Columbia"));
         assert_eq!(area_code("305").unwrap().city, "Miami");
         assert_eq!(area_code("416").unwrap().country, Country::Canada);
         assert_eq!(area_code("915").unwrap().timezone, "America/Denver");

@@ -70,10 +70,7 @@ pub struct Prices {
 
 impl Default for Prices {
     fn default() -> Self {
-        Prices {
-            local: Cents::new(300),
-            toll_free: Cents::new(500),
-        }
+        Prices { local: Cents::new(300), toll_free: Cents::new(500) }
     }
 }
 
@@ -94,10 +91,7 @@ pub const RELEASE_AGING_DAYS: i64 = 30;
 /// 31 January renews on 28 or 29 February, then on 31 March).
 pub fn renewal_due(purchased_at: Timestamp, months_paid: u32) -> Timestamp {
     let start = purchased_at.to_zoned(jiff::tz::TimeZone::UTC);
-    start
-        .checked_add(i64::from(months_paid).months())
-        .map(|due| due.timestamp())
-        .unwrap_or(Timestamp::MAX)
+    start.checked_add(i64::from(months_paid).months()).map(|due| due.timestamp()).unwrap_or(Timestamp::MAX)
 }
 
 #[cfg(test)]
@@ -114,10 +108,7 @@ mod tests {
         assert_eq!(renewal_due(bought, 1), at("2026-02-28T10:15:00Z"));
         assert_eq!(renewal_due(bought, 2), at("2026-03-31T10:15:00Z"));
         assert_eq!(renewal_due(bought, 13), at("2027-02-28T10:15:00Z"));
-        assert_eq!(
-            renewal_due(at("2027-12-29T00:00:00Z"), 2),
-            at("2028-02-29T00:00:00Z")
-        );
+        assert_eq!(renewal_due(at("2027-12-29T00:00:00Z"), 2), at("2028-02-29T00:00:00Z"));
     }
 
     #[test]

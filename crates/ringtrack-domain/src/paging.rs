@@ -49,10 +49,7 @@ pub struct Cursor {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self {
-            limit: DEFAULT_PER_PAGE,
-            position: Position::Offset(0),
-        }
+        Self { limit: DEFAULT_PER_PAGE, position: Position::Offset(0) }
     }
 }
 
@@ -60,14 +57,13 @@ impl PageRequest {
     pub fn parse(params: &PagingParams) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
         let mut field = |name: &str, raw: &Option<String>, min: u64, max: u64| {
-            raw.as_deref()
-                .and_then(|raw| match parse_bounded(name, raw, min, max) {
-                    Ok(n) => Some(n),
-                    Err(e) => {
-                        errors.push(e.field, e.message);
-                        None
-                    }
-                })
+            raw.as_deref().and_then(|raw| match parse_bounded(name, raw, min, max) {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    errors.push(e.field, e.message);
+                    None
+                }
+            })
         };
         let page = field("page", &params.page, 1, i64::MAX as u64);
         let per_page = field("per_page", &params.per_page, 1, u64::from(MAX_PER_PAGE));
@@ -121,15 +117,8 @@ impl PageRequest {
 
 fn parse_bounded(field: &str, raw: &str, min: u64, max: u64) -> Result<u64, FieldError> {
     let message = || format!("must be a whole number from {min} to {max}");
-    let value: u64 = raw
-        .trim()
-        .parse()
-        .map_err(|_| FieldError::new(field, message()))?;
-    if (min..=max).contains(&value) {
-        Ok(value)
-    } else {
-        Err(FieldError::new(field, message()))
-    }
+    let value: u64 = raw.trim().parse().map_err(|_| FieldError::new(field, message()))?;
+    if (min..=max).contains(&value) { Ok(value) } else { Err(FieldError::new(field, message())) }
 }
 
 impl Cursor {
@@ -177,39 +166,21 @@ mod tests {
     #[test]
     fn defaults_to_the_first_25() {
         let req = PageRequest::parse(&params(&[])).unwrap();
-        assert_eq!(
-            req,
-            PageRequest {
-                limit: 25,
-                position: Position::Offset(0)
-            }
-        );
+        assert_eq!(req, PageRequest { limit: 25, position: Position::Offset(0) });
         assert_eq!(req.page_number(), Some(1));
     }
 
     #[test]
     fn page_and_per_page_become_an_offset() {
         let req = PageRequest::parse(&params(&[("page", "3"), ("per_page", "10")])).unwrap();
-        assert_eq!(
-            req,
-            PageRequest {
-                limit: 10,
-                position: Position::Offset(20)
-            }
-        );
+        assert_eq!(req, PageRequest { limit: 10, position: Position::Offset(20) });
         assert_eq!(req.page_number(), Some(3));
     }
 
     #[test]
     fn limit_and_offset_are_taken_as_given() {
         let req = PageRequest::parse(&params(&[("limit", "250"), ("offset", "7")])).unwrap();
-        assert_eq!(
-            req,
-            PageRequest {
-                limit: 250,
-                position: Position::Offset(7)
-            }
-        );
+        assert_eq!(req, PageRequest { limit: 250, position: Position::Offset(7) });
     }
 
     #[test]
@@ -222,10 +193,7 @@ mod tests {
             (vec![("page", "0")], "page"),
             (vec![("offset", "-1")], "offset"),
             (vec![("page", "99999999999999999999")], "page"),
-            (
-                vec![("page", "9223372036854775807"), ("per_page", "250")],
-                "page",
-            ),
+            (vec![("page", "9223372036854775807"), ("per_page", "250")], "page"),
             (vec![("per_page", "5"), ("limit", "5")], "limit"),
             (vec![("page", "1"), ("offset", "5")], "offset"),
             (vec![("cursor", "not-a-cursor")], "cursor"),
@@ -243,20 +211,11 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_exclude_offsets() {
-        let cursor = Cursor {
-            created_at: 1_774_276_200,
-            id: Uuid::now_v7(),
-        };
+        let cursor = Cursor { created_at: 1_774_276_200, id: Uuid::now_v7() };
         let encoded = cursor.encode();
         assert_eq!(Cursor::decode(&encoded), Some(cursor.clone()));
         let req = PageRequest::parse(&params(&[("cursor", &encoded), ("per_page", "5")])).unwrap();
-        assert_eq!(
-            req,
-            PageRequest {
-                limit: 5,
-                position: Position::After(cursor)
-            }
-        );
+        assert_eq!(req, PageRequest { limit: 5, position: Position::After(cursor) });
         assert_eq!(req.page_number(), None);
         let err = PageRequest::parse(&params(&[("cursor", &encoded), ("page", "2")])).unwrap_err();
         assert_eq!(fields(err), vec!["cursor"]);

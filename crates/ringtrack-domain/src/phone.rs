@@ -58,8 +58,7 @@ impl PhoneNumber {
         }
         if let Some(national) = digits.strip_prefix('1') {
             let b = national.as_bytes();
-            let valid =
-                b.len() == 10 && (b'2'..=b'9').contains(&b[0]) && (b'2'..=b'9').contains(&b[3]);
+            let valid = b.len() == 10 && (b'2'..=b'9').contains(&b[0]) && (b'2'..=b'9').contains(&b[3]);
             if !valid {
                 return Err(InvalidPhoneNumber);
             }
@@ -131,20 +130,13 @@ mod tests {
             "+15735551234",
             "  +1 (573) 555-1234 ",
         ] {
-            assert_eq!(
-                PhoneNumber::parse(input).unwrap().as_str(),
-                "+15735551234",
-                "{input}"
-            );
+            assert_eq!(PhoneNumber::parse(input).unwrap().as_str(), "+15735551234", "{input}");
         }
     }
 
     #[test]
     fn international_numbers_keep_their_country() {
-        assert_eq!(
-            PhoneNumber::parse("+44 20 7946 0958").unwrap().as_str(),
-            "+442079460958"
-        );
+        assert_eq!(PhoneNumber::parse("+44 20 7946 0958").unwrap().as_str(), "+442079460958");
         assert_eq!(PhoneNumber::parse("+44 20 7946 0958").unwrap().nanp(), None);
     }
 
@@ -165,11 +157,7 @@ mod tests {
             "25735551234",
             "+15735551234; DROP TABLE numbers",
         ] {
-            assert_eq!(
-                PhoneNumber::parse(input),
-                Err(InvalidPhoneNumber),
-                "{input:?}"
-            );
+            assert_eq!(PhoneNumber::parse(input), Err(InvalidPhoneNumber), "{input:?}");
         }
     }
 

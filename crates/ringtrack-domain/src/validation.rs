@@ -12,10 +12,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 
@@ -50,11 +47,7 @@ impl FieldErrors {
 
     /// `Ok(value)` when nothing was pushed, otherwise every error gathered.
     pub fn finish<T>(self, value: T) -> Result<T, FieldErrors> {
-        if self.0.is_empty() {
-            Ok(value)
-        } else {
-            Err(self)
-        }
+        if self.0.is_empty() { Ok(value) } else { Err(self) }
     }
 }
 
@@ -85,16 +78,10 @@ pub fn parse_name(field: &str, raw: &str, max: usize) -> Result<String, FieldErr
         return Err(FieldError::new(field, "must not be empty"));
     }
     if name.chars().count() > max {
-        return Err(FieldError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(FieldError::new(field, format!("must be at most {max} characters")));
     }
     if name.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(FieldError::new(field, "must not contain control characters"));
     }
     Ok(name.to_owned())
 }

@@ -42,10 +42,7 @@ impl FromRecord for ApiKey {
 
 impl Keyed for ApiKey {
     fn cursor(&self) -> Cursor {
-        Cursor {
-            created_at: self.created_at.as_second(),
-            id: self.id.as_uuid(),
-        }
+        Cursor { created_at: self.created_at.as_second(), id: self.id.as_uuid() }
     }
 }
 
@@ -66,10 +63,9 @@ pub async fn create(
     if !businesses::lock(tx, business_id).await? {
         return Ok(Err(CreateKeyError::NoSuchBusiness));
     }
-    let active = Sql::new(
-        "SELECT count(*) AS value FROM api_keys WHERE business_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(business_id);
+    let active =
+        Sql::new("SELECT count(*) AS value FROM api_keys WHERE business_id = $1 AND revoked_at IS NULL")
+            .bind(business_id);
     if tx.conn().fetch_one::<i64>(active).await? >= MAX_ACTIVE_KEYS {
         return Ok(Err(CreateKeyError::LimitReached));
     }
@@ -100,19 +96,13 @@ pub async fn create(
 
 /// The key whose secret hashes to `hash`, revoked or not.
 pub async fn find_by_hash(mut db: impl Connection, hash: &SecretHash) -> Result<Option<ApiKey>> {
-    let select = Sql::new(format!(
-        "SELECT {COLUMNS} FROM api_keys WHERE secret_hash = $1"
-    ))
-    .bind(hash.as_str());
+    let select =
+        Sql::new(format!("SELECT {COLUMNS} FROM api_keys WHERE secret_hash = $1")).bind(hash.as_str());
     Ok(db.conn().fetch_optional(select).await?)
 }
 
 /// The business's keys, revoked ones included, newest first.
-pub async fn list(
-    db: impl Connection,
-    business_id: BusinessId,
-    page: &PageRequest,
-) -> Result<Page<ApiKey>> {
+pub async fn list(db: impl Connection, business_id: BusinessId, page: &PageRequest) -> Result<Page<ApiKey>> {
     let from = Sql::new("FROM api_keys WHERE business_id = $1").bind(business_id);
     fetch_page(db, COLUMNS, from, "", page).await
 }
@@ -131,11 +121,9 @@ pub async fn revoke(
     id: ApiKeyId,
 ) -> Result<Result<ApiKey, RevokeError>> {
     businesses::lock(tx, business_id).await?;
-    let select = Sql::new(format!(
-        "SELECT {COLUMNS} FROM api_keys WHERE id = $1 AND business_id = $2"
-    ))
-    .bind(id)
-    .bind(business_id);
+    let select = Sql::new(format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1 AND business_id = $2"))
+        .bind(id)
+        .bind(business_id);
     let Some(mut key) = tx.conn().fetch_optional::<ApiKey>(select).await? else {
         return Ok(Err(RevokeError::NotFound));
     };
@@ -154,9 +142,7 @@ pub async fn revoke(
         }
     }
     let now = crate::now();
-    let update = Sql::new("UPDATE api_keys SET revoked_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(id);
+    let update = Sql::new("UPDATE api_keys SET revoked_at = $1 WHERE id = $2").bind(now).bind(id);
     tx.conn().execute(update).await?;
     key.revoked_at = Some(now);
     Ok(Ok(key))

@@ -60,17 +60,11 @@ pub async fn get(mut db: impl Connection, id: BusinessId) -> Result<Option<Busin
 /// the first business at the same moment until `tx` ends.
 pub async fn none_exist(tx: &mut Tx) -> Result<bool> {
     if tx.backend() == Backend::Postgres {
-        tx.conn()
-            .execute(Sql::new(
-                "LOCK TABLE businesses IN SHARE ROW EXCLUSIVE MODE",
-            ))
-            .await?;
+        tx.conn().execute(Sql::new("LOCK TABLE businesses IN SHARE ROW EXCLUSIVE MODE")).await?;
     }
     let count: i64 = tx
         .conn()
-        .fetch_one(Sql::new(
-            "SELECT count(*) AS value FROM (SELECT 1 FROM businesses LIMIT 1) AS any_row",
-        ))
+        .fetch_one(Sql::new("SELECT count(*) AS value FROM (SELECT 1 FROM businesses LIMIT 1) AS any_row"))
         .await?;
     Ok(count == 0)
 }
@@ -83,10 +77,7 @@ pub async fn lock(tx: &mut Tx, id: BusinessId) -> Result<bool> {
         // SQLite transactions already hold the database's single write lock.
         Backend::Sqlite => "",
     };
-    let select = Sql::new(format!(
-        "SELECT 1 AS value FROM businesses WHERE id = $1{suffix}"
-    ))
-    .bind(id);
+    let select = Sql::new(format!("SELECT 1 AS value FROM businesses WHERE id = $1{suffix}")).bind(id);
     Ok(tx.conn().fetch_optional::<i64>(select).await?.is_some())
 }
 
@@ -115,11 +106,10 @@ pub async fn change_balance(
         return Ok(Err(BalanceError::OutOfRange));
     };
     let now = crate::now();
-    let update =
-        Sql::new("UPDATE businesses SET balance_cents = $1, updated_at = $2 WHERE id = $3")
-            .bind(balance.get())
-            .bind(now)
-            .bind(id);
+    let update = Sql::new("UPDATE businesses SET balance_cents = $1, updated_at = $2 WHERE id = $3")
+        .bind(balance.get())
+        .bind(now)
+        .bind(id);
     tx.conn().execute(update).await?;
     let entry = Sql::new(
         "INSERT INTO balance_entries (id, business_id, amount_cents, balance_after_cents, reason, created_at)

@@ -174,10 +174,7 @@ pub(crate) struct Sql {
 impl Sql {
     /// A statement whose text already numbers its placeholders `$1`, `$2`, …
     pub(crate) fn new(text: impl Into<String>) -> Self {
-        Self {
-            text: text.into(),
-            args: Vec::new(),
-        }
+        Self { text: text.into(), args: Vec::new() }
     }
 
     /// Supplies the next numbered argument.
@@ -213,9 +210,7 @@ pub(crate) trait Record {
     }
 
     fn opt_time(&self, column: &str) -> sqlx::Result<Option<jiff::Timestamp>> {
-        self.opt_int(column)?
-            .map(|s| to_time(column, s))
-            .transpose()
+        self.opt_int(column)?.map(|s| to_time(column, s)).transpose()
     }
 }
 
@@ -254,10 +249,8 @@ where
 }
 
 fn to_time(column: &str, seconds: i64) -> sqlx::Result<jiff::Timestamp> {
-    jiff::Timestamp::from_second(seconds).map_err(|e| sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: Box::new(e),
-    })
+    jiff::Timestamp::from_second(seconds)
+        .map_err(|e| sqlx::Error::ColumnDecode { index: column.to_owned(), source: Box::new(e) })
 }
 
 macro_rules! record_for {

@@ -27,11 +27,7 @@ impl FromRecord for StoredResponse {
 
 /// The stored answer for `key`. Call it after locking the business, so that a concurrent
 /// repeat waits for the first request to finish.
-pub async fn find(
-    tx: &mut Tx,
-    business_id: BusinessId,
-    key: &str,
-) -> Result<Option<StoredResponse>> {
+pub async fn find(tx: &mut Tx, business_id: BusinessId, key: &str) -> Result<Option<StoredResponse>> {
     let select = Sql::new(
         "SELECT request_hash, status_code, response_body FROM idempotency_keys
          WHERE business_id = $1 AND idempotency_key = $2",
@@ -41,12 +37,7 @@ pub async fn find(
     Ok(tx.conn().fetch_optional(select).await?)
 }
 
-pub async fn save(
-    tx: &mut Tx,
-    business_id: BusinessId,
-    key: &str,
-    response: &StoredResponse,
-) -> Result<()> {
+pub async fn save(tx: &mut Tx, business_id: BusinessId, key: &str, response: &StoredResponse) -> Result<()> {
     let insert = Sql::new(
         "INSERT INTO idempotency_keys (business_id, idempotency_key, request_hash, status_code, response_body, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",

@@ -66,10 +66,7 @@ pub struct Store {
 
 #[derive(Clone, Debug)]
 enum Pools {
-    Sqlite {
-        reader: SqlitePool,
-        writer: SqlitePool,
-    },
+    Sqlite { reader: SqlitePool, writer: SqlitePool },
     Postgres(PgPool),
 }
 
@@ -94,9 +91,7 @@ impl Store {
                 .connect(url)
                 .await
                 .map_err(|e| StoreError::Unavailable(describe_connect_error(&e)))?;
-            return Ok(Store {
-                pools: Pools::Postgres(pool),
-            });
+            return Ok(Store { pools: Pools::Postgres(pool) });
         }
         if !url.starts_with("sqlite:") {
             return Err(StoreError::Unavailable(
@@ -121,9 +116,7 @@ impl Store {
         // The writer is opened first: it creates the file and switches it to WAL.
         let writer = open(1, options.clone()).await?;
         let reader = open(4, options.read_only(true)).await?;
-        Ok(Store {
-            pools: Pools::Sqlite { reader, writer },
-        })
+        Ok(Store { pools: Pools::Sqlite { reader, writer } })
     }
 
     pub fn backend(&self) -> Backend {
@@ -136,9 +129,7 @@ impl Store {
     /// Starts a write transaction.
     pub async fn begin(&self) -> Result<Tx> {
         let inner = match &self.pools {
-            Pools::Sqlite { writer, .. } => {
-                TxInner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?)
-            }
+            Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
             Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
         Ok(Tx { inner })

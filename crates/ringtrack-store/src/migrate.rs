@@ -52,15 +52,10 @@ impl Store {
                 .await?;
             let current: i64 = tx
                 .conn()
-                .fetch_one(Sql::new(
-                    "SELECT COALESCE(MAX(version), 0) AS value FROM schema_migrations",
-                ))
+                .fetch_one(Sql::new("SELECT COALESCE(MAX(version), 0) AS value FROM schema_migrations"))
                 .await?;
             if current > known {
-                return Err(StoreError::SchemaTooNew {
-                    found: current,
-                    known,
-                });
+                return Err(StoreError::SchemaTooNew { found: current, known });
             }
             if current >= migration.version {
                 continue;
@@ -70,12 +65,11 @@ impl Store {
                 Backend::Postgres => migration.postgres,
             };
             tx.conn().execute_script(script).await?;
-            let record = Sql::new(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-            )
-            .bind(migration.version)
-            .bind(migration.name)
-            .bind(crate::now());
+            let record =
+                Sql::new("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                    .bind(migration.version)
+                    .bind(migration.name)
+                    .bind(crate::now());
             tx.conn().execute(record).await?;
             tx.commit().await?;
             applied += 1;

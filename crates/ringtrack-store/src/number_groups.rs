@@ -36,10 +36,7 @@ impl FromRecord for NumberGroup {
 
 impl Keyed for NumberGroup {
     fn cursor(&self) -> Cursor {
-        Cursor {
-            created_at: self.created_at.as_second(),
-            id: self.id.as_uuid(),
-        }
+        Cursor { created_at: self.created_at.as_second(), id: self.id.as_uuid() }
     }
 }
 
@@ -57,11 +54,10 @@ pub async fn get(
     business_id: BusinessId,
     id: NumberGroupId,
 ) -> Result<Option<NumberGroup>> {
-    let select = Sql::new(format!(
-        "SELECT {COLUMNS} FROM number_groups g WHERE g.business_id = $1 AND g.id = $2"
-    ))
-    .bind(business_id)
-    .bind(id);
+    let select =
+        Sql::new(format!("SELECT {COLUMNS} FROM number_groups g WHERE g.business_id = $1 AND g.id = $2"))
+            .bind(business_id)
+            .bind(id);
     Ok(db.conn().fetch_optional(select).await?)
 }
 
@@ -80,10 +76,9 @@ async fn name_taken(
     name: &str,
     except: Option<NumberGroupId>,
 ) -> Result<bool> {
-    let mut select =
-        Sql::new("SELECT 1 AS value FROM number_groups WHERE business_id = $1 AND name = $2")
-            .bind(business_id)
-            .bind(name);
+    let mut select = Sql::new("SELECT 1 AS value FROM number_groups WHERE business_id = $1 AND name = $2")
+        .bind(business_id)
+        .bind(name);
     if let Some(id) = except {
         select.push(" AND id <> ").push_bind(id);
     }
@@ -132,28 +127,19 @@ pub async fn rename(
         .bind(crate::now())
         .bind(id);
     tx.conn().execute(update).await?;
-    Ok(get(&mut *tx, business_id, id)
-        .await?
-        .ok_or(GroupError::NotFound))
+    Ok(get(&mut *tx, business_id, id).await?.ok_or(GroupError::NotFound))
 }
 
 /// Deletes a group; its numbers stay, ungrouped. Answers the group as it was.
-pub async fn delete(
-    tx: &mut Tx,
-    business_id: BusinessId,
-    id: NumberGroupId,
-) -> Result<Option<NumberGroup>> {
+pub async fn delete(tx: &mut Tx, business_id: BusinessId, id: NumberGroupId) -> Result<Option<NumberGroup>> {
     let Some(group) = get(&mut *tx, business_id, id).await? else {
         return Ok(None);
     };
-    let ungroup =
-        Sql::new("UPDATE numbers SET group_id = NULL, updated_at = $1 WHERE group_id = $2")
-            .bind(crate::now())
-            .bind(id);
+    let ungroup = Sql::new("UPDATE numbers SET group_id = NULL, updated_at = $1 WHERE group_id = $2")
+        .bind(crate::now())
+        .bind(id);
     tx.conn().execute(ungroup).await?;
-    tx.conn()
-        .execute(Sql::new("DELETE FROM number_groups WHERE id = $1").bind(id))
-        .await?;
+    tx.conn().execute(Sql::new("DELETE FROM number_groups WHERE id = $1").bind(id)).await?;
     Ok(Some(group))
 }
 
@@ -170,16 +156,10 @@ pub async fn add_members(
     }
     let mut invalid = Vec::new();
     for (position, number) in members.iter().enumerate() {
-        let status =
-            Sql::new("SELECT status AS value FROM numbers WHERE business_id = $1 AND id = $2")
-                .bind(business_id)
-                .bind(*number);
-        match tx
-            .conn()
-            .fetch_optional::<StatusText>(status)
-            .await?
-            .map(|s| s.0)
-        {
+        let status = Sql::new("SELECT status AS value FROM numbers WHERE business_id = $1 AND id = $2")
+            .bind(business_id)
+            .bind(*number);
+        match tx.conn().fetch_optional::<StatusText>(status).await?.map(|s| s.0) {
             None => invalid.push((position, "is not a number of this business")),
             Some(s) if s == "released" => invalid.push((position, "is released")),
             Some(_) => {}
@@ -190,19 +170,16 @@ pub async fn add_members(
     }
     let now = crate::now();
     for number in members {
-        let join = Sql::new(
-            "UPDATE numbers SET group_id = $1, updated_at = $2 WHERE business_id = $3 AND id = $4",
-        )
-        .bind(id)
-        .bind(now)
-        .bind(business_id)
-        .bind(*number);
+        let join =
+            Sql::new("UPDATE numbers SET group_id = $1, updated_at = $2 WHERE business_id = $3 AND id = $4")
+                .bind(id)
+                .bind(now)
+                .bind(business_id)
+                .bind(*number);
         tx.conn().execute(join).await?;
     }
     touch(tx, id, now).await?;
-    Ok(get(&mut *tx, business_id, id)
-        .await?
-        .ok_or(GroupError::NotFound))
+    Ok(get(&mut *tx, business_id, id).await?.ok_or(GroupError::NotFound))
 }
 
 /// Takes a number out of the group. `NotFound` when the group does not exist or the
@@ -225,15 +202,11 @@ pub async fn remove_member(
         return Ok(Err(GroupError::NotFound));
     }
     touch(tx, id, now).await?;
-    Ok(get(&mut *tx, business_id, id)
-        .await?
-        .ok_or(GroupError::NotFound))
+    Ok(get(&mut *tx, business_id, id).await?.ok_or(GroupError::NotFound))
 }
 
 async fn touch(tx: &mut Tx, id: NumberGroupId, now: Timestamp) -> Result<()> {
-    let update = Sql::new("UPDATE number_groups SET updated_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(id);
+    let update = Sql::new("UPDATE number_groups SET updated_at = $1 WHERE id = $2").bind(now).bind(id);
     tx.conn().execute(update).await?;
     Ok(())
 }
@@ -285,9 +258,7 @@ pub async fn bulk_stats(
     to: Option<Timestamp>,
 ) -> Result<Vec<GroupStats>> {
     let count = |status: &str| {
-        format!(
-            "CAST(COALESCE(SUM(CASE WHEN c.status = '{status}' THEN 1 ELSE 0 END), 0) AS BIGINT)"
-        )
+        format!("CAST(COALESCE(SUM(CASE WHEN c.status = '{status}' THEN 1 ELSE 0 END), 0) AS BIGINT)")
     };
     let mut select = Sql::new(format!(
         "SELECT g.id, g.name,
@@ -309,9 +280,7 @@ pub async fn bulk_stats(
     if let Some(to) = to {
         select.push(" AND c.created_at < ").push_bind(to);
     }
-    select
-        .push(" WHERE g.business_id = ")
-        .push_bind(business_id);
+    select.push(" WHERE g.business_id = ").push_bind(business_id);
     select.push(" GROUP BY g.id, g.name, g.created_at ORDER BY g.created_at DESC, g.id DESC");
     Ok(db.conn().fetch_all(select).await?)
 }

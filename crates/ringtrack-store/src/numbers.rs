@@ -78,10 +78,7 @@ impl FromRecord for Number {
 
 impl Keyed for Number {
     fn cursor(&self) -> Cursor {
-        Cursor {
-            created_at: self.created_at.as_second(),
-            id: self.id.as_uuid(),
-        }
+        Cursor { created_at: self.created_at.as_second(), id: self.id.as_uuid() }
     }
 }
 
@@ -111,9 +108,8 @@ pub enum InsertError {
 pub async fn insert(tx: &mut Tx, new: NewNumber) -> Result<Result<Number, InsertError>> {
     let id = NumberId::new();
     let now = crate::now();
-    let owned =
-        Sql::new("SELECT 1 AS value FROM numbers WHERE phone_number = $1 AND status <> 'released'")
-            .bind(new.phone_number.as_str());
+    let owned = Sql::new("SELECT 1 AS value FROM numbers WHERE phone_number = $1 AND status <> 'released'")
+        .bind(new.phone_number.as_str());
     if tx.conn().fetch_optional::<i64>(owned).await?.is_some() {
         return Ok(Err(InsertError::AlreadyOwned));
     }
@@ -139,22 +135,14 @@ pub async fn insert(tx: &mut Tx, new: NewNumber) -> Result<Result<Number, Insert
     .bind(renewal_due(now, 1))
     .bind(now);
     tx.conn().execute(insert).await?;
-    let number = get(&mut *tx, new.business_id, id)
-        .await?
-        .expect("the number was just inserted");
+    let number = get(&mut *tx, new.business_id, id).await?.expect("the number was just inserted");
     Ok(Ok(number))
 }
 
-pub async fn get(
-    mut db: impl Connection,
-    business_id: BusinessId,
-    id: NumberId,
-) -> Result<Option<Number>> {
-    let select = Sql::new(format!(
-        "{SELECT} {FROM} WHERE n.business_id = $1 AND n.id = $2"
-    ))
-    .bind(business_id)
-    .bind(id);
+pub async fn get(mut db: impl Connection, business_id: BusinessId, id: NumberId) -> Result<Option<Number>> {
+    let select = Sql::new(format!("{SELECT} {FROM} WHERE n.business_id = $1 AND n.id = $2"))
+        .bind(business_id)
+        .bind(id);
     Ok(db.conn().fetch_optional(select).await?)
 }
 
@@ -189,12 +177,9 @@ pub async fn list(
     if let Some(search) = &filter.search {
         let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
         let digits: String = search.chars().filter(char::is_ascii_digit).collect();
-        from.push(" AND (lower(n.friendly_name) LIKE ")
-            .push_bind(pattern)
-            .push(" ESCAPE '\\'");
+        from.push(" AND (lower(n.friendly_name) LIKE ").push_bind(pattern).push(" ESCAPE '\\'");
         if !digits.is_empty() {
-            from.push(" OR n.phone_number LIKE ")
-                .push_bind(format!("%{digits}%"));
+            from.push(" OR n.phone_number LIKE ").push_bind(format!("%{digits}%"));
         }
         from.push(")");
     }
@@ -203,9 +188,7 @@ pub async fn list(
 
 /// `%`, `_` and `\` in a user's search match themselves.
 fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// A change to a number; `None` leaves a field as it is, `Some(None)` clears it.
@@ -267,12 +250,9 @@ pub async fn unavailable(
     let resting_since = now - SignedDuration::from_hours(24 * RELEASE_AGING_DAYS);
     // In chunks, to stay far below either database's limit on arguments.
     for chunk in candidates.chunks(500) {
-        let mut select = Sql::new(
-            "SELECT phone_number FROM numbers WHERE (status <> 'released' OR released_at > ",
-        );
-        select
-            .push_bind(resting_since)
-            .push(") AND phone_number IN (");
+        let mut select =
+            Sql::new("SELECT phone_number FROM numbers WHERE (status <> 'released' OR released_at > ");
+        select.push_bind(resting_since).push(") AND phone_number IN (");
         for (i, number) in chunk.iter().enumerate() {
             if i > 0 {
                 select.push(", ");
@@ -332,12 +312,7 @@ impl FromRecord for DueRow {
 /// Renews one number if it is due at `now`: charges a month when the balance allows,
 /// otherwise suspends it. Safe to run on several nodes at once: the business row is
 /// locked and the renewal is conditional on the months already paid.
-pub async fn renew(
-    tx: &mut Tx,
-    business_id: BusinessId,
-    id: NumberId,
-    now: Timestamp,
-) -> Result<Renewal> {
+pub async fn renew(tx: &mut Tx, business_id: BusinessId, id: NumberId, now: Timestamp) -> Result<Renewal> {
     businesses::lock(tx, business_id).await?;
     let select = Sql::new(
         "SELECT n.months_paid AS value FROM numbers n
@@ -348,17 +323,12 @@ pub async fn renew(
     let Some(months_paid) = tx.conn().fetch_optional::<i64>(select).await? else {
         return Ok(Renewal::NotDue);
     };
-    let number = get(&mut *tx, business_id, id)
-        .await?
-        .expect("a due number exists");
-    let business = businesses::get(&mut *tx, business_id)
-        .await?
-        .expect("a number's business exists");
+    let number = get(&mut *tx, business_id, id).await?.expect("a due number exists");
+    let business = businesses::get(&mut *tx, business_id).await?.expect("a number's business exists");
     if business.balance < number.monthly_cost {
-        let suspend =
-            Sql::new("UPDATE numbers SET status = 'suspended', updated_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(id);
+        let suspend = Sql::new("UPDATE numbers SET status = 'suspended', updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id);
         tx.conn().execute(suspend).await?;
         return Ok(Renewal::Suspended);
     }
@@ -381,7 +351,5 @@ pub async fn renew(
     businesses::change_balance(tx, business_id, charge, &reason)
         .await?
         .expect("the business exists and a charge within its balance cannot overflow");
-    Ok(Renewal::Paid {
-        cost: number.monthly_cost,
-    })
+    Ok(Renewal::Paid { cost: number.monthly_cost })
 }

@@ -36,20 +36,17 @@ pub(crate) async fn fetch_page<T: FromRecord + Keyed>(
     let offset = match &request.position {
         Position::Offset(skip) => *skip,
         Position::After(cursor) => {
-            rows.push(" AND (created_at < ")
-                .push_bind(cursor.created_at);
+            rows.push(" AND (created_at < ").push_bind(cursor.created_at);
             rows.push(" OR (created_at = ").push_bind(cursor.created_at);
             rows.push(" AND id < ").push_bind(cursor.id).push("))");
             0
         }
     };
     // One row more than asked tells whether another page follows.
-    rows.push(&format!(
-        " ORDER BY {table}created_at DESC, {table}id DESC LIMIT "
-    ))
-    .push_bind(i64::from(request.limit) + 1)
-    .push(" OFFSET ")
-    .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+    rows.push(&format!(" ORDER BY {table}created_at DESC, {table}id DESC LIMIT "))
+        .push_bind(i64::from(request.limit) + 1)
+        .push(" OFFSET ")
+        .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
     let mut items: Vec<T> = db.conn().fetch_all(rows).await?;
     let next_cursor = if items.len() > request.limit as usize {
         items.truncate(request.limit as usize);
@@ -57,9 +54,5 @@ pub(crate) async fn fetch_page<T: FromRecord + Keyed>(
     } else {
         None
     };
-    Ok(Page {
-        items,
-        total: total.max(0) as u64,
-        next_cursor,
-    })
+    Ok(Page { items, total: total.max(0) as u64, next_cursor })
 }

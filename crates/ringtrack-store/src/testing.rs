@@ -23,12 +23,7 @@ impl TestDatabase {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("a temporary directory");
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
-                TestDatabase {
-                    url,
-                    backend,
-                    _dir: Some(dir),
-                    postgres_name: None,
-                }
+                TestDatabase { url, backend, _dir: Some(dir), postgres_name: None }
             }
             Backend::Postgres => {
                 let name = format!("ringtrack_test_{}", uuid::Uuid::now_v7().simple());
@@ -38,15 +33,8 @@ impl TestDatabase {
                     .execute(&mut conn)
                     .await
                     .expect("CREATE DATABASE on the test PostgreSQL server");
-                let base = admin
-                    .rsplit_once('/')
-                    .map_or(admin.as_str(), |(base, _)| base);
-                TestDatabase {
-                    url: format!("{base}/{name}"),
-                    backend,
-                    _dir: None,
-                    postgres_name: Some(name),
-                }
+                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
+                TestDatabase { url: format!("{base}/{name}"), backend, _dir: None, postgres_name: Some(name) }
             }
         }
     }
@@ -69,9 +57,7 @@ impl Drop for TestDatabase {
         };
         // Drop may run inside a runtime that is shutting down: use a thread of our own.
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(async {
                 let mut conn = connect_admin(&postgres_admin_url()).await;
                 sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -121,18 +107,12 @@ macro_rules! test_on_both_backends {
 /// Runs raw SQL in a test (to set up a state the API cannot make).
 pub async fn execute(tx: &mut crate::Tx, sql: &str) {
     use crate::Connection;
-    tx.conn()
-        .execute(crate::conn::Sql::new(sql))
-        .await
-        .expect(sql);
+    tx.conn().execute(crate::conn::Sql::new(sql)).await.expect(sql);
 }
 
 /// Reads one number, selected `AS value`, in a test.
 pub async fn count(store: &crate::Store, sql: &str) -> i64 {
     use crate::Connection;
     let mut db = store;
-    db.conn()
-        .fetch_one(crate::conn::Sql::new(sql))
-        .await
-        .expect(sql)
+    db.conn().fetch_one(crate::conn::Sql::new(sql)).await.expect(sql)
 }

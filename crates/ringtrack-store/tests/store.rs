@@ -16,9 +16,7 @@ async fn open(backend: Backend) -> (TestDatabase, Store) {
 
 async fn new_business(store: &Store) -> ringtrack_domain::BusinessId {
     let mut tx = store.begin().await.unwrap();
-    let b = businesses::create(&mut tx, "Acme Plumbing", "America/Chicago")
-        .await
-        .unwrap();
+    let b = businesses::create(&mut tx, "Acme Plumbing", "America/Chicago").await.unwrap();
     tx.commit().await.unwrap();
     b.id
 }
@@ -30,9 +28,7 @@ async fn new_key(
 ) -> Result<api_keys::ApiKey, CreateKeyError> {
     let mut tx = store.begin().await.unwrap();
     let secret = ApiKeySecret::generate(&mut rand::rng());
-    let key = api_keys::create(&mut tx, business, "key", role, &secret)
-        .await
-        .unwrap();
+    let key = api_keys::create(&mut tx, business, "key", role, &secret).await.unwrap();
     tx.commit().await.unwrap();
     key
 }

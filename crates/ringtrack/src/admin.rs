@@ -20,26 +20,17 @@ pub async fn migrate(storage: &StorageArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn create_business(
-    storage: &StorageArgs,
-    args: CreateBusinessArgs,
-) -> anyhow::Result<()> {
+pub async fn create_business(storage: &StorageArgs, args: CreateBusinessArgs) -> anyhow::Result<()> {
     let name = parse_name("--name", &args.name, 200)?;
     if jiff::tz::TimeZone::get(&args.timezone).is_err() {
-        bail!(
-            "--timezone: {:?} is not an IANA time zone (e.g. America/Chicago)",
-            args.timezone
-        );
+        bail!("--timezone: {:?} is not an IANA time zone (e.g. America/Chicago)", args.timezone);
     }
     let store = storage.open().await?;
     let mut tx = store.begin().await?;
     let (business, key) = create_business_with_admin_key(&mut tx, &name, &args.timezone).await?;
     tx.commit().await?;
     store.close().await;
-    println!(
-        "{}",
-        json!({ "business_id": business.id, "api_key": key.expose() })
-    );
+    println!("{}", json!({ "business_id": business.id, "api_key": key.expose() }));
     Ok(())
 }
 
@@ -82,15 +73,11 @@ pub async fn create_key(storage: &StorageArgs, args: CreateKeyArgs) -> anyhow::R
 pub async fn credit(storage: &StorageArgs, args: CreditArgs) -> anyhow::Result<()> {
     let amount = Cents::new(args.cents);
     if amount <= Cents::ZERO || amount > MAX_CREDIT {
-        bail!(
-            "--cents: must be a whole number of cents from 1 to {}",
-            MAX_CREDIT.get()
-        );
+        bail!("--cents: must be a whole number of cents from 1 to {}", MAX_CREDIT.get());
     }
     let store = storage.open().await?;
     let mut tx = store.begin().await?;
-    let balance = match businesses::change_balance(&mut tx, args.business, amount, "credit").await?
-    {
+    let balance = match businesses::change_balance(&mut tx, args.business, amount, "credit").await? {
         Ok(balance) => balance,
         Err(BalanceError::NoSuchBusiness) => {
             bail!("--business: no business has the id {}", args.business)
@@ -99,9 +86,6 @@ pub async fn credit(storage: &StorageArgs, args: CreditArgs) -> anyhow::Result<(
     };
     tx.commit().await.context("cannot save the credit")?;
     store.close().await;
-    println!(
-        "{}",
-        json!({ "business_id": args.business, "balance_cents": balance.get() })
-    );
+    println!("{}", json!({ "business_id": args.business, "balance_cents": balance.get() }));
     Ok(())
 }

@@ -22,20 +22,10 @@ pub struct Cli {
 #[derive(Args)]
 pub struct StorageArgs {
     /// Where ringtrack keeps its files (the SQLite database, recordings, models).
-    #[arg(
-        long,
-        env = "RINGTRACK_DATA_DIR",
-        default_value = "./ringtrack-data",
-        global = true
-    )]
+    #[arg(long, env = "RINGTRACK_DATA_DIR", default_value = "./ringtrack-data", global = true)]
     pub data_dir: PathBuf,
     /// sqlite://PATH or postgres://USER@HOST/DB [default: a SQLite file in the data dir]
-    #[arg(
-        long,
-        env = "RINGTRACK_DATABASE_URL",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "RINGTRACK_DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 }
 
@@ -143,10 +133,7 @@ impl StorageArgs {
             None => format!("sqlite://{}", self.data_dir.join("ringtrack.db").display()),
         };
         let store = Store::connect(&url).await?;
-        store
-            .migrate()
-            .await
-            .context("cannot migrate the database")?;
+        store.migrate().await.context("cannot migrate the database")?;
         Ok(store)
     }
 }
@@ -156,8 +143,7 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data dir {shown}"))?;
     let probe = dir.join(".ringtrack-write-test");
     std::fs::write(&probe, b"").with_context(|| format!("cannot write to the data dir {shown}"))?;
-    std::fs::remove_file(&probe)
-        .with_context(|| format!("cannot write to the data dir {shown}"))?;
+    std::fs::remove_file(&probe).with_context(|| format!("cannot write to the data dir {shown}"))?;
     Ok(())
 }
 
@@ -165,8 +151,8 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
 /// makes them one JSON object a line.
 pub fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("RINGTRACK_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let filter =
+        EnvFilter::try_from_env("RINGTRACK_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -181,10 +167,7 @@ pub fn init_logging() {
 /// Help and version print as usual; a usage error is one line on stderr.
 pub fn report_usage_error(error: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(
-        error.kind(),
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
-    ) {
+    if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
         let _ = error.print();
         return ExitCode::SUCCESS;
     }

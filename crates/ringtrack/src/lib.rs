@@ -20,10 +20,7 @@ pub fn main() -> ExitCode {
         Err(error) => return cli::report_usage_error(error),
     };
     cli::init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => return fail(&anyhow::anyhow!("cannot start the async runtime: {error}")),
     };
@@ -34,9 +31,7 @@ pub fn main() -> ExitCode {
             Command::Admin(AdminCommand::CreateBusiness(args)) => {
                 admin::create_business(&cli.storage, args).await
             }
-            Command::Admin(AdminCommand::CreateKey(args)) => {
-                admin::create_key(&cli.storage, args).await
-            }
+            Command::Admin(AdminCommand::CreateKey(args)) => admin::create_key(&cli.storage, args).await,
             Command::Admin(AdminCommand::Credit(args)) => admin::credit(&cli.storage, args).await,
         }
     });

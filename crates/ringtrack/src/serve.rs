@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use anyhow::Context;
 use std::time::Duration;
 
-use ringtrack_domain::ApiKeySecret;
+use ringtrack_domain::{ApiKeySecret, BusinessId};
 use ringtrack_store::{Store, businesses};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -22,9 +22,8 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         anyhow::bail!("--public-url: {url:?} must be an http:// or https:// URL");
     }
     let store = storage.open().await?;
-    let listener = TcpListener::bind(args.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let listener =
+        TcpListener::bind(args.bind).await.with_context(|| format!("cannot listen on {}", args.bind))?;
     let local = listener.local_addr()?;
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{local}"));
     let public_url = public_url.trim_end_matches('/').to_owned();
@@ -33,8 +32,8 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     let prices = wiring::prices(&args.carrier)?;
     let state = wiring::app_state(store.clone(), carrier, prices, &public_url);
 
-    if let Some(key) = first_start(&store).await? {
-        print_first_key(&key, local);
+    if let Some((business, key)) = first_start(&store).await? {
+        print_first_key(business, &key, local);
     }
     println!("ringtrack listening on http://{local} (public URL {public_url})");
     tracing::info!(address = %local, public_url, backend = ?store.backend(), carrier = ?args.carrier.carrier, "serving");
@@ -55,7 +54,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
 
 /// On an empty database, creates "My Business" and its first admin key, atomically, so
 /// that two nodes starting together create one business between them.
-async fn first_start(store: &Store) -> anyhow::Result<Option<ApiKeySecret>> {
+async fn first_start(store: &Store) -> anyhow::Result<Option<(BusinessId, ApiKeySecret)>> {
     let mut tx = store.begin().await?;
     if !businesses::none_exist(&mut tx).await? {
         return Ok(None);
@@ -63,18 +62,19 @@ async fn first_start(store: &Store) -> anyhow::Result<Option<ApiKeySecret>> {
     let (business, key) = create_business_with_admin_key(&mut tx, "My Business", "UTC").await?;
     tx.commit().await?;
     tracing::info!(business_id = %business.id, "created the first business");
-    Ok(Some(key))
+    Ok(Some((business.id, key)))
 }
 
 /// Printed to stdout once, never logged.
-fn print_first_key(key: &ApiKeySecret, local: SocketAddr) {
+fn print_first_key(business: BusinessId, key: &ApiKeySecret, local: SocketAddr) {
     let host = match local.ip() {
         ip if ip.is_unspecified() => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), local.port()),
         _ => local,
     };
     println!(
-        "\nCreated \"My Business\" and its first admin API key. Save it now: it is not shown again.\n\n    \
-         {key}\n\nTry it:\n\n    curl -H \"Authorization: Bearer {key}\" http://{host}/api/v1/api-keys\n",
+        "\nCreated \"My Business\" (business id {business}) and its first admin API key.\n\
+         Save the key now: it is not shown again.\n\n    {key}\n\nTry it:\n\n    \
+         curl -H \"Authorization: Bearer {key}\" http://{host}/api/v1/api-keys\n",
         key = key.expose()
     );
 }

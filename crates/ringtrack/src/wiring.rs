@@ -35,44 +35,27 @@ impl NumberRegistry for StoreRegistry {
 pub fn sandbox_carrier(store: &Store, data_dir: &Path, inventory_size: usize) -> Arc<dyn Carrier> {
     let registry = Arc::new(StoreRegistry(store.clone()));
     let recordings = data_dir.join("sandbox").join("recordings");
-    Arc::new(SandboxCarrier::with_inventory_size(
-        registry,
-        recordings,
-        inventory_size,
-    ))
+    Arc::new(SandboxCarrier::with_inventory_size(registry, recordings, inventory_size))
 }
 
-pub fn carrier(
-    args: &CarrierArgs,
-    store: &Store,
-    data_dir: &Path,
-) -> anyhow::Result<Arc<dyn Carrier>> {
+pub fn carrier(args: &CarrierArgs, store: &Store, data_dir: &Path) -> anyhow::Result<Arc<dyn Carrier>> {
     match args.carrier {
         CarrierKind::Sandbox => Ok(sandbox_carrier(store, data_dir, DEFAULT_INVENTORY_SIZE)),
         CarrierKind::Twilio => {
-            let (Some(account_sid), Some(auth_token)) =
-                (&args.twilio_account_sid, &args.twilio_auth_token)
+            let (Some(account_sid), Some(auth_token)) = (&args.twilio_account_sid, &args.twilio_auth_token)
             else {
-                bail!(
-                    "--carrier twilio needs RINGTRACK_TWILIO_ACCOUNT_SID and RINGTRACK_TWILIO_AUTH_TOKEN"
-                );
+                bail!("--carrier twilio needs RINGTRACK_TWILIO_ACCOUNT_SID and RINGTRACK_TWILIO_AUTH_TOKEN");
             };
-            if !(args.twilio_api_base.starts_with("https://")
-                || args.twilio_api_base.starts_with("http://"))
+            if !(args.twilio_api_base.starts_with("https://") || args.twilio_api_base.starts_with("http://"))
             {
-                bail!(
-                    "--twilio-api-base: {:?} must be an http(s) URL",
-                    args.twilio_api_base
-                );
+                bail!("--twilio-api-base: {:?} must be an http(s) URL", args.twilio_api_base);
             }
             let config = TwilioConfig {
                 account_sid: account_sid.clone(),
                 auth_token: auth_token.clone(),
                 api_base: args.twilio_api_base.clone(),
             };
-            Ok(Arc::new(
-                TwilioCarrier::new(config).context("cannot set up the Twilio client")?,
-            ))
+            Ok(Arc::new(TwilioCarrier::new(config).context("cannot set up the Twilio client")?))
         }
     }
 }
@@ -92,16 +75,6 @@ pub fn prices(args: &CarrierArgs) -> anyhow::Result<Prices> {
     })
 }
 
-pub fn app_state(
-    store: Store,
-    carrier: Arc<dyn Carrier>,
-    prices: Prices,
-    public_url: &str,
-) -> AppState {
-    AppState {
-        store,
-        carrier,
-        prices,
-        public_url: Arc::from(public_url.trim_end_matches('/')),
-    }
+pub fn app_state(store: Store, carrier: Arc<dyn Carrier>, prices: Prices, public_url: &str) -> AppState {
+    AppState { store, carrier, prices, public_url: Arc::from(public_url.trim_end_matches('/')) }
 }

@@ -6,8 +6,7 @@ use serde_json::json;
 
 use crate::common::{TestApp, assert_error, body};
 
-const UNAUTHORIZED: &str =
-    r#"{"error":{"code":"401","type":"unauthorized","message":"Invalid API key"}}"#;
+const UNAUTHORIZED: &str = r#"{"error":{"code":"401","type":"unauthorized","message":"Invalid API key"}}"#;
 
 test_on_both_backends! {
     async fn every_kind_of_bad_key_is_the_same_401(backend: Backend) {

@@ -29,9 +29,7 @@ struct FakeTwilio {
 async fn answer(State(fake): State<FakeTwilio>, request: Request) -> Response {
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
-    let bytes = axum::body::to_bytes(request.into_body(), 1 << 20)
-        .await
-        .unwrap();
+    let bytes = axum::body::to_bytes(request.into_body(), 1 << 20).await.unwrap();
     let form = form_urlencoded::parse(&bytes).into_owned().collect();
     fake.seen.lock().unwrap().push((method.clone(), path, form));
     let (status, body) = match (method.as_str(), fake.refuse) {
@@ -45,19 +43,11 @@ async fn answer(State(fake): State<FakeTwilio>, request: Request) -> Response {
         ),
         _ => (StatusCode::NO_CONTENT, json!(null)),
     };
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
 async fn fake_twilio(refuse: bool) -> (FakeTwilio, String) {
-    let fake = FakeTwilio {
-        refuse,
-        seen: Arc::default(),
-    };
+    let fake = FakeTwilio { refuse, seen: Arc::default() };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = Router::new().fallback(answer).with_state(fake.clone());
@@ -67,11 +57,7 @@ async fn fake_twilio(refuse: bool) -> (FakeTwilio, String) {
 
 async fn app_on(backend: ringtrack_store::Backend, api_base: String) -> TestApp {
     TestApp::spawn_with_carrier(backend, move |_, _| {
-        let config = TwilioConfig {
-            account_sid: SID.into(),
-            auth_token: "secret-token".into(),
-            api_base,
-        };
+        let config = TwilioConfig { account_sid: SID.into(), auth_token: "secret-token".into(), api_base };
         Arc::new(TwilioCarrier::new(config).unwrap())
     })
     .await

@@ -30,11 +30,7 @@ async fn run(mut command: Command, args: &[&str]) -> Output {
 }
 
 fn stdout_json(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
@@ -45,10 +41,7 @@ fn assert_one_line_failure(output: &Output, mentions: &str) {
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "stderr: {stderr}");
     assert!(lines[0].starts_with("ringtrack: "), "{stderr}");
-    assert!(
-        lines[0].contains(mentions),
-        "{stderr} should mention {mentions}"
-    );
+    assert!(lines[0].contains(mentions), "{stderr} should mention {mentions}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -85,21 +78,13 @@ impl Server {
         })
         .await
         .expect("the server listens within 30 s");
-        Server {
-            child,
-            log,
-            base,
-            banner,
-        }
+        Server { child, log, base, banner }
     }
 
     /// SIGTERM, then the exit status and everything it logged.
     async fn terminate(mut self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().unwrap().to_string();
-        let killed = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
+        let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(killed.success());
         let status = tokio::time::timeout(Duration::from_secs(20), self.child.wait())
             .await
@@ -107,6 +92,11 @@ impl Server {
             .unwrap();
         (status, std::fs::read_to_string(self.log.path()).unwrap())
     }
+}
+
+fn business_in(banner: &str) -> Option<String> {
+    let start = banner.find("(business id ")? + "(business id ".len();
+    Some(banner[start..start + 36].to_owned())
 }
 
 fn key_in(banner: &str) -> Option<String> {
@@ -177,6 +167,35 @@ test_on_both_backends! {
         assert_one_line_failure(&run(cmd(), &["admin", "create-key", "--business", &unknown, "--name", "x", "--role", "viewer"]).await, "--business");
         assert_one_line_failure(&run(cmd(), &["admin", "create-business", "--name", "x", "--timezone", "Mars/Olympus"]).await, "--timezone");
     }
+
+    async fn a_fresh_server_sells_a_missouri_number(backend: Backend) {
+        let db = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(dir.path(), &db.url).await;
+        let key = key_in(&server.banner).unwrap();
+        let client = reqwest::Client::new();
+        let business = business_in(&server.banner).expect("the first start names the business");
+        let credited = stdout_json(&run(ringtrack(dir.path(), &db.url), &["admin", "credit", "--business", &business, "--cents", "4500"]).await);
+        assert_eq!(credited["balance_cents"], 4500);
+
+        let found: Value = client.post(format!("{}/api/v1/numbers/search", server.base)).bearer_auth(&key)
+            .json(&serde_json::json!({"area_code": "573"})).send().await.unwrap().json().await.unwrap();
+        let offered = &found["data"]["available_numbers"][0];
+        assert_eq!(offered["region"], "MO");
+        let bought = client.post(format!("{}/api/v1/numbers/purchase", server.base)).bearer_auth(&key)
+            .json(&serde_json::json!({"phone_number": offered["phone_number"]})).send().await.unwrap();
+        assert_eq!(bought.status(), StatusCode::CREATED);
+        let numbers: Value = client.get(format!("{}/api/v1/numbers", server.base)).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        assert_eq!(numbers["data"]["total"], 1);
+        let number = &numbers["data"]["numbers"][0];
+        assert_eq!(number["phone_number"], offered["phone_number"]);
+        assert!(number["phone_number"].as_str().unwrap().starts_with("+1573"));
+        // The reference's example fields, all there.
+        for field in ["id", "phone_number", "friendly_name", "type", "call_flow_id", "call_flow_name", "group_id", "group_name", "status", "created_at"] {
+            assert!(number.get(field).is_some(), "{field} missing from {number}");
+        }
+        assert!(server.terminate().await.0.success());
+    }
 }
 
 #[tokio::test]
@@ -186,21 +205,11 @@ async fn bad_arguments_are_one_line_and_a_non_zero_exit() {
     for (args, mentions) in [
         (vec!["frobnicate"], "frobnicate"),
         (vec!["serve", "--bind", "nowhere"], "--bind"),
+        (vec!["serve", "--public-url", "ftp://example.com"], "--public-url"),
+        (vec!["serve", "--bind", "127.0.0.1:0", "--carrier", "twilio"], "RINGTRACK_TWILIO_AUTH_TOKEN"),
+        (vec!["serve", "--carrier", "carrier-pigeon"], "--carrier"),
         (
-            vec!["serve", "--public-url", "ftp://example.com"],
-            "--public-url",
-        ),
-        (
-            vec![
-                "admin",
-                "create-key",
-                "--business",
-                "not-an-id",
-                "--name",
-                "x",
-                "--role",
-                "viewer",
-            ],
+            vec!["admin", "create-key", "--business", "not-an-id", "--name", "x", "--role", "viewer"],
             "--business",
         ),
         (
@@ -216,15 +225,7 @@ async fn bad_arguments_are_one_line_and_a_non_zero_exit() {
             ],
             "--role",
         ),
-        (
-            vec![
-                "admin",
-                "credit",
-                "--business",
-                "0190f5a2-7c1e-7a4b-9a51-2a3c4d5e6f70",
-            ],
-            "--cents",
-        ),
+        (vec!["admin", "credit", "--business", "0190f5a2-7c1e-7a4b-9a51-2a3c4d5e6f70"], "--cents"),
     ] {
         let output = run(ringtrack(dir.path(), &url), &args).await;
         assert_one_line_failure(&output, mentions);
@@ -234,11 +235,8 @@ async fn bad_arguments_are_one_line_and_a_non_zero_exit() {
 #[tokio::test]
 async fn an_unreachable_database_or_unwritable_data_dir_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
-    let unreachable = run(
-        ringtrack(dir.path(), "postgres://postgres@127.0.0.1:1/ringtrack"),
-        &["migrate"],
-    )
-    .await;
+    let unreachable =
+        run(ringtrack(dir.path(), "postgres://postgres@127.0.0.1:1/ringtrack"), &["migrate"]).await;
     assert_one_line_failure(&unreachable, "cannot open the database");
     let not_a_url = run(ringtrack(dir.path(), "mysql://localhost/x"), &["migrate"]).await;
     assert_one_line_failure(&not_a_url, "sqlite:// or postgres://");
@@ -268,8 +266,5 @@ async fn sigterm_stops_cleanly_and_checkpoints_sqlite() {
     assert!(server.terminate().await.0.success());
     // The database was closed: SQLite folds the WAL back in and removes it.
     assert!(database.exists());
-    assert!(
-        !dir.path().join("ringtrack.db-wal").exists(),
-        "the WAL was left behind"
-    );
+    assert!(!dir.path().join("ringtrack.db-wal").exists(), "the WAL was left behind");
 }

@@ -28,11 +28,7 @@ impl TestApp {
     /// The server with the sandbox carrier, as `ringtrack serve` runs by default.
     pub async fn spawn(backend: Backend) -> TestApp {
         Self::spawn_with_carrier(backend, |store, dir| {
-            ringtrack::wiring::sandbox_carrier(
-                store,
-                dir,
-                ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE,
-            )
+            ringtrack::wiring::sandbox_carrier(store, dir, ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE)
         })
         .await
     }
@@ -73,79 +69,46 @@ impl TestApp {
     /// Another business with its admin key, as an operator would make it.
     pub async fn new_business(&self, name: &str) -> (BusinessId, String) {
         let mut tx = self.store.begin().await.unwrap();
-        let business = businesses::create(&mut tx, name, "America/Chicago")
-            .await
-            .unwrap();
+        let business = businesses::create(&mut tx, name, "America/Chicago").await.unwrap();
         let secret = ApiKeySecret::generate(&mut rand::rng());
-        api_keys::create(&mut tx, business.id, "Admin", Role::Admin, &secret)
-            .await
-            .unwrap()
-            .unwrap();
+        api_keys::create(&mut tx, business.id, "Admin", Role::Admin, &secret).await.unwrap().unwrap();
         tx.commit().await.unwrap();
         (business.id, secret.expose().to_owned())
     }
 
     /// A key of this app's business with `role`, made through the API.
     pub async fn key_with_role(&self, role: &str) -> String {
-        let created = self
-            .post(
-                "/api/v1/api-keys",
-                &serde_json::json!({"name": role, "role": role}),
-            )
-            .await;
+        let created = self.post("/api/v1/api-keys", &serde_json::json!({"name": role, "role": role})).await;
         assert_eq!(created.status(), StatusCode::CREATED);
-        body(created).await["data"]["key"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        body(created).await["data"]["key"].as_str().unwrap().to_owned()
     }
 
     /// Adds to a business's balance, as `ringtrack admin credit` does.
     pub async fn credit(&self, business: BusinessId, cents: i64) {
         let mut tx = self.store.begin().await.unwrap();
-        businesses::change_balance(&mut tx, business, Cents::new(cents), "credit")
-            .await
-            .unwrap()
-            .unwrap();
+        businesses::change_balance(&mut tx, business, Cents::new(cents), "credit").await.unwrap().unwrap();
         tx.commit().await.unwrap();
     }
 
     pub async fn balance(&self, business: BusinessId) -> i64 {
-        businesses::get(&self.store, business)
-            .await
-            .unwrap()
-            .unwrap()
-            .balance
-            .get()
+        businesses::get(&self.store, business).await.unwrap().unwrap().balance.get()
     }
 
     /// The same request with another key.
     pub fn as_key(&self, key: &str, method: Method, path: &str) -> RequestBuilder {
-        self.client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(key)
+        self.client.request(method, format!("{}{path}", self.base)).bearer_auth(key)
     }
 
     pub async fn patch(&self, path: &str, json: &Value) -> Response {
-        self.request(Method::PATCH, path)
-            .json(json)
-            .send()
-            .await
-            .unwrap()
+        self.request(Method::PATCH, path).json(json).send().await.unwrap()
     }
 
     pub async fn put(&self, path: &str, json: &Value) -> Response {
-        self.request(Method::PUT, path)
-            .json(json)
-            .send()
-            .await
-            .unwrap()
+        self.request(Method::PUT, path).json(json).send().await.unwrap()
     }
 
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.key)
+        self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.key)
     }
 
     pub async fn get(&self, path: &str) -> Response {
@@ -153,11 +116,7 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, json: &Value) -> Response {
-        self.request(Method::POST, path)
-            .json(json)
-            .send()
-            .await
-            .unwrap()
+        self.request(Method::POST, path).json(json).send().await.unwrap()
     }
 
     pub async fn delete(&self, path: &str) -> Response {
@@ -184,19 +143,13 @@ pub async fn body(response: Response) -> Value {
 /// Asserts the error envelope: status, `code`, `type`, and the fields named in `details`.
 pub async fn assert_error(response: Response, status: u16, kind: &str, fields: &[&str]) -> Value {
     assert_eq!(response.status().as_u16(), status, "status");
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
     assert_eq!(content_type, "application/json");
     let json = body(response).await;
     let error = &json["error"];
     assert_eq!(error["code"], status.to_string(), "{json}");
     assert_eq!(error["type"], kind, "{json}");
-    assert!(
-        error["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{json}"
-    );
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{json}");
     let named: Vec<&str> = error["details"]
         .as_array()
         .map(|d| d.iter().map(|d| d["field"].as_str().unwrap()).collect())

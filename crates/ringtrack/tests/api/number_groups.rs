@@ -7,14 +7,9 @@ use serde_json::{Value, json};
 use crate::common::{TestApp, assert_error, body};
 
 async fn buy(app: &TestApp, area: &str) -> String {
-    let response = app
-        .post("/api/v1/numbers/purchase", &json!({"area_code": area}))
-        .await;
+    let response = app.post("/api/v1/numbers/purchase", &json!({"area_code": area})).await;
     assert_eq!(response.status(), StatusCode::CREATED);
-    body(response).await["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    body(response).await["data"]["id"].as_str().unwrap().to_owned()
 }
 
 async fn group_of(app: &TestApp, number: &str) -> Value {

@@ -36,10 +36,7 @@ fn fields(v: &Value) -> Vec<String> {
 async fn search(app: &TestApp, input: Value) -> Vec<Value> {
     let response = app.post("/api/v1/numbers/search", &input).await;
     assert_eq!(response.status(), StatusCode::OK);
-    body(response).await["data"]["available_numbers"]
-        .as_array()
-        .unwrap()
-        .clone()
+    body(response).await["data"]["available_numbers"].as_array().unwrap().clone()
 }
 
 async fn buy(app: &TestApp, input: Value) -> Value {
