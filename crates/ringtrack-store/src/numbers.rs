@@ -134,7 +134,14 @@ pub async fn insert(tx: &mut Tx, new: NewNumber) -> Result<Result<Number, Insert
     .bind(new.carrier_sid)
     .bind(renewal_due(now, 1))
     .bind(now);
-    tx.conn().execute(insert).await?;
+    match tx.conn().execute(insert).await {
+        Ok(_) => {}
+        // Another business's purchase of the same number committed first.
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Ok(Err(InsertError::AlreadyOwned));
+        }
+        Err(e) => return Err(e.into()),
+    }
     let number = get(&mut *tx, new.business_id, id).await?.expect("the number was just inserted");
     Ok(Ok(number))
 }

@@ -242,6 +242,18 @@ test_on_both_backends! {
         assert_eq!(body(app.delete(&path).await).await["data"]["status"], "released");
         assert_eq!(app.balance(app.business).await, 700);
 
+        // Not on sale again: another business cannot buy it now.
+        let (other, other_key) = app.new_business("Other Co").await;
+        app.credit(other, 1000).await;
+        let again = app
+            .as_key(&other_key, Method::POST, "/api/v1/numbers/purchase")
+            .json(&json!({"phone_number": number["phone_number"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_error(again, 502, "carrier_error", &[]).await;
+        assert_eq!(app.balance(other).await, 1000);
+
         // The released number rests 30 days before anyone may buy it again.
         let phone = ringtrack_domain::PhoneNumber::parse(number["phone_number"].as_str().unwrap()).unwrap();
         let now = ringtrack_store::now();
@@ -272,6 +284,39 @@ test_on_both_backends! {
             .json(&json!({"number_ids": [mine["id"]]})).send().await.unwrap();
         assert_error(steal, 422, "validation_failed", &["number_ids[0]"]).await;
         assert_eq!(body(app.get(&path).await).await["data"], mine, "untouched");
+        app.stop().await;
+    }
+
+    async fn two_businesses_racing_for_one_number_buy_it_once(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let wanted = search(&app, json!({"area_code": "206"})).await[0]["phone_number"].clone();
+        let mut keys = vec![(app.business, app.key.clone())];
+        for i in 0..3 {
+            keys.push(app.new_business(&format!("Rival {i}")).await);
+        }
+        for (business, _) in &keys {
+            app.credit(*business, 1000).await;
+        }
+        let attempts: Vec<_> = keys
+            .iter()
+            .map(|(_, key)| {
+                let request = app.as_key(key, Method::POST, "/api/v1/numbers/purchase").json(&json!({"phone_number": wanted}));
+                tokio::spawn(request.send())
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for attempt in attempts {
+            statuses.push(attempt.await.unwrap().unwrap().status().as_u16());
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+        assert!(statuses.iter().all(|s| [201, 409, 502].contains(s)), "{statuses:?}");
+        let mut charged = 0;
+        for (business, _) in &keys {
+            charged += 1000 - app.balance(*business).await;
+        }
+        assert_eq!(charged, 300, "one month charged, once");
+        let owners = ringtrack_store::testing::count(&app.store, "SELECT count(*) AS value FROM numbers").await;
+        assert_eq!(owners, 1);
         app.stop().await;
     }
 
