@@ -8,7 +8,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use ringtrack_domain::paging::{PageRequest, PagingParams};
-use ringtrack_domain::{ApiKeyId, NumberGroupId, NumberId};
+use ringtrack_domain::{ApiKeyId, FieldError, NumberGroupId, NumberId};
 use serde::de::DeserializeOwned;
 use std::str::FromStr;
 use utoipa::IntoParams;
@@ -138,8 +138,8 @@ where
 }
 
 /// Parses an optional id given in a body or query string; a malformed one is named.
-pub fn parse_id<T: FromStr>(field: &str, raw: Option<&str>) -> Result<Option<T>, ApiError> {
-    raw.map(|raw| raw.trim().parse().map_err(|_| ApiError::field(field, "is not a valid id"))).transpose()
+pub fn parse_id<T: FromStr>(field: &str, raw: Option<&str>) -> Result<Option<T>, FieldError> {
+    raw.map(|raw| raw.trim().parse().map_err(|_| FieldError::new(field, "is not a valid id"))).transpose()
 }
 
 /// The paging parameters as the OpenAPI document shows them.

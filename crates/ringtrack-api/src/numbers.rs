@@ -9,7 +9,8 @@ use ringtrack_carrier::SearchQuery;
 use ringtrack_domain::nanp;
 use ringtrack_domain::validation::parse_name;
 use ringtrack_domain::{
-    Access, CallFlowId, Cents, FieldErrors, NumberGroupId, NumberId, NumberStatus, NumberType, PhoneNumber,
+    Access, CallFlowId, Cents, FieldError, FieldErrors, NumberGroupId, NumberId, NumberStatus, NumberType,
+    PhoneNumber,
 };
 use ringtrack_store::numbers::{self, InsertError, NewNumber, Number, NumberChanges, NumberFilter};
 use ringtrack_store::{Tx, businesses, call_flows, number_groups};
@@ -184,13 +185,13 @@ pub struct NumberFilters {
 
 const MAX_SEARCH: u32 = 50;
 
-fn area_code_field(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+fn area_code_field(raw: Option<&str>) -> Result<Option<String>, FieldError> {
     match raw.map(str::trim) {
         None => Ok(None),
         Some(code) if code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()) => {
             Ok(Some(code.to_owned()))
         }
-        Some(_) => Err(ApiError::field("area_code", "must be three digits")),
+        Some(_) => Err(FieldError::new("area_code", "must be three digits")),
     }
 }
 
@@ -258,24 +259,11 @@ enum Wanted {
 fn parse_purchase(input: &PurchaseNumber) -> Result<Purchase, ApiError> {
     let mut errors = FieldErrors::new();
     let wanted = match (&input.phone_number, &input.area_code) {
-        (Some(number), None) => match PhoneNumber::parse(number) {
-            Ok(number) if number.nanp().is_some() => Some(Wanted::Number(number)),
-            _ => {
-                errors.push("phone_number", "must be a US or Canadian phone number");
-                None
-            }
-        },
-        (None, Some(_)) => match area_code_field(input.area_code.as_deref()) {
-            Ok(Some(code)) => {
-                let kind = kind_for(Some(&code), input.number_type);
-                Some(Wanted::AreaCode(code, kind))
-            }
-            Ok(None) => None,
-            Err(_) => {
-                errors.push("area_code", "must be three digits");
-                None
-            }
-        },
+        (Some(number), None) => errors.take(north_american(number)).map(Wanted::Number),
+        (None, Some(code)) => errors.take(area_code_field(Some(code.as_str()))).flatten().map(|code| {
+            let kind = kind_for(Some(&code), input.number_type);
+            Wanted::AreaCode(code, kind)
+        }),
         (Some(_), Some(_)) => {
             errors.push("area_code", "give either phone_number or area_code, not both");
             None
@@ -285,29 +273,11 @@ fn parse_purchase(input: &PurchaseNumber) -> Result<Purchase, ApiError> {
             None
         }
     };
-    let friendly_name = match input.friendly_name.as_deref().map(|n| parse_name("friendly_name", n, 100)) {
-        Some(Err(e)) => {
-            errors.push(e.field, e.message);
-            None
-        }
-        Some(Ok(name)) => Some(name),
-        None => None,
-    };
-    let source = match parse_source(input.source.as_deref()) {
-        Ok(source) => source,
-        Err(e) => {
-            errors.push("source", e);
-            None
-        }
-    };
-    let call_flow_id = parse_id("call_flow_id", input.call_flow_id.as_deref()).unwrap_or_else(|_| {
-        errors.push("call_flow_id", "is not a valid id");
-        None
-    });
-    let group_id = parse_id("group_id", input.group_id.as_deref()).unwrap_or_else(|_| {
-        errors.push("group_id", "is not a valid id");
-        None
-    });
+    let friendly_name =
+        input.friendly_name.as_deref().and_then(|n| errors.take(parse_name("friendly_name", n, 100)));
+    let source = errors.take(parse_source(input.source.as_deref())).flatten();
+    let call_flow_id = errors.take(parse_id("call_flow_id", input.call_flow_id.as_deref())).flatten();
+    let group_id = errors.take(parse_id("group_id", input.group_id.as_deref())).flatten();
     errors.finish(())?;
     Ok(Purchase {
         wanted: wanted.expect("no errors means a number was asked for"),
@@ -318,12 +288,20 @@ fn parse_purchase(input: &PurchaseNumber) -> Result<Purchase, ApiError> {
     })
 }
 
+fn north_american(raw: &str) -> Result<PhoneNumber, FieldError> {
+    PhoneNumber::parse(raw)
+        .ok()
+        .filter(|n| n.nanp().is_some())
+        .ok_or_else(|| FieldError::new("phone_number", "must be a US or Canadian phone number"))
+}
+
 /// A source label: trimmed, at most 100 characters; empty means none.
-fn parse_source(raw: Option<&str>) -> Result<Option<String>, String> {
+fn parse_source(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    let refuse = |message: &str| Err(FieldError::new("source", message));
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(s) if s.chars().count() > 100 => Err("must be at most 100 characters".into()),
-        Some(s) if s.chars().any(char::is_control) => Err("must not contain control characters".into()),
+        Some(s) if s.chars().count() > 100 => refuse("must be at most 100 characters"),
+        Some(s) if s.chars().any(char::is_control) => refuse("must not contain control characters"),
         Some(s) => Ok(Some(s.to_owned())),
     }
 }
@@ -470,14 +448,8 @@ pub async fn list(
         .status
         .as_deref()
         .and_then(|s| s.parse::<NumberStatus>().map_err(|e| errors.push("status", e)).ok());
-    let group_id = parse_id("group_id", filters.group_id.as_deref()).unwrap_or_else(|_| {
-        errors.push("group_id", "is not a valid id");
-        None
-    });
-    let call_flow_id = parse_id("call_flow_id", filters.call_flow_id.as_deref()).unwrap_or_else(|_| {
-        errors.push("call_flow_id", "is not a valid id");
-        None
-    });
+    let group_id = errors.take(parse_id("group_id", filters.group_id.as_deref())).flatten();
+    let call_flow_id = errors.take(parse_id("call_flow_id", filters.call_flow_id.as_deref())).flatten();
     errors.finish(())?;
     let search = filters.search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     let filter = NumberFilter { status, group_id, call_flow_id, search };
@@ -524,22 +496,11 @@ pub async fn update(
 ) -> ApiResult<Data<NumberView>> {
     auth.require(Access::Write)?;
     let mut errors = FieldErrors::new();
-    let friendly_name = input
-        .friendly_name
-        .as_deref()
-        .and_then(|n| parse_name("friendly_name", n, 100).map_err(|e| errors.push(e.field, e.message)).ok());
+    let friendly_name =
+        input.friendly_name.as_deref().and_then(|n| errors.take(parse_name("friendly_name", n, 100)));
     let call_flow_id = patch_id::<CallFlowId>(&mut errors, "call_flow_id", &input.call_flow_id);
     let group_id = patch_id::<NumberGroupId>(&mut errors, "group_id", &input.group_id);
-    let source = match &input.source {
-        None => None,
-        Some(raw) => match parse_source(raw.as_deref()) {
-            Ok(source) => Some(source),
-            Err(e) => {
-                errors.push("source", e);
-                None
-            }
-        },
-    };
+    let source = input.source.as_ref().and_then(|raw| errors.take(parse_source(raw.as_deref())));
     errors.finish(())?;
 
     let mut tx = state.store.begin().await?;

@@ -45,6 +45,12 @@ impl FieldErrors {
         self.0
     }
 
+    /// The value of `result`, or `None` with its error gathered: for checking every field
+    /// before answering.
+    pub fn take<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        result.map_err(|e| self.0.push(e)).ok()
+    }
+
     /// `Ok(value)` when nothing was pushed, otherwise every error gathered.
     pub fn finish<T>(self, value: T) -> Result<T, FieldErrors> {
         if self.0.is_empty() { Ok(value) } else { Err(self) }
