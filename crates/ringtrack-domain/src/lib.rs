@@ -4,6 +4,7 @@
 
 pub mod api_key;
 pub mod dates;
+pub mod engine;
 pub mod flow;
 pub mod ids;
 pub mod money;
