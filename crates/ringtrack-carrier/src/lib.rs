@@ -3,7 +3,9 @@
 //! sandbox (embedded, no account needed) and the Twilio REST dialect (Twilio, SignalWire).
 
 pub mod sandbox;
+pub mod signature;
 pub mod twilio;
+pub mod twiml;
 
 use std::collections::HashSet;
 use std::future::Future;

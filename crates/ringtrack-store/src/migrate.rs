@@ -26,6 +26,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0002_numbers.sql"),
         postgres: include_str!("../migrations/0002_numbers.sql"),
     },
+    Migration {
+        version: 3,
+        name: "call flows",
+        sqlite: include_str!("../migrations/0003_call_flows.sql"),
+        postgres: include_str!("../migrations/0003_call_flows.sql"),
+    },
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.
