@@ -8,7 +8,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use ringtrack_domain::paging::{PageRequest, PagingParams};
-use ringtrack_domain::{ApiKeyId, FieldError, NumberGroupId, NumberId};
+use ringtrack_domain::{ApiKeyId, CallFlowId, FieldError, NumberGroupId, NumberId};
 use serde::de::DeserializeOwned;
 use std::str::FromStr;
 use utoipa::IntoParams;
@@ -182,6 +182,10 @@ impl Resource for NumberId {
 
 impl Resource for NumberGroupId {
     const NAME: &'static str = "Number group";
+}
+
+impl Resource for CallFlowId {
+    const NAME: &'static str = "Call flow";
 }
 
 impl<S: Send + Sync, T: FromStr + Resource> FromRequestParts<S> for PathId<T> {

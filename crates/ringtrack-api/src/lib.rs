@@ -4,6 +4,8 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod call_flows;
+pub mod calls;
 pub mod envelope;
 pub mod error;
 pub mod extract;
@@ -13,13 +15,14 @@ pub mod numbers;
 pub mod openapi;
 pub mod ops;
 mod request_log;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use ringtrack_carrier::{Carrier, Webhooks};
 use ringtrack_domain::Prices;
 use ringtrack_store::Store;
@@ -36,10 +39,12 @@ use crate::extract::MAX_BODY_BYTES;
 pub struct AppState {
     pub store: Store,
     pub carrier: Arc<dyn Carrier>,
-    /// What numbers cost a month, charged at purchase and at each renewal.
+    /// What numbers cost a month (charged at purchase and each renewal) and calls a minute.
     pub prices: Prices,
     /// The address carriers and browsers reach this server at (webhook URLs, snippets).
     pub public_url: Arc<str>,
+    /// The auth token carrier webhooks are signed with.
+    pub webhook_token: Arc<str>,
 }
 
 impl AppState {
@@ -58,6 +63,13 @@ pub fn router(state: AppState) -> Router {
     let v1 = OpenApiRouter::new()
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::revoke))
+        .routes(routes!(call_flows::list, call_flows::create))
+        .routes(routes!(call_flows::get, call_flows::update, call_flows::delete))
+        .routes(routes!(call_flows::versions))
+        .routes(routes!(call_flows::restore))
+        .routes(routes!(call_flows::simulate))
+        .routes(routes!(calls::list))
+        .routes(routes!(calls::get))
         .routes(routes!(numbers::list))
         .routes(routes!(numbers::get, numbers::update, numbers::release))
         .routes(routes!(numbers::search))
@@ -77,6 +89,14 @@ pub fn router(state: AppState) -> Router {
     routes
         .route("/api/v1/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
         .route("/docs", get(openapi::docs_page))
+        .route("/webhooks/twilio/voice", post(webhooks::voice))
+        .route("/webhooks/twilio/voice/gather", post(webhooks::gather))
+        .route("/webhooks/twilio/voice/dial", post(webhooks::dial))
+        .route("/webhooks/twilio/voice/record", post(webhooks::record))
+        .route("/webhooks/twilio/voice/whisper", post(webhooks::whisper))
+        .route("/webhooks/twilio/voice/whisper/answer", post(webhooks::whisper_answer))
+        .route("/webhooks/twilio/voice/recording", post(webhooks::recording))
+        .route("/webhooks/twilio/voice/status", post(webhooks::status))
         .fallback(|| async { ApiError::NotFound("Route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

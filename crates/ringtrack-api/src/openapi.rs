@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
     ),
     modifiers(&BearerKey),
     tags(
+        (name = "Call flows", description = "How calls are routed: greeting, menu, schedule, forward, voicemail, ..."),
         (name = "Numbers", description = "Tracking numbers: search, buy, assign, release"),
         (name = "Number groups", description = "Sets of numbers for reporting and bulk management"),
         (name = "API keys", description = "Keys that authenticate API requests (admin only)"),

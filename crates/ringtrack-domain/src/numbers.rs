@@ -61,20 +61,26 @@ text_enum!(
     NumberStatus::Released => "released"
 );
 
-/// What a number costs a month, by kind.
+/// What the service costs: numbers a month, by kind, and calls by the started minute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Prices {
     pub local: Cents,
     pub toll_free: Cents,
+    pub call_minute: Cents,
 }
 
 impl Default for Prices {
     fn default() -> Self {
-        Prices { local: Cents::new(300), toll_free: Cents::new(500) }
+        Prices { local: Cents::new(300), toll_free: Cents::new(500), call_minute: Cents::new(5) }
     }
 }
 
 impl Prices {
+    /// A call of `seconds` costs each minute it started.
+    pub fn call(&self, seconds: i64) -> Cents {
+        Cents::new((seconds.max(0) + 59) / 60 * self.call_minute.get())
+    }
+
     pub fn monthly(&self, kind: NumberType) -> Cents {
         match kind {
             NumberType::Local => self.local,
@@ -116,6 +122,10 @@ mod tests {
         let prices = Prices::default();
         assert_eq!(prices.monthly(NumberType::Local), Cents::new(300));
         assert_eq!(prices.monthly(NumberType::TollFree), Cents::new(500));
+        assert_eq!(prices.call(0), Cents::ZERO);
+        assert_eq!(prices.call(1), Cents::new(5));
+        assert_eq!(prices.call(60), Cents::new(5));
+        assert_eq!(prices.call(61), Cents::new(10));
         assert_eq!("toll_free".parse::<NumberType>(), Ok(NumberType::TollFree));
         assert_eq!(NumberStatus::Suspended.to_string(), "suspended");
         assert!("gone".parse::<NumberStatus>().is_err());

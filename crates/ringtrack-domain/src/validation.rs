@@ -51,6 +51,11 @@ impl FieldErrors {
         result.map_err(|e| self.0.push(e)).ok()
     }
 
+    /// Like [`FieldErrors::take`], for a check that can refuse several fields.
+    pub fn take_all<T>(&mut self, result: Result<T, FieldErrors>) -> Option<T> {
+        result.map_err(|e| self.0.extend(e.0)).ok()
+    }
+
     /// `Ok(value)` when nothing was pushed, otherwise every error gathered.
     pub fn finish<T>(self, value: T) -> Result<T, FieldErrors> {
         if self.0.is_empty() { Ok(value) } else { Err(self) }

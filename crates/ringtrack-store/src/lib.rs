@@ -12,6 +12,7 @@
 pub mod api_keys;
 pub mod businesses;
 pub mod call_flows;
+pub mod calls;
 mod conn;
 pub mod idempotency;
 mod migrate;

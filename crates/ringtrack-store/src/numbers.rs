@@ -153,6 +153,13 @@ pub async fn get(mut db: impl Connection, business_id: BusinessId, id: NumberId)
     Ok(db.conn().fetch_optional(select).await?)
 }
 
+/// The number a call to `phone` reaches: owned and not released.
+pub async fn in_service(mut db: impl Connection, phone: &PhoneNumber) -> Result<Option<Number>> {
+    let select = Sql::new(format!("{SELECT} {FROM} WHERE n.phone_number = $1 AND n.status <> 'released'"))
+        .bind(phone.as_str());
+    Ok(db.conn().fetch_optional(select).await?)
+}
+
 /// Which numbers a list shows; all conditions hold together.
 #[derive(Clone, Debug, Default)]
 pub struct NumberFilter {

@@ -82,6 +82,9 @@ pub struct CarrierArgs {
     /// What a toll-free number costs a month, in cents.
     #[arg(long, env = "RINGTRACK_TOLL_FREE_NUMBER_CENTS", default_value_t = 500)]
     pub toll_free_number_cents: i64,
+    /// What each started minute of a call costs, in cents.
+    #[arg(long, env = "RINGTRACK_CALL_MINUTE_CENTS", default_value_t = 5)]
+    pub call_minute_cents: i64,
 }
 
 #[derive(Subcommand)]

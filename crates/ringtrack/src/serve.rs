@@ -30,7 +30,8 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
 
     let carrier = wiring::carrier(&args.carrier, &store, &storage.data_dir)?;
     let prices = wiring::prices(&args.carrier)?;
-    let state = wiring::app_state(store.clone(), carrier, prices, &public_url);
+    let token = wiring::webhook_token(&args.carrier, &storage.data_dir)?;
+    let state = wiring::app_state(store.clone(), carrier, prices, &public_url, &token);
 
     if let Some((business, key)) = first_start(&store).await? {
         print_first_key(business, &key, local);

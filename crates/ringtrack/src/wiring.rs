@@ -61,10 +61,12 @@ pub fn carrier(args: &CarrierArgs, store: &Store, data_dir: &Path) -> anyhow::Re
 }
 
 pub fn prices(args: &CarrierArgs) -> anyhow::Result<Prices> {
-    for (flag, cents) in [
+    let prices = [
         ("--local-number-cents", args.local_number_cents),
         ("--toll-free-number-cents", args.toll_free_number_cents),
-    ] {
+        ("--call-minute-cents", args.call_minute_cents),
+    ];
+    for (flag, cents) in prices {
         if cents < 0 {
             bail!("{flag}: must not be negative");
         }
@@ -72,9 +74,53 @@ pub fn prices(args: &CarrierArgs) -> anyhow::Result<Prices> {
     Ok(Prices {
         local: Cents::new(args.local_number_cents),
         toll_free: Cents::new(args.toll_free_number_cents),
+        call_minute: Cents::new(args.call_minute_cents),
     })
 }
 
-pub fn app_state(store: Store, carrier: Arc<dyn Carrier>, prices: Prices, public_url: &str) -> AppState {
-    AppState { store, carrier, prices, public_url: Arc::from(public_url.trim_end_matches('/')) }
+/// The token carrier webhooks are signed with: the Twilio auth token when one is set;
+/// for the sandbox without one, a random token made once and kept in the data dir.
+pub fn webhook_token(args: &CarrierArgs, data_dir: &Path) -> anyhow::Result<String> {
+    if let Some(token) = &args.twilio_auth_token {
+        return Ok(token.clone());
+    }
+    let path = data_dir.join("sandbox-webhook-token");
+    if let Ok(token) = std::fs::read_to_string(&path)
+        && !token.trim().is_empty()
+    {
+        return Ok(token.trim().to_owned());
+    }
+    let token: String = {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        (0..32).map(|_| format!("{:x}", rng.random_range(0..16u8))).collect()
+    };
+    write_private(&path, &token)
+        .with_context(|| format!("cannot keep the webhook token in {}", path.display()))?;
+    Ok(token)
+}
+
+/// Writes a secret readable by its owner only.
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+pub fn app_state(
+    store: Store,
+    carrier: Arc<dyn Carrier>,
+    prices: Prices,
+    public_url: &str,
+    webhook_token: &str,
+) -> AppState {
+    AppState {
+        store,
+        carrier,
+        prices,
+        public_url: Arc::from(public_url.trim_end_matches('/')),
+        webhook_token: Arc::from(webhook_token),
+    }
 }

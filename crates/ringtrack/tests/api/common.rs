@@ -10,6 +10,9 @@ use ringtrack_store::{Backend, Store, api_keys, businesses};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+/// The auth token the test server checks carrier webhooks with.
+pub const WEBHOOK_TOKEN: &str = "test-webhook-token";
+
 pub struct TestApp {
     pub base: String,
     pub store: Store,
@@ -44,7 +47,8 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let carrier = carrier(&store, data_dir.path());
-        let state = ringtrack::wiring::app_state(store.clone(), carrier, Prices::default(), &base);
+        let state =
+            ringtrack::wiring::app_state(store.clone(), carrier, Prices::default(), &base, WEBHOOK_TOKEN);
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(ringtrack_api::serve(listener, state, async {
             let _ = rx.await;

@@ -1,0 +1,392 @@
+//! The carrier's side of a call, in Twilio's webhook dialect: the voice URL a tracking
+//! number points at, and the callback URLs named in the TwiML answered. Every request must
+//! carry a valid `X-Twilio-Signature` (else 403 and nothing recorded). Each callback URL
+//! names the call and the engine's step (`seq`), so a repeated callback answers the TwiML
+//! it got the first time and changes nothing.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ringtrack_carrier::signature;
+use ringtrack_carrier::twiml::{self, Callbacks};
+use ringtrack_domain::PhoneNumber;
+use ringtrack_domain::engine::{self, CallFacts, CallState, Event, Flow};
+use ringtrack_store::calls::{self, Call, Completion, NewCall};
+use ringtrack_store::{Tx, call_flows, numbers};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::call_flows::outcome_status;
+use crate::error::{ApiError, ApiResult};
+
+/// A webhook request whose signature checked out: its form parameters and query.
+pub struct TwilioRequest {
+    form: HashMap<String, String>,
+    query: HashMap<String, String>,
+}
+
+impl TwilioRequest {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.form.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    /// The call and step a callback URL names.
+    fn call_and_seq(&self) -> ApiResult<(Uuid, i64)> {
+        let call = self.query.get("call").and_then(|c| c.parse().ok()).ok_or(ApiError::NotFound("Call"))?;
+        let seq = self.query.get("seq").and_then(|s| s.parse().ok()).unwrap_or(0);
+        Ok((call, seq))
+    }
+}
+
+impl FromRequest<AppState> for TwilioRequest {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> ApiResult<Self> {
+        let signature =
+            req.headers().get("x-twilio-signature").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let path_and_query = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+        let query: HashMap<String, String> =
+            form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()).into_owned().collect();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge(crate::extract::MAX_BODY_BYTES))?;
+        let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+        let url = format!("{}{path_and_query}", state.public_url);
+        let valid = signature.is_some_and(|s| signature::verify(&state.webhook_token, &url, &params, &s));
+        if !valid {
+            tracing::warn!(%url, "refused a webhook with a missing or wrong X-Twilio-Signature");
+            return Err(ApiError::Forbidden("Invalid X-Twilio-Signature".into()));
+        }
+        Ok(TwilioRequest { form: params.into_iter().collect(), query })
+    }
+}
+
+fn xml(body: String) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
+}
+
+/// What the engine needs beyond its own state, kept with the call.
+#[derive(Serialize, Deserialize)]
+struct StoredState {
+    rotation: u64,
+    tracking_name: String,
+    engine: CallState,
+}
+
+fn callbacks(state: &AppState, call: Uuid, seq: u32, caller: &str) -> Callbacks {
+    let url = |kind: &str| format!("{}/webhooks/twilio/voice/{kind}?call={call}&seq={seq}", state.public_url);
+    Callbacks {
+        gather: url("gather"),
+        dial: url("dial"),
+        record: url("record"),
+        whisper: url("whisper"),
+        recording_status: format!("{}/webhooks/twilio/voice/recording?call={call}", state.public_url),
+        caller_id: caller.to_owned(),
+    }
+}
+
+fn facts(call: &Call, stored: &StoredState) -> ApiResult<CallFacts> {
+    let phone = |raw: Option<&str>| raw.and_then(|r| PhoneNumber::parse(r).ok());
+    Ok(CallFacts {
+        caller: phone(Some(&call.caller_number))
+            .ok_or_else(|| ApiError::internal("a stored caller number is invalid"))?,
+        tracking_number: phone(call.tracking_number.as_deref())
+            .ok_or_else(|| ApiError::internal("a call without its tracking number"))?,
+        tracking_name: stored.tracking_name.clone(),
+        caller_state: call.caller_state.clone(),
+        caller_zip: call.caller_zip.clone(),
+        at: call.created_at,
+        utm_source: call.utm_source.clone(),
+        referrer: call.referrer.clone(),
+        rotation: stored.rotation,
+    })
+}
+
+fn to_json(stored: &StoredState) -> ApiResult<String> {
+    serde_json::to_string(stored).map_err(ApiError::internal)
+}
+
+/// `POST /webhooks/twilio/voice`: a call arrives at a tracking number.
+pub async fn voice(State(state): State<AppState>, request: TwilioRequest) -> ApiResult<Response> {
+    let call_sid =
+        request.param("CallSid").ok_or_else(|| ApiError::field("CallSid", "is required"))?.to_owned();
+    let from = request.param("From").unwrap_or("anonymous").to_owned();
+    let to = request.param("To").and_then(|t| PhoneNumber::parse(t).ok());
+    let mut tx = state.store.begin().await?;
+    if let Some(existing) = calls::by_sid(&mut tx, &call_sid).await? {
+        // The carrier repeated the call's first request: answer as the first time.
+        let first = calls::event(&mut tx, existing.id, "voice", 0).await?;
+        return Ok(xml(first.unwrap_or_else(twiml::empty)));
+    }
+    let number = match &to {
+        Some(to) => numbers::in_service(&mut tx, to).await?,
+        None => None,
+    };
+    let Some(number) = number else {
+        tracing::warn!(%call_sid, from, to = request.param("To"), "a call to a number that is not in service");
+        return Ok(xml(twiml::say_and_hang_up("The number you have called is not in service. Goodbye.")));
+    };
+    let flow = match number.call_flow_id {
+        Some(flow_id) => match call_flows::current_version(&mut tx, flow_id).await? {
+            Some(version) => call_flows::version(&mut tx, flow_id, version)
+                .await?
+                .map(|(name, flow)| (flow_id, version, name, flow)),
+            None => None,
+        },
+        None => None,
+    };
+    let rotation = match &flow {
+        Some((flow_id, _, _, f)) if ringtrack_domain::flow::has_round_robin(&f.steps) => {
+            call_flows::next_rotation(&mut tx, *flow_id).await?
+        }
+        _ => 0,
+    };
+    let new = NewCall {
+        business_id: number.business_id,
+        call_sid: call_sid.clone(),
+        number_id: Some(number.id),
+        caller_number: PhoneNumber::parse(&from).map(|p| p.to_string()).unwrap_or(from.clone()),
+        tracking_number: number.phone_number.to_string(),
+        call_flow_id: flow.as_ref().map(|f| f.0),
+        call_flow_version: flow.as_ref().map(|f| f.1),
+        call_flow_name: flow.as_ref().map(|f| f.2.clone()),
+        caller_city: request.param("FromCity").map(str::to_owned),
+        caller_state: request.param("FromState").map(str::to_owned),
+        caller_zip: request.param("FromZip").map(str::to_owned),
+        utm_source: number.source.clone(),
+        source: number.source.clone(),
+    };
+    let stored =
+        StoredState { rotation, tracking_name: number.friendly_name.clone(), engine: CallState::default() };
+    let call = calls::insert(&mut tx, new, &to_json(&stored)?).await?;
+    let answer = match flow {
+        None => twiml::say_and_hang_up("Thank you for calling. Goodbye."),
+        Some((_, _, _, flow)) => {
+            let (engine_state, instructions) = engine::start(&flow, &facts(&call, &stored)?);
+            let answer = twiml::render(
+                &instructions,
+                &callbacks(&state, call.id, engine_state.seq, &call.caller_number),
+            );
+            calls::save_state(&mut tx, call.id, &to_json(&StoredState { engine: engine_state, ..stored })?)
+                .await?;
+            answer
+        }
+    };
+    calls::remember(&mut tx, call.id, "voice", 0, &answer).await?;
+    tx.commit().await?;
+    tracing::info!(call_id = %call.id, %call_sid, number_id = %number.id, "call arrived");
+    Ok(xml(answer))
+}
+
+/// A callback that moves the engine on.
+enum Callback {
+    /// The keys pressed at a menu (none when it timed out).
+    Gather(Option<String>),
+    /// A dial ended; `completed` when the agent's leg was connected.
+    Dial { completed: bool },
+    /// A voicemail was recorded.
+    Record { url: Option<String>, seconds: i64 },
+}
+
+impl Callback {
+    fn kind(&self) -> &'static str {
+        match self {
+            Callback::Gather(_) => "gather",
+            Callback::Dial { .. } => "dial",
+            Callback::Record { .. } => "record",
+        }
+    }
+
+    /// The engine's event, recording what the callback tells about the call.
+    async fn event(self, tx: &mut Tx, call: &Call, seq: i64) -> ApiResult<Event> {
+        Ok(match self {
+            Callback::Gather(digits) => Event::Digits(digits),
+            Callback::Dial { completed: false } => Event::DialEnded { agent: None },
+            Callback::Dial { completed: true } => {
+                // Only an agent who accepted (any agent, without press-1) took the call.
+                let accepted = calls::event(&mut *tx, call.id, "accepted", seq).await?;
+                Event::DialEnded { agent: accepted.and_then(|a| PhoneNumber::parse(&a).ok()) }
+            }
+            Callback::Record { url, seconds } => {
+                let audio = seconds > 0 && url.is_some();
+                if let (true, Some(url)) = (audio, &url) {
+                    calls::set_voicemail(tx, call.id, url, seconds).await?;
+                }
+                Event::VoicemailRecorded { audio }
+            }
+        })
+    }
+}
+
+/// Runs one engine event for the call a callback names, once: a repeated callback answers
+/// what the first one got.
+async fn advance(state: &AppState, request: &TwilioRequest, callback: Callback) -> ApiResult<Response> {
+    let (call_id, seq) = request.call_and_seq()?;
+    let kind = callback.kind();
+    let mut tx = state.store.begin().await?;
+    let call = calls::lock(&mut tx, call_id).await?.ok_or(ApiError::NotFound("Call"))?;
+    if let Some(answer) = calls::event(&mut tx, call.id, kind, seq).await? {
+        return Ok(xml(answer));
+    }
+    let Some(mut stored) =
+        call.engine_state.as_deref().and_then(|s| serde_json::from_str::<StoredState>(s).ok())
+    else {
+        return Ok(xml(twiml::hang_up()));
+    };
+    if i64::from(stored.engine.seq) != seq {
+        // A callback from an earlier step that was never answered: nothing to do.
+        return Ok(xml(twiml::empty()));
+    }
+    let flow = flow_of(&mut tx, &call).await?;
+    let event = callback.event(&mut tx, &call, seq).await?;
+    let (engine_state, instructions) = engine::step(&flow, &facts(&call, &stored)?, stored.engine, event);
+    let answer =
+        twiml::render(&instructions, &callbacks(state, call.id, engine_state.seq, &call.caller_number));
+    stored.engine = engine_state;
+    calls::save_state(&mut tx, call.id, &to_json(&stored)?).await?;
+    calls::remember(&mut tx, call.id, kind, seq, &answer).await?;
+    tx.commit().await?;
+    Ok(xml(answer))
+}
+
+async fn flow_of(tx: &mut Tx, call: &Call) -> ApiResult<Flow> {
+    let (Some(id), Some(version)) = (call.call_flow_id, call.call_flow_version) else {
+        return Err(ApiError::internal("a call with engine state has no flow"));
+    };
+    let found = call_flows::version(&mut *tx, id, version).await?;
+    let (_, flow) = found.ok_or_else(|| ApiError::internal("a call's flow version is gone"))?;
+    Ok(flow)
+}
+
+/// `…/voice/gather`: the caller pressed a key at a menu (or did not, in time).
+pub async fn gather(State(state): State<AppState>, request: TwilioRequest) -> ApiResult<Response> {
+    let digits = request.param("Digits").map(str::to_owned);
+    advance(&state, &request, Callback::Gather(digits)).await
+}
+
+/// `…/voice/dial`: a dial ended. It was answered when the agent leg completed and, with
+/// press-1 on, the agent accepted.
+pub async fn dial(State(state): State<AppState>, request: TwilioRequest) -> ApiResult<Response> {
+    let completed = request.param("DialCallStatus") == Some("completed");
+    advance(&state, &request, Callback::Dial { completed }).await
+}
+
+/// `…/voice/record`: the voicemail was recorded.
+pub async fn record(State(state): State<AppState>, request: TwilioRequest) -> ApiResult<Response> {
+    let url = request.param("RecordingUrl").map(str::to_owned);
+    let seconds = request.param("RecordingDuration").and_then(|d| d.parse().ok()).unwrap_or(0);
+    advance(&state, &request, Callback::Record { url, seconds }).await
+}
+
+/// The settings the whisper leg needs: the message and whether press-1 applies.
+async fn whisper_settings(tx: &mut Tx, call: &Call) -> ApiResult<(Option<String>, bool)> {
+    let flow = flow_of(tx, call).await?;
+    let stored: Option<StoredState> = call.engine_state.as_deref().and_then(|s| serde_json::from_str(s).ok());
+    let name = stored.map(|s| s.tracking_name).unwrap_or_default();
+    let settings = flow.settings;
+    let message = settings.whisper.then(|| settings.whisper_message.clone().unwrap_or(name));
+    Ok((message, settings.press1))
+}
+
+/// `…/voice/whisper`: on the agent's leg, once they answer. Records who answered, then
+/// whispers and (with press-1) asks them to accept.
+pub async fn whisper(State(state): State<AppState>, request: TwilioRequest) -> ApiResult<Response> {
+    let (call_id, seq) = request.call_and_seq()?;
+    let agent = request
+        .param("To")
+        .and_then(|t| PhoneNumber::parse(t).ok())
+        .ok_or_else(|| ApiError::field("To", "is required"))?;
+    let mut tx = state.store.begin().await?;
+    let call = calls::lock(&mut tx, call_id).await?.ok_or(ApiError::NotFound("Call"))?;
+    let (message, press1) = whisper_settings(&mut tx, &call).await?;
+    let answer = if press1 {
+        let action =
+            format!("{}/webhooks/twilio/voice/whisper/answer?call={call_id}&seq={seq}", state.public_url);
+        twiml::whisper(message.as_deref(), Some(&action))
+    } else {
+        calls::remember(&mut tx, call.id, "accepted", seq, agent.as_str()).await?;
+        calls::set_answered(&mut tx, call.id, &agent, ringtrack_store::now()).await?;
+        twiml::whisper(message.as_deref(), None)
+    };
+    tx.commit().await?;
+    Ok(xml(answer))
+}
+
+/// `…/voice/whisper/answer`: the agent's key at the press-1 question. Only 1 connects.
+pub async fn whisper_answer(State(state): State<AppState>, request: TwilioRequest) -> ApiResult<Response> {
+    let (call_id, seq) = request.call_and_seq()?;
+    if request.param("Digits") != Some("1") {
+        return Ok(xml(twiml::hang_up()));
+    }
+    let agent = request
+        .param("To")
+        .and_then(|t| PhoneNumber::parse(t).ok())
+        .ok_or_else(|| ApiError::field("To", "is required"))?;
+    let mut tx = state.store.begin().await?;
+    let call = calls::lock(&mut tx, call_id).await?.ok_or(ApiError::NotFound("Call"))?;
+    calls::remember(&mut tx, call.id, "accepted", seq, agent.as_str()).await?;
+    calls::set_answered(&mut tx, call.id, &agent, ringtrack_store::now()).await?;
+    tx.commit().await?;
+    Ok(xml(twiml::empty()))
+}
+
+/// `…/voice/recording`: a recording is ready at the carrier (the call's, or a voicemail).
+pub async fn recording(State(state): State<AppState>, request: TwilioRequest) -> ApiResult<Response> {
+    let (call_id, _) = request.call_and_seq()?;
+    if request.param("RecordingStatus").is_some_and(|s| s != "completed") {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let url = request
+        .param("RecordingUrl")
+        .ok_or_else(|| ApiError::field("RecordingUrl", "is required"))?
+        .to_owned();
+    let mut tx = state.store.begin().await?;
+    let call = calls::lock(&mut tx, call_id).await?.ok_or(ApiError::NotFound("Call"))?;
+    if request.param("RecordingSource") == Some("RecordVerb") {
+        if call.voicemail_url.is_none() {
+            let seconds = request.param("RecordingDuration").and_then(|d| d.parse().ok()).unwrap_or(0);
+            calls::set_voicemail(&mut tx, call.id, &url, seconds).await?;
+        }
+    } else {
+        calls::set_recording(&mut tx, call.id, &url).await?;
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `…/voice/status`: the call's progress; its final status completes the call record and
+/// charges its minutes. A repeated final status changes nothing.
+pub async fn status(State(state): State<AppState>, request: TwilioRequest) -> ApiResult<Response> {
+    let call_status = request.param("CallStatus").unwrap_or("");
+    if !matches!(call_status, "completed" | "busy" | "no-answer" | "failed" | "canceled") {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let call_sid = request.param("CallSid").ok_or_else(|| ApiError::field("CallSid", "is required"))?;
+    let mut tx = state.store.begin().await?;
+    let Some(call) = calls::by_sid(&mut tx, call_sid).await? else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    let call = calls::lock(&mut tx, call.id).await?.expect("just found");
+    let duration: i64 = request.param("CallDuration").and_then(|d| d.parse().ok()).unwrap_or(0).max(0);
+    let engine = call
+        .engine_state
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<StoredState>(s).ok())
+        .map(|s| s.engine);
+    let status = engine.as_ref().map_or("missed", outcome_status);
+    let completion = Completion {
+        status,
+        duration_seconds: duration,
+        cost: state.prices.call(duration),
+        ended_at: ringtrack_store::now(),
+    };
+    if calls::complete(&mut tx, &call, &completion).await? {
+        tracing::info!(call_id = %call.id, status, duration, "call completed");
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

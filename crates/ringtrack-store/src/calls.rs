@@ -1,0 +1,302 @@
+//! Calls: created when the carrier announces one, moved on by its callbacks, completed by
+//! its final status. Each callback the carrier may repeat is remembered in `call_events`
+//! with the answer given, so a repeat changes nothing and answers the same.
+
+use jiff::Timestamp;
+use ringtrack_domain::paging::{Cursor, PageRequest};
+use ringtrack_domain::{BusinessId, CallFlowId, Cents, NumberId, PhoneNumber};
+use uuid::Uuid;
+
+use crate::conn::{FromRecord, Record, Sql};
+use crate::paging::{Keyed, Page, fetch_page};
+use crate::{Connection, Result, Tx, businesses};
+
+/// Until its final status arrives, a call is `in_progress`.
+pub const IN_PROGRESS: &str = "in_progress";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call {
+    pub id: Uuid,
+    pub business_id: BusinessId,
+    pub call_sid: Option<String>,
+    pub number_id: Option<NumberId>,
+    pub caller_number: String,
+    pub tracking_number: Option<String>,
+    pub destination_number: Option<String>,
+    pub call_flow_id: Option<CallFlowId>,
+    pub call_flow_version: Option<i64>,
+    pub call_flow_name: Option<String>,
+    pub direction: String,
+    pub status: String,
+    pub duration_seconds: i64,
+    pub qualified: bool,
+    pub caller_city: Option<String>,
+    pub caller_state: Option<String>,
+    pub caller_zip: Option<String>,
+    pub first_time_caller: bool,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub gclid: Option<String>,
+    pub landing_page: Option<String>,
+    pub referrer: Option<String>,
+    pub session_id: Option<String>,
+    pub recording_url: Option<String>,
+    pub voicemail_url: Option<String>,
+    pub cost: Cents,
+    pub answered_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// The flow engine's state, as JSON.
+    pub engine_state: Option<String>,
+}
+
+const COLUMNS: &str = "id, business_id, call_sid, number_id, caller_number, tracking_number, destination_number,
+    call_flow_id, call_flow_version, call_flow_name, direction, status, duration_seconds, qualified, caller_city,
+    caller_state, caller_zip, first_time_caller, utm_source, utm_medium, utm_campaign, gclid, landing_page,
+    referrer, session_id, recording_url, voicemail_url, cost_cents, answered_at, ended_at, created_at,
+    updated_at, engine_state";
+
+impl FromRecord for Call {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        Ok(Call {
+            id: row.parsed("id")?,
+            business_id: row.parsed("business_id")?,
+            call_sid: row.opt_text("call_sid")?,
+            number_id: row.opt_parsed("number_id")?,
+            caller_number: row.text("caller_number")?,
+            tracking_number: row.opt_text("tracking_number")?,
+            destination_number: row.opt_text("destination_number")?,
+            call_flow_id: row.opt_parsed("call_flow_id")?,
+            call_flow_version: row.opt_int("call_flow_version")?,
+            call_flow_name: row.opt_text("call_flow_name")?,
+            direction: row.text("direction")?,
+            status: row.text("status")?,
+            duration_seconds: row.int("duration_seconds")?,
+            qualified: row.boolean("qualified")?,
+            caller_city: row.opt_text("caller_city")?,
+            caller_state: row.opt_text("caller_state")?,
+            caller_zip: row.opt_text("caller_zip")?,
+            first_time_caller: row.boolean("first_time_caller")?,
+            utm_source: row.opt_text("utm_source")?,
+            utm_medium: row.opt_text("utm_medium")?,
+            utm_campaign: row.opt_text("utm_campaign")?,
+            gclid: row.opt_text("gclid")?,
+            landing_page: row.opt_text("landing_page")?,
+            referrer: row.opt_text("referrer")?,
+            session_id: row.opt_text("session_id")?,
+            recording_url: row.opt_text("recording_url")?,
+            voicemail_url: row.opt_text("voicemail_url")?,
+            cost: Cents::new(row.int("cost_cents")?),
+            answered_at: row.opt_time("answered_at")?,
+            ended_at: row.opt_time("ended_at")?,
+            created_at: row.time("created_at")?,
+            updated_at: row.time("updated_at")?,
+            engine_state: row.opt_text("engine_state")?,
+        })
+    }
+}
+
+impl Keyed for Call {
+    fn cursor(&self) -> Cursor {
+        Cursor { created_at: self.created_at.as_second(), id: self.id }
+    }
+}
+
+/// A call the carrier just announced.
+#[derive(Clone, Debug, Default)]
+pub struct NewCall {
+    pub business_id: BusinessId,
+    pub call_sid: String,
+    pub number_id: Option<NumberId>,
+    pub caller_number: String,
+    pub tracking_number: String,
+    pub call_flow_id: Option<CallFlowId>,
+    pub call_flow_version: Option<i64>,
+    pub call_flow_name: Option<String>,
+    pub caller_city: Option<String>,
+    pub caller_state: Option<String>,
+    pub caller_zip: Option<String>,
+    pub utm_source: Option<String>,
+    pub source: Option<String>,
+}
+
+pub async fn by_sid(mut db: impl Connection, call_sid: &str) -> Result<Option<Call>> {
+    let select = Sql::new(format!("SELECT {COLUMNS} FROM calls WHERE call_sid = $1")).bind(call_sid);
+    Ok(db.conn().fetch_optional(select).await?)
+}
+
+pub async fn by_id(mut db: impl Connection, id: Uuid) -> Result<Option<Call>> {
+    let select = Sql::new(format!("SELECT {COLUMNS} FROM calls WHERE id = $1")).bind(id);
+    Ok(db.conn().fetch_optional(select).await?)
+}
+
+pub async fn get(mut db: impl Connection, business_id: BusinessId, id: Uuid) -> Result<Option<Call>> {
+    let select = Sql::new(format!("SELECT {COLUMNS} FROM calls WHERE business_id = $1 AND id = $2"))
+        .bind(business_id)
+        .bind(id);
+    Ok(db.conn().fetch_optional(select).await?)
+}
+
+pub async fn list(db: impl Connection, business_id: BusinessId, page: &PageRequest) -> Result<Page<Call>> {
+    let from = Sql::new("FROM calls WHERE business_id = $1").bind(business_id);
+    fetch_page(db, COLUMNS, from, "", page).await
+}
+
+/// Records a new inbound call, in progress. `first_time_caller` is whether the business
+/// never had a call from this number before.
+pub async fn insert(tx: &mut Tx, new: NewCall, engine_state: &str) -> Result<Call> {
+    let earlier =
+        Sql::new("SELECT 1 AS value FROM calls WHERE business_id = $1 AND caller_number = $2 LIMIT 1")
+            .bind(new.business_id)
+            .bind(new.caller_number.as_str());
+    let first_time = tx.conn().fetch_optional::<i64>(earlier).await?.is_none();
+    let id = Uuid::now_v7();
+    let now = crate::now();
+    let insert = Sql::new(
+        "INSERT INTO calls (id, business_id, call_sid, number_id, caller_number, tracking_number, call_flow_id,
+            call_flow_version, call_flow_name, status, caller_city, caller_state, caller_zip, first_time_caller,
+            utm_source, source, engine_state, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)",
+    )
+    .bind(id)
+    .bind(new.business_id)
+    .bind(new.call_sid)
+    .bind(new.number_id)
+    .bind(new.caller_number)
+    .bind(new.tracking_number)
+    .bind(new.call_flow_id)
+    .bind(new.call_flow_version)
+    .bind(new.call_flow_name)
+    .bind(IN_PROGRESS)
+    .bind(new.caller_city)
+    .bind(new.caller_state)
+    .bind(new.caller_zip)
+    .bind(first_time)
+    .bind(new.utm_source)
+    .bind(new.source)
+    .bind(engine_state)
+    .bind(now);
+    tx.conn().execute(insert).await?;
+    Ok(by_id(&mut *tx, id).await?.expect("just inserted"))
+}
+
+/// Holds the call's row until `tx` ends, so that two callbacks of one call (a dial's end
+/// and its recording, say) are handled one after the other.
+pub async fn lock(tx: &mut Tx, id: Uuid) -> Result<Option<Call>> {
+    let suffix = if tx.backend() == crate::Backend::Postgres { " FOR UPDATE" } else { "" };
+    let select = Sql::new(format!("SELECT {COLUMNS} FROM calls WHERE id = $1{suffix}")).bind(id);
+    Ok(tx.conn().fetch_optional(select).await?)
+}
+
+pub async fn save_state(tx: &mut Tx, id: Uuid, engine_state: &str) -> Result<()> {
+    let update = Sql::new("UPDATE calls SET engine_state = $1, updated_at = $2 WHERE id = $3")
+        .bind(engine_state)
+        .bind(crate::now())
+        .bind(id);
+    tx.conn().execute(update).await?;
+    Ok(())
+}
+
+/// What was remembered for a callback (`kind`, `seq`) of a call: the answer given, or a
+/// fact such as which agent answered.
+pub async fn event(mut db: impl Connection, call_id: Uuid, kind: &str, seq: i64) -> Result<Option<String>> {
+    let select = Sql::new("SELECT response FROM call_events WHERE call_id = $1 AND kind = $2 AND seq = $3")
+        .bind(call_id)
+        .bind(kind)
+        .bind(seq);
+    let row: Option<Response> = db.conn().fetch_optional(select).await?;
+    Ok(row.map(|r| r.0))
+}
+
+/// Remembers a callback's answer. A repeat of the same (kind, seq) keeps the first.
+pub async fn remember(tx: &mut Tx, call_id: Uuid, kind: &str, seq: i64, response: &str) -> Result<()> {
+    let insert = Sql::new(
+        "INSERT INTO call_events (call_id, kind, seq, response, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (call_id, kind, seq) DO NOTHING",
+    )
+    .bind(call_id)
+    .bind(kind)
+    .bind(seq)
+    .bind(response)
+    .bind(crate::now());
+    tx.conn().execute(insert).await?;
+    Ok(())
+}
+
+struct Response(String);
+
+impl FromRecord for Response {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        row.text("response").map(Response)
+    }
+}
+
+pub async fn set_answered(tx: &mut Tx, id: Uuid, agent: &PhoneNumber, at: Timestamp) -> Result<()> {
+    let update = Sql::new(
+        "UPDATE calls SET destination_number = $1, answered_at = COALESCE(answered_at, $2), updated_at = $2 WHERE id = $3",
+    )
+    .bind(agent.as_str())
+    .bind(at)
+    .bind(id);
+    tx.conn().execute(update).await?;
+    Ok(())
+}
+
+pub async fn set_recording(tx: &mut Tx, id: Uuid, url: &str) -> Result<()> {
+    let update = Sql::new("UPDATE calls SET recording_url = $1, updated_at = $2 WHERE id = $3")
+        .bind(url)
+        .bind(crate::now())
+        .bind(id);
+    tx.conn().execute(update).await?;
+    Ok(())
+}
+
+pub async fn set_voicemail(tx: &mut Tx, id: Uuid, url: &str, seconds: i64) -> Result<()> {
+    let update = Sql::new(
+        "UPDATE calls SET voicemail_url = $1, voicemail_seconds = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(url)
+    .bind(seconds)
+    .bind(crate::now())
+    .bind(id);
+    tx.conn().execute(update).await?;
+    Ok(())
+}
+
+/// How a call ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Completion {
+    pub status: &'static str,
+    pub duration_seconds: i64,
+    pub cost: Cents,
+    pub ended_at: Timestamp,
+}
+
+/// Completes a call in progress and charges its cost to the balance (which may go below
+/// zero: a call is never refused for a low balance). Answers false when the call was
+/// already complete, so a repeated final status charges nothing.
+pub async fn complete(tx: &mut Tx, call: &Call, completion: &Completion) -> Result<bool> {
+    businesses::lock(tx, call.business_id).await?;
+    let update = Sql::new(
+        "UPDATE calls SET status = $1, duration_seconds = $2, cost_cents = $3, ended_at = $4, updated_at = $4
+         WHERE id = $5 AND status = $6",
+    )
+    .bind(completion.status)
+    .bind(completion.duration_seconds)
+    .bind(completion.cost.get())
+    .bind(completion.ended_at)
+    .bind(call.id)
+    .bind(IN_PROGRESS);
+    if tx.conn().execute(update).await? == 0 {
+        return Ok(false);
+    }
+    if completion.cost > Cents::ZERO {
+        let reason = format!("call {} ({} s)", call.id, completion.duration_seconds);
+        businesses::change_balance(tx, call.business_id, Cents::new(-completion.cost.get()), &reason)
+            .await?
+            .map_err(|e| crate::StoreError::Corrupt(format!("charging a call: {e:?}")))?;
+    }
+    Ok(true)
+}
