@@ -15,6 +15,7 @@ pub mod numbers;
 pub mod openapi;
 pub mod ops;
 mod request_log;
+pub mod sandbox;
 pub mod webhooks;
 
 use std::future::Future;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use ringtrack_carrier::sandbox_call::SandboxCaller;
 use ringtrack_carrier::{Carrier, Webhooks};
 use ringtrack_domain::Prices;
 use ringtrack_store::Store;
@@ -45,6 +47,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// The auth token carrier webhooks are signed with.
     pub webhook_token: Arc<str>,
+    /// With the sandbox carrier: what places simulated calls.
+    pub sandbox: Option<Arc<SandboxCaller>>,
 }
 
 impl AppState {
@@ -70,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(call_flows::simulate))
         .routes(routes!(calls::list))
         .routes(routes!(calls::get))
+        .routes(routes!(sandbox::place_call))
         .routes(routes!(numbers::list))
         .routes(routes!(numbers::get, numbers::update, numbers::release))
         .routes(routes!(numbers::search))

@@ -19,6 +19,8 @@ use utoipa::{Modify, OpenApi};
         (name = "Call flows", description = "How calls are routed: greeting, menu, schedule, forward, voicemail, ..."),
         (name = "Numbers", description = "Tracking numbers: search, buy, assign, release"),
         (name = "Number groups", description = "Sets of numbers for reporting and bulk management"),
+        (name = "Calls", description = "The call log with attribution"),
+        (name = "Sandbox", description = "Simulated calls through the public webhook path (sandbox carrier only)"),
         (name = "API keys", description = "Keys that authenticate API requests (admin only)"),
         (name = "Operations", description = "Probes and documentation"),
     ),

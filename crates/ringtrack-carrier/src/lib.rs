@@ -3,6 +3,7 @@
 //! sandbox (embedded, no account needed) and the Twilio REST dialect (Twilio, SignalWire).
 
 pub mod sandbox;
+pub mod sandbox_call;
 pub mod signature;
 pub mod twilio;
 pub mod twiml;

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::admin::create_business_with_admin_key;
-use crate::cli::{ServeArgs, StorageArgs};
+use crate::cli::{CarrierKind, ServeArgs, StorageArgs};
 use crate::{renewals, wiring};
 
 pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
@@ -31,7 +31,9 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     let carrier = wiring::carrier(&args.carrier, &store, &storage.data_dir)?;
     let prices = wiring::prices(&args.carrier)?;
     let token = wiring::webhook_token(&args.carrier, &storage.data_dir)?;
-    let state = wiring::app_state(store.clone(), carrier, prices, &public_url, &token);
+    let sandbox =
+        (args.carrier.carrier == CarrierKind::Sandbox).then(|| wiring::sandbox_recordings(&storage.data_dir));
+    let state = wiring::app_state(store.clone(), carrier, prices, &public_url, &token, sandbox);
 
     if let Some((business, key)) = first_start(&store).await? {
         print_first_key(business, &key, local);

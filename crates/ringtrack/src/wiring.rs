@@ -1,12 +1,13 @@
 //! Builds the server's state from configuration: the store, the carrier (sandbox or
 //! Twilio dialect) and prices. `serve` and the tests use the same functions.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use ringtrack_api::AppState;
 use ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE;
+use ringtrack_carrier::sandbox_call::SandboxCaller;
 use ringtrack_carrier::{
     BoxFuture, Carrier, CarrierError, NumberRegistry, SandboxCarrier, TwilioCarrier, TwilioConfig,
 };
@@ -34,8 +35,7 @@ impl NumberRegistry for StoreRegistry {
 /// The sandbox carrier over `store`, keeping its recordings under the data dir.
 pub fn sandbox_carrier(store: &Store, data_dir: &Path, inventory_size: usize) -> Arc<dyn Carrier> {
     let registry = Arc::new(StoreRegistry(store.clone()));
-    let recordings = data_dir.join("sandbox").join("recordings");
-    Arc::new(SandboxCarrier::with_inventory_size(registry, recordings, inventory_size))
+    Arc::new(SandboxCarrier::with_inventory_size(registry, sandbox_recordings(data_dir), inventory_size))
 }
 
 pub fn carrier(args: &CarrierArgs, store: &Store, data_dir: &Path) -> anyhow::Result<Arc<dyn Carrier>> {
@@ -109,18 +109,37 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     file.write_all(contents.as_bytes())
 }
 
+/// The server's state. `sandbox_recordings` is where the sandbox carrier keeps the
+/// recordings of the calls it places; `None` when the carrier is a real one.
 pub fn app_state(
     store: Store,
     carrier: Arc<dyn Carrier>,
     prices: Prices,
     public_url: &str,
     webhook_token: &str,
+    sandbox_recordings: Option<PathBuf>,
 ) -> AppState {
-    AppState {
+    let mut state = AppState {
         store,
         carrier,
         prices,
         public_url: Arc::from(public_url.trim_end_matches('/')),
         webhook_token: Arc::from(webhook_token),
+        sandbox: None,
+    };
+    if let Some(recordings) = sandbox_recordings {
+        let hooks = state.webhooks();
+        state.sandbox = Some(Arc::new(SandboxCaller::new(
+            webhook_token,
+            hooks.voice_url,
+            hooks.status_callback,
+            recordings,
+        )));
     }
+    state
+}
+
+/// Where the sandbox keeps recordings under the data dir.
+pub fn sandbox_recordings(data_dir: &Path) -> PathBuf {
+    data_dir.join("sandbox").join("recordings")
 }

@@ -47,8 +47,15 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let carrier = carrier(&store, data_dir.path());
-        let state =
-            ringtrack::wiring::app_state(store.clone(), carrier, Prices::default(), &base, WEBHOOK_TOKEN);
+        let recordings = ringtrack::wiring::sandbox_recordings(data_dir.path());
+        let state = ringtrack::wiring::app_state(
+            store.clone(),
+            carrier,
+            Prices::default(),
+            &base,
+            WEBHOOK_TOKEN,
+            Some(recordings),
+        );
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(ringtrack_api::serve(listener, state, async {
             let _ = rx.await;

@@ -2,6 +2,8 @@
 //! storage runs twice, on SQLite and on PostgreSQL (`test_on_both_backends!`).
 
 mod api_keys;
+mod call_flows;
+mod calls;
 mod carrier;
 mod cli;
 mod common;

@@ -1,0 +1,238 @@
+//! The live call path end to end, on both backends: the sandbox carrier places calls
+//! through the signed public webhooks, exactly as a real carrier would.
+
+use reqwest::StatusCode;
+use ringtrack_carrier::signature;
+use ringtrack_store::test_on_both_backends;
+use serde_json::{Value, json};
+
+use crate::common::{TestApp, WEBHOOK_TOKEN, assert_error, body};
+
+/// Buys a number and routes it through a new flow; answers the number.
+async fn number_with_flow(app: &TestApp, steps: Value, settings: Value) -> String {
+    app.credit(app.business, 10_000).await;
+    let number = body(
+        app.post("/api/v1/numbers/purchase", &json!({"area_code": "573", "friendly_name": "Google Ads"}))
+            .await,
+    )
+    .await;
+    let flow = app
+        .post("/api/v1/call-flows", &json!({"name": "Main Flow", "steps": steps, "settings": settings}))
+        .await;
+    assert_eq!(flow.status(), StatusCode::CREATED);
+    let flow = body(flow).await;
+    let id = number["data"]["id"].as_str().unwrap();
+    let assigned = app
+        .patch(&format!("/api/v1/numbers/{id}"), &json!({"call_flow_id": flow["data"]["call_flow"]["id"]}))
+        .await;
+    assert_eq!(assigned.status(), StatusCode::OK);
+    number["data"]["phone_number"].as_str().unwrap().to_owned()
+}
+
+async fn place(app: &TestApp, call: Value) -> Value {
+    let placed = app.post("/api/v1/sandbox/calls", &call).await;
+    assert_eq!(placed.status(), StatusCode::CREATED);
+    body(placed).await["data"].clone()
+}
+
+async fn call_record(app: &TestApp, placed: &Value) -> Value {
+    let id = placed["call_id"].as_str().expect("the call was recorded");
+    body(app.get(&format!("/api/v1/calls/{id}")).await).await["data"].clone()
+}
+
+fn twiml_of<'a>(placed: &'a Value, path_prefix: &str) -> Vec<&'a str> {
+    placed["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["request"].as_str().unwrap().starts_with(&format!("POST {path_prefix}")))
+        .map(|t| t["response"].as_str().unwrap())
+        .collect()
+}
+
+/// Posts a webhook as the carrier would, signed (or not) with the server's token.
+async fn webhook(
+    app: &TestApp,
+    path_and_query: &str,
+    params: &[(String, String)],
+    signed: bool,
+) -> reqwest::Response {
+    let url = format!("{}{path_and_query}", app.base);
+    let mut request = app.client.post(&url).form(params);
+    if signed {
+        request = request.header("X-Twilio-Signature", signature::sign(WEBHOOK_TOKEN, &url, params));
+    }
+    request.send().await.unwrap()
+}
+
+fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+test_on_both_backends! {
+    async fn an_answered_call_with_whisper_and_recording(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let tracking = number_with_flow(
+            &app,
+            json!([{"type": "greeting", "message": "Thanks for calling"}, {"type": "forward", "number": "(305) 555-4567"}]),
+            json!({"recording": true, "whisper": true}),
+        )
+        .await;
+        let before = app.balance(app.business).await;
+        let placed = place(&app, json!({"from": "+13055551234", "to": tracking, "answer": true, "talk_seconds": 145,
+            "caller_city": "Miami", "caller_state": "FL", "caller_zip": "33101"})).await;
+        let call = call_record(&app, &placed).await;
+        assert_eq!(call["status"], "answered");
+        assert_eq!(call["caller_number"], "+13055551234");
+        assert_eq!(call["tracking_number"], tracking);
+        assert_eq!(call["destination_number"], "+13055554567");
+        assert_eq!(call["call_flow_name"], "Main Flow");
+        assert_eq!(call["call_flow_version"], 1);
+        assert_eq!(call["caller_city"], "Miami");
+        assert_eq!(call["caller_state"], "FL");
+        assert_eq!(call["first_time_caller"], true);
+        assert_eq!(call["has_recording"], true);
+        let duration = call["duration_seconds"].as_i64().unwrap();
+        assert_eq!(duration, placed["duration_seconds"].as_i64().unwrap());
+        assert!(duration >= 145, "{duration}");
+        assert!(call["answered_at"].is_string() && call["ended_at"].is_string());
+        let cost = (duration + 59) / 60 * 5;
+        assert_eq!(call["cost_cents"], cost);
+        assert_eq!(app.balance(app.business).await, before - cost);
+
+        // The TwiML a real carrier would have executed.
+        let first = twiml_of(&placed, "/webhooks/twilio/voice")[0];
+        assert!(first.contains("<Say>Thanks for calling</Say>"), "{first}");
+        assert!(first.contains("record=\"record-from-answer-dual\""), "{first}");
+        assert!(first.contains("callerId=\"+13055551234\""), "{first}");
+        assert!(first.contains(">+13055554567</Number>"), "{first}");
+        let whisper = twiml_of(&placed, "/webhooks/twilio/voice/whisper")[0];
+        assert!(whisper.contains("<Say>Google Ads</Say>"), "the default whisper is the number's name: {whisper}");
+
+        // The same caller again is no longer a first-time caller.
+        let again = place(&app, json!({"from": "+13055551234", "to": tracking, "answer": true, "talk_seconds": 5})).await;
+        assert_eq!(call_record(&app, &again).await["first_time_caller"], false);
+        let list = body(app.get("/api/v1/calls").await).await;
+        assert_eq!(list["data"]["total"], 2);
+        app.stop().await;
+    }
+
+    async fn an_unanswered_forward_falls_through_to_voicemail(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let tracking = number_with_flow(
+            &app,
+            json!([{"type": "forward", "number": "3055554567", "timeout_seconds": 20}, {"type": "voicemail", "message": "Please leave a message"}]),
+            json!({}),
+        )
+        .await;
+        let placed = place(&app, json!({"from": "+13055550000", "to": tracking, "answer": false,
+            "voicemail_text": "Hi, this is Ann. My water heater is leaking, please call me back."})).await;
+        let call = call_record(&app, &placed).await;
+        assert_eq!(call["status"], "voicemail");
+        assert_eq!(call["destination_number"], Value::Null);
+        let after_dial = twiml_of(&placed, "/webhooks/twilio/voice/dial")[0];
+        assert!(after_dial.contains("<Record "), "{after_dial}");
+
+        // Nobody answers and no message is left: missed.
+        let silent = place(&app, json!({"from": "+13055550001", "to": tracking, "answer": false})).await;
+        assert_eq!(call_record(&app, &silent).await["status"], "missed");
+        app.stop().await;
+    }
+
+    async fn a_menu_routes_by_digit_and_press1_must_be_pressed(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let tracking = number_with_flow(
+            &app,
+            json!([{"type": "menu", "prompt": "Press 1 for sales, 2 for service", "options": {
+                "1": [{"type": "forward", "number": "3055551001"}],
+                "2": [{"type": "forward", "number": "3055551002"}]}},
+              {"type": "voicemail"}]),
+            json!({"press1": true, "whisper": true, "whisper_message": "Service call"}),
+        )
+        .await;
+        let service = place(&app, json!({"from": "+13055550002", "to": tracking, "digits": "2", "talk_seconds": 30})).await;
+        let call = call_record(&app, &service).await;
+        assert_eq!(call["status"], "answered");
+        assert_eq!(call["destination_number"], "+13055551002");
+        let gather = twiml_of(&service, "/webhooks/twilio/voice")[0];
+        assert!(gather.contains("<Gather input=\"dtmf\" numDigits=\"1\""), "{gather}");
+        let whisper = twiml_of(&service, "/webhooks/twilio/voice/whisper")[0];
+        assert!(whisper.contains("Service call. Press 1 to accept the call."), "{whisper}");
+
+        // The agent answers but does not press 1: not answered, the caller gets voicemail.
+        let refused = place(&app, json!({"from": "+13055550003", "to": tracking, "digits": "1", "agent_accepts": false,
+            "voicemail_text": "Call me back"})).await;
+        let call = call_record(&app, &refused).await;
+        assert_eq!(call["status"], "voicemail");
+        assert_eq!(call["destination_number"], Value::Null);
+        app.stop().await;
+    }
+
+    async fn replayed_callbacks_change_nothing(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let tracking = number_with_flow(
+            &app,
+            json!([{"type": "menu", "prompt": "Press 1", "options": {"1": [{"type": "forward", "number": "3055551001"}]}}]),
+            json!({}),
+        )
+        .await;
+        let placed = place(&app, json!({"from": "+13055550004", "to": tracking, "digits": "1", "talk_seconds": 90})).await;
+        let call = call_record(&app, &placed).await;
+        let balance = app.balance(app.business).await;
+        let trace = placed["trace"].as_array().unwrap();
+        let replay = |prefix: &str| {
+            let step = trace.iter().find(|t| t["request"].as_str().unwrap().starts_with(&format!("POST {prefix}"))).unwrap();
+            let path = step["request"].as_str().unwrap()["POST ".len()..].to_owned();
+            let params: Vec<(String, String)> = serde_json::from_value(step["params"].clone()).unwrap();
+            (path, params, step["response"].as_str().unwrap().to_owned())
+        };
+        // The gather, repeated, answers the same TwiML and moves nothing.
+        let (path, form, first_answer) = replay("/webhooks/twilio/voice/gather");
+        let again = webhook(&app, &path, &form, true).await;
+        assert_eq!(again.status(), StatusCode::OK);
+        assert_eq!(again.text().await.unwrap(), first_answer);
+        // The final status, repeated, charges nothing more.
+        let (path, form, _) = replay("/webhooks/twilio/voice/status");
+        assert_eq!(webhook(&app, &path, &form, true).await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(app.balance(app.business).await, balance);
+        assert_eq!(call_record(&app, &placed).await, call);
+        // The first request, repeated, creates no second call.
+        let (path, form, first_answer) = replay("/webhooks/twilio/voice");
+        assert_eq!(webhook(&app, &path, &form, true).await.text().await.unwrap(), first_answer);
+        assert_eq!(body(app.get("/api/v1/calls").await).await["data"]["total"], 1);
+        app.stop().await;
+    }
+
+    async fn unsigned_or_forged_webhooks_are_refused_without_a_trace(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let tracking = number_with_flow(&app, json!([{"type": "forward", "number": "3055551001"}]), json!({})).await;
+        let form = params(&[("CallSid", "CA0123456789abcdef0123456789abcdef"), ("From", "+13055550005"), ("To", &tracking), ("CallStatus", "ringing")]);
+        let unsigned = webhook(&app, "/webhooks/twilio/voice", &form, false).await;
+        assert_error(unsigned, 403, "forbidden", &[]).await;
+        let url = format!("{}/webhooks/twilio/voice", app.base);
+        let forged = app.client.post(&url).form(&form).header("X-Twilio-Signature", signature::sign("wrong-token", &url, &form)).send().await.unwrap();
+        assert_error(forged, 403, "forbidden", &[]).await;
+        // Signed for other parameters: refused too.
+        let mut tampered = form.clone();
+        let signed_for_original = signature::sign(WEBHOOK_TOKEN, &url, &form);
+        tampered[1].1 = "+19999999999".into();
+        let tampered = app.client.post(&url).form(&tampered).header("X-Twilio-Signature", signed_for_original).send().await.unwrap();
+        assert_error(tampered, 403, "forbidden", &[]).await;
+        assert_eq!(body(app.get("/api/v1/calls").await).await["data"]["total"], 0);
+        app.stop().await;
+    }
+
+    async fn a_call_to_a_number_not_in_service_is_politely_refused(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let form = params(&[("CallSid", "CA0123456789abcdef0123456789abcdee"), ("From", "+13055550006"), ("To", "+15735550000"), ("CallStatus", "ringing")]);
+        let answer = webhook(&app, "/webhooks/twilio/voice", &form, true).await;
+        assert_eq!(answer.status(), StatusCode::OK);
+        let twiml = answer.text().await.unwrap();
+        assert!(twiml.contains("<Say>The number you have called is not in service. Goodbye.</Say><Hangup/>"), "{twiml}");
+        assert_eq!(body(app.get("/api/v1/calls").await).await["data"]["total"], 0);
+        // The sandbox refuses to call another business's number.
+        let refused = app.post("/api/v1/sandbox/calls", &json!({"from": "+13055550006", "to": "+15735550000"})).await;
+        assert_error(refused, 422, "validation_failed", &["to"]).await;
+        app.stop().await;
+    }
+}
