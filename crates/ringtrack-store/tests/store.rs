@@ -160,6 +160,32 @@ test_on_both_backends! {
         assert_eq!(entries, 2);
     }
 
+    async fn simultaneous_calls_take_distinct_round_robin_turns(backend: Backend) {
+        let (_db, store) = open(backend).await;
+        let business = new_business(&store).await;
+        let steps = ringtrack_domain::flow::parse_steps(&serde_json::json!([{"type": "round_robin", "numbers": ["3055551001", "3055551002"]}])).unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let flow = ringtrack_store::call_flows::create(&mut tx, business, "Rotation", &steps, &Default::default()).await.unwrap();
+        tx.commit().await.unwrap();
+        let turns: Vec<_> = (0..12)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut tx = store.begin().await.unwrap();
+                    let turn = ringtrack_store::call_flows::next_rotation(&mut tx, flow.id).await.unwrap();
+                    tx.commit().await.unwrap();
+                    turn
+                })
+            })
+            .collect();
+        let mut taken = Vec::new();
+        for turn in turns {
+            taken.push(turn.await.unwrap());
+        }
+        taken.sort();
+        assert_eq!(taken, (0..12).collect::<Vec<u64>>(), "every call its own turn");
+    }
+
     async fn a_cursor_is_stable_while_rows_arrive(backend: Backend) {
         let (_db, store) = open(backend).await;
         let business = new_business(&store).await;

@@ -38,6 +38,46 @@ pub enum Command {
     /// Operator tasks: businesses, keys, balances.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Make the sandbox carrier act: place a simulated call to a running server.
+    #[command(subcommand)]
+    Simulate(SimulateCommand),
+}
+
+#[derive(Subcommand)]
+pub enum SimulateCommand {
+    /// Place a call through the server's public webhooks, as a carrier would; prints the trace.
+    Call(SimulateCallArgs),
+}
+
+#[derive(Args)]
+pub struct SimulateCallArgs {
+    /// The caller's number.
+    #[arg(long)]
+    pub from: String,
+    /// The tracking number called.
+    #[arg(long)]
+    pub to: String,
+    /// The first agent dialled answers (the default).
+    #[arg(long, conflicts_with = "no_answer")]
+    pub answer: bool,
+    /// No agent answers.
+    #[arg(long)]
+    pub no_answer: bool,
+    /// Keys pressed, one per menu.
+    #[arg(long, default_value = "")]
+    pub digits: String,
+    /// Seconds talked once connected.
+    #[arg(long, default_value_t = 60)]
+    pub talk_seconds: u32,
+    /// What the caller says when asked for a voicemail.
+    #[arg(long)]
+    pub voicemail_text: Option<String>,
+    /// The running server's public URL.
+    #[arg(long, env = "RINGTRACK_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
+    /// The webhook token, when the server has RINGTRACK_TWILIO_AUTH_TOKEN set [default: the data dir's]
+    #[arg(long, env = "RINGTRACK_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    pub webhook_token: Option<String>,
 }
 
 #[derive(Args)]

@@ -5,13 +5,14 @@ pub mod admin;
 pub mod cli;
 pub mod renewals;
 pub mod serve;
+pub mod simulate;
 pub mod wiring;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{AdminCommand, Cli, Command};
+use crate::cli::{AdminCommand, Cli, Command, SimulateCommand};
 
 /// Runs the command line; what `main` does.
 pub fn main() -> ExitCode {
@@ -33,6 +34,7 @@ pub fn main() -> ExitCode {
             }
             Command::Admin(AdminCommand::CreateKey(args)) => admin::create_key(&cli.storage, args).await,
             Command::Admin(AdminCommand::Credit(args)) => admin::credit(&cli.storage, args).await,
+            Command::Simulate(SimulateCommand::Call(args)) => simulate::call(&cli.storage, args).await,
         }
     });
     match result {

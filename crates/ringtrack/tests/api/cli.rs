@@ -168,7 +168,7 @@ test_on_both_backends! {
         assert_one_line_failure(&run(cmd(), &["admin", "create-business", "--name", "x", "--timezone", "Mars/Olympus"]).await, "--timezone");
     }
 
-    async fn a_fresh_server_sells_a_missouri_number(backend: Backend) {
+    async fn a_fresh_server_sells_a_number_and_takes_a_call(backend: Backend) {
         let db = TestDatabase::create(backend).await;
         let dir = tempfile::tempdir().unwrap();
         let server = Server::start(dir.path(), &db.url).await;
@@ -194,6 +194,26 @@ test_on_both_backends! {
         for field in ["id", "phone_number", "friendly_name", "type", "call_flow_id", "call_flow_name", "group_id", "group_name", "status", "created_at"] {
             assert!(number.get(field).is_some(), "{field} missing from {number}");
         }
+
+        // A flow on the number, and a call placed by `ringtrack simulate call`.
+        let flow: Value = client.post(format!("{}/api/v1/call-flows", server.base)).bearer_auth(&key)
+            .json(&serde_json::json!({"name": "Main Flow", "steps": [{"type": "greeting", "message": "Thanks for calling"},
+                {"type": "forward", "number": "+13055554567"}]})).send().await.unwrap().json().await.unwrap();
+        let patched = client.patch(format!("{}/api/v1/numbers/{}", server.base, number["id"].as_str().unwrap())).bearer_auth(&key)
+            .json(&serde_json::json!({"call_flow_id": flow["data"]["call_flow"]["id"]})).send().await.unwrap();
+        assert_eq!(patched.status(), StatusCode::OK);
+        let to = number["phone_number"].as_str().unwrap();
+        let simulated = run(ringtrack(dir.path(), &db.url), &["simulate", "call", "--from", "(305) 555-1234", "--to", to,
+            "--talk-seconds", "145", "--public-url", &server.base]).await;
+        assert!(simulated.status.success(), "{}", String::from_utf8_lossy(&simulated.stderr));
+        let placed: Value = serde_json::from_slice(&simulated.stdout).unwrap();
+        assert!(placed["trace"][0]["response"].as_str().unwrap().contains("<Dial "));
+        let calls: Value = client.get(format!("{}/api/v1/calls", server.base)).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        assert_eq!(calls["data"]["total"], 1);
+        let call = &calls["data"]["calls"][0];
+        assert_eq!(call["status"], "answered");
+        assert_eq!(call["duration_seconds"], placed["duration_seconds"]);
+        assert_eq!(call["destination_number"], "+13055554567");
         assert!(server.terminate().await.0.success());
     }
 }

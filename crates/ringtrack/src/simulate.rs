@@ -1,0 +1,49 @@
+//! `ringtrack simulate call`: the sandbox carrier places a call to a running server,
+//! through its public webhooks, and prints the trace of every request and TwiML.
+
+use anyhow::{Context, bail};
+use ringtrack_carrier::sandbox_call::{CallScript, SandboxCaller};
+use ringtrack_domain::PhoneNumber;
+
+use crate::cli::{SimulateCallArgs, StorageArgs};
+use crate::wiring;
+
+pub async fn call(storage: &StorageArgs, args: SimulateCallArgs) -> anyhow::Result<()> {
+    let from = PhoneNumber::parse(&args.from)
+        .map_err(|_| anyhow::anyhow!("--from: {:?} is not a phone number", args.from))?;
+    let to = PhoneNumber::parse(&args.to)
+        .map_err(|_| anyhow::anyhow!("--to: {:?} is not a phone number", args.to))?;
+    if !(args.public_url.starts_with("http://") || args.public_url.starts_with("https://")) {
+        bail!("--public-url: {:?} must be an http(s) URL", args.public_url);
+    }
+    let token = match args.webhook_token {
+        Some(token) => token,
+        None => std::fs::read_to_string(storage.data_dir.join("sandbox-webhook-token"))
+            .context("no webhook token in the data dir: start `ringtrack serve` with this --data-dir first")?
+            .trim()
+            .to_owned(),
+    };
+    let base = args.public_url.trim_end_matches('/');
+    let caller = SandboxCaller::new(
+        &token,
+        format!("{base}/webhooks/twilio/voice"),
+        format!("{base}/webhooks/twilio/voice/status"),
+        wiring::sandbox_recordings(&storage.data_dir),
+    );
+    let script = CallScript {
+        from,
+        to,
+        answer: !args.no_answer,
+        agent_accepts: true,
+        talk_seconds: args.talk_seconds,
+        digits: args.digits,
+        voicemail_text: args.voicemail_text,
+        conversation: None,
+        caller_city: None,
+        caller_state: None,
+        caller_zip: None,
+    };
+    let placed = caller.place(&script).await.context("the call failed")?;
+    println!("{}", serde_json::to_string_pretty(&placed)?);
+    Ok(())
+}

@@ -1,0 +1,98 @@
+"""A real ringtrack server for the peer tests, on SQLite and on PostgreSQL.
+
+The server is the binary `cargo test` builds (target/debug/ringtrack), started on port 0
+with a fresh data dir and database; the tests drive it over HTTP like any client.
+"""
+
+import json
+import urllib.error
+import urllib.parse
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import urllib.request
+import uuid
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BINARY = os.environ.get("RINGTRACK_BIN", os.path.join(ROOT, "target", "debug", "ringtrack"))
+TOKEN = "peer-test-auth-token"
+POSTGRES = os.environ.get("RINGTRACK_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+class Server:
+    def __init__(self, base, key, business, data_dir, database_url):
+        self.base = base
+        self.key = key
+        self.business = business
+        self.data_dir = data_dir
+        self.database_url = database_url
+
+    def api(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Authorization", "Bearer " + self.key)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request) as response:
+            return json.loads(response.read())
+
+    def post_form(self, path, params, signature):
+        data = urllib.parse.urlencode(params).encode()
+        request = urllib.request.Request(self.base + path, data=data, method="POST")
+        request.add_header("Content-Type", "application/x-www-form-urlencoded")
+        if signature is not None:
+            request.add_header("X-Twilio-Signature", signature)
+        try:
+            with urllib.request.urlopen(request) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def number_with_flow(self, steps, settings=None):
+        """Buys a number and routes it through a new flow made of `steps`."""
+        flow = self.api("POST", "/api/v1/call-flows", {"name": "Peer", "steps": steps, "settings": settings or {}})
+        number = self.api("POST", "/api/v1/numbers/purchase",
+                          {"area_code": "573", "call_flow_id": flow["data"]["call_flow"]["id"]})
+        return number["data"]["phone_number"]
+
+
+def _psql(sql):
+    subprocess.run(["psql", POSTGRES, "-qc", sql], check=True, capture_output=True)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def server(request):
+    data_dir = tempfile.mkdtemp(prefix="ringtrack-peer-")
+    database = None
+    if request.param == "postgres":
+        database = "ringtrack_peer_" + uuid.uuid4().hex
+        _psql(f"CREATE DATABASE {database}")
+        database_url = POSTGRES.rsplit("/", 1)[0] + "/" + database
+    else:
+        database_url = "sqlite://" + os.path.join(data_dir, "ringtrack.db")
+    env = dict(os.environ, RINGTRACK_TWILIO_AUTH_TOKEN=TOKEN, RINGTRACK_LOG="warn")
+    process = subprocess.Popen(
+        [BINARY, "--data-dir", data_dir, "--database-url", database_url, "serve", "--bind", "127.0.0.1:0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    banner = ""
+    try:
+        for line in process.stdout:
+            banner += line
+            if line.startswith("ringtrack listening on "):
+                break
+        base = re.search(r"listening on (http://\S+)", banner).group(1)
+        key = re.search(r"cs_key_[A-Za-z0-9]{32}", banner).group(0)
+        business = re.search(r"business id ([0-9a-f-]{36})", banner).group(1)
+        subprocess.run([BINARY, "--data-dir", data_dir, "--database-url", database_url, "admin", "credit",
+                        "--business", business, "--cents", "10000"], check=True, capture_output=True)
+        yield Server(base, key, business, data_dir, database_url)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        shutil.rmtree(data_dir, ignore_errors=True)
+        if database:
+            _psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
