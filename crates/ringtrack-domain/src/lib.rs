@@ -2,7 +2,11 @@
 //! paging, and the field errors that every edge reports. Everything here is plain data
 //! and pure functions so it can be unit-tested without a database or a network.
 
+#[macro_use]
+mod macros;
+
 pub mod api_key;
+pub mod calls;
 pub mod dates;
 pub mod engine;
 pub mod flow;

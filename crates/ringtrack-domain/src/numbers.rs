@@ -1,9 +1,6 @@
 //! Tracking numbers: their kinds, their life (active, suspended when a renewal cannot be
 //! paid, released), and when each monthly renewal falls due.
 
-use std::fmt;
-use std::str::FromStr;
-
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
@@ -24,33 +21,6 @@ pub enum NumberStatus {
     /// allows the renewal.
     Suspended,
     Released,
-}
-
-macro_rules! text_enum {
-    ($ty:ty, $what:literal, $($variant:path => $text:literal),+) => {
-        impl $ty {
-            pub fn as_str(self) -> &'static str {
-                match self { $($variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = String;
-
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $($text => Ok($variant),)+
-                    _ => Err(format!(concat!("must be one of ", $what))),
-                }
-            }
-        }
-    };
 }
 
 text_enum!(NumberType, "local, toll_free", NumberType::Local => "local", NumberType::TollFree => "toll_free");

@@ -29,7 +29,15 @@ pub struct Call {
     pub direction: String,
     pub status: String,
     pub duration_seconds: i64,
+    /// The effective verdict: the person's when given, else the automatic one.
     pub qualified: bool,
+    pub qualified_by_person: Option<bool>,
+    pub ai_score: Option<i64>,
+    pub ai_category: Option<String>,
+    pub ai_reasons: Vec<String>,
+    pub has_transcription: bool,
+    pub notes: Option<String>,
+    pub tags: Vec<String>,
     pub caller_city: Option<String>,
     pub caller_state: Option<String>,
     pub caller_zip: Option<String>,
@@ -52,8 +60,10 @@ pub struct Call {
     pub engine_state: Option<String>,
 }
 
-const COLUMNS: &str = "id, business_id, call_sid, number_id, caller_number, tracking_number, destination_number,
-    call_flow_id, call_flow_version, call_flow_name, direction, status, duration_seconds, qualified, caller_city,
+const COLUMNS: &str =
+    "id, business_id, call_sid, number_id, caller_number, tracking_number, destination_number,
+    call_flow_id, call_flow_version, call_flow_name, direction, status, duration_seconds, qualified,
+    qualified_by_person, ai_score, ai_category, ai_reasons, has_transcription, notes, tags, caller_city,
     caller_state, caller_zip, first_time_caller, utm_source, utm_medium, utm_campaign, gclid, landing_page,
     referrer, session_id, recording_url, voicemail_url, cost_cents, answered_at, ended_at, created_at,
     updated_at, engine_state";
@@ -75,6 +85,13 @@ impl FromRecord for Call {
             status: row.text("status")?,
             duration_seconds: row.int("duration_seconds")?,
             qualified: row.boolean("qualified")?,
+            qualified_by_person: row.opt_boolean("qualified_by_person")?,
+            ai_score: row.opt_int("ai_score")?,
+            ai_category: row.opt_text("ai_category")?,
+            ai_reasons: text_list(row, "ai_reasons")?,
+            has_transcription: row.boolean("has_transcription")?,
+            notes: row.opt_text("notes")?,
+            tags: text_list(row, "tags")?,
             caller_city: row.opt_text("caller_city")?,
             caller_state: row.opt_text("caller_state")?,
             caller_zip: row.opt_text("caller_zip")?,
@@ -96,6 +113,12 @@ impl FromRecord for Call {
             engine_state: row.opt_text("engine_state")?,
         })
     }
+}
+
+/// A JSON list of strings kept in a text column.
+fn text_list(row: &dyn Record, column: &str) -> sqlx::Result<Vec<String>> {
+    serde_json::from_str(&row.text(column)?)
+        .map_err(|e| sqlx::Error::ColumnDecode { index: column.to_owned(), source: Box::new(e) })
 }
 
 impl Keyed for Call {

@@ -135,6 +135,11 @@ impl From<Option<jiff::Timestamp>> for Value {
         Value::Int(v.map(|t| t.as_second()))
     }
 }
+impl From<Option<bool>> for Value {
+    fn from(v: Option<bool>) -> Self {
+        Value::Bool(v)
+    }
+}
 impl From<uuid::Uuid> for Value {
     fn from(v: uuid::Uuid) -> Self {
         Value::Text(Some(v.hyphenated().to_string()))
@@ -204,6 +209,7 @@ pub(crate) trait Record {
     fn text(&self, column: &str) -> sqlx::Result<String>;
     fn opt_text(&self, column: &str) -> sqlx::Result<Option<String>>;
     fn boolean(&self, column: &str) -> sqlx::Result<bool>;
+    fn opt_boolean(&self, column: &str) -> sqlx::Result<Option<bool>>;
 
     fn time(&self, column: &str) -> sqlx::Result<jiff::Timestamp> {
         to_time(column, self.int(column)?)
@@ -271,6 +277,9 @@ macro_rules! record_for {
                 self.try_get(column)
             }
             fn boolean(&self, column: &str) -> sqlx::Result<bool> {
+                self.try_get(column)
+            }
+            fn opt_boolean(&self, column: &str) -> sqlx::Result<Option<bool>> {
                 self.try_get(column)
             }
         }

@@ -32,6 +32,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0003_call_flows.sql"),
         postgres: include_str!("../migrations/0003_call_flows.sql"),
     },
+    Migration {
+        version: 4,
+        name: "call log",
+        sqlite: include_str!("../migrations/0004_call_log.sql"),
+        postgres: include_str!("../migrations/0004_call_log.sql"),
+    },
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.
