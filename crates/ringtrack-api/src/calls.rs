@@ -1,19 +1,26 @@
-//! `/api/v1/calls`: the call log. Here the list and one call, with every field of API.md
-//! that the call path fills; filters, export and statistics grow on this.
+//! `/api/v1/calls`: the call log with every filter of API.md, one call, a person's
+//! changes (verdict, notes, tags), and the CSV export streamed in constant memory.
 
+use axum::body::Body;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use ringtrack_domain::Access;
-use ringtrack_store::calls::{self, Call};
-use serde::Serialize;
-use utoipa::ToSchema;
+use ringtrack_domain::calls::{CallFilter, CallFilterParams};
+use ringtrack_domain::paging::Cursor;
+use ringtrack_domain::{Access, FieldErrors};
+use ringtrack_store::Store;
+use ringtrack_store::calls::{self, Call, CallChanges};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Auth;
+use crate::csv::{Cell, push_row};
 use crate::envelope::{Data, PageInfo};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ListParams, Paging};
+use crate::extract::{ApiJson, ApiQuery, ListParams, Paging, nullable};
 
 #[derive(Serialize, ToSchema)]
 pub struct CallView {
@@ -80,13 +87,13 @@ impl From<Call> for CallView {
             status: c.status,
             duration_seconds: c.duration_seconds,
             qualified: c.qualified,
-            ai_score: None,
+            ai_score: c.ai_score,
             utm_source: c.utm_source,
             utm_medium: c.utm_medium,
             utm_campaign: c.utm_campaign,
             gclid: c.gclid,
             landing_page: c.landing_page,
-            has_transcription: false,
+            has_transcription: c.has_transcription,
             created_at: c.created_at,
             number_id: c.number_id,
             call_flow_id: c.call_flow_id,
@@ -99,11 +106,11 @@ impl From<Call> for CallView {
             referrer: c.referrer,
             session_id: c.session_id,
             has_recording: c.recording_url.is_some(),
-            ai_category: None,
-            ai_reasons: Vec::new(),
+            ai_category: c.ai_category,
+            ai_reasons: c.ai_reasons,
             cost_cents: c.cost.get(),
-            notes: None,
-            tags: Vec::new(),
+            notes: c.notes,
+            tags: c.tags,
             answered_at: c.answered_at,
             ended_at: c.ended_at,
             updated_at: c.updated_at,
@@ -118,22 +125,62 @@ pub struct CallList {
     page: PageInfo,
 }
 
+/// The filters of the call list and export, as the OpenAPI document shows them.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct CallFilters {
+    /// ISO 8601 date or date-time (alias start_date).
+    date_from: Option<String>,
+    /// ISO 8601 date (the whole day, UTC) or date-time (alias end_date).
+    date_to: Option<String>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    /// answered, missed, voicemail or in_progress.
+    status: Option<String>,
+    #[param(format = Uuid)]
+    number_id: Option<String>,
+    #[param(format = Uuid)]
+    call_flow_id: Option<String>,
+    qualified: Option<bool>,
+    /// Calls changed since this date-time (for syncing).
+    #[param(format = DateTime)]
+    updated_since: Option<String>,
+    #[param(minimum = 0)]
+    min_duration: Option<u32>,
+    #[param(minimum = 0)]
+    max_duration: Option<u32>,
+    utm_source: Option<String>,
+    /// Digits of the caller's number.
+    search: Option<String>,
+}
+
+fn filter(params: &CallFilterParams) -> ApiResult<CallFilter> {
+    Ok(CallFilter::parse(params)?)
+}
+
 #[utoipa::path(
     get, path = "/calls", tag = "Calls", operation_id = "list_calls",
-    params(ListParams),
+    params(ListParams, CallFilters),
     responses((status = 200, body = Data<CallList>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])),
 )]
-/// The call log, newest first.
+/// The call log, newest first, every filter combinable.
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
     Paging(page): Paging,
+    ApiQuery(params): ApiQuery<CallFilterParams>,
 ) -> ApiResult<Data<CallList>> {
     auth.require(Access::Read)?;
-    let found = calls::list(&state.store, auth.business_id, &page).await?;
+    let filter = filter(&params)?;
+    let found = calls::list(&state.store, auth.business_id, &filter, &page).await?;
     let (calls, page) = PageInfo::split(found, &page, CallView::from);
     Ok(Data::new(CallList { calls, page }))
+}
+
+fn call_id(raw: &str) -> ApiResult<Uuid> {
+    raw.parse().map_err(|_| ApiError::NotFound("Call"))
 }
 
 #[utoipa::path(
@@ -149,7 +196,267 @@ pub async fn get(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> ApiResult<Data<CallView>> {
     auth.require(Access::Read)?;
-    let id: Uuid = id.parse().map_err(|_| ApiError::NotFound("Call"))?;
-    let call = calls::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Call"))?;
+    let call =
+        calls::get(&state.store, auth.business_id, call_id(&id)?).await?.ok_or(ApiError::NotFound("Call"))?;
     Ok(Data::new(call.into()))
+}
+
+#[utoipa::path(
+    get, path = "/calls/{id}/recording", tag = "Calls", operation_id = "get_call_recording",
+    params(("id" = String, Path, format = Uuid)),
+    responses(
+        (status = 200, description = "The audio", content_type = "audio/mpeg", body = Vec<u8>),
+        (status = 401, body = ErrorBody), (status = 404, description = "No such call, or its audio is not stored yet", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
+/// The call's recording (`audio/mpeg`). Audio is kept once the recording pipeline has
+/// fetched it from the carrier; until then this is 404.
+pub async fn recording(
+    State(state): State<AppState>,
+    auth: Auth,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult<Data<()>> {
+    auth.require(Access::Read)?;
+    calls::get(&state.store, auth.business_id, call_id(&id)?).await?.ok_or(ApiError::NotFound("Call"))?;
+    Err(ApiError::NotFound("Recording"))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCall {
+    /// A person's verdict; it outranks the automatic one. null withdraws it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<bool>)]
+    qualified: Option<Option<bool>>,
+    /// null clears them.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    notes: Option<Option<String>>,
+    /// Replaces the call's tags.
+    tags: Option<Vec<String>>,
+}
+
+const MAX_NOTES: usize = 10_000;
+const MAX_TAGS: usize = 50;
+
+#[utoipa::path(
+    patch, path = "/calls/{id}", tag = "Calls", operation_id = "update_call",
+    params(("id" = String, Path, format = Uuid)),
+    request_body = UpdateCall,
+    responses(
+        (status = 200, body = Data<CallView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
+/// Record a person's verdict, notes or tags on a call.
+pub async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    ApiJson(input): ApiJson<UpdateCall>,
+) -> ApiResult<Data<CallView>> {
+    auth.require(Access::Write)?;
+    let id = call_id(&id)?;
+    let mut errors = FieldErrors::new();
+    let notes = input.notes.map(|n| n.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()));
+    if notes.as_ref().and_then(|n| n.as_ref()).is_some_and(|n| n.chars().count() > MAX_NOTES) {
+        errors.push("notes", format!("must be at most {MAX_NOTES} characters"));
+    }
+    let tags = input.tags.map(|tags| {
+        let mut clean: Vec<String> = Vec::new();
+        for (i, tag) in tags.iter().enumerate() {
+            let tag = tag.trim();
+            if tag.is_empty() || tag.chars().count() > 50 || tag.chars().any(char::is_control) {
+                errors.push(format!("tags[{i}]"), "must be 1 to 50 characters");
+            } else if !clean.iter().any(|t| t == tag) {
+                clean.push(tag.to_owned());
+            }
+        }
+        if clean.len() > MAX_TAGS {
+            errors.push("tags", format!("at most {MAX_TAGS} tags"));
+        }
+        clean
+    });
+    errors.finish(())?;
+    let mut tx = state.store.begin().await?;
+    let changes = CallChanges { qualified: input.qualified, notes, tags };
+    let call =
+        calls::update(&mut tx, auth.business_id, id, changes).await?.ok_or(ApiError::NotFound("Call"))?;
+    tx.commit().await?;
+    Ok(Data::new(call.into()))
+}
+
+const EXPORT_HEADER: [&str; 36] = [
+    "id",
+    "caller_number",
+    "tracking_number",
+    "destination_number",
+    "call_flow_name",
+    "status",
+    "duration_seconds",
+    "qualified",
+    "ai_score",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "gclid",
+    "landing_page",
+    "has_transcription",
+    "created_at",
+    "number_id",
+    "call_flow_id",
+    "call_flow_version",
+    "direction",
+    "caller_city",
+    "caller_state",
+    "caller_zip",
+    "first_time_caller",
+    "referrer",
+    "session_id",
+    "has_recording",
+    "ai_category",
+    "ai_reasons",
+    "cost_cents",
+    "notes",
+    "tags",
+    "answered_at",
+    "ended_at",
+    "updated_at",
+    "recording",
+];
+
+/// Calls read per query while exporting.
+const EXPORT_BATCH: i64 = 2000;
+
+fn push_call(out: &mut String, c: &Call) {
+    let time = |t: Option<Timestamp>| t.map(|t| t.to_string());
+    let (created, answered, ended, updated) =
+        (c.created_at.to_string(), time(c.answered_at), time(c.ended_at), c.updated_at.to_string());
+    let (id, number, flow) =
+        (c.id.to_string(), c.number_id.map(|n| n.to_string()), c.call_flow_id.map(|f| f.to_string()));
+    let (reasons, tags) = (c.ai_reasons.join("; "), c.tags.join("; "));
+    let cells: Vec<Cell> = vec![
+        id.as_str().into(),
+        c.caller_number.as_str().into(),
+        (&c.tracking_number).into(),
+        (&c.destination_number).into(),
+        (&c.call_flow_name).into(),
+        c.status.as_str().into(),
+        c.duration_seconds.into(),
+        c.qualified.into(),
+        c.ai_score.map_or(Cell::Empty, Cell::Number),
+        (&c.utm_source).into(),
+        (&c.utm_medium).into(),
+        (&c.utm_campaign).into(),
+        (&c.gclid).into(),
+        (&c.landing_page).into(),
+        c.has_transcription.into(),
+        created.as_str().into(),
+        (&number).into(),
+        (&flow).into(),
+        c.call_flow_version.map_or(Cell::Empty, Cell::Number),
+        c.direction.as_str().into(),
+        (&c.caller_city).into(),
+        (&c.caller_state).into(),
+        (&c.caller_zip).into(),
+        c.first_time_caller.into(),
+        (&c.referrer).into(),
+        (&c.session_id).into(),
+        c.recording_url.is_some().into(),
+        (&c.ai_category).into(),
+        reasons.as_str().into(),
+        c.cost.get().into(),
+        (&c.notes).into(),
+        tags.as_str().into(),
+        (&answered).into(),
+        (&ended).into(),
+        updated.as_str().into(),
+        if c.recording_url.is_some() { Cell::Text("yes") } else { Cell::Empty },
+    ];
+    push_row(out, cells);
+}
+
+#[utoipa::path(
+    get, path = "/calls/export", tag = "Calls", operation_id = "export_calls",
+    params(CallFilters),
+    responses(
+        (status = 200, description = "text/csv: a header row, then every matching call", content_type = "text/csv", body = String),
+        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
+/// Every matching call as CSV, streamed (no paging).
+pub async fn export(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(params): ApiQuery<CallFilterParams>,
+) -> ApiResult<Response> {
+    auth.require(Access::Read)?;
+    let filter = filter(&params)?;
+    let mut header_row = String::new();
+    push_row(&mut header_row, EXPORT_HEADER.iter().map(|h| Cell::Text(h)));
+
+    struct Export {
+        store: Store,
+        business: ringtrack_domain::BusinessId,
+        filter: CallFilter,
+        after: Option<Cursor>,
+        header: Option<String>,
+        done: bool,
+    }
+    let start = Export {
+        store: state.store.clone(),
+        business: auth.business_id,
+        filter,
+        after: None,
+        header: Some(header_row),
+        done: false,
+    };
+    let stream = futures_util::stream::unfold(start, |mut export| async move {
+        if let Some(header) = export.header.take() {
+            return Some((Ok::<_, std::io::Error>(header), export));
+        }
+        if export.done {
+            return None;
+        }
+        let batch = match calls::batch(
+            &export.store,
+            export.business,
+            &export.filter,
+            export.after.as_ref(),
+            EXPORT_BATCH,
+        )
+        .await
+        {
+            Ok(batch) => batch,
+            Err(error) => {
+                tracing::error!(%error, "an export stopped part way");
+                return Some((
+                    Err(std::io::Error::other("the export failed")),
+                    Export { done: true, ..export },
+                ));
+            }
+        };
+        if batch.is_empty() {
+            return None;
+        }
+        export.done = (batch.len() as i64) < EXPORT_BATCH;
+        export.after = batch.last().map(|c| Cursor { created_at: c.created_at.as_second(), id: c.id });
+        let mut chunk = String::with_capacity(batch.len() * 400);
+        for call in &batch {
+            push_call(&mut chunk, call);
+        }
+        Some((Ok(chunk), export))
+    });
+    let filename = format!("calls-{}.csv", ringtrack_store::now().strftime("%Y%m%d-%H%M%S"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
 }

@@ -6,6 +6,8 @@ pub mod api_keys;
 pub mod auth;
 pub mod call_flows;
 pub mod calls;
+mod csv;
+pub mod dashboard;
 pub mod envelope;
 pub mod error;
 pub mod extract;
@@ -16,6 +18,7 @@ pub mod openapi;
 pub mod ops;
 mod request_log;
 pub mod sandbox;
+pub mod voicemails;
 pub mod webhooks;
 
 use std::future::Future;
@@ -72,8 +75,15 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(call_flows::versions))
         .routes(routes!(call_flows::restore))
         .routes(routes!(call_flows::simulate))
+        .routes(routes!(dashboard::stats))
+        .routes(routes!(dashboard::calls))
+        .routes(routes!(voicemails::list))
+        .routes(routes!(voicemails::get))
+        .routes(routes!(voicemails::recording))
+        .routes(routes!(calls::recording))
         .routes(routes!(calls::list))
-        .routes(routes!(calls::get))
+        .routes(routes!(calls::export))
+        .routes(routes!(calls::get, calls::update))
         .routes(routes!(sandbox::place_call))
         .routes(routes!(numbers::list))
         .routes(routes!(numbers::get, numbers::update, numbers::release))

@@ -20,6 +20,8 @@ use utoipa::{Modify, OpenApi};
         (name = "Numbers", description = "Tracking numbers: search, buy, assign, release"),
         (name = "Number groups", description = "Sets of numbers for reporting and bulk management"),
         (name = "Calls", description = "The call log with attribution"),
+        (name = "Voicemails", description = "Voicemails callers left"),
+        (name = "Dashboard", description = "Statistics and analytics over calls"),
         (name = "Sandbox", description = "Simulated calls through the public webhook path (sandbox carrier only)"),
         (name = "API keys", description = "Keys that authenticate API requests (admin only)"),
         (name = "Operations", description = "Probes and documentation"),

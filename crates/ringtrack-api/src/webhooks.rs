@@ -214,7 +214,7 @@ impl Callback {
             Callback::Record { url, seconds } => {
                 let audio = seconds > 0 && url.is_some();
                 if let (true, Some(url)) = (audio, &url) {
-                    calls::set_voicemail(tx, call.id, url, seconds).await?;
+                    calls::set_voicemail(tx, call, url, seconds).await?;
                 }
                 Event::VoicemailRecorded { audio }
             }
@@ -349,7 +349,7 @@ pub async fn recording(State(state): State<AppState>, request: TwilioRequest) ->
     if request.param("RecordingSource") == Some("RecordVerb") {
         if call.voicemail_url.is_none() {
             let seconds = request.param("RecordingDuration").and_then(|d| d.parse().ok()).unwrap_or(0);
-            calls::set_voicemail(&mut tx, call.id, &url, seconds).await?;
+            calls::set_voicemail(&mut tx, &call, &url, seconds).await?;
         }
     } else {
         calls::set_recording(&mut tx, call.id, &url).await?;

@@ -3,12 +3,13 @@
 //! with the answer given, so a repeat changes nothing and answers the same.
 
 use jiff::Timestamp;
+use ringtrack_domain::calls::CallFilter;
 use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::{BusinessId, CallFlowId, Cents, NumberId, PhoneNumber};
 use uuid::Uuid;
 
 use crate::conn::{FromRecord, Record, Sql};
-use crate::paging::{Keyed, Page, fetch_page};
+use crate::paging::{Keyed, Page, fetch_after, fetch_page};
 use crate::{Connection, Result, Tx, businesses};
 
 /// Until its final status arrives, a call is `in_progress`.
@@ -162,9 +163,103 @@ pub async fn get(mut db: impl Connection, business_id: BusinessId, id: Uuid) -> 
     Ok(db.conn().fetch_optional(select).await?)
 }
 
-pub async fn list(db: impl Connection, business_id: BusinessId, page: &PageRequest) -> Result<Page<Call>> {
-    let from = Sql::new("FROM calls WHERE business_id = $1").bind(business_id);
-    fetch_page(db, COLUMNS, from, "", page).await
+/// Appends the filter's conditions to a `… WHERE` clause over `calls`.
+pub(crate) fn push_filter(sql: &mut Sql, filter: &CallFilter) {
+    if let Some(from) = filter.range.from {
+        sql.push(" AND created_at >= ").push_bind(from);
+    }
+    if let Some(to) = filter.range.to {
+        sql.push(" AND created_at < ").push_bind(to);
+    }
+    if let Some(status) = filter.status {
+        sql.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(number) = filter.number_id {
+        sql.push(" AND number_id = ").push_bind(number);
+    }
+    if let Some(flow) = filter.call_flow_id {
+        sql.push(" AND call_flow_id = ").push_bind(flow);
+    }
+    if let Some(qualified) = filter.qualified {
+        sql.push(" AND qualified = ").push_bind(qualified);
+    }
+    if let Some(since) = filter.updated_since {
+        sql.push(" AND updated_at >= ").push_bind(since);
+    }
+    if let Some(min) = filter.min_duration {
+        sql.push(" AND duration_seconds >= ").push_bind(min);
+    }
+    if let Some(max) = filter.max_duration {
+        sql.push(" AND duration_seconds <= ").push_bind(max);
+    }
+    if let Some(source) = &filter.utm_source {
+        sql.push(" AND utm_source = ").push_bind(source.as_str());
+    }
+    if let Some(digits) = &filter.caller_digits {
+        sql.push(" AND caller_number LIKE ").push_bind(format!("%{digits}%"));
+    }
+}
+
+fn filtered(business_id: BusinessId, filter: &CallFilter) -> Sql {
+    let mut from = Sql::new("FROM calls WHERE business_id = $1").bind(business_id);
+    push_filter(&mut from, filter);
+    from
+}
+
+pub async fn list(
+    db: impl Connection,
+    business_id: BusinessId,
+    filter: &CallFilter,
+    page: &PageRequest,
+) -> Result<Page<Call>> {
+    fetch_page(db, COLUMNS, filtered(business_id, filter), "", page).await
+}
+
+/// The next `limit` calls matching the filter after `after`, newest first: an export reads
+/// the whole set this way, batch by batch, in constant memory.
+pub async fn batch(
+    db: impl Connection,
+    business_id: BusinessId,
+    filter: &CallFilter,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> Result<Vec<Call>> {
+    fetch_after(db, COLUMNS, filtered(business_id, filter), "", after, limit, 0).await
+}
+
+/// A person's changes to a call; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct CallChanges {
+    /// The person's verdict; `Some(None)` withdraws it, leaving the automatic one.
+    pub qualified: Option<Option<bool>>,
+    pub notes: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+}
+
+pub async fn update(
+    tx: &mut Tx,
+    business_id: BusinessId,
+    id: Uuid,
+    changes: CallChanges,
+) -> Result<Option<Call>> {
+    let mut update = Sql::new("UPDATE calls SET updated_at = ");
+    update.push_bind(crate::now());
+    if let Some(verdict) = changes.qualified {
+        update.push(", qualified_by_person = ").push_bind(verdict);
+        update.push(", qualified = COALESCE(").push_bind(verdict).push(", qualified_auto)");
+    }
+    if let Some(notes) = changes.notes {
+        update.push(", notes = ").push_bind(notes);
+    }
+    if let Some(tags) = changes.tags {
+        let tags = serde_json::to_string(&tags).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+        update.push(", tags = ").push_bind(tags);
+    }
+    update.push(" WHERE business_id = ").push_bind(business_id).push(" AND id = ").push_bind(id);
+    if tx.conn().execute(update).await? == 0 {
+        return Ok(None);
+    }
+    get(&mut *tx, business_id, id).await
 }
 
 /// Records a new inbound call, in progress. `first_time_caller` is whether the business
@@ -276,15 +371,103 @@ pub async fn set_recording(tx: &mut Tx, id: Uuid, url: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn set_voicemail(tx: &mut Tx, id: Uuid, url: &str, seconds: i64) -> Result<()> {
+/// Keeps a voicemail the caller left: on the call, and in the voicemails list (once).
+pub async fn set_voicemail(tx: &mut Tx, call: &Call, url: &str, seconds: i64) -> Result<()> {
+    let now = crate::now();
     let update = Sql::new(
         "UPDATE calls SET voicemail_url = $1, voicemail_seconds = $2, updated_at = $3 WHERE id = $4",
     )
     .bind(url)
     .bind(seconds)
-    .bind(crate::now())
-    .bind(id);
+    .bind(now)
+    .bind(call.id);
     tx.conn().execute(update).await?;
+    let insert = Sql::new(
+        "INSERT INTO voicemails (id, business_id, call_id, recording_url, duration_seconds, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (call_id) DO NOTHING",
+    )
+    .bind(Uuid::now_v7())
+    .bind(call.business_id)
+    .bind(call.id)
+    .bind(url)
+    .bind(seconds)
+    .bind(now);
+    tx.conn().execute(insert).await?;
+    Ok(())
+}
+
+/// A finished call written whole, as an import or `ringtrack seed` records history.
+#[derive(Clone, Debug)]
+pub struct PastCall {
+    pub id: Uuid,
+    pub business_id: BusinessId,
+    pub number_id: Option<NumberId>,
+    pub caller_number: String,
+    pub tracking_number: String,
+    pub destination_number: Option<String>,
+    pub call_flow_id: Option<CallFlowId>,
+    pub call_flow_name: Option<String>,
+    pub status: &'static str,
+    pub duration_seconds: i64,
+    pub qualified: bool,
+    pub ai_score: Option<i64>,
+    pub first_time_caller: bool,
+    pub source: Option<String>,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub gclid: Option<String>,
+    pub landing_page: Option<String>,
+    pub caller_state: Option<String>,
+    pub cost: Cents,
+    pub created_at: Timestamp,
+}
+
+/// Arguments each row binds.
+const PAST_COLUMNS: usize = 25;
+
+/// Writes finished calls in multi-row inserts (a few hundred rows a statement).
+pub async fn insert_past(tx: &mut Tx, past: &[PastCall]) -> Result<()> {
+    // Both databases cap a statement's arguments (SQLite at 32766): stay well below.
+    for chunk in past.chunks(30_000 / PAST_COLUMNS) {
+        let mut insert = Sql::new(
+            "INSERT INTO calls (id, business_id, number_id, caller_number, tracking_number, destination_number,
+                call_flow_id, call_flow_name, status, duration_seconds, qualified, qualified_auto, ai_score,
+                first_time_caller, source, utm_source, utm_medium, utm_campaign, gclid, landing_page, caller_state,
+                cost_cents, created_at, updated_at, answered_at, ended_at) VALUES ",
+        );
+        for (i, c) in chunk.iter().enumerate() {
+            insert.push(if i == 0 { "(" } else { ", (" });
+            insert.push_bind(c.id).push(", ").push_bind(c.business_id).push(", ").push_bind(c.number_id);
+            insert
+                .push(", ")
+                .push_bind(c.caller_number.as_str())
+                .push(", ")
+                .push_bind(c.tracking_number.as_str());
+            insert.push(", ").push_bind(c.destination_number.clone()).push(", ").push_bind(c.call_flow_id);
+            insert.push(", ").push_bind(c.call_flow_name.clone()).push(", ").push_bind(c.status);
+            insert.push(", ").push_bind(c.duration_seconds).push(", ").push_bind(c.qualified);
+            insert.push(", ").push_bind(c.qualified).push(", ").push_bind(c.ai_score);
+            insert.push(", ").push_bind(c.first_time_caller).push(", ").push_bind(c.source.clone());
+            insert.push(", ").push_bind(c.utm_source.clone()).push(", ").push_bind(c.utm_medium.clone());
+            insert.push(", ").push_bind(c.utm_campaign.clone()).push(", ").push_bind(c.gclid.clone());
+            insert.push(", ").push_bind(c.landing_page.clone()).push(", ").push_bind(c.caller_state.clone());
+            insert.push(", ").push_bind(c.cost.get()).push(", ").push_bind(c.created_at);
+            // updated_at, answered_at and ended_at follow from the start and the length.
+            let ended = c.created_at + jiff::SignedDuration::from_secs(c.duration_seconds + 20);
+            let answered =
+                (c.status == "answered").then(|| c.created_at + jiff::SignedDuration::from_secs(15));
+            insert
+                .push(", ")
+                .push_bind(ended)
+                .push(", ")
+                .push_bind(answered)
+                .push(", ")
+                .push_bind(ended)
+                .push(")");
+        }
+        tx.conn().execute(insert).await?;
+    }
     Ok(())
 }
 

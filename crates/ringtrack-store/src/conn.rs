@@ -56,9 +56,18 @@ macro_rules! query {
 
 impl Conn<'_> {
     pub(crate) async fn fetch_all<T: FromRecord>(self, sql: Sql) -> sqlx::Result<Vec<T>> {
+        self.fetch_all_with(sql, T::from_record).await
+    }
+
+    /// Like `fetch_all`, for rows whose reading depends on the query (which columns it has).
+    pub(crate) async fn fetch_all_with<T>(
+        self,
+        sql: Sql,
+        read: impl Fn(&dyn Record) -> sqlx::Result<T>,
+    ) -> sqlx::Result<Vec<T>> {
         on_backend!(self, exec => {
             let rows = query!(sql).fetch_all(exec).await?;
-            rows.iter().map(|row| T::from_record(row)).collect()
+            rows.iter().map(|row| read(row)).collect()
         })
     }
 

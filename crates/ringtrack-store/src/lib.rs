@@ -9,6 +9,7 @@
 //! [`Tx`]. On SQLite all writes share one connection and start with `BEGIN IMMEDIATE`, so
 //! a transaction that reads before it writes can never fail to upgrade its lock.
 
+pub mod analytics;
 pub mod api_keys;
 pub mod businesses;
 pub mod call_flows;
@@ -21,6 +22,7 @@ pub mod numbers;
 mod paging;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod voicemails;
 
 use std::str::FromStr;
 use std::time::Duration;

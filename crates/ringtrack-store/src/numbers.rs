@@ -160,6 +160,14 @@ pub async fn in_service(mut db: impl Connection, phone: &PhoneNumber) -> Result<
     Ok(db.conn().fetch_optional(select).await?)
 }
 
+/// The business's numbers that are not released, as of now.
+pub async fn count_active(mut db: impl Connection, business_id: BusinessId) -> Result<i64> {
+    let count =
+        Sql::new("SELECT count(*) AS value FROM numbers WHERE business_id = $1 AND status <> 'released'")
+            .bind(business_id);
+    Ok(db.conn().fetch_one(count).await?)
+}
+
 /// Which numbers a list shows; all conditions hold together.
 #[derive(Clone, Debug, Default)]
 pub struct NumberFilter {

@@ -31,23 +31,13 @@ pub(crate) async fn fetch_page<T: FromRecord + Keyed>(
     count.text.insert_str(0, "SELECT count(*) AS value ");
     let total: i64 = db.conn().fetch_one(count).await?;
 
-    let mut rows = from_where;
-    rows.text.insert_str(0, &format!("SELECT {columns} "));
-    let offset = match &request.position {
-        Position::Offset(skip) => *skip,
-        Position::After(cursor) => {
-            rows.push(" AND (created_at < ").push_bind(cursor.created_at);
-            rows.push(" OR (created_at = ").push_bind(cursor.created_at);
-            rows.push(" AND id < ").push_bind(cursor.id).push("))");
-            0
-        }
+    let (after, offset) = match &request.position {
+        Position::Offset(skip) => (None, *skip),
+        Position::After(cursor) => (Some(cursor), 0),
     };
     // One row more than asked tells whether another page follows.
-    rows.push(&format!(" ORDER BY {table}created_at DESC, {table}id DESC LIMIT "))
-        .push_bind(i64::from(request.limit) + 1)
-        .push(" OFFSET ")
-        .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
-    let mut items: Vec<T> = db.conn().fetch_all(rows).await?;
+    let mut items: Vec<T> =
+        fetch_after(db, columns, from_where, table, after, i64::from(request.limit) + 1, offset).await?;
     let next_cursor = if items.len() > request.limit as usize {
         items.truncate(request.limit as usize);
         items.last().map(Keyed::cursor)
@@ -55,4 +45,29 @@ pub(crate) async fn fetch_page<T: FromRecord + Keyed>(
         None
     };
     Ok(Page { items, total: total.max(0) as u64, next_cursor })
+}
+
+/// Rows of `SELECT {columns} {from_where}` in newest-first order, strictly after the
+/// keyset position `after` (when given), skipping `offset`, at most `limit`.
+pub(crate) async fn fetch_after<T: FromRecord>(
+    mut db: impl Connection,
+    columns: &str,
+    from_where: Sql,
+    table: &str,
+    after: Option<&Cursor>,
+    limit: i64,
+    offset: u64,
+) -> Result<Vec<T>> {
+    let mut rows = from_where;
+    rows.text.insert_str(0, &format!("SELECT {columns} "));
+    if let Some(cursor) = after {
+        rows.push(&format!(" AND ({table}created_at < ")).push_bind(cursor.created_at);
+        rows.push(&format!(" OR ({table}created_at = ")).push_bind(cursor.created_at);
+        rows.push(&format!(" AND {table}id < ")).push_bind(cursor.id).push("))");
+    }
+    rows.push(&format!(" ORDER BY {table}created_at DESC, {table}id DESC LIMIT "))
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+    Ok(db.conn().fetch_all(rows).await?)
 }

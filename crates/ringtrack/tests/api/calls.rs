@@ -132,6 +132,20 @@ test_on_both_backends! {
         assert_eq!(call["destination_number"], Value::Null);
         let after_dial = twiml_of(&placed, "/webhooks/twilio/voice/dial")[0];
         assert!(after_dial.contains("<Record "), "{after_dial}");
+        let voicemails = body(app.get("/api/v1/voicemails").await).await;
+        assert_eq!(voicemails["data"]["total"], 1);
+        let voicemail = voicemails["data"]["voicemails"][0].clone();
+        assert_eq!(voicemail["call_id"], placed["call_id"]);
+        assert_eq!(voicemail["caller_number"], "+13055550000");
+        assert_eq!(voicemail["tracking_number"], tracking);
+        assert!(voicemail["duration_seconds"].as_i64().unwrap() > 0);
+        let id = voicemail["id"].as_str().unwrap();
+        assert_eq!(body(app.get(&format!("/api/v1/voicemails/{id}")).await).await["data"], voicemail);
+        let number_id = call["number_id"].as_str().unwrap();
+        assert_eq!(body(app.get(&format!("/api/v1/voicemails?number_id={number_id}")).await).await["data"]["total"], 1);
+        assert_eq!(body(app.get(&format!("/api/v1/voicemails?number_id={}", uuid::Uuid::now_v7())).await).await["data"]["total"], 0);
+        assert_error(app.get(&format!("/api/v1/voicemails/{id}/recording")).await, 404, "not_found", &[]).await;
+        assert_error(app.get("/api/v1/voicemails?date_from=nope").await, 422, "validation_failed", &["date_from"]).await;
 
         // Nobody answers and no message is left: missed.
         let silent = place(&app, json!({"from": "+13055550001", "to": tracking, "answer": false})).await;

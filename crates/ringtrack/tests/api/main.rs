@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod call_flows;
+mod call_log;
 mod calls;
 mod carrier;
 mod cli;

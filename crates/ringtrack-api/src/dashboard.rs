@@ -1,0 +1,193 @@
+//! `/api/v1/dashboard/stats` and `/api/v1/analytics/calls`: aggregates over completed calls,
+//! exact, from one machinery (`ringtrack_store::analytics`).
+
+use axum::extract::State;
+use jiff::tz::TimeZone;
+use ringtrack_domain::calls::{AnalyticsQuery, CallFilter, CallFilterParams, Metric};
+use ringtrack_domain::dates::{DateRange, DateRangeParams};
+use ringtrack_domain::{Access, BusinessId};
+use ringtrack_store::analytics::{self, Aggregates, Key};
+use ringtrack_store::{businesses, numbers};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::envelope::Data;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::ApiQuery;
+
+/// Exactly the reference's ten fields.
+#[derive(Serialize, ToSchema)]
+pub struct DashboardStats {
+    total_calls: i64,
+    answered_calls: i64,
+    missed_calls: i64,
+    voicemail_calls: i64,
+    qualified_calls: i64,
+    unique_callers: i64,
+    /// round(sum of durations / 60).
+    total_minutes: i64,
+    /// Sum of durations / total calls, in whole seconds.
+    average_duration: i64,
+    /// As of now.
+    active_numbers: i64,
+    /// As of now.
+    balance_cents: i64,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct StatsParams {
+    /// ISO 8601 date or date-time (alias start_date).
+    date_from: Option<String>,
+    /// ISO 8601 date (the whole day, UTC) or date-time (alias end_date).
+    date_to: Option<String>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+}
+
+fn minutes(seconds: i64) -> i64 {
+    (seconds + 30) / 60
+}
+
+async fn timezone(state: &AppState, business: BusinessId) -> ApiResult<TimeZone> {
+    let business = businesses::get(&state.store, business).await?.ok_or(ApiError::Unauthorized)?;
+    Ok(TimeZone::get(&business.timezone).unwrap_or(TimeZone::UTC))
+}
+
+#[utoipa::path(
+    get, path = "/dashboard/stats", tag = "Dashboard", operation_id = "dashboard_stats",
+    params(StatsParams),
+    responses((status = 200, body = Data<DashboardStats>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])),
+)]
+/// Aggregate call statistics over a period (all time without dates).
+pub async fn stats(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(dates): ApiQuery<DateRangeParams>,
+) -> ApiResult<Data<DashboardStats>> {
+    auth.require(Access::Read)?;
+    let filter = CallFilter { range: DateRange::parse(&dates)?, ..CallFilter::default() };
+    let groups =
+        analytics::aggregate(&state.store, auth.business_id, &filter, &[], &TimeZone::UTC, true).await?;
+    let totals = groups.into_iter().next().map(|g| g.aggregates).unwrap_or_default();
+    let business = businesses::get(&state.store, auth.business_id).await?.ok_or(ApiError::Unauthorized)?;
+    let active_numbers = numbers::count_active(&state.store, auth.business_id).await?;
+    Ok(Data::new(DashboardStats {
+        total_calls: totals.count,
+        answered_calls: totals.answered,
+        missed_calls: totals.missed,
+        voicemail_calls: totals.voicemail,
+        qualified_calls: totals.qualified,
+        unique_callers: totals.unique_callers.unwrap_or(0),
+        total_minutes: minutes(totals.total_seconds),
+        average_duration: if totals.count > 0 { totals.total_seconds / totals.count } else { 0 },
+        active_numbers,
+        balance_cents: business.balance.get(),
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct AnalyticsParams {
+    /// Up to three of source, utm_source, utm_medium, utm_campaign, number_id, call_flow_id,
+    /// status, date, week, month, hour_of_day, day_of_week (comma-separated; local time of the business).
+    group_by: Option<String>,
+    /// Any of count, answered, missed, voicemail, qualified, qualified_pct, avg_duration,
+    /// total_minutes, avg_ai_score, unique_callers (comma-separated; default count).
+    metrics: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct AnalyticsRequest {
+    group_by: Option<String>,
+    metrics: Option<String>,
+    #[serde(flatten)]
+    filters: CallFilterParams,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AnalyticsAnswer {
+    /// One object per group: the group's fields, then the metrics asked for.
+    #[schema(value_type = Vec<Object>)]
+    rows: Vec<Map<String, Value>>,
+    /// The metrics over every row.
+    #[schema(value_type = Object)]
+    totals: Map<String, Value>,
+}
+
+fn metric_value(metric: Metric, a: &Aggregates) -> Value {
+    let ratio = |n: i64, d: i64| {
+        if d > 0 { Value::from((n as f64 / d as f64 * 10.0).round() / 10.0) } else { Value::Null }
+    };
+    match metric {
+        Metric::Count => a.count.into(),
+        Metric::Answered => a.answered.into(),
+        Metric::Missed => a.missed.into(),
+        Metric::Voicemail => a.voicemail.into(),
+        Metric::Qualified => a.qualified.into(),
+        Metric::QualifiedPct => ratio(a.qualified * 100, a.count),
+        Metric::AvgDuration => {
+            if a.count > 0 {
+                Value::from(a.total_seconds / a.count)
+            } else {
+                Value::Null
+            }
+        }
+        Metric::TotalMinutes => minutes(a.total_seconds).into(),
+        Metric::AvgAiScore => ratio(a.ai_score_sum, a.ai_scored),
+        Metric::UniqueCallers => a.unique_callers.unwrap_or(0).into(),
+    }
+}
+
+#[utoipa::path(
+    get, path = "/analytics/calls", tag = "Dashboard", operation_id = "call_analytics",
+    params(AnalyticsParams, crate::calls::CallFilters),
+    responses((status = 200, body = Data<AnalyticsAnswer>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])),
+)]
+/// Call metrics grouped by up to three fields, with the call list's filters.
+pub async fn calls(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(request): ApiQuery<AnalyticsRequest>,
+) -> ApiResult<Data<AnalyticsAnswer>> {
+    auth.require(Access::Read)?;
+    let mut errors = ringtrack_domain::FieldErrors::new();
+    let query =
+        errors.take_all(AnalyticsQuery::parse(request.group_by.as_deref(), request.metrics.as_deref()));
+    let filter = errors.take_all(CallFilter::parse(&request.filters));
+    errors.finish(())?;
+    let (query, filter) = (query.expect("checked"), filter.expect("checked"));
+    let unique = query.metrics.contains(&Metric::UniqueCallers);
+    let tz = timezone(&state, auth.business_id).await?;
+    let groups =
+        analytics::aggregate(&state.store, auth.business_id, &filter, &query.group_by, &tz, unique).await?;
+    let total = analytics::aggregate(&state.store, auth.business_id, &filter, &[], &tz, unique).await?;
+    let metrics = |a: &Aggregates| -> Map<String, Value> {
+        query.metrics.iter().map(|m| (m.as_str().to_owned(), metric_value(*m, a))).collect()
+    };
+    let rows = groups
+        .into_iter()
+        .map(|group| {
+            let mut row = Map::new();
+            for (dimension, key) in query.group_by.iter().zip(group.keys) {
+                let value = match key {
+                    Key::Text(text) => Value::from(text),
+                    Key::Number(n) => Value::from(n),
+                    Key::None => Value::Null,
+                };
+                row.insert(dimension.as_str().to_owned(), value);
+            }
+            row.extend(metrics(&group.aggregates));
+            row
+        })
+        .collect();
+    let totals = metrics(&total.into_iter().next().map(|g| g.aggregates).unwrap_or_default());
+    Ok(Data::new(AnalyticsAnswer { rows, totals }))
+}

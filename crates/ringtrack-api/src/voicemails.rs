@@ -1,0 +1,145 @@
+//! `/api/v1/voicemails`: the voicemails callers left. The audio itself comes with the
+//! recording pipeline; until then the recording endpoint answers 404.
+
+use axum::extract::{Path, State};
+use jiff::Timestamp;
+use ringtrack_domain::dates::{DateRange, DateRangeParams};
+use ringtrack_domain::{Access, FieldErrors, NumberId};
+use ringtrack_store::voicemails::{self, Voicemail};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::envelope::{Data, PageInfo};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiQuery, ListParams, Paging, parse_id};
+
+#[derive(Serialize, ToSchema)]
+pub struct VoicemailView {
+    #[schema(format = Uuid)]
+    id: Uuid,
+    #[schema(format = Uuid)]
+    call_id: Uuid,
+    caller_number: String,
+    tracking_number: Option<String>,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    number_id: Option<NumberId>,
+    duration_seconds: i64,
+    has_transcription: bool,
+    transcription_text: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    created_at: Timestamp,
+}
+
+impl From<Voicemail> for VoicemailView {
+    fn from(v: Voicemail) -> Self {
+        VoicemailView {
+            id: v.id,
+            call_id: v.call_id,
+            caller_number: v.caller_number,
+            tracking_number: v.tracking_number,
+            number_id: v.number_id,
+            duration_seconds: v.duration_seconds,
+            has_transcription: v.transcription_text.is_some(),
+            transcription_text: v.transcription_text,
+            created_at: v.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VoicemailList {
+    voicemails: Vec<VoicemailView>,
+    #[serde(flatten)]
+    page: PageInfo,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VoicemailFilters {
+    #[param(format = Uuid)]
+    number_id: Option<String>,
+    /// ISO 8601 date or date-time (alias start_date).
+    date_from: Option<String>,
+    /// ISO 8601 date (the whole day, UTC) or date-time (alias end_date).
+    date_to: Option<String>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+}
+
+#[utoipa::path(
+    get, path = "/voicemails", tag = "Voicemails", operation_id = "list_voicemails",
+    params(ListParams, VoicemailFilters),
+    responses((status = 200, body = Data<VoicemailList>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])),
+)]
+/// Voicemails, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Paging(page): Paging,
+    ApiQuery(filters): ApiQuery<VoicemailFilters>,
+) -> ApiResult<Data<VoicemailList>> {
+    auth.require(Access::Read)?;
+    let mut errors = FieldErrors::new();
+    let dates = DateRangeParams {
+        date_from: filters.date_from,
+        date_to: filters.date_to,
+        start_date: filters.start_date,
+        end_date: filters.end_date,
+    };
+    let range = errors.take_all(DateRange::parse(&dates)).unwrap_or_default();
+    let number_id = errors.take(parse_id("number_id", filters.number_id.as_deref())).flatten();
+    errors.finish(())?;
+    let found = voicemails::list(&state.store, auth.business_id, &range, number_id, &page).await?;
+    let (voicemails, page) = PageInfo::split(found, &page, VoicemailView::from);
+    Ok(Data::new(VoicemailList { voicemails, page }))
+}
+
+fn voicemail_id(raw: &str) -> ApiResult<Uuid> {
+    raw.parse().map_err(|_| ApiError::NotFound("Voicemail"))
+}
+
+#[utoipa::path(
+    get, path = "/voicemails/{id}", tag = "Voicemails", operation_id = "get_voicemail",
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = Data<VoicemailView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])),
+)]
+/// One voicemail.
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Data<VoicemailView>> {
+    auth.require(Access::Read)?;
+    let voicemail = voicemails::get(&state.store, auth.business_id, voicemail_id(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound("Voicemail"))?;
+    Ok(Data::new(voicemail.into()))
+}
+
+#[utoipa::path(
+    get, path = "/voicemails/{id}/recording", tag = "Voicemails", operation_id = "get_voicemail_recording",
+    params(("id" = String, Path, format = Uuid)),
+    responses(
+        (status = 200, description = "The audio", content_type = "audio/mpeg", body = Vec<u8>),
+        (status = 401, body = ErrorBody), (status = 404, description = "No such voicemail, or its audio is not stored yet", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
+/// The voicemail's audio (`audio/mpeg`). Audio is kept once the recording pipeline has
+/// fetched it from the carrier; until then this is 404.
+pub async fn recording(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Data<()>> {
+    auth.require(Access::Read)?;
+    voicemails::get(&state.store, auth.business_id, voicemail_id(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound("Voicemail"))?;
+    Err(ApiError::NotFound("Recording"))
+}
