@@ -27,22 +27,97 @@ pub enum Conn<'c> {
     Postgres(&'c mut PgConnection),
 }
 
-/// Expands `$body` once per executor type, with `$exec` bound to that executor.
+/// Expands `$body` once per executor type, with `$exec` bound to that executor and `$text`
+/// to the statement's text in that backend's placeholder style.
 macro_rules! on_backend {
-    ($conn:expr, $exec:ident => $body:expr) => {
+    ($conn:expr, $sql:expr, $exec:ident, $text:ident => $body:expr) => {
         match $conn {
-            Conn::SqlitePool($exec) => $body,
-            Conn::PostgresPool($exec) => $body,
-            Conn::Sqlite($exec) => $body,
-            Conn::Postgres($exec) => $body,
+            Conn::SqlitePool($exec) => {
+                let $text = sqlite_placeholders(&$sql.text);
+                $body
+            }
+            Conn::Sqlite($exec) => {
+                let $text = sqlite_placeholders(&$sql.text);
+                $body
+            }
+            Conn::PostgresPool($exec) => {
+                let $text = std::borrow::Cow::Borrowed($sql.text.as_str());
+                $body
+            }
+            Conn::Postgres($exec) => {
+                let $text = std::borrow::Cow::Borrowed($sql.text.as_str());
+                $body
+            }
         }
     };
 }
 
-/// Binds every argument of `$sql` to a fresh query on its text.
+/// SQLite keeps `$1`-style parameters in a list it walks on every lookup by position, and
+/// sqlx looks each one up while binding: a statement with thousands of them (a multi-row
+/// insert) binds in quadratic time. When a statement numbers its placeholders `$1, $2, …`
+/// in order, each used once, they become plain `?`s, which SQLite binds by position
+/// directly; otherwise `$n` becomes SQLite's numbered `?n`. Statements never hold a `$`
+/// outside a placeholder: values are always bound.
+fn sqlite_placeholders(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('$') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut in_order = true;
+    let mut expected = 1usize;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            let start = i + 1;
+            let mut end = start;
+            while end < bytes.len() && bytes[end].is_ascii_digit() {
+                end += 1;
+            }
+            if text[start..end].parse::<usize>().ok() != Some(expected) {
+                in_order = false;
+                break;
+            }
+            expected += 1;
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    if !in_order {
+        return std::borrow::Cow::Owned(text.replace('$', "?"));
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' {
+            out.push('?');
+            while chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_placeholders;
+
+    #[test]
+    fn placeholders_in_order_become_positional() {
+        assert_eq!(sqlite_placeholders("SELECT 1"), "SELECT 1");
+        assert_eq!(sqlite_placeholders("a = $1 AND b IN ($2, $3)"), "a = ? AND b IN (?, ?)");
+        assert_eq!(sqlite_placeholders("VALUES ($1, $2, $2)"), "VALUES (?1, ?2, ?2)");
+        assert_eq!(sqlite_placeholders("x = $2 AND y = $1"), "x = ?2 AND y = ?1");
+    }
+}
+
+/// Binds every argument of `$sql` to a fresh query on `$text`.
 macro_rules! query {
-    ($sql:expr) => {{
-        let mut query = sqlx::query(&$sql.text);
+    ($text:expr, $sql:expr) => {{
+        let mut query = sqlx::query(&$text);
         for arg in &$sql.args {
             query = match arg {
                 Value::Int(v) => query.bind(*v),
@@ -65,34 +140,39 @@ impl Conn<'_> {
         sql: Sql,
         read: impl Fn(&dyn Record) -> sqlx::Result<T>,
     ) -> sqlx::Result<Vec<T>> {
-        on_backend!(self, exec => {
-            let rows = query!(sql).fetch_all(exec).await?;
+        on_backend!(self, sql, exec, text => {
+            let rows = query!(text, sql).fetch_all(exec).await?;
             rows.iter().map(|row| read(row)).collect()
         })
     }
 
     pub(crate) async fn fetch_optional<T: FromRecord>(self, sql: Sql) -> sqlx::Result<Option<T>> {
-        on_backend!(self, exec => {
-            let row = query!(sql).fetch_optional(exec).await?;
+        on_backend!(self, sql, exec, text => {
+            let row = query!(text, sql).fetch_optional(exec).await?;
             row.as_ref().map(|row| T::from_record(row)).transpose()
         })
     }
 
     pub(crate) async fn fetch_one<T: FromRecord>(self, sql: Sql) -> sqlx::Result<T> {
-        on_backend!(self, exec => {
-            let row = query!(sql).fetch_one(exec).await?;
+        on_backend!(self, sql, exec, text => {
+            let row = query!(text, sql).fetch_one(exec).await?;
             T::from_record(&row)
         })
     }
 
     /// Runs a statement and answers how many rows it changed.
     pub(crate) async fn execute(self, sql: Sql) -> sqlx::Result<u64> {
-        on_backend!(self, exec => Ok(query!(sql).execute(exec).await?.rows_affected()))
+        on_backend!(self, sql, exec, text => Ok(query!(text, sql).execute(exec).await?.rows_affected()))
     }
 
     /// Runs several `;`-separated statements with no arguments (migrations).
     pub(crate) async fn execute_script(self, script: &str) -> sqlx::Result<()> {
-        on_backend!(self, exec => sqlx::raw_sql(script).execute(exec).await.map(drop))
+        match self {
+            Conn::SqlitePool(exec) => sqlx::raw_sql(script).execute(exec).await.map(drop),
+            Conn::Sqlite(exec) => sqlx::raw_sql(script).execute(exec).await.map(drop),
+            Conn::PostgresPool(exec) => sqlx::raw_sql(script).execute(exec).await.map(drop),
+            Conn::Postgres(exec) => sqlx::raw_sql(script).execute(exec).await.map(drop),
+        }
     }
 }
 

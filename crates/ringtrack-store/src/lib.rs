@@ -27,7 +27,8 @@ pub mod voicemails;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -88,10 +89,13 @@ impl Store {
     /// It does not migrate: call [`Store::migrate`].
     pub async fn connect(url: &str) -> Result<Store> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?
+                .disable_statement_logging();
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(WAIT)
-                .connect(url)
+                .connect_with(options)
                 .await
                 .map_err(|e| StoreError::Unavailable(describe_connect_error(&e)))?;
             return Ok(Store { pools: Pools::Postgres(pool) });
@@ -107,7 +111,9 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(WAIT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Statements are not logged: the request log says what was slow.
+            .disable_statement_logging();
         let open = |max: u32, options: SqliteConnectOptions| async move {
             SqlitePoolOptions::new()
                 .max_connections(max)
@@ -116,9 +122,11 @@ impl Store {
                 .await
                 .map_err(|e| StoreError::Unavailable(describe_connect_error(&e)))
         };
-        // The writer is opened first: it creates the file and switches it to WAL.
-        let writer = open(1, options.clone()).await?;
-        let reader = open(4, options.read_only(true)).await?;
+        // The writer is opened first: it creates the file and switches it to WAL. Page
+        // caches (negative: KiB) keep hot index pages in the process instead of re-reading
+        // them from the OS on every statement; their sum bounds the memory they can take.
+        let writer = open(1, options.clone().pragma("cache_size", "-65536")).await?;
+        let reader = open(4, options.read_only(true).pragma("cache_size", "-16384")).await?;
         Ok(Store { pools: Pools::Sqlite { reader, writer } })
     }
 

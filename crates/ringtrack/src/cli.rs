@@ -41,6 +41,25 @@ pub enum Command {
     /// Make the sandbox carrier act: place a simulated call to a running server.
     #[command(subcommand)]
     Simulate(SimulateCommand),
+    /// Create a business with numbers, flows, groups and a synthetic call history;
+    /// prints {"business_id","api_key"}.
+    Seed(SeedArgs),
+}
+
+#[derive(Args)]
+pub struct SeedArgs {
+    /// How many calls.
+    #[arg(long)]
+    pub calls: u64,
+    /// How many tracking numbers.
+    #[arg(long, default_value_t = 20)]
+    pub numbers: u32,
+    /// Over how many days before now the calls are spread.
+    #[arg(long, default_value_t = 365)]
+    pub days: u32,
+    /// The random seed: the same seed gives the same history.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }
 
 #[derive(Subcommand)]

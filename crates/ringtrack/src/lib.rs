@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod cli;
 pub mod renewals;
+pub mod seed;
 pub mod serve;
 pub mod simulate;
 pub mod wiring;
@@ -35,6 +36,7 @@ pub fn main() -> ExitCode {
             Command::Admin(AdminCommand::CreateKey(args)) => admin::create_key(&cli.storage, args).await,
             Command::Admin(AdminCommand::Credit(args)) => admin::credit(&cli.storage, args).await,
             Command::Simulate(SimulateCommand::Call(args)) => simulate::call(&cli.storage, args).await,
+            Command::Seed(args) => seed::run(&cli.storage, args).await,
         }
     });
     match result {
