@@ -7,7 +7,7 @@ use ringtrack_domain::calls::{AnalyticsQuery, CallFilter, CallFilterParams, Metr
 use ringtrack_domain::dates::{DateRange, DateRangeParams};
 use ringtrack_domain::{Access, BusinessId};
 use ringtrack_store::analytics::{self, Aggregates, Key};
-use ringtrack_store::{businesses, numbers};
+use ringtrack_store::{businesses, numbers, rollups};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -71,10 +71,8 @@ pub async fn stats(
     ApiQuery(dates): ApiQuery<DateRangeParams>,
 ) -> ApiResult<Data<DashboardStats>> {
     auth.require(Access::Read)?;
-    let filter = CallFilter { range: DateRange::parse(&dates)?, ..CallFilter::default() };
-    let groups =
-        analytics::aggregate(&state.store, auth.business_id, &filter, &[], &TimeZone::UTC, true).await?;
-    let totals = groups.into_iter().next().map(|g| g.aggregates).unwrap_or_default();
+    let range = DateRange::parse(&dates)?;
+    let totals = rollups::totals(&state.store, auth.business_id, &range).await?;
     let business = businesses::get(&state.store, auth.business_id).await?.ok_or(ApiError::Unauthorized)?;
     let active_numbers = numbers::count_active(&state.store, auth.business_id).await?;
     Ok(Data::new(DashboardStats {

@@ -9,8 +9,8 @@ use ringtrack_domain::{BusinessId, CallFlowId, Cents, NumberId, PhoneNumber};
 use uuid::Uuid;
 
 use crate::conn::{FromRecord, Record, Sql};
-use crate::paging::{Keyed, Page, fetch_after, fetch_page};
-use crate::{Connection, Result, Tx, businesses};
+use crate::paging::{Keyed, Page, fetch_after, fetch_page_counted};
+use crate::{Connection, Result, Tx, businesses, rollups};
 
 /// Until its final status arrives, a call is `in_progress`.
 pub const IN_PROGRESS: &str = "in_progress";
@@ -207,12 +207,14 @@ fn filtered(business_id: BusinessId, filter: &CallFilter) -> Sql {
 }
 
 pub async fn list(
-    db: impl Connection,
+    mut db: impl Connection,
     business_id: BusinessId,
     filter: &CallFilter,
     page: &PageRequest,
 ) -> Result<Page<Call>> {
-    fetch_page(db, COLUMNS, filtered(business_id, filter), "", page).await
+    // The roll-ups count most filters without reading a million rows.
+    let total = rollups::count(&mut db, business_id, filter).await?;
+    fetch_page_counted(db, COLUMNS, filtered(business_id, filter), "", page, total).await
 }
 
 /// The next `limit` calls matching the filter after `after`, newest first: an export reads
@@ -256,10 +258,14 @@ pub async fn update(
         update.push(", tags = ").push_bind(tags);
     }
     update.push(" WHERE business_id = ").push_bind(business_id).push(" AND id = ").push_bind(id);
-    if tx.conn().execute(update).await? == 0 {
-        return Ok(None);
+    let Some(before) = get(&mut *tx, business_id, id).await? else { return Ok(None) };
+    tx.conn().execute(update).await?;
+    let after = get(&mut *tx, business_id, id).await?.expect("the call exists");
+    if before.qualified != after.qualified {
+        rollups::apply(tx, &rollups::Facts::of(&before).into_iter().collect::<Vec<_>>(), -1).await?;
+        rollups::apply(tx, &rollups::Facts::of(&after).into_iter().collect::<Vec<_>>(), 1).await?;
     }
-    get(&mut *tx, business_id, id).await
+    Ok(Some(after))
 }
 
 /// Records a new inbound call, in progress. `first_time_caller` is whether the business
@@ -468,7 +474,25 @@ pub async fn insert_past(tx: &mut Tx, past: &[PastCall]) -> Result<()> {
         }
         tx.conn().execute(insert).await?;
     }
-    Ok(())
+    let facts: Vec<rollups::Facts> = past
+        .iter()
+        .filter(|c| c.status != IN_PROGRESS)
+        .map(|c| {
+            rollups::Facts::new(
+                c.business_id,
+                c.created_at,
+                c.status,
+                c.qualified,
+                c.number_id.map(|n| n.to_string()),
+                c.call_flow_id.map(|f| f.to_string()),
+                c.utm_source.clone(),
+                c.duration_seconds,
+                c.ai_score,
+                &c.caller_number,
+            )
+        })
+        .collect();
+    rollups::apply(tx, &facts, 1).await
 }
 
 /// How a call ended.
@@ -498,6 +522,8 @@ pub async fn complete(tx: &mut Tx, call: &Call, completion: &Completion) -> Resu
     if tx.conn().execute(update).await? == 0 {
         return Ok(false);
     }
+    let completed = by_id(&mut *tx, call.id).await?.expect("the call exists");
+    rollups::apply(tx, &rollups::Facts::of(&completed).into_iter().collect::<Vec<_>>(), 1).await?;
     if completion.cost > Cents::ZERO {
         let reason = format!("call {} ({} s)", call.id, completion.duration_seconds);
         businesses::change_balance(tx, call.business_id, Cents::new(-completion.cost.get()), &reason)

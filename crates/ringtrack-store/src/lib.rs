@@ -20,6 +20,7 @@ mod migrate;
 pub mod number_groups;
 pub mod numbers;
 mod paging;
+pub mod rollups;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod voicemails;

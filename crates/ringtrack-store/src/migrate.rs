@@ -38,6 +38,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0004_call_log.sql"),
         postgres: include_str!("../migrations/0004_call_log.sql"),
     },
+    Migration {
+        version: 5,
+        name: "call rollups",
+        sqlite: include_str!("../migrations/0005_call_rollups.sql"),
+        postgres: include_str!("../migrations/0005_call_rollups.sql"),
+    },
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.

@@ -21,15 +21,32 @@ pub(crate) trait Keyed {
 /// WHERE …` clause whose rows are ordered by `{table}created_at` and `{table}id` (`table`
 /// is `""` or an alias with its dot, as `"n."`).
 pub(crate) async fn fetch_page<T: FromRecord + Keyed>(
-    mut db: impl Connection,
+    db: impl Connection,
     columns: &str,
     from_where: Sql,
     table: &str,
     request: &PageRequest,
 ) -> Result<Page<T>> {
-    let mut count = from_where.clone();
-    count.text.insert_str(0, "SELECT count(*) AS value ");
-    let total: i64 = db.conn().fetch_one(count).await?;
+    fetch_page_counted(db, columns, from_where, table, request, None).await
+}
+
+/// Like [`fetch_page`], with the total given when the caller knows it more cheaply.
+pub(crate) async fn fetch_page_counted<T: FromRecord + Keyed>(
+    mut db: impl Connection,
+    columns: &str,
+    from_where: Sql,
+    table: &str,
+    request: &PageRequest,
+    known_total: Option<u64>,
+) -> Result<Page<T>> {
+    let total = match known_total {
+        Some(total) => total,
+        None => {
+            let mut count = from_where.clone();
+            count.text.insert_str(0, "SELECT count(*) AS value ");
+            db.conn().fetch_one::<i64>(count).await?.max(0) as u64
+        }
+    };
 
     let (after, offset) = match &request.position {
         Position::Offset(skip) => (None, *skip),
@@ -44,7 +61,7 @@ pub(crate) async fn fetch_page<T: FromRecord + Keyed>(
     } else {
         None
     };
-    Ok(Page { items, total: total.max(0) as u64, next_cursor })
+    Ok(Page { items, total, next_cursor })
 }
 
 /// Rows of `SELECT {columns} {from_where}` in newest-first order, strictly after the

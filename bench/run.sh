@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The read-side benchmark: seeds 1,000,000 calls, starts the release server, and drives it
+# with wrk from this same machine, on SQLite and on PostgreSQL. `/healthz` in the same run
+# is the machine's ceiling; every other figure is also given as a ratio to it.
+#
+#   bench/run.sh [sqlite|postgres|both] [calls]      (default: both, 1000000)
+#
+# Writes bench/results-<backend>.md and prints them.
+source "$(dirname "$0")/../scripts/lib/setup.sh"
+cd "$(dirname "$0")/.."
+
+which_backends=${1:-both}
+calls=${2:-1000000}
+duration=${BENCH_SECONDS:-10}
+connections=64
+
+ensure_rust
+ensure_apt wrk curl
+say "building ringtrack (release)"
+cargo build --release --locked -p ringtrack >&2
+bin=$PWD/target/release/ringtrack
+postgres=${RINGTRACK_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+
+# wrk's requests/s, p50 and p99 (ms) for a URL.
+measure() {
+  local url=$1 out
+  out=$(wrk -t2 -c"$connections" -d"${duration}s" --latency -H "Authorization: Bearer $key" "$url")
+  local rps p50 p99
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+  [ -z "$errors" ] || die "wrk saw non-2xx answers from $url: $out"
+  echo "$rps $(to_ms "$p50") $(to_ms "$p99")"
+}
+
+# wrk prints latencies as 1.23ms, 456.00us or 1.20s.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
+    else printf "%s", v }'
+}
+
+peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+
+run_backend() {
+  local backend=$1 dir url database=""
+  dir=$(mktemp -d /tmp/ringtrack-bench-XXXX)
+  if [ "$backend" = postgres ]; then
+    database="ringtrack_bench_$RANDOM$RANDOM"
+    psql "$postgres" -qc "CREATE DATABASE $database"
+    url="${postgres%/*}/$database"
+  else
+    url="sqlite://$dir/ringtrack.db"
+  fi
+  say "$backend: seeding $calls calls"
+  local seed_start seed_end
+  seed_start=$(date +%s.%N)
+  seeded=$("$bin" --data-dir "$dir" --database-url "$url" seed --calls "$calls" --numbers 20 --days 365)
+  seed_end=$(date +%s.%N)
+  key=$(sed -E 's/.*"api_key":"([^"]+)".*/\1/' <<<"$seeded")
+  local port=$((20000 + RANDOM % 20000))
+  RINGTRACK_LOG=warn "$bin" --data-dir "$dir" --database-url "$url" serve --bind "127.0.0.1:$port" >/dev/null 2>&1 &
+  local server=$!
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+  local base="http://127.0.0.1:$port"
+  local to from
+  to=$(date -u +%Y-%m-%d)
+  from=$(date -u -d '30 days ago' +%Y-%m-%d)
+  local call_id
+  call_id=$(curl -fs -H "Authorization: Bearer $key" "$base/api/v1/calls?per_page=1" | sed -E 's/.*"calls":\[\{"id":"([^"]+)".*/\1/')
+
+  local report=bench/results-$backend.md
+  {
+    echo "### $backend — $calls calls, $connections connections, ${duration} s each, wrk on the same 2-core machine"
+    echo
+    printf 'Seeding: %.1f s.\n\n' "$(echo "$seed_end - $seed_start" | bc)"
+    echo "| endpoint | requests/s | ratio to /healthz | p50 ms | p99 ms |"
+    echo "| --- | ---: | ---: | ---: | ---: |"
+  } >"$report"
+  local ceiling=""
+  while IFS='|' read -r name path; do
+    read -r rps p50 p99 < <(measure "$base$path")
+    [ -n "$ceiling" ] || ceiling=$rps
+    printf '| %s | %.0f | %.1f%% | %s | %s |\n' "$name" "$rps" "$(echo "$rps * 100 / $ceiling" | bc -l)" "$p50" "$p99" >>"$report"
+  done <<EOF
+GET /healthz (the ceiling)|/healthz
+GET /api/v1/calls?per_page=25|/api/v1/calls?per_page=25
+GET /api/v1/calls (answered, 30 days)|/api/v1/calls?per_page=25&status=answered&date_from=$from&date_to=$to
+GET /api/v1/calls/{id}|/api/v1/calls/$call_id
+GET /api/v1/dashboard/stats (30 days)|/api/v1/dashboard/stats?date_from=$from&date_to=$to
+GET /api/v1/dashboard/stats (all time)|/api/v1/dashboard/stats
+GET /api/v1/analytics/calls (source, date)|/api/v1/analytics/calls?group_by=source,date&metrics=count,answered,qualified_pct
+EOF
+  say "$backend: full export"
+  local export_start export_end rows
+  export_start=$(date +%s.%N)
+  rows=$(curl -fs -H "Authorization: Bearer $key" "$base/api/v1/calls/export" | wc -l)
+  export_end=$(date +%s.%N)
+  local rss
+  rss=$(peak_rss_mb "$server")
+  {
+    echo
+    printf 'Export: %d rows in %.1f s = %.0f rows/s.\n' "$((rows - 1))" "$(echo "$export_end - $export_start" | bc)" \
+      "$(echo "($rows - 1) / ($export_end - $export_start)" | bc -l)"
+    echo "Server peak RSS over the whole run: $rss MB."
+  } >>"$report"
+  kill "$server"
+  wait "$server" 2>/dev/null || true
+  rm -rf "$dir"
+  [ -z "$database" ] || psql "$postgres" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)"
+  cat "$report"
+}
+
+case "$which_backends" in
+  sqlite | postgres) run_backend "$which_backends" ;;
+  both) run_backend sqlite; run_backend postgres ;;
+  *) die "usage: bench/run.sh [sqlite|postgres|both] [calls]" ;;
+esac
