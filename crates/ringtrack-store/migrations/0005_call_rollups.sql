@@ -1,6 +1,6 @@
--- Daily roll-ups of completed calls, kept in the transaction that completes or changes a
--- call, so that totals and statistics over a million calls stay exact and quick.
--- Ids and sources that are absent are '' here (a primary key cannot hold NULL).
+-- Daily roll-ups of completed calls by status and verdict (a few rows a day, whatever the
+-- volume), kept in the transaction that completes or changes a call, so that totals and
+-- statistics over a million calls stay exact and quick.
 -- Shared by SQLite and PostgreSQL.
 
 CREATE TABLE call_rollups (
@@ -8,14 +8,11 @@ CREATE TABLE call_rollups (
     day BIGINT NOT NULL,
     status TEXT NOT NULL,
     qualified BOOLEAN NOT NULL,
-    number_id TEXT NOT NULL,
-    call_flow_id TEXT NOT NULL,
-    utm_source TEXT NOT NULL,
     calls BIGINT NOT NULL,
     seconds BIGINT NOT NULL,
     ai_sum BIGINT NOT NULL,
     ai_count BIGINT NOT NULL,
-    PRIMARY KEY (business_id, day, status, qualified, number_id, call_flow_id, utm_source)
+    PRIMARY KEY (business_id, day, status, qualified)
 );
 
 -- Who called on which day, and who ever called: distinct callers without reading calls.
@@ -32,11 +29,9 @@ CREATE TABLE business_callers (
 );
 
 INSERT INTO call_rollups
-SELECT business_id, created_at / 86400, status, qualified, COALESCE(number_id, ''), COALESCE(call_flow_id, ''),
-       COALESCE(utm_source, ''), count(*), CAST(COALESCE(SUM(duration_seconds), 0) AS BIGINT),
+SELECT business_id, created_at / 86400, status, qualified, count(*), CAST(COALESCE(SUM(duration_seconds), 0) AS BIGINT),
        CAST(COALESCE(SUM(ai_score), 0) AS BIGINT), count(ai_score)
 FROM calls WHERE status <> 'in_progress'
-GROUP BY business_id, created_at / 86400, status, qualified, COALESCE(number_id, ''), COALESCE(call_flow_id, ''),
-         COALESCE(utm_source, '');
+GROUP BY business_id, created_at / 86400, status, qualified;
 INSERT INTO caller_days SELECT DISTINCT business_id, created_at / 86400, caller_number FROM calls WHERE status <> 'in_progress';
 INSERT INTO business_callers SELECT DISTINCT business_id, caller_number FROM calls WHERE status <> 'in_progress';

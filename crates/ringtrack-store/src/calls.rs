@@ -481,11 +481,7 @@ pub async fn insert_past(tx: &mut Tx, past: &[PastCall]) -> Result<()> {
             rollups::Facts::new(
                 c.business_id,
                 c.created_at,
-                c.status,
-                c.qualified,
-                c.number_id.map(|n| n.to_string()),
-                c.call_flow_id.map(|f| f.to_string()),
-                c.utm_source.clone(),
+                (c.status, c.qualified),
                 c.duration_seconds,
                 c.ai_score,
                 &c.caller_number,

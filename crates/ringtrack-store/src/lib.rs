@@ -126,8 +126,8 @@ impl Store {
         // The writer is opened first: it creates the file and switches it to WAL. Page
         // caches (negative: KiB) keep hot index pages in the process instead of re-reading
         // them from the OS on every statement; their sum bounds the memory they can take.
-        let writer = open(1, options.clone().pragma("cache_size", "-65536")).await?;
-        let reader = open(4, options.read_only(true).pragma("cache_size", "-16384")).await?;
+        let writer = open(1, options.clone().pragma("cache_size", "-32768")).await?;
+        let reader = open(4, options.read_only(true).pragma("cache_size", "-8192")).await?;
         Ok(Store { pools: Pools::Sqlite { reader, writer } })
     }
 

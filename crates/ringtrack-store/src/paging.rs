@@ -78,9 +78,9 @@ pub(crate) async fn fetch_after<T: FromRecord>(
     let mut rows = from_where;
     rows.text.insert_str(0, &format!("SELECT {columns} "));
     if let Some(cursor) = after {
-        rows.push(&format!(" AND ({table}created_at < ")).push_bind(cursor.created_at);
-        rows.push(&format!(" OR ({table}created_at = ")).push_bind(cursor.created_at);
-        rows.push(&format!(" AND {table}id < ")).push_bind(cursor.id).push("))");
+        // A row value, which both databases read as one range of the (created_at, id) index.
+        rows.push(&format!(" AND ({table}created_at, {table}id) < (")).push_bind(cursor.created_at);
+        rows.push(", ").push_bind(cursor.id).push(")");
     }
     rows.push(&format!(" ORDER BY {table}created_at DESC, {table}id DESC LIMIT "))
         .push_bind(limit)

@@ -24,9 +24,6 @@ pub(crate) struct Facts {
     day: i64,
     status: String,
     qualified: bool,
-    number_id: String,
-    call_flow_id: String,
-    utm_source: String,
     seconds: i64,
     ai_score: Option<i64>,
     caller: String,
@@ -40,24 +37,16 @@ impl Facts {
             day: call.created_at.as_second().div_euclid(DAY),
             status: call.status.clone(),
             qualified: call.qualified,
-            number_id: call.number_id.map(|n| n.to_string()).unwrap_or_default(),
-            call_flow_id: call.call_flow_id.map(|f| f.to_string()).unwrap_or_default(),
-            utm_source: call.utm_source.clone().unwrap_or_default(),
             seconds: call.duration_seconds,
             ai_score: call.ai_score,
             caller: call.caller_number.clone(),
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         business_id: BusinessId,
         created_at: Timestamp,
-        status: &str,
-        qualified: bool,
-        number_id: Option<String>,
-        call_flow_id: Option<String>,
-        utm_source: Option<String>,
+        (status, qualified): (&str, bool),
         seconds: i64,
         ai_score: Option<i64>,
         caller: &str,
@@ -67,9 +56,6 @@ impl Facts {
             day: created_at.as_second().div_euclid(DAY),
             status: status.to_owned(),
             qualified,
-            number_id: number_id.unwrap_or_default(),
-            call_flow_id: call_flow_id.unwrap_or_default(),
-            utm_source: utm_source.unwrap_or_default(),
             seconds,
             ai_score,
             caller: caller.to_owned(),
@@ -77,23 +63,14 @@ impl Facts {
     }
 }
 
-type Key = (String, i64, String, bool, String, String, String);
+type Key = (String, i64, String, bool);
 
 /// Adds (`sign` 1) or removes (`sign` -1) calls from their roll-ups; added calls also join
 /// the distinct-caller tables.
 pub(crate) async fn apply(tx: &mut Tx, calls: &[Facts], sign: i64) -> Result<()> {
     let mut sums: BTreeMap<Key, [i64; 4]> = BTreeMap::new();
     for c in calls {
-        let key = (
-            c.business_id.clone(),
-            c.day,
-            c.status.clone(),
-            c.qualified,
-            c.number_id.clone(),
-            c.call_flow_id.clone(),
-            c.utm_source.clone(),
-        );
-        let sum = sums.entry(key).or_default();
+        let sum = sums.entry((c.business_id.clone(), c.day, c.status.clone(), c.qualified)).or_default();
         sum[0] += sign;
         sum[1] += sign * c.seconds;
         sum[2] += sign * c.ai_score.unwrap_or(0);
@@ -102,10 +79,9 @@ pub(crate) async fn apply(tx: &mut Tx, calls: &[Facts], sign: i64) -> Result<()>
     let sums: Vec<(Key, [i64; 4])> = sums.into_iter().collect();
     for chunk in sums.chunks(1000) {
         let mut upsert = Sql::new(
-            "INSERT INTO call_rollups (business_id, day, status, qualified, number_id, call_flow_id, utm_source,
-                calls, seconds, ai_sum, ai_count) VALUES ",
+            "INSERT INTO call_rollups (business_id, day, status, qualified, calls, seconds, ai_sum, ai_count) VALUES ",
         );
-        for (i, ((business, day, status, qualified, number, flow, source), sum)) in chunk.iter().enumerate() {
+        for (i, ((business, day, status, qualified), sum)) in chunk.iter().enumerate() {
             upsert.push(if i == 0 { "(" } else { ", (" });
             upsert
                 .push_bind(business.as_str())
@@ -113,21 +89,14 @@ pub(crate) async fn apply(tx: &mut Tx, calls: &[Facts], sign: i64) -> Result<()>
                 .push_bind(*day)
                 .push(", ")
                 .push_bind(status.as_str());
-            upsert
-                .push(", ")
-                .push_bind(*qualified)
-                .push(", ")
-                .push_bind(number.as_str())
-                .push(", ")
-                .push_bind(flow.as_str());
-            upsert.push(", ").push_bind(source.as_str());
+            upsert.push(", ").push_bind(*qualified);
             for value in sum {
                 upsert.push(", ").push_bind(*value);
             }
             upsert.push(")");
         }
         upsert.push(
-            " ON CONFLICT (business_id, day, status, qualified, number_id, call_flow_id, utm_source) DO UPDATE SET
+            " ON CONFLICT (business_id, day, status, qualified) DO UPDATE SET
               calls = call_rollups.calls + excluded.calls, seconds = call_rollups.seconds + excluded.seconds,
               ai_sum = call_rollups.ai_sum + excluded.ai_sum, ai_count = call_rollups.ai_count + excluded.ai_count",
         );
@@ -212,10 +181,12 @@ impl Split {
     }
 }
 
-/// Whether the roll-ups can answer for this filter (they know status, verdict, number,
-/// flow and source, by day).
+/// Whether the roll-ups can answer for this filter (they know status and verdict, by day).
 fn rolled_up(filter: &CallFilter) -> bool {
-    filter.updated_since.is_none()
+    filter.number_id.is_none()
+        && filter.call_flow_id.is_none()
+        && filter.utm_source.is_none()
+        && filter.updated_since.is_none()
         && filter.min_duration.is_none()
         && filter.max_duration.is_none()
         && filter.caller_digits.is_none()
@@ -234,15 +205,6 @@ fn rollup_where(sql: &mut Sql, filter: &CallFilter, days: (Option<i64>, Option<i
     }
     if let Some(qualified) = filter.qualified {
         sql.push(" AND qualified = ").push_bind(qualified);
-    }
-    if let Some(number) = filter.number_id {
-        sql.push(" AND number_id = ").push_bind(number.to_string());
-    }
-    if let Some(flow) = filter.call_flow_id {
-        sql.push(" AND call_flow_id = ").push_bind(flow.to_string());
-    }
-    if let Some(source) = &filter.utm_source {
-        sql.push(" AND utm_source = ").push_bind(source.as_str());
     }
 }
 
@@ -352,7 +314,7 @@ async fn unique_callers(
         return Ok(db.conn().fetch_one(all).await?);
     }
     let mut union = Sql::new(
-        "SELECT count(*) AS value FROM (SELECT caller_number FROM caller_days WHERE business_id = $1",
+        "SELECT count(*) AS value FROM (SELECT DISTINCT caller_number FROM caller_days WHERE business_id = $1",
     )
     .bind(business_id);
     match split.days {

@@ -205,7 +205,8 @@ test_on_both_backends! {
     async fn dashboard_stats_follow_the_reference_semantics(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         app.credit(app.business, 4500).await;
-        record(&app, &march(app.business)).await;
+        let calls = march(app.business);
+        record(&app, &calls).await;
         let stats = body(app.get("/api/v1/dashboard/stats?date_from=2026-03-01&date_to=2026-03-31").await).await;
         // 215 seconds over 4 calls: 4 minutes (rounded), 53 seconds on average (truncated).
         assert_eq!(stats["data"], json!({
@@ -216,6 +217,18 @@ test_on_both_backends! {
         assert_eq!(all["data"]["total_calls"], 5);
         assert_eq!(all["data"]["total_minutes"], 14);
         assert_eq!(all["data"]["unique_callers"], 4);
+        // Changing a verdict moves the counts at once.
+        app.patch(&format!("/api/v1/calls/{}", calls[0].id), &json!({"qualified": false})).await;
+        let after = body(app.get("/api/v1/dashboard/stats?date_from=2026-03-01&date_to=2026-03-31").await).await;
+        assert_eq!(after["data"]["qualified_calls"], 1);
+        // The same caller on two days is one caller; so are a whole day and a part of one.
+        let mut again = past(app.business, "2026-03-11T12:00:00Z", "missed", 0);
+        again.caller_number = "+14155550000".into();
+        record(&app, &[again]).await;
+        let days = body(app.get("/api/v1/dashboard/stats?date_from=2026-03-10&date_to=2026-03-11").await).await;
+        assert_eq!((days["data"]["total_calls"].clone(), days["data"]["unique_callers"].clone()), (json!(2), json!(1)));
+        let ragged = body(app.get("/api/v1/dashboard/stats?date_from=2026-03-10&date_to=2026-03-11T12:30:00Z").await).await;
+        assert_eq!((ragged["data"]["total_calls"].clone(), ragged["data"]["unique_callers"].clone()), (json!(2), json!(1)));
         let empty = body(app.get("/api/v1/dashboard/stats?date_from=2020-01-01&date_to=2020-01-31").await).await;
         assert_eq!(empty["data"]["total_calls"], 0);
         assert_eq!(empty["data"]["average_duration"], 0);
