@@ -292,14 +292,26 @@ async fn whisper_settings(tx: &mut Tx, call: &Call) -> ApiResult<(Option<String>
     Ok((message, settings.press1))
 }
 
+/// The agent a callback on their leg names (Twilio's `To` there).
+fn agent_of(request: &TwilioRequest) -> ApiResult<PhoneNumber> {
+    request
+        .param("To")
+        .and_then(|t| PhoneNumber::parse(t).ok())
+        .ok_or_else(|| ApiError::field("To", "is required"))
+}
+
+/// Records that `agent` took the call at dial step `seq`.
+async fn accept(tx: &mut Tx, call: &Call, seq: i64, agent: &PhoneNumber) -> ApiResult<()> {
+    calls::remember(tx, call.id, "accepted", seq, agent.as_str()).await?;
+    calls::set_answered(tx, call.id, agent, ringtrack_store::now()).await?;
+    Ok(())
+}
+
 /// `…/voice/whisper`: on the agent's leg, once they answer. Records who answered, then
 /// whispers and (with press-1) asks them to accept.
 pub async fn whisper(State(state): State<AppState>, request: TwilioRequest) -> ApiResult<Response> {
     let (call_id, seq) = request.call_and_seq()?;
-    let agent = request
-        .param("To")
-        .and_then(|t| PhoneNumber::parse(t).ok())
-        .ok_or_else(|| ApiError::field("To", "is required"))?;
+    let agent = agent_of(&request)?;
     let mut tx = state.store.begin().await?;
     let call = calls::lock(&mut tx, call_id).await?.ok_or(ApiError::NotFound("Call"))?;
     let (message, press1) = whisper_settings(&mut tx, &call).await?;
@@ -308,8 +320,7 @@ pub async fn whisper(State(state): State<AppState>, request: TwilioRequest) -> A
             format!("{}/webhooks/twilio/voice/whisper/answer?call={call_id}&seq={seq}", state.public_url);
         twiml::whisper(message.as_deref(), Some(&action))
     } else {
-        calls::remember(&mut tx, call.id, "accepted", seq, agent.as_str()).await?;
-        calls::set_answered(&mut tx, call.id, &agent, ringtrack_store::now()).await?;
+        accept(&mut tx, &call, seq, &agent).await?;
         twiml::whisper(message.as_deref(), None)
     };
     tx.commit().await?;
@@ -322,14 +333,10 @@ pub async fn whisper_answer(State(state): State<AppState>, request: TwilioReques
     if request.param("Digits") != Some("1") {
         return Ok(xml(twiml::hang_up()));
     }
-    let agent = request
-        .param("To")
-        .and_then(|t| PhoneNumber::parse(t).ok())
-        .ok_or_else(|| ApiError::field("To", "is required"))?;
+    let agent = agent_of(&request)?;
     let mut tx = state.store.begin().await?;
     let call = calls::lock(&mut tx, call_id).await?.ok_or(ApiError::NotFound("Call"))?;
-    calls::remember(&mut tx, call.id, "accepted", seq, agent.as_str()).await?;
-    calls::set_answered(&mut tx, call.id, &agent, ringtrack_store::now()).await?;
+    accept(&mut tx, &call, seq, &agent).await?;
     tx.commit().await?;
     Ok(xml(twiml::empty()))
 }

@@ -27,6 +27,22 @@ pub struct Aggregates {
     pub unique_callers: Option<i64>,
 }
 
+/// The sums of a row selected as `n, answered, missed, voicemail, qualified, seconds,
+/// ai_sum, ai_count`.
+pub(crate) fn read_sums(row: &dyn Record) -> sqlx::Result<Aggregates> {
+    Ok(Aggregates {
+        count: row.int("n")?,
+        answered: row.int("answered")?,
+        missed: row.int("missed")?,
+        voicemail: row.int("voicemail")?,
+        qualified: row.int("qualified")?,
+        total_seconds: row.int("seconds")?,
+        ai_score_sum: row.int("ai_sum")?,
+        ai_scored: row.int("ai_count")?,
+        unique_callers: None,
+    })
+}
+
 /// A grouping value: text (a source, an id, a status, a date) or a number (an hour).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Key {
@@ -68,15 +84,8 @@ fn read_row(row: &dyn Record, numeric: &[bool], unique: bool) -> sqlx::Result<Ro
     Ok(Row {
         keys,
         aggregates: Aggregates {
-            count: row.int("n")?,
-            answered: row.int("answered")?,
-            missed: row.int("missed")?,
-            voicemail: row.int("voicemail")?,
-            qualified: row.int("qualified")?,
-            total_seconds: row.int("seconds")?,
-            ai_score_sum: row.int("ai_sum")?,
-            ai_scored: row.int("ai_count")?,
             unique_callers: if unique { Some(row.int("uniq")?) } else { None },
+            ..read_sums(row)?
         },
     })
 }

@@ -12,38 +12,25 @@ pub struct Migration {
     postgres: &'static str,
 }
 
-/// Every migration this binary knows. A script is shared when both backends take it.
+/// A migration whose one script both databases take.
+macro_rules! shared {
+    ($version:literal, $name:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/", $file)),
+            postgres: include_str!(concat!("../migrations/", $file)),
+        }
+    };
+}
+
+/// Every migration this binary knows, in order.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "foundation",
-        sqlite: include_str!("../migrations/0001_foundation.sql"),
-        postgres: include_str!("../migrations/0001_foundation.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "numbers",
-        sqlite: include_str!("../migrations/0002_numbers.sql"),
-        postgres: include_str!("../migrations/0002_numbers.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "call flows",
-        sqlite: include_str!("../migrations/0003_call_flows.sql"),
-        postgres: include_str!("../migrations/0003_call_flows.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "call log",
-        sqlite: include_str!("../migrations/0004_call_log.sql"),
-        postgres: include_str!("../migrations/0004_call_log.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "call rollups",
-        sqlite: include_str!("../migrations/0005_call_rollups.sql"),
-        postgres: include_str!("../migrations/0005_call_rollups.sql"),
-    },
+    shared!(1, "foundation", "0001_foundation.sql"),
+    shared!(2, "numbers", "0002_numbers.sql"),
+    shared!(3, "call flows", "0003_call_flows.sql"),
+    shared!(4, "call log", "0004_call_log.sql"),
+    shared!(5, "call rollups", "0005_call_rollups.sql"),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.

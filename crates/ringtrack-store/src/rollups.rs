@@ -10,9 +10,9 @@ use ringtrack_domain::BusinessId;
 use ringtrack_domain::calls::{CallFilter, CallStatus};
 use ringtrack_domain::dates::DateRange;
 
-use crate::analytics::Aggregates;
+use crate::analytics::{Aggregates, read_sums};
 use crate::calls::{Call, IN_PROGRESS, push_filter};
-use crate::conn::{Record, Sql};
+use crate::conn::Sql;
 use crate::{Connection, Result, Tx};
 
 const DAY: i64 = 86_400;
@@ -286,20 +286,6 @@ pub async fn totals(
     }
     total.unique_callers = Some(unique_callers(&mut db, business_id, range, &split).await?);
     Ok(total)
-}
-
-fn read_sums(row: &dyn Record) -> sqlx::Result<Aggregates> {
-    Ok(Aggregates {
-        count: row.int("n")?,
-        answered: row.int("answered")?,
-        missed: row.int("missed")?,
-        voicemail: row.int("voicemail")?,
-        qualified: row.int("qualified")?,
-        total_seconds: row.int("seconds")?,
-        ai_score_sum: row.int("ai_sum")?,
-        ai_scored: row.int("ai_count")?,
-        unique_callers: None,
-    })
 }
 
 async fn unique_callers(
