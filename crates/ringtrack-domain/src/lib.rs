@@ -6,6 +6,7 @@
 mod macros;
 
 pub mod api_key;
+pub mod caller_set;
 pub mod calls;
 pub mod dates;
 pub mod engine;

@@ -4,7 +4,9 @@
 
 use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
-use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+
+use crate::sqlite_read::Readers;
 
 /// Anything statements can run on: `&Store` (reads, on the pool) or `&mut Tx` (writes).
 pub trait Connection: Send {
@@ -21,20 +23,21 @@ impl<T: Connection + ?Sized> Connection for &mut T {
 /// A borrowed executor of one backend or the other.
 #[doc(hidden)]
 pub enum Conn<'c> {
-    SqlitePool(&'c SqlitePool),
+    SqliteRead(&'c Readers),
     PostgresPool(&'c PgPool),
     Sqlite(&'c mut SqliteConnection),
     Postgres(&'c mut PgConnection),
 }
 
-/// Expands `$body` once per executor type, with `$exec` bound to that executor and `$text`
-/// to the statement's text in that backend's placeholder style.
+/// Expands `$read` with `$rows` bound to the statement's rows on SQLite's readers, and
+/// `$body` once per sqlx executor type, with `$exec` bound to that executor and `$text` to
+/// the statement's text in that backend's placeholder style.
 macro_rules! on_backend {
-    ($conn:expr, $sql:expr, $exec:ident, $text:ident => $body:expr) => {
+    ($conn:expr, $sql:expr, $rows:ident => $read:expr, $exec:ident, $text:ident => $body:expr) => {
         match $conn {
-            Conn::SqlitePool($exec) => {
-                let $text = sqlite_placeholders(&$sql.text);
-                $body
+            Conn::SqliteRead(readers) => {
+                let $rows = readers.query($sql).await?;
+                $read
             }
             Conn::Sqlite($exec) => {
                 let $text = sqlite_placeholders(&$sql.text);
@@ -58,7 +61,7 @@ macro_rules! on_backend {
 /// in order, each used once, they become plain `?`s, which SQLite binds by position
 /// directly; otherwise `$n` becomes SQLite's numbered `?n`. Statements never hold a `$`
 /// outside a placeholder: values are always bound.
-fn sqlite_placeholders(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn sqlite_placeholders(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.contains('$') {
         return std::borrow::Cow::Borrowed(text);
     }
@@ -123,6 +126,7 @@ macro_rules! query {
                 Value::Int(v) => query.bind(*v),
                 Value::Text(v) => query.bind(v.as_deref()),
                 Value::Bool(v) => query.bind(*v),
+                Value::Bytes(v) => query.bind(v.as_slice()),
             };
         }
         query
@@ -140,21 +144,21 @@ impl Conn<'_> {
         sql: Sql,
         read: impl Fn(&dyn Record) -> sqlx::Result<T>,
     ) -> sqlx::Result<Vec<T>> {
-        on_backend!(self, sql, exec, text => {
+        on_backend!(self, sql, rows => rows.iter().map(|row| read(row)).collect(), exec, text => {
             let rows = query!(text, sql).fetch_all(exec).await?;
             rows.iter().map(|row| read(row)).collect()
         })
     }
 
     pub(crate) async fn fetch_optional<T: FromRecord>(self, sql: Sql) -> sqlx::Result<Option<T>> {
-        on_backend!(self, sql, exec, text => {
+        on_backend!(self, sql, rows => rows.first().map(|row| T::from_record(row)).transpose(), exec, text => {
             let row = query!(text, sql).fetch_optional(exec).await?;
             row.as_ref().map(|row| T::from_record(row)).transpose()
         })
     }
 
     pub(crate) async fn fetch_one<T: FromRecord>(self, sql: Sql) -> sqlx::Result<T> {
-        on_backend!(self, sql, exec, text => {
+        on_backend!(self, sql, rows => T::from_record(rows.first().ok_or(sqlx::Error::RowNotFound)?), exec, text => {
             let row = query!(text, sql).fetch_one(exec).await?;
             T::from_record(&row)
         })
@@ -162,13 +166,16 @@ impl Conn<'_> {
 
     /// Runs a statement and answers how many rows it changed.
     pub(crate) async fn execute(self, sql: Sql) -> sqlx::Result<u64> {
-        on_backend!(self, sql, exec, text => Ok(query!(text, sql).execute(exec).await?.rows_affected()))
+        // Readers change nothing.
+        on_backend!(self, sql, _rows => Ok(0), exec, text => Ok(query!(text, sql).execute(exec).await?.rows_affected()))
     }
 
     /// Runs several `;`-separated statements with no arguments (migrations).
     pub(crate) async fn execute_script(self, script: &str) -> sqlx::Result<()> {
         match self {
-            Conn::SqlitePool(exec) => sqlx::raw_sql(script).execute(exec).await.map(drop),
+            Conn::SqliteRead(_) => {
+                Err(sqlx::Error::Protocol("scripts change the database: run them in a Tx".into()))
+            }
             Conn::Sqlite(exec) => sqlx::raw_sql(script).execute(exec).await.map(drop),
             Conn::PostgresPool(exec) => sqlx::raw_sql(script).execute(exec).await.map(drop),
             Conn::Postgres(exec) => sqlx::raw_sql(script).execute(exec).await.map(drop),
@@ -182,6 +189,13 @@ pub(crate) enum Value {
     Int(Option<i64>),
     Text(Option<String>),
     Bool(Option<bool>),
+    Bytes(Vec<u8>),
+}
+
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Value::Bytes(v)
+    }
 }
 
 impl From<i64> for Value {
@@ -299,6 +313,7 @@ pub(crate) trait Record {
     fn opt_text(&self, column: &str) -> sqlx::Result<Option<String>>;
     fn boolean(&self, column: &str) -> sqlx::Result<bool>;
     fn opt_boolean(&self, column: &str) -> sqlx::Result<Option<bool>>;
+    fn bytes(&self, column: &str) -> sqlx::Result<Vec<u8>>;
 
     fn time(&self, column: &str) -> sqlx::Result<jiff::Timestamp> {
         to_time(column, self.int(column)?)
@@ -369,6 +384,9 @@ macro_rules! record_for {
                 self.try_get(column)
             }
             fn opt_boolean(&self, column: &str) -> sqlx::Result<Option<bool>> {
+                self.try_get(column)
+            }
+            fn bytes(&self, column: &str) -> sqlx::Result<Vec<u8>> {
                 self.try_get(column)
             }
         }

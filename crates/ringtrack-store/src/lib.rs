@@ -21,6 +21,7 @@ pub mod number_groups;
 pub mod numbers;
 mod paging;
 pub mod rollups;
+mod sqlite_read;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod voicemails;
@@ -42,7 +43,7 @@ pub use paging::Page;
 use conn::Conn;
 
 /// How long a statement waits for a lock (SQLite) or a pooled connection before failing.
-const WAIT: Duration = Duration::from_secs(5);
+pub(crate) const WAIT: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -71,7 +72,7 @@ pub struct Store {
 
 #[derive(Clone, Debug)]
 enum Pools {
-    Sqlite { reader: SqlitePool, writer: SqlitePool },
+    Sqlite { reader: sqlite_read::Readers, writer: SqlitePool },
     Postgres(PgPool),
 }
 
@@ -127,7 +128,8 @@ impl Store {
         // caches (negative: KiB) keep hot index pages in the process instead of re-reading
         // them from the OS on every statement; their sum bounds the memory they can take.
         let writer = open(1, options.clone().pragma("cache_size", "-32768")).await?;
-        let reader = open(4, options.read_only(true).pragma("cache_size", "-8192")).await?;
+        let reader = sqlite_read::Readers::open(options.get_filename(), 4, 8192)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(Store { pools: Pools::Sqlite { reader, writer } })
     }
 
@@ -157,7 +159,7 @@ impl Store {
     pub async fn close(&self) {
         match &self.pools {
             Pools::Sqlite { reader, writer } => {
-                reader.close().await;
+                reader.close();
                 writer.close().await;
             }
             Pools::Postgres(pool) => pool.close().await,
@@ -185,7 +187,7 @@ impl Tx {
 impl Connection for &Store {
     fn conn(&mut self) -> Conn<'_> {
         match &self.pools {
-            Pools::Sqlite { reader, .. } => Conn::SqlitePool(reader),
+            Pools::Sqlite { reader, .. } => Conn::SqliteRead(reader),
             Pools::Postgres(pool) => Conn::PostgresPool(pool),
         }
     }

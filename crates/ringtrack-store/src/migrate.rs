@@ -2,24 +2,36 @@
 //! `schema_migrations`. Several nodes may start at once on one PostgreSQL: an advisory
 //! lock lets one migrate while the others wait (SQLite's `BEGIN IMMEDIATE` does the same).
 
+use std::future::Future;
+use std::pin::Pin;
+
 use crate::conn::Sql;
-use crate::{Backend, Connection, Result, Store, StoreError};
+use crate::{Backend, Connection, Result, Store, StoreError, Tx};
 
 pub struct Migration {
     pub version: i64,
     pub name: &'static str,
     sqlite: &'static str,
     postgres: &'static str,
+    /// Work SQL cannot express, run after the script in the same transaction.
+    backfill: Option<Backfill>,
 }
+
+// Not `Send`: rustc cannot prove sqlx's futures `Send` for every `'t`; migrations run before serving.
+type Backfill = for<'t> fn(&'t mut Tx) -> Pin<Box<dyn Future<Output = Result<()>> + 't>>;
 
 /// A migration whose one script both databases take.
 macro_rules! shared {
     ($version:literal, $name:literal, $file:literal) => {
+        shared!($version, $name, $file, None)
+    };
+    ($version:literal, $name:literal, $file:literal, $backfill:expr) => {
         Migration {
             version: $version,
             name: $name,
             sqlite: include_str!(concat!("../migrations/", $file)),
             postgres: include_str!(concat!("../migrations/", $file)),
+            backfill: $backfill,
         }
     };
 }
@@ -31,6 +43,12 @@ pub const MIGRATIONS: &[Migration] = &[
     shared!(3, "call flows", "0003_call_flows.sql"),
     shared!(4, "call log", "0004_call_log.sql"),
     shared!(5, "call rollups", "0005_call_rollups.sql"),
+    shared!(
+        6,
+        "caller sets and totals",
+        "0006_caller_sets_and_totals.sql",
+        Some(crate::rollups::backfill_caller_sets)
+    ),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.
@@ -39,9 +57,14 @@ const MIGRATION_LOCK: i64 = 0x0072_696e_6774_726b;
 impl Store {
     /// Brings the schema up to date; answers how many migrations were applied.
     pub async fn migrate(&self) -> Result<usize> {
+        self.migrate_to(MIGRATIONS.last().map_or(0, |m| m.version)).await
+    }
+
+    /// Brings the schema up to `version` (tests start from an older schema this way).
+    pub async fn migrate_to(&self, version: i64) -> Result<usize> {
         let known = MIGRATIONS.last().map_or(0, |m| m.version);
         let mut applied = 0;
-        for migration in MIGRATIONS {
+        for migration in MIGRATIONS.iter().filter(|m| m.version <= version) {
             let mut tx = self.begin().await?;
             if self.backend() == Backend::Postgres {
                 let lock = Sql::new("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK);
@@ -70,6 +93,9 @@ impl Store {
                 Backend::Postgres => migration.postgres,
             };
             tx.conn().execute_script(script).await?;
+            if let Some(backfill) = migration.backfill {
+                backfill(&mut tx).await?;
+            }
             let record =
                 Sql::new("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
                     .bind(migration.version)

@@ -214,3 +214,121 @@ test_on_both_backends! {
         assert_eq!(beyond.total, 6);
     }
 }
+
+/// Distinct callers, kept as numbered sets per day.
+mod caller_sets {
+    use super::*;
+
+    fn past_call(
+        business: ringtrack_domain::BusinessId,
+        caller: &str,
+        day: i64,
+    ) -> ringtrack_store::calls::PastCall {
+        ringtrack_store::calls::PastCall {
+            id: uuid::Uuid::now_v7(),
+            business_id: business,
+            number_id: None,
+            caller_number: caller.into(),
+            tracking_number: "+15735550100".into(),
+            destination_number: None,
+            call_flow_id: None,
+            call_flow_name: None,
+            status: "answered",
+            duration_seconds: 60,
+            qualified: true,
+            ai_score: None,
+            first_time_caller: false,
+            source: None,
+            utm_source: None,
+            utm_medium: None,
+            utm_campaign: None,
+            gclid: None,
+            landing_page: None,
+            caller_state: None,
+            cost: Cents::ZERO,
+            created_at: jiff::Timestamp::from_second(day * 86_400 + 3_600).unwrap(),
+        }
+    }
+
+    fn days(from: i64, to: i64) -> ringtrack_domain::dates::DateRange {
+        ringtrack_domain::dates::DateRange {
+            from: Some(jiff::Timestamp::from_second(from * 86_400).unwrap()),
+            to: Some(jiff::Timestamp::from_second(to * 86_400).unwrap()),
+        }
+    }
+
+    async fn unique_callers(
+        store: &Store,
+        business: ringtrack_domain::BusinessId,
+        range: &ringtrack_domain::dates::DateRange,
+    ) -> i64 {
+        ringtrack_store::rollups::totals(store, business, range).await.unwrap().unique_callers.unwrap()
+    }
+
+    test_on_both_backends! {
+        async fn upgrading_turns_caller_rows_into_caller_sets(backend: Backend) {
+            let db = TestDatabase::create(backend).await;
+            let store = Store::connect(&db.url).await.unwrap();
+            store.migrate_to(5).await.unwrap();
+            let business = new_business(&store).await;
+            let mut tx = store.begin().await.unwrap();
+            // Schema 5's tables: A and B called on day 100, B and C on day 101, D on day 200.
+            for (day, caller) in [(100, "A"), (100, "B"), (101, "B"), (101, "C"), (200, "D")] {
+                let row = format!("INSERT INTO caller_days VALUES ('{business}', {day}, '{caller}')");
+                ringtrack_store::testing::execute(&mut tx, &row).await;
+            }
+            for caller in ["A", "B", "C", "D"] {
+                let row = format!("INSERT INTO business_callers VALUES ('{business}', '{caller}')");
+                ringtrack_store::testing::execute(&mut tx, &row).await;
+            }
+            let rollup = format!("INSERT INTO call_rollups VALUES ('{business}', 100, 'answered', TRUE, 5, 300, 0, 0)");
+            ringtrack_store::testing::execute(&mut tx, &rollup).await;
+            tx.commit().await.unwrap();
+
+            assert_eq!(store.migrate().await.unwrap(), ringtrack_store::MIGRATIONS.len() - 5);
+            assert_eq!(unique_callers(&store, business, &days(100, 102)).await, 3);
+            assert_eq!(unique_callers(&store, business, &days(101, 201)).await, 3);
+            assert_eq!(unique_callers(&store, business, &Default::default()).await, 4);
+            let all_time = ringtrack_store::rollups::totals(&store, business, &Default::default()).await.unwrap();
+            assert_eq!((all_time.count, all_time.total_seconds), (5, 300));
+
+            // New calls join the upgraded sets: A again and a new caller E on day 101.
+            let mut tx = store.begin().await.unwrap();
+            let calls = [past_call(business, "A", 101), past_call(business, "E", 101)];
+            ringtrack_store::calls::insert_past(&mut tx, &calls).await.unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(unique_callers(&store, business, &days(101, 102)).await, 4);
+            assert_eq!(unique_callers(&store, business, &days(100, 102)).await, 4);
+            assert_eq!(unique_callers(&store, business, &Default::default()).await, 5);
+            store.close().await;
+        }
+
+        async fn callers_are_numbered_once_under_concurrent_writers(backend: Backend) {
+            let (_db, store) = open(backend).await;
+            let business = new_business(&store).await;
+            // Four writers at once, each with new callers shared with the others.
+            let writer = |n: i64| {
+                let store = store.clone();
+                async move {
+                    let calls: Vec<_> = (0..20)
+                        .map(|i| past_call(business, &format!("+1573555{:04}", (i * 3 + n) % 30), 300 + i % 3))
+                        .collect();
+                    let mut tx = store.begin().await.unwrap();
+                    ringtrack_store::calls::insert_past(&mut tx, &calls).await.unwrap();
+                    tx.commit().await.unwrap();
+                }
+            };
+            tokio::join!(writer(0), writer(1), writer(2), writer(3));
+            assert_eq!(unique_callers(&store, business, &Default::default()).await, 30);
+            assert_eq!(unique_callers(&store, business, &days(300, 303)).await, 30);
+            let numbers = ringtrack_store::testing::count(
+                &store,
+                &format!("SELECT count(DISTINCT seq) AS value FROM business_callers WHERE business_id = '{business}'"),
+            )
+            .await;
+            assert_eq!(numbers, 30);
+            let totals = ringtrack_store::rollups::totals(&store, business, &Default::default()).await.unwrap();
+            assert_eq!(totals.count, 80);
+        }
+    }
+}

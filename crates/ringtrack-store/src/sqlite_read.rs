@@ -1,0 +1,197 @@
+//! SQLite reads through rusqlite. sqlx runs each SQLite connection on a worker thread and
+//! hands every row across a channel, which cost a list request more in thread switches
+//! than SQLite spent answering it. Here a statement runs on a blocking thread from start to
+//! end and hands back all its rows at once. Writes stay on sqlx's single writer connection.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::Semaphore;
+
+use crate::WAIT;
+use crate::conn::{Record, Sql, Value, sqlite_placeholders};
+
+/// A fixed set of read-only connections, each used by one statement at a time.
+#[derive(Clone)]
+#[doc(hidden)]
+pub struct Readers {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    idle: Mutex<Option<Vec<Connection>>>,
+    permits: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for Readers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readers").field("path", &self.inner.path).finish()
+    }
+}
+
+impl Readers {
+    /// Opens `count` connections on an existing database file (the writer creates it).
+    pub(crate) fn open(path: &Path, count: usize, cache_kib: u32) -> rusqlite::Result<Readers> {
+        let connections = (0..count)
+            .map(|_| {
+                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let conn = Connection::open_with_flags(path, flags)?;
+                conn.busy_timeout(WAIT)?;
+                conn.pragma_update(None, "cache_size", -i64::from(cache_kib))?;
+                conn.set_prepared_statement_cache_capacity(64);
+                Ok(conn)
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Readers {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                idle: Mutex::new(Some(connections)),
+                permits: Arc::new(Semaphore::new(count)),
+            }),
+        })
+    }
+
+    /// Every row of one statement. The connection goes back to the set from the blocking
+    /// thread itself, so a request dropped while waiting (a client gone) loses nothing.
+    pub(crate) async fn query(&self, sql: Sql) -> sqlx::Result<Vec<Row>> {
+        let permit =
+            Arc::clone(&self.inner.permits).acquire_owned().await.map_err(|_| sqlx::Error::PoolClosed)?;
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let conn = inner.idle.lock().expect("reader list lock").as_mut().and_then(Vec::pop);
+            let conn = conn.ok_or(sqlx::Error::PoolClosed)?;
+            let rows = run(&conn, &sql);
+            if let Some(idle) = inner.idle.lock().expect("reader list lock").as_mut() {
+                idle.push(conn);
+            }
+            drop(permit);
+            rows.map_err(|e| sqlx::Error::AnyDriverError(Box::new(e)))
+        })
+        .await
+        .map_err(|e| sqlx::Error::AnyDriverError(Box::new(e)))?
+    }
+
+    /// Closes the idle connections now and the busy ones as they finish; later reads fail.
+    pub(crate) fn close(&self) {
+        self.inner.idle.lock().expect("reader list lock").take();
+        self.inner.permits.close();
+    }
+}
+
+fn run(conn: &Connection, sql: &Sql) -> rusqlite::Result<Vec<Row>> {
+    let mut statement = conn.prepare_cached(&sqlite_placeholders(&sql.text))?;
+    for (i, arg) in sql.args.iter().enumerate() {
+        match arg {
+            Value::Int(v) => statement.raw_bind_parameter(i + 1, v)?,
+            Value::Text(v) => statement.raw_bind_parameter(i + 1, v.as_deref())?,
+            Value::Bool(v) => statement.raw_bind_parameter(i + 1, v)?,
+            Value::Bytes(v) => statement.raw_bind_parameter(i + 1, v.as_slice())?,
+        }
+    }
+    let columns: Arc<HashMap<String, usize>> = Arc::new(
+        statement.column_names().into_iter().enumerate().map(|(i, name)| (name.to_owned(), i)).collect(),
+    );
+    let width = columns.len();
+    let mut rows = statement.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut cells = Vec::with_capacity(width);
+        for i in 0..width {
+            cells.push(match row.get_ref(i)? {
+                ValueRef::Null => Cell::Null,
+                ValueRef::Integer(v) => Cell::Int(v),
+                ValueRef::Real(_) => Cell::Real,
+                ValueRef::Blob(bytes) => Cell::Blob(bytes.to_vec()),
+                ValueRef::Text(bytes) => Cell::Text(
+                    String::from_utf8(bytes.to_vec())
+                        .map_err(|e| rusqlite::Error::Utf8Error(e.utf8_error()))?,
+                ),
+            });
+        }
+        out.push(Row { columns: Arc::clone(&columns), cells });
+    }
+    Ok(out)
+}
+
+#[derive(Debug)]
+enum Cell {
+    Null,
+    Int(i64),
+    /// No column read here holds one; kept to name the mismatch.
+    Real,
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+/// One row, read out of SQLite and owned.
+#[derive(Debug)]
+pub(crate) struct Row {
+    columns: Arc<HashMap<String, usize>>,
+    cells: Vec<Cell>,
+}
+
+impl Row {
+    fn cell(&self, column: &str) -> sqlx::Result<&Cell> {
+        self.columns
+            .get(column)
+            .map(|&i| &self.cells[i])
+            .ok_or_else(|| sqlx::Error::ColumnNotFound(column.to_owned()))
+    }
+
+    fn mismatch(column: &str, wanted: &str, found: &Cell) -> sqlx::Error {
+        sqlx::Error::ColumnDecode {
+            index: column.to_owned(),
+            source: format!("expected {wanted}, found {found:?}").into(),
+        }
+    }
+
+    fn opt_int_cell(&self, column: &str) -> sqlx::Result<Option<i64>> {
+        match self.cell(column)? {
+            Cell::Null => Ok(None),
+            Cell::Int(v) => Ok(Some(*v)),
+            other => Err(Self::mismatch(column, "an integer", other)),
+        }
+    }
+}
+
+fn required<T>(column: &str, value: Option<T>) -> sqlx::Result<T> {
+    value.ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: "unexpected NULL".into(),
+    })
+}
+
+impl Record for Row {
+    fn int(&self, column: &str) -> sqlx::Result<i64> {
+        required(column, self.opt_int(column)?)
+    }
+    fn opt_int(&self, column: &str) -> sqlx::Result<Option<i64>> {
+        self.opt_int_cell(column)
+    }
+    fn text(&self, column: &str) -> sqlx::Result<String> {
+        required(column, self.opt_text(column)?)
+    }
+    fn opt_text(&self, column: &str) -> sqlx::Result<Option<String>> {
+        match self.cell(column)? {
+            Cell::Null => Ok(None),
+            Cell::Text(v) => Ok(Some(v.clone())),
+            other => Err(Self::mismatch(column, "text", other)),
+        }
+    }
+    fn boolean(&self, column: &str) -> sqlx::Result<bool> {
+        required(column, self.opt_boolean(column)?)
+    }
+    fn opt_boolean(&self, column: &str) -> sqlx::Result<Option<bool>> {
+        Ok(self.opt_int_cell(column)?.map(|v| v != 0))
+    }
+    fn bytes(&self, column: &str) -> sqlx::Result<Vec<u8>> {
+        match self.cell(column)? {
+            Cell::Blob(v) => Ok(v.clone()),
+            other => Err(Self::mismatch(column, "a blob", other)),
+        }
+    }
+}
