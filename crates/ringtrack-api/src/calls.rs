@@ -7,9 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use ringtrack_domain::calls::{CallFilter, CallFilterParams};
-use ringtrack_domain::paging::Cursor;
 use ringtrack_domain::{Access, FieldErrors};
-use ringtrack_store::Store;
 use ringtrack_store::calls::{self, Call, CallChanges};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -327,9 +325,6 @@ const EXPORT_HEADER: [&str; 36] = [
     "recording",
 ];
 
-/// Calls read per query while exporting.
-const EXPORT_BATCH: i64 = 2000;
-
 fn push_call(out: &mut String, c: &Call) {
     let time = |t: Option<Timestamp>| t.map(|t| t.to_string());
     let (created, answered, ended, updated) =
@@ -398,58 +393,24 @@ pub async fn export(
     let mut header_row = String::new();
     push_row(&mut header_row, EXPORT_HEADER.iter().map(|h| Cell::Text(h)));
 
-    struct Export {
-        store: Store,
-        business: ringtrack_domain::BusinessId,
-        filter: CallFilter,
-        after: Option<Cursor>,
-        header: Option<String>,
-        done: bool,
-    }
-    let start = Export {
-        store: state.store.clone(),
-        business: auth.business_id,
-        filter,
-        after: None,
-        header: Some(header_row),
-        done: false,
-    };
-    let stream = futures_util::stream::unfold(start, |mut export| async move {
-        if let Some(header) = export.header.take() {
-            return Some((Ok::<_, std::io::Error>(header), export));
-        }
-        if export.done {
-            return None;
-        }
-        let batch = match calls::batch(
-            &export.store,
-            export.business,
-            &export.filter,
-            export.after.as_ref(),
-            EXPORT_BATCH,
-        )
-        .await
-        {
-            Ok(batch) => batch,
+    // The header, then each chunk of calls as the client takes it; an error part way ends
+    // the body early, so the client sees a failed download rather than a short file.
+    let chunks = calls::export(&state.store, auth.business_id, &filter);
+    let rows = futures_util::stream::unfold(chunks, |mut chunks| async move {
+        let chunk = match chunks.recv().await? {
+            Ok(chunk) => chunk,
             Err(error) => {
                 tracing::error!(%error, "an export stopped part way");
-                return Some((
-                    Err(std::io::Error::other("the export failed")),
-                    Export { done: true, ..export },
-                ));
+                return Some((Err(std::io::Error::other("the export failed")), chunks));
             }
         };
-        if batch.is_empty() {
-            return None;
+        let mut text = String::with_capacity(chunk.len() * 400);
+        for call in &chunk {
+            push_call(&mut text, call);
         }
-        export.done = (batch.len() as i64) < EXPORT_BATCH;
-        export.after = batch.last().map(|c| Cursor { created_at: c.created_at.as_second(), id: c.id });
-        let mut chunk = String::with_capacity(batch.len() * 400);
-        for call in &batch {
-            push_call(&mut chunk, call);
-        }
-        Some((Ok(chunk), export))
+        Some((Ok(text), chunks))
     });
+    let stream = futures_util::StreamExt::chain(futures_util::stream::iter([Ok(header_row)]), rows);
     let filename = format!("calls-{}.csv", ringtrack_store::now().strftime("%Y%m%d-%H%M%S"));
     Ok((
         [

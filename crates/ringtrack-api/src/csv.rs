@@ -56,18 +56,19 @@ fn is_plain_number(text: &str) -> bool {
 
 fn push_text(out: &mut String, text: &str) {
     let risky = text.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_plain_number(text);
-    let quoted = risky || text.contains([',', '"', '\r', '\n']);
+    let quoted = risky || text.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'));
     if quoted {
         out.push('"');
     }
     if risky {
         out.push('\'');
     }
-    for c in text.chars() {
-        if c == '"' {
-            out.push('"');
-        }
-        out.push(c);
+    // Quotes are doubled; everything else is copied as it is, in runs.
+    let mut runs = text.split('"');
+    out.push_str(runs.next().unwrap_or_default());
+    for run in runs {
+        out.push_str("\"\"");
+        out.push_str(run);
     }
     if quoted {
         out.push('"');

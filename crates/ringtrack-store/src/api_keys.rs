@@ -96,8 +96,9 @@ pub async fn create(
 
 /// The key whose secret hashes to `hash`, revoked or not.
 pub async fn find_by_hash(mut db: impl Connection, hash: &SecretHash) -> Result<Option<ApiKey>> {
-    let select =
-        Sql::new(format!("SELECT {COLUMNS} FROM api_keys WHERE secret_hash = $1")).bind(hash.as_str());
+    let select = Sql::new(format!("SELECT {COLUMNS} FROM api_keys WHERE secret_hash = $1"))
+        .bind(hash.as_str())
+        .on_unique_key();
     Ok(db.conn().fetch_optional(select).await?)
 }
 

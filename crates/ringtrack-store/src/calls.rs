@@ -9,7 +9,7 @@ use ringtrack_domain::{BusinessId, CallFlowId, Cents, NumberId, PhoneNumber};
 use uuid::Uuid;
 
 use crate::conn::{FromRecord, Record, Sql};
-use crate::paging::{Keyed, Page, fetch_after, fetch_page_counted};
+use crate::paging::{Keyed, Page, fetch_page_counted};
 use crate::{Connection, Result, Tx, businesses, rollups};
 
 /// Until its final status arrives, a call is `in_progress`.
@@ -147,19 +147,21 @@ pub struct NewCall {
 }
 
 pub async fn by_sid(mut db: impl Connection, call_sid: &str) -> Result<Option<Call>> {
-    let select = Sql::new(format!("SELECT {COLUMNS} FROM calls WHERE call_sid = $1")).bind(call_sid);
+    let select =
+        Sql::new(format!("SELECT {COLUMNS} FROM calls WHERE call_sid = $1")).bind(call_sid).on_unique_key();
     Ok(db.conn().fetch_optional(select).await?)
 }
 
 pub async fn by_id(mut db: impl Connection, id: Uuid) -> Result<Option<Call>> {
-    let select = Sql::new(format!("SELECT {COLUMNS} FROM calls WHERE id = $1")).bind(id);
+    let select = Sql::new(format!("SELECT {COLUMNS} FROM calls WHERE id = $1")).bind(id).on_unique_key();
     Ok(db.conn().fetch_optional(select).await?)
 }
 
 pub async fn get(mut db: impl Connection, business_id: BusinessId, id: Uuid) -> Result<Option<Call>> {
     let select = Sql::new(format!("SELECT {COLUMNS} FROM calls WHERE business_id = $1 AND id = $2"))
         .bind(business_id)
-        .bind(id);
+        .bind(id)
+        .on_unique_key();
     Ok(db.conn().fetch_optional(select).await?)
 }
 
@@ -207,27 +209,31 @@ fn filtered(business_id: BusinessId, filter: &CallFilter) -> Sql {
 }
 
 pub async fn list(
-    mut db: impl Connection,
+    db: impl Connection,
     business_id: BusinessId,
     filter: &CallFilter,
     page: &PageRequest,
 ) -> Result<Page<Call>> {
     // The roll-ups count most filters without reading a million rows.
-    let total = rollups::count(&mut db, business_id, filter).await?;
-    fetch_page_counted(db, COLUMNS, filtered(business_id, filter), "", page, total).await
+    let count = rollups::count(business_id, filter);
+    fetch_page_counted(db, COLUMNS, filtered(business_id, filter), "", page, count).await
 }
 
-/// The next `limit` calls matching the filter after `after`, newest first: an export reads
-/// the whole set this way, batch by batch, in constant memory.
-pub async fn batch(
-    db: impl Connection,
+/// Every call matching the filter, newest first, in chunks read as the receiver takes
+/// them: an export reads the whole set this way in constant memory.
+pub fn export(
+    store: &crate::Store,
     business_id: BusinessId,
     filter: &CallFilter,
-    after: Option<&Cursor>,
-    limit: i64,
-) -> Result<Vec<Call>> {
-    fetch_after(db, COLUMNS, filtered(business_id, filter), "", after, limit, 0).await
+) -> tokio::sync::mpsc::Receiver<sqlx::Result<Vec<Call>>> {
+    let mut select = filtered(business_id, filter);
+    select.text.insert_str(0, &format!("SELECT {COLUMNS} "));
+    select.push(" ORDER BY created_at DESC, id DESC");
+    store.stream(select, EXPORT_CHUNK)
 }
+
+/// Calls sent to an export at a time.
+const EXPORT_CHUNK: usize = 1000;
 
 /// A person's changes to a call; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]

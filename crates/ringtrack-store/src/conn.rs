@@ -164,6 +164,35 @@ impl Conn<'_> {
         })
     }
 
+    /// The rows of two statements, run one after the other (on SQLite's readers, in one
+    /// trip to a blocking thread).
+    pub(crate) async fn fetch_pair<A: FromRecord, B: FromRecord>(
+        self,
+        first: Sql,
+        second: Sql,
+    ) -> sqlx::Result<(Vec<A>, Vec<B>)> {
+        match self {
+            Conn::SqliteRead(readers) => {
+                let mut rows = readers.query_all(vec![first, second]).await?.into_iter();
+                let (a, b) = (rows.next().unwrap_or_default(), rows.next().unwrap_or_default());
+                let a = a.iter().map(|row| A::from_record(row)).collect::<sqlx::Result<_>>()?;
+                Ok((a, b.iter().map(|row| B::from_record(row)).collect::<sqlx::Result<_>>()?))
+            }
+            Conn::Sqlite(exec) => Ok((
+                Conn::Sqlite(&mut *exec).fetch_all(first).await?,
+                Conn::Sqlite(exec).fetch_all(second).await?,
+            )),
+            Conn::Postgres(exec) => Ok((
+                Conn::Postgres(&mut *exec).fetch_all(first).await?,
+                Conn::Postgres(exec).fetch_all(second).await?,
+            )),
+            Conn::PostgresPool(pool) => Ok((
+                Conn::PostgresPool(pool).fetch_all(first).await?,
+                Conn::PostgresPool(pool).fetch_all(second).await?,
+            )),
+        }
+    }
+
     /// Runs a statement and answers how many rows it changed.
     pub(crate) async fn execute(self, sql: Sql) -> sqlx::Result<u64> {
         // Readers change nothing.
@@ -181,6 +210,38 @@ impl Conn<'_> {
             Conn::Postgres(exec) => sqlx::raw_sql(script).execute(exec).await.map(drop),
         }
     }
+}
+
+/// Sends the rows of one statement on PostgreSQL to `sender`, `chunk` at a time, as the
+/// receiver takes them; stops when it is dropped.
+pub(crate) fn stream_postgres<T: FromRecord + Send + 'static>(
+    pool: PgPool,
+    sql: Sql,
+    chunk: usize,
+    sender: tokio::sync::mpsc::Sender<sqlx::Result<Vec<T>>>,
+) {
+    tokio::spawn(async move {
+        use futures_util::StreamExt;
+        let mut rows = query!(sql.text, sql).fetch(&pool);
+        let mut batch = Vec::with_capacity(chunk);
+        while let Some(row) = rows.next().await {
+            match row.and_then(|row| T::from_record(&row)) {
+                Ok(item) => batch.push(item),
+                Err(e) => {
+                    let _ = sender.send(Err(e)).await;
+                    return;
+                }
+            }
+            if batch.len() == chunk
+                && sender.send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(chunk)))).await.is_err()
+            {
+                return;
+            }
+        }
+        if !batch.is_empty() {
+            let _ = sender.send(Ok(batch)).await;
+        }
+    });
 }
 
 /// An argument value. Ids and times are turned into text and integers before binding.
@@ -277,12 +338,21 @@ id_values!(
 pub(crate) struct Sql {
     pub(crate) text: String,
     pub(crate) args: Vec<Value>,
+    /// Reads at most one row through a unique index (see [`Sql::on_unique_key`]).
+    pub(crate) unique_key: bool,
 }
 
 impl Sql {
     /// A statement whose text already numbers its placeholders `$1`, `$2`, …
     pub(crate) fn new(text: impl Into<String>) -> Self {
-        Self { text: text.into(), args: Vec::new() }
+        Self { text: text.into(), args: Vec::new(), unique_key: false }
+    }
+
+    /// Marks a statement that reads at most one row through a unique index, whatever the
+    /// data: cheap enough that SQLite's readers run it without leaving the async thread.
+    pub(crate) fn on_unique_key(mut self) -> Self {
+        self.unique_key = true;
+        self
     }
 
     /// Supplies the next numbered argument.

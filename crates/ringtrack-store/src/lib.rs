@@ -155,6 +155,21 @@ impl Store {
         db.conn().execute(conn::Sql::new("SELECT 1")).await.is_ok()
     }
 
+    /// Every row of one statement, read as the receiver takes them, `chunk` rows at a time:
+    /// constant memory whatever the row count, and one statement (one snapshot) for all.
+    pub(crate) fn stream<T: conn::FromRecord + Send + 'static>(
+        &self,
+        sql: conn::Sql,
+        chunk: usize,
+    ) -> tokio::sync::mpsc::Receiver<sqlx::Result<Vec<T>>> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(2);
+        match &self.pools {
+            Pools::Sqlite { reader, .. } => reader.stream(sql, chunk, T::from_record, sender),
+            Pools::Postgres(pool) => conn::stream_postgres(pool.clone(), sql, chunk, sender),
+        }
+        receiver
+    }
+
     /// Closes every connection; on SQLite the last close checkpoints the WAL.
     pub async fn close(&self) {
         match &self.pools {

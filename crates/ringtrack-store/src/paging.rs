@@ -30,31 +30,29 @@ pub(crate) async fn fetch_page<T: FromRecord + Keyed>(
     fetch_page_counted(db, columns, from_where, table, request, None).await
 }
 
-/// Like [`fetch_page`], with the total given when the caller knows it more cheaply.
+/// Like [`fetch_page`], with the total counted by `count` (a statement answering `value`)
+/// when the caller knows a cheaper way than counting the rows.
 pub(crate) async fn fetch_page_counted<T: FromRecord + Keyed>(
     mut db: impl Connection,
     columns: &str,
     from_where: Sql,
     table: &str,
     request: &PageRequest,
-    known_total: Option<u64>,
+    count: Option<Sql>,
 ) -> Result<Page<T>> {
-    let total = match known_total {
-        Some(total) => total,
-        None => {
-            let mut count = from_where.clone();
-            count.text.insert_str(0, "SELECT count(*) AS value ");
-            db.conn().fetch_one::<i64>(count).await?.max(0) as u64
-        }
-    };
-
+    let count = count.unwrap_or_else(|| {
+        let mut count = from_where.clone();
+        count.text.insert_str(0, "SELECT count(*) AS value ");
+        count
+    });
     let (after, offset) = match &request.position {
         Position::Offset(skip) => (None, *skip),
         Position::After(cursor) => (Some(cursor), 0),
     };
     // One row more than asked tells whether another page follows.
-    let mut items: Vec<T> =
-        fetch_after(db, columns, from_where, table, after, i64::from(request.limit) + 1, offset).await?;
+    let rows = rows_after(columns, from_where, table, after, i64::from(request.limit) + 1, offset);
+    let (total, mut items): (Vec<i64>, Vec<T>) = db.conn().fetch_pair(count, rows).await?;
+    let total = total.first().copied().unwrap_or(0).max(0) as u64;
     let next_cursor = if items.len() > request.limit as usize {
         items.truncate(request.limit as usize);
         items.last().map(Keyed::cursor)
@@ -64,17 +62,16 @@ pub(crate) async fn fetch_page_counted<T: FromRecord + Keyed>(
     Ok(Page { items, total, next_cursor })
 }
 
-/// Rows of `SELECT {columns} {from_where}` in newest-first order, strictly after the
-/// keyset position `after` (when given), skipping `offset`, at most `limit`.
-pub(crate) async fn fetch_after<T: FromRecord>(
-    mut db: impl Connection,
+/// `SELECT {columns} {from_where}` in newest-first order, strictly after the keyset
+/// position `after` (when given), skipping `offset`, at most `limit` rows.
+fn rows_after(
     columns: &str,
     from_where: Sql,
     table: &str,
     after: Option<&Cursor>,
     limit: i64,
     offset: u64,
-) -> Result<Vec<T>> {
+) -> Sql {
     let mut rows = from_where;
     rows.text.insert_str(0, &format!("SELECT {columns} "));
     if let Some(cursor) = after {
@@ -86,5 +83,5 @@ pub(crate) async fn fetch_after<T: FromRecord>(
         .push_bind(limit)
         .push(" OFFSET ")
         .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
-    Ok(db.conn().fetch_all(rows).await?)
+    rows
 }

@@ -3,7 +3,6 @@
 //! than SQLite spent answering it. Here a statement runs on a blocking thread from start to
 //! end and hands back all its rows at once. Writes stay on sqlx's single writer connection.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -55,24 +54,70 @@ impl Readers {
         })
     }
 
-    /// Every row of one statement. The connection goes back to the set from the blocking
-    /// thread itself, so a request dropped while waiting (a client gone) loses nothing.
+    /// Every row of one statement.
     pub(crate) async fn query(&self, sql: Sql) -> sqlx::Result<Vec<Row>> {
+        Ok(self.query_all(vec![sql]).await?.pop().unwrap_or_default())
+    }
+
+    /// Every row of each statement, run one after the other on one connection: one trip to
+    /// a blocking thread for all of them, or none when each reads one row by a unique key.
+    /// The connection goes back to the set from the thread that used it, so a request
+    /// dropped while waiting (a client gone) loses nothing.
+    pub(crate) async fn query_all(&self, statements: Vec<Sql>) -> sqlx::Result<Vec<Vec<Row>>> {
         let permit =
             Arc::clone(&self.inner.permits).acquire_owned().await.map_err(|_| sqlx::Error::PoolClosed)?;
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
+        let point_reads = statements.iter().all(|sql| sql.unique_key);
+        let work = move || {
             let conn = inner.idle.lock().expect("reader list lock").as_mut().and_then(Vec::pop);
             let conn = conn.ok_or(sqlx::Error::PoolClosed)?;
-            let rows = run(&conn, &sql);
+            let rows: rusqlite::Result<Vec<Vec<Row>>> =
+                statements.iter().map(|sql| run(&conn, sql)).collect();
             if let Some(idle) = inner.idle.lock().expect("reader list lock").as_mut() {
                 idle.push(conn);
             }
             drop(permit);
             rows.map_err(|e| sqlx::Error::AnyDriverError(Box::new(e)))
-        })
-        .await
-        .map_err(|e| sqlx::Error::AnyDriverError(Box::new(e)))?
+        };
+        if point_reads {
+            // Tens of microseconds: less than the trip to another thread would cost.
+            return work();
+        }
+        tokio::task::spawn_blocking(work).await.map_err(|e| sqlx::Error::AnyDriverError(Box::new(e)))?
+    }
+
+    /// The rows of one statement in chunks of `chunk` rows, each read as `read` says, sent
+    /// as the receiver takes them: constant memory whatever the row count. Reading stops
+    /// when the receiver is dropped.
+    pub(crate) fn stream<T: Send + 'static>(
+        &self,
+        sql: Sql,
+        chunk: usize,
+        read: fn(&dyn Record) -> sqlx::Result<T>,
+        sender: tokio::sync::mpsc::Sender<sqlx::Result<Vec<T>>>,
+    ) {
+        let inner = Arc::clone(&self.inner);
+        tokio::spawn(async move {
+            let Ok(permit) = Arc::clone(&inner.permits).acquire_owned().await else {
+                let _ = sender.send(Err(sqlx::Error::PoolClosed)).await;
+                return;
+            };
+            let work = move || {
+                let Some(conn) = inner.idle.lock().expect("reader list lock").as_mut().and_then(Vec::pop)
+                else {
+                    let _ = sender.blocking_send(Err(sqlx::Error::PoolClosed));
+                    return;
+                };
+                if let Err(e) = stream_rows(&conn, &sql, chunk, read, &sender) {
+                    let _ = sender.blocking_send(Err(sqlx::Error::AnyDriverError(Box::new(e))));
+                }
+                if let Some(idle) = inner.idle.lock().expect("reader list lock").as_mut() {
+                    idle.push(conn);
+                }
+                drop(permit);
+            };
+            let _ = tokio::task::spawn_blocking(work).await;
+        });
     }
 
     /// Closes the idle connections now and the busy ones as they finish; later reads fail.
@@ -82,7 +127,40 @@ impl Readers {
     }
 }
 
-fn run(conn: &Connection, sql: &Sql) -> rusqlite::Result<Vec<Row>> {
+fn stream_rows<T>(
+    conn: &Connection,
+    sql: &Sql,
+    chunk: usize,
+    read: fn(&dyn Record) -> sqlx::Result<T>,
+    sender: &tokio::sync::mpsc::Sender<sqlx::Result<Vec<T>>>,
+) -> rusqlite::Result<()> {
+    let mut statement = prepare(conn, sql)?;
+    let columns = column_names(&statement);
+    let mut rows = statement.raw_query();
+    let mut batch = Vec::with_capacity(chunk);
+    loop {
+        let row = rows.next()?;
+        if let Some(row) = row {
+            match read(&own(row, &columns)?) {
+                Ok(item) => batch.push(item),
+                Err(e) => {
+                    let _ = sender.blocking_send(Err(e));
+                    return Ok(());
+                }
+            }
+        }
+        let full = batch.len() == chunk || (row.is_none() && !batch.is_empty());
+        if full && sender.blocking_send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(chunk)))).is_err()
+        {
+            return Ok(());
+        }
+        if row.is_none() {
+            return Ok(());
+        }
+    }
+}
+
+fn prepare<'c>(conn: &'c Connection, sql: &Sql) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
     let mut statement = conn.prepare_cached(&sqlite_placeholders(&sql.text))?;
     for (i, arg) in sql.args.iter().enumerate() {
         match arg {
@@ -92,29 +170,38 @@ fn run(conn: &Connection, sql: &Sql) -> rusqlite::Result<Vec<Row>> {
             Value::Bytes(v) => statement.raw_bind_parameter(i + 1, v.as_slice())?,
         }
     }
-    let columns: Arc<HashMap<String, usize>> = Arc::new(
-        statement.column_names().into_iter().enumerate().map(|(i, name)| (name.to_owned(), i)).collect(),
-    );
-    let width = columns.len();
+    Ok(statement)
+}
+
+fn column_names(statement: &rusqlite::Statement<'_>) -> Arc<[String]> {
+    statement.column_names().into_iter().map(str::to_owned).collect()
+}
+
+fn run(conn: &Connection, sql: &Sql) -> rusqlite::Result<Vec<Row>> {
+    let mut statement = prepare(conn, sql)?;
+    let columns = column_names(&statement);
     let mut rows = statement.raw_query();
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        let mut cells = Vec::with_capacity(width);
-        for i in 0..width {
-            cells.push(match row.get_ref(i)? {
-                ValueRef::Null => Cell::Null,
-                ValueRef::Integer(v) => Cell::Int(v),
-                ValueRef::Real(_) => Cell::Real,
-                ValueRef::Blob(bytes) => Cell::Blob(bytes.to_vec()),
-                ValueRef::Text(bytes) => Cell::Text(
-                    String::from_utf8(bytes.to_vec())
-                        .map_err(|e| rusqlite::Error::Utf8Error(e.utf8_error()))?,
-                ),
-            });
-        }
-        out.push(Row { columns: Arc::clone(&columns), cells });
+        out.push(own(row, &columns)?);
     }
     Ok(out)
+}
+
+fn own(row: &rusqlite::Row<'_>, columns: &Arc<[String]>) -> rusqlite::Result<Row> {
+    let mut cells = Vec::with_capacity(columns.len());
+    for i in 0..columns.len() {
+        cells.push(match row.get_ref(i)? {
+            ValueRef::Null => Cell::Null,
+            ValueRef::Integer(v) => Cell::Int(v),
+            ValueRef::Real(_) => Cell::Real,
+            ValueRef::Blob(bytes) => Cell::Blob(bytes.to_vec()),
+            ValueRef::Text(bytes) => Cell::Text(
+                String::from_utf8(bytes.to_vec()).map_err(|e| rusqlite::Error::Utf8Error(e.utf8_error()))?,
+            ),
+        });
+    }
+    Ok(Row { columns: Arc::clone(columns), cells, next: std::cell::Cell::new(0) })
 }
 
 #[derive(Debug)]
@@ -130,16 +217,23 @@ enum Cell {
 /// One row, read out of SQLite and owned.
 #[derive(Debug)]
 pub(crate) struct Row {
-    columns: Arc<HashMap<String, usize>>,
+    columns: Arc<[String]>,
     cells: Vec<Cell>,
+    /// Where the next lookup starts: models read columns in the order they select them,
+    /// so a lookup by name is usually one comparison.
+    next: std::cell::Cell<usize>,
 }
 
 impl Row {
     fn cell(&self, column: &str) -> sqlx::Result<&Cell> {
-        self.columns
-            .get(column)
-            .map(|&i| &self.cells[i])
-            .ok_or_else(|| sqlx::Error::ColumnNotFound(column.to_owned()))
+        let width = self.columns.len();
+        let start = self.next.get();
+        let found = (0..width)
+            .map(|k| (start + k) % width)
+            .find(|&i| self.columns[i] == column)
+            .ok_or_else(|| sqlx::Error::ColumnNotFound(column.to_owned()))?;
+        self.next.set(found + 1);
+        Ok(&self.cells[found])
     }
 
     fn mismatch(column: &str, wanted: &str, found: &Cell) -> sqlx::Error {
