@@ -170,6 +170,15 @@ impl Store {
         receiver
     }
 
+    /// Refreshes the planner's statistics. Bulk loads call it as they go: a plan chosen
+    /// while a table was small (and cached by a prepared statement) would otherwise scan
+    /// it whole once it is large, where autovacuum is off or has not run yet.
+    pub async fn analyze(&self) -> Result<()> {
+        let mut tx = self.begin().await?;
+        tx.conn().execute_script("ANALYZE").await?;
+        tx.commit().await
+    }
+
     /// Closes every connection; on SQLite the last close checkpoints the WAL.
     pub async fn close(&self) {
         match &self.pools {

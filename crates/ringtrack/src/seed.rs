@@ -22,6 +22,8 @@ use crate::cli::{SeedArgs, StorageArgs};
 
 /// Calls written per transaction.
 const CALLS_PER_TRANSACTION: usize = 25_000;
+/// Calls written between refreshes of the planner's statistics.
+const ANALYZE_EVERY: u64 = 100_000;
 
 const AREA_CODES: [&str; 8] = ["573", "314", "816", "305", "212", "415", "512", "206"];
 const SOURCES: [(&str, Option<&str>, u32); 6] = [
@@ -112,6 +114,9 @@ pub async fn run(storage: &StorageArgs, args: SeedArgs) -> anyhow::Result<()> {
         insert_past(&mut tx, &calls).await.context("writing seeded calls")?;
         tx.commit().await?;
         written += batch as u64;
+        if written % ANALYZE_EVERY < batch as u64 {
+            store.analyze().await?;
+        }
     }
     store.close().await;
     eprintln!(
