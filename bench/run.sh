@@ -72,6 +72,22 @@ run_backend() {
   local call_id
   call_id=$(curl -fs -H "Authorization: Bearer $key" "$base/api/v1/calls?per_page=1" | sed -E 's/.*"calls":\[\{"id":"([^"]+)".*/\1/')
 
+  # One request at a time: the cost of each, without queueing behind 63 others. Measured
+  # before the load phases, which leave queued requests (analytics) running for a while.
+  local alone
+  alone=$({
+    echo
+    echo "One request at a time (curl, median of 5):"
+    echo
+    echo "| endpoint | ms |"
+    echo "| --- | ---: |"
+    for path in "/api/v1/calls?per_page=25" "/api/v1/dashboard/stats?date_from=$from&date_to=$to" "/api/v1/dashboard/stats" \
+      "/api/v1/analytics/calls?group_by=source,date&metrics=count,answered,qualified_pct"; do
+      ms=$(for _ in 1 2 3 4 5; do curl -fs -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $key" "$base$path"; done |
+        sort -n | sed -n 3p | awk '{printf "%.1f", $1 * 1000}')
+      echo "| GET $path | $ms |"
+    done
+  })
   local report=bench/results-$backend.md
   {
     echo "### $backend — $calls calls, $connections connections, ${duration} s each, wrk on the same 2-core machine"
@@ -94,20 +110,7 @@ GET /api/v1/dashboard/stats (30 days)|/api/v1/dashboard/stats?date_from=$from&da
 GET /api/v1/dashboard/stats (all time)|/api/v1/dashboard/stats
 GET /api/v1/analytics/calls (source, date)|/api/v1/analytics/calls?group_by=source,date&metrics=count,answered,qualified_pct
 EOF
-  # One request at a time: the cost of each, without queueing behind 63 others.
-  {
-    echo
-    echo "One request at a time (curl, median of 5):"
-    echo
-    echo "| endpoint | ms |"
-    echo "| --- | ---: |"
-    for path in "/api/v1/calls?per_page=25" "/api/v1/dashboard/stats?date_from=$from&date_to=$to" "/api/v1/dashboard/stats" \
-      "/api/v1/analytics/calls?group_by=source,date&metrics=count,answered,qualified_pct"; do
-      ms=$(for _ in 1 2 3 4 5; do curl -fs -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $key" "$base$path"; done |
-        sort -n | sed -n 3p | awk '{printf "%.1f", $1 * 1000}')
-      echo "| GET $path | $ms |"
-    done
-  } >>"$report"
+  echo "$alone" >>"$report"
   say "$backend: full export"
   local export_start export_end rows
   export_start=$(date +%s.%N)
