@@ -223,25 +223,49 @@ pub(crate) fn stream_postgres<T: FromRecord + Send + 'static>(
     tokio::spawn(async move {
         use futures_util::StreamExt;
         let mut rows = query!(sql.text, sql).fetch(&pool);
-        let mut batch = Vec::with_capacity(chunk);
+        let mut chunks = Chunks::new(chunk);
         while let Some(row) = rows.next().await {
-            match row.and_then(|row| T::from_record(&row)) {
-                Ok(item) => batch.push(item),
+            let full = match row.and_then(|row| T::from_record(&row)) {
+                Ok(item) => chunks.push(item),
                 Err(e) => {
                     let _ = sender.send(Err(e)).await;
                     return;
                 }
-            }
-            if batch.len() == chunk
-                && sender.send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(chunk)))).await.is_err()
+            };
+            if let Some(full) = full
+                && sender.send(Ok(full)).await.is_err()
             {
                 return;
             }
         }
-        if !batch.is_empty() {
-            let _ = sender.send(Ok(batch)).await;
+        if let Some(rest) = chunks.rest() {
+            let _ = sender.send(Ok(rest)).await;
         }
     });
+}
+
+/// Items gathered into chunks of one size, to stream a statement's rows.
+pub(crate) struct Chunks<T> {
+    size: usize,
+    items: Vec<T>,
+}
+
+impl<T> Chunks<T> {
+    pub(crate) fn new(size: usize) -> Self {
+        Chunks { size, items: Vec::with_capacity(size) }
+    }
+
+    /// Adds an item; answers the chunk it completes, if it completes one.
+    pub(crate) fn push(&mut self, item: T) -> Option<Vec<T>> {
+        self.items.push(item);
+        (self.items.len() >= self.size)
+            .then(|| std::mem::replace(&mut self.items, Vec::with_capacity(self.size)))
+    }
+
+    /// The last chunk, short, if anything is left.
+    pub(crate) fn rest(self) -> Option<Vec<T>> {
+        (!self.items.is_empty()).then_some(self.items)
+    }
 }
 
 /// An argument value. Ids and times are turned into text and integers before binding.

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::WAIT;
-use crate::conn::{Record, Sql, Value, sqlite_placeholders};
+use crate::conn::{Chunks, Record, Sql, Value, sqlite_placeholders};
 
 /// A fixed set of read-only connections, each used by one statement at a time.
 #[derive(Clone)]
@@ -29,6 +29,25 @@ struct Inner {
 impl std::fmt::Debug for Readers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Readers").field("path", &self.inner.path).finish()
+    }
+}
+
+impl Inner {
+    /// Runs `work` on an idle connection, which goes back to the set afterwards (unless the
+    /// set was closed meanwhile); `None` when the set is closed. The permit, held until
+    /// then, is what reserved the connection.
+    fn with_connection<R>(
+        &self,
+        permit: OwnedSemaphorePermit,
+        work: impl FnOnce(&Connection) -> R,
+    ) -> Option<R> {
+        let conn = self.idle.lock().expect("reader list lock").as_mut().and_then(Vec::pop)?;
+        let result = work(&conn);
+        if let Some(idle) = self.idle.lock().expect("reader list lock").as_mut() {
+            idle.push(conn);
+        }
+        drop(permit);
+        Some(result)
     }
 }
 
@@ -69,15 +88,10 @@ impl Readers {
         let inner = Arc::clone(&self.inner);
         let point_reads = statements.iter().all(|sql| sql.unique_key);
         let work = move || {
-            let conn = inner.idle.lock().expect("reader list lock").as_mut().and_then(Vec::pop);
-            let conn = conn.ok_or(sqlx::Error::PoolClosed)?;
-            let rows: rusqlite::Result<Vec<Vec<Row>>> =
-                statements.iter().map(|sql| run(&conn, sql)).collect();
-            if let Some(idle) = inner.idle.lock().expect("reader list lock").as_mut() {
-                idle.push(conn);
-            }
-            drop(permit);
-            rows.map_err(|e| sqlx::Error::AnyDriverError(Box::new(e)))
+            let rows = inner.with_connection(permit, |conn| {
+                statements.iter().map(|sql| run(conn, sql)).collect::<rusqlite::Result<Vec<_>>>()
+            });
+            rows.ok_or(sqlx::Error::PoolClosed)?.map_err(|e| sqlx::Error::AnyDriverError(Box::new(e)))
         };
         if point_reads {
             // Tens of microseconds: less than the trip to another thread would cost.
@@ -103,18 +117,14 @@ impl Readers {
                 return;
             };
             let work = move || {
-                let Some(conn) = inner.idle.lock().expect("reader list lock").as_mut().and_then(Vec::pop)
-                else {
-                    let _ = sender.blocking_send(Err(sqlx::Error::PoolClosed));
-                    return;
+                let streamed =
+                    inner.with_connection(permit, |conn| stream_rows(conn, &sql, chunk, read, &sender));
+                let error = match streamed {
+                    None => sqlx::Error::PoolClosed,
+                    Some(Err(e)) => sqlx::Error::AnyDriverError(Box::new(e)),
+                    Some(Ok(())) => return,
                 };
-                if let Err(e) = stream_rows(&conn, &sql, chunk, read, &sender) {
-                    let _ = sender.blocking_send(Err(sqlx::Error::AnyDriverError(Box::new(e))));
-                }
-                if let Some(idle) = inner.idle.lock().expect("reader list lock").as_mut() {
-                    idle.push(conn);
-                }
-                drop(permit);
+                let _ = sender.blocking_send(Err(error));
             };
             let _ = tokio::task::spawn_blocking(work).await;
         });
@@ -137,27 +147,25 @@ fn stream_rows<T>(
     let mut statement = prepare(conn, sql)?;
     let columns = column_names(&statement);
     let mut rows = statement.raw_query();
-    let mut batch = Vec::with_capacity(chunk);
-    loop {
-        let row = rows.next()?;
-        if let Some(row) = row {
-            match read(&own(row, &columns)?) {
-                Ok(item) => batch.push(item),
-                Err(e) => {
-                    let _ = sender.blocking_send(Err(e));
-                    return Ok(());
-                }
+    let mut chunks = Chunks::new(chunk);
+    while let Some(row) = rows.next()? {
+        let full = match read(&own(row, &columns)?) {
+            Ok(item) => chunks.push(item),
+            Err(e) => {
+                let _ = sender.blocking_send(Err(e));
+                return Ok(());
             }
-        }
-        let full = batch.len() == chunk || (row.is_none() && !batch.is_empty());
-        if full && sender.blocking_send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(chunk)))).is_err()
+        };
+        if let Some(full) = full
+            && sender.blocking_send(Ok(full)).is_err()
         {
             return Ok(());
         }
-        if row.is_none() {
-            return Ok(());
-        }
     }
+    if let Some(rest) = chunks.rest() {
+        let _ = sender.blocking_send(Ok(rest));
+    }
+    Ok(())
 }
 
 fn prepare<'c>(conn: &'c Connection, sql: &Sql) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
