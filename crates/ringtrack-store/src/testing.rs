@@ -116,3 +116,37 @@ pub async fn count(store: &crate::Store, sql: &str) -> i64 {
     let mut db = store;
     db.conn().fetch_one(crate::conn::Sql::new(sql)).await.expect(sql)
 }
+
+/// A completed call from +13055550100 to +15735550134 with no attribution, unqualified,
+/// charged 5 cents a started minute; tests change what they need with `..`.
+pub fn past_call(
+    business: ringtrack_domain::BusinessId,
+    created_at: jiff::Timestamp,
+    status: &'static str,
+    seconds: i64,
+) -> crate::calls::PastCall {
+    crate::calls::PastCall {
+        id: uuid::Uuid::now_v7(),
+        business_id: business,
+        number_id: None,
+        caller_number: "+13055550100".into(),
+        tracking_number: "+15735550134".into(),
+        destination_number: None,
+        call_flow_id: None,
+        call_flow_name: None,
+        status,
+        duration_seconds: seconds,
+        qualified: false,
+        ai_score: None,
+        first_time_caller: true,
+        source: None,
+        utm_source: None,
+        utm_medium: None,
+        utm_campaign: None,
+        gclid: None,
+        landing_page: None,
+        caller_state: None,
+        cost: ringtrack_domain::Cents::new((seconds + 59) / 60 * 5),
+        created_at,
+    }
+}

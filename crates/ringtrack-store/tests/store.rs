@@ -224,29 +224,10 @@ mod caller_sets {
         caller: &str,
         day: i64,
     ) -> ringtrack_store::calls::PastCall {
+        let at = jiff::Timestamp::from_second(day * 86_400 + 3_600).unwrap();
         ringtrack_store::calls::PastCall {
-            id: uuid::Uuid::now_v7(),
-            business_id: business,
-            number_id: None,
             caller_number: caller.into(),
-            tracking_number: "+15735550100".into(),
-            destination_number: None,
-            call_flow_id: None,
-            call_flow_name: None,
-            status: "answered",
-            duration_seconds: 60,
-            qualified: true,
-            ai_score: None,
-            first_time_caller: false,
-            source: None,
-            utm_source: None,
-            utm_medium: None,
-            utm_campaign: None,
-            gclid: None,
-            landing_page: None,
-            caller_state: None,
-            cost: Cents::ZERO,
-            created_at: jiff::Timestamp::from_second(day * 86_400 + 3_600).unwrap(),
+            ..ringtrack_store::testing::past_call(business, at, "answered", 60)
         }
     }
 

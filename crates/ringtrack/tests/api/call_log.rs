@@ -4,7 +4,7 @@
 
 use jiff::Timestamp;
 use reqwest::{Method, StatusCode};
-use ringtrack_domain::{BusinessId, Cents};
+use ringtrack_domain::BusinessId;
 use ringtrack_store::calls::{PastCall, insert_past};
 use ringtrack_store::test_on_both_backends;
 use serde_json::{Value, json};
@@ -17,30 +17,7 @@ fn at(s: &str) -> Timestamp {
 }
 
 fn past(business: BusinessId, created: &str, status: &'static str, seconds: i64) -> PastCall {
-    PastCall {
-        id: Uuid::now_v7(),
-        business_id: business,
-        number_id: None,
-        caller_number: "+13055550100".into(),
-        tracking_number: "+15735550134".into(),
-        destination_number: None,
-        call_flow_id: None,
-        call_flow_name: None,
-        status,
-        duration_seconds: seconds,
-        qualified: false,
-        ai_score: None,
-        first_time_caller: true,
-        source: None,
-        utm_source: None,
-        utm_medium: None,
-        utm_campaign: None,
-        gclid: None,
-        landing_page: None,
-        caller_state: None,
-        cost: Cents::new((seconds + 59) / 60 * 5),
-        created_at: at(created),
-    }
+    ringtrack_store::testing::past_call(business, at(created), status, seconds)
 }
 
 async fn record(app: &TestApp, calls: &[PastCall]) {
