@@ -12,12 +12,14 @@ pub mod dates;
 pub mod engine;
 pub mod flow;
 pub mod ids;
+pub mod jobs;
 pub mod money;
 pub mod nanp;
 pub mod numbers;
 pub mod paging;
 pub mod phone;
 pub mod role;
+pub mod scoring;
 pub mod validation;
 
 pub use api_key::{ApiKeySecret, SecretHash};
