@@ -16,6 +16,7 @@ pub mod call_flows;
 pub mod calls;
 mod conn;
 pub mod idempotency;
+pub mod jobs;
 mod migrate;
 pub mod number_groups;
 pub mod numbers;

@@ -49,6 +49,7 @@ pub const MIGRATIONS: &[Migration] = &[
         "0006_caller_sets_and_totals.sql",
         Some(crate::rollups::backfill_caller_sets)
     ),
+    shared!(7, "jobs, recordings and transcriptions", "0007_jobs_recordings_transcriptions.sql"),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.
