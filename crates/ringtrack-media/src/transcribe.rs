@@ -1,0 +1,309 @@
+//! Speech to text. An engine turns one 16 kHz channel into timed segments; [`transcribe`]
+//! runs it over each channel of a recording and, for a two-channel call recording
+//! (caller on the first channel, agent on the second, as carriers record dual-channel
+//! calls), labels and interleaves the segments by time.
+
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::audio::{Audio, speech_channels};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Speaker {
+    Caller,
+    Agent,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Segment {
+    /// Seconds from the start of the recording.
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<Speaker>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Transcript {
+    pub engine: String,
+    pub text: String,
+    pub segments: Vec<Segment>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TranscribeError {
+    #[error("speech model: {0}")]
+    Model(String),
+    #[error("transcription failed: {0}")]
+    Failed(String),
+}
+
+/// One speech-to-text engine.
+pub trait SpeechEngine: Send + Sync {
+    fn name(&self) -> String;
+
+    /// The segments of one channel of 16 kHz mono samples, timed from its start.
+    fn channel(&self, samples: Vec<f32>) -> BoxFuture<'_, Result<Vec<Segment>, TranscribeError>>;
+}
+
+/// Transcribes every channel of `audio`; two channels are labelled caller and agent.
+pub async fn transcribe(engine: &dyn SpeechEngine, audio: &Audio) -> Result<Transcript, TranscribeError> {
+    let channels = speech_channels(audio);
+    let labelled = channels.len() == 2;
+    let mut segments = Vec::new();
+    for (index, samples) in channels.into_iter().enumerate() {
+        if is_silent(&samples) {
+            // Whisper invents words in silence ("Thank you."): an empty channel has none.
+            continue;
+        }
+        let speaker = labelled.then_some(if index == 0 { Speaker::Caller } else { Speaker::Agent });
+        for mut segment in engine.channel(samples).await? {
+            segment.text = segment.text.trim().to_owned();
+            if is_speech(&segment.text) {
+                segment.speaker = speaker;
+                segments.push(segment);
+            }
+        }
+    }
+    segments.sort_by(|a, b| a.start.total_cmp(&b.start));
+    let text = segments
+        .iter()
+        .map(|s| match s.speaker {
+            Some(Speaker::Caller) => format!("Caller: {}", s.text),
+            Some(Speaker::Agent) => format!("Agent: {}", s.text),
+            None => s.text.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(if labelled { "\n" } else { " " });
+    Ok(Transcript { engine: engine.name(), text, segments })
+}
+
+/// Quieter than -50 dBFS throughout: no one spoke.
+fn is_silent(samples: &[f32]) -> bool {
+    samples.iter().all(|s| s.abs() < 0.003)
+}
+
+/// Whisper marks non-speech as `[BLANK_AUDIO]`, `(music)` and the like.
+fn is_speech(text: &str) -> bool {
+    let bracketed = |open, close| text.starts_with(open) && text.ends_with(close);
+    !text.is_empty() && !bracketed('[', ']') && !bracketed('(', ')') && !bracketed('*', '*')
+}
+
+/// whisper.cpp in process, greedy decoding, on the blocking thread pool. One model in
+/// memory, shared; each transcription gets its own decoding state.
+pub struct Whisper {
+    context: Arc<whisper_rs::WhisperContext>,
+    name: String,
+    threads: i32,
+}
+
+impl Whisper {
+    pub fn load(model: &Path) -> Result<Whisper, TranscribeError> {
+        whisper_rs::install_logging_hooks();
+        if !model.is_file() {
+            return Err(TranscribeError::Model(format!(
+                "{} does not exist; run `ringtrack models fetch` or set RINGTRACK_WHISPER_MODEL",
+                model.display()
+            )));
+        }
+        let context = whisper_rs::WhisperContext::new_with_params(
+            model,
+            whisper_rs::WhisperContextParameters::default(),
+        )
+        .map_err(|e| TranscribeError::Model(format!("{}: {e}", model.display())))?;
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(8)) as i32;
+        let stem = model.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
+        Ok(Whisper { context: Arc::new(context), name: format!("whisper.cpp/{stem}"), threads })
+    }
+
+    fn run(&self, samples: &[f32]) -> Result<Vec<Segment>, TranscribeError> {
+        let failed = |e: whisper_rs::WhisperError| TranscribeError::Failed(e.to_string());
+        let mut state = self.context.create_state().map_err(failed)?;
+        let mut params = whisper_rs::FullParams::new(whisper_rs::SamplingStrategy::Greedy { best_of: 1 });
+        params.set_n_threads(self.threads);
+        params.set_language(Some("en"));
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_special(false);
+        params.set_print_timestamps(false);
+        params.set_suppress_blank(true);
+        // No fallback to sampling at higher temperatures: deterministic, as greedy should be.
+        params.set_temperature_inc(0.0);
+        state.full(params, samples).map_err(failed)?;
+        state
+            .as_iter()
+            .map(|segment| {
+                Ok(Segment {
+                    start: segment.start_timestamp() as f64 / 100.0,
+                    end: segment.end_timestamp() as f64 / 100.0,
+                    text: segment.to_str_lossy().map_err(failed)?.into_owned(),
+                    speaker: None,
+                })
+            })
+            .collect()
+    }
+}
+
+impl SpeechEngine for Arc<Whisper> {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn channel(&self, samples: Vec<f32>) -> BoxFuture<'_, Result<Vec<Segment>, TranscribeError>> {
+        let whisper = Arc::clone(self);
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || whisper.run(&samples))
+                .await
+                .map_err(|e| TranscribeError::Failed(format!("the transcription thread stopped: {e}")))?
+        })
+    }
+}
+
+/// Any OpenAI-compatible `/v1/audio/transcriptions` endpoint.
+pub struct OpenAi {
+    http: reqwest::Client,
+    base_url: String,
+    api_key: Option<String>,
+    model: String,
+}
+
+impl OpenAi {
+    pub fn new(base_url: &str, api_key: Option<String>, model: &str) -> OpenAi {
+        OpenAi {
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(300))
+                .build()
+                .expect("a TLS client"),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            api_key,
+            model: model.to_owned(),
+        }
+    }
+
+    async fn request(&self, samples: Vec<f32>) -> Result<Vec<Segment>, TranscribeError> {
+        let failed = |e: &dyn std::fmt::Display| TranscribeError::Failed(e.to_string());
+        let file = reqwest::multipart::Part::bytes(crate::audio::wav(&[samples], 16_000))
+            .file_name("audio.wav")
+            .mime_str("audio/wav")
+            .map_err(|e| failed(&e))?;
+        let form = reqwest::multipart::Form::new()
+            .part("file", file)
+            .text("model", self.model.clone())
+            .text("response_format", "verbose_json");
+        let mut request =
+            self.http.post(format!("{}/v1/audio/transcriptions", self.base_url)).multipart(form);
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.map_err(|e| failed(&e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            return Err(TranscribeError::Failed(format!(
+                "{status}: {}",
+                body.chars().take(300).collect::<String>()
+            )));
+        }
+        let body: serde_json::Value = response.json().await.map_err(|e| failed(&e))?;
+        parse_verbose_json(&body).ok_or_else(|| TranscribeError::Failed("the answer has no text".into()))
+    }
+}
+
+/// `verbose_json` has timed segments; a plain `json` answer only text (one segment).
+fn parse_verbose_json(body: &serde_json::Value) -> Option<Vec<Segment>> {
+    if let Some(segments) = body["segments"].as_array() {
+        return segments
+            .iter()
+            .map(|s| {
+                Some(Segment {
+                    start: s["start"].as_f64()?,
+                    end: s["end"].as_f64()?,
+                    text: s["text"].as_str()?.to_owned(),
+                    speaker: None,
+                })
+            })
+            .collect();
+    }
+    let text = body["text"].as_str()?;
+    let end = body["duration"].as_f64().unwrap_or(0.0);
+    Some(vec![Segment { start: 0.0, end, text: text.to_owned(), speaker: None }])
+}
+
+impl SpeechEngine for OpenAi {
+    fn name(&self) -> String {
+        format!("openai/{}", self.model)
+    }
+
+    fn channel(&self, samples: Vec<f32>) -> BoxFuture<'_, Result<Vec<Segment>, TranscribeError>> {
+        Box::pin(self.request(samples))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// Answers each channel with a fixed segment naming the channel's length.
+    struct Echo;
+
+    impl SpeechEngine for Echo {
+        fn name(&self) -> String {
+            "echo".into()
+        }
+        fn channel(&self, samples: Vec<f32>) -> BoxFuture<'_, Result<Vec<Segment>, TranscribeError>> {
+            let start = if samples[0] > 0.5 { 2.0 } else { 0.5 };
+            Box::pin(async move {
+                Ok(vec![
+                    Segment {
+                        start,
+                        end: start + 1.0,
+                        text: format!(" {} samples ", samples.len()),
+                        speaker: None,
+                    },
+                    Segment { start: 9.0, end: 9.5, text: "[BLANK_AUDIO]".into(), speaker: None },
+                ])
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn two_channels_are_labelled_and_interleaved_by_time() {
+        let caller = vec![0.9; 8000];
+        let agent = vec![0.1; 8000];
+        let audio = Audio { sample_rate: 8000, channels: vec![caller, agent] };
+        let t = transcribe(&Echo, &audio).await.unwrap();
+        let order: Vec<_> = t.segments.iter().map(|s| (s.start, s.speaker)).collect();
+        assert_eq!(order, [(0.5, Some(Speaker::Agent)), (2.0, Some(Speaker::Caller))]);
+        assert_eq!(t.text, "Agent: 16000 samples\nCaller: 16000 samples");
+    }
+
+    #[tokio::test]
+    async fn silent_channels_and_non_speech_marks_are_dropped() {
+        let audio = Audio { sample_rate: 16_000, channels: vec![vec![0.0; 16_000]] };
+        let t = transcribe(&Echo, &audio).await.unwrap();
+        assert!(t.segments.is_empty() && t.text.is_empty());
+        let mono = Audio { sample_rate: 16_000, channels: vec![vec![0.2; 100]] };
+        let t = transcribe(&Echo, &mono).await.unwrap();
+        assert_eq!((t.segments.len(), t.segments[0].speaker), (1, None));
+    }
+
+    #[test]
+    fn openai_answers_are_read_with_or_without_segments() {
+        let verbose =
+            json!({"text": "hi there", "segments": [{"start": 0.0, "end": 1.5, "text": " hi there"}]});
+        assert_eq!(parse_verbose_json(&verbose).unwrap()[0].end, 1.5);
+        let plain = json!({"text": "hello"});
+        assert_eq!(parse_verbose_json(&plain).unwrap()[0].text, "hello");
+        assert!(parse_verbose_json(&json!({"error": "x"})).is_none());
+    }
+}
