@@ -7,8 +7,10 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use ringtrack_domain::calls::{CallFilter, CallFilterParams};
+use ringtrack_domain::jobs::AudioSource;
 use ringtrack_domain::{Access, FieldErrors};
 use ringtrack_store::calls::{self, Call, CallChanges};
+use ringtrack_store::recordings;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -103,7 +105,7 @@ impl From<Call> for CallView {
             first_time_caller: c.first_time_caller,
             referrer: c.referrer,
             session_id: c.session_id,
-            has_recording: c.recording_url.is_some(),
+            has_recording: c.has_recording,
             ai_category: c.ai_category,
             ai_reasons: c.ai_reasons,
             cost_cents: c.cost.get(),
@@ -204,20 +206,114 @@ pub async fn get(
     params(("id" = String, Path, format = Uuid)),
     responses(
         (status = 200, description = "The audio", content_type = "audio/mpeg", body = Vec<u8>),
+        (status = 206, description = "The requested byte range", content_type = "audio/mpeg", body = Vec<u8>),
+        (status = 304, description = "Unchanged since the ETag given in If-None-Match"),
+        (status = 416, description = "The range starts past the end"),
         (status = 401, body = ErrorBody), (status = 404, description = "No such call, or its audio is not stored yet", body = ErrorBody),
     ),
     security(("api_key" = [])),
 )]
-/// The call's recording (`audio/mpeg`). Audio is kept once the recording pipeline has
-/// fetched it from the carrier; until then this is 404.
+/// The call's recording (`audio/mpeg`), kept once the pipeline has fetched it from the
+/// carrier; 404 until then. Byte ranges (`Range`), `ETag` and `If-None-Match` are honoured.
 pub async fn recording(
     State(state): State<AppState>,
     auth: Auth,
     axum::extract::Path(id): axum::extract::Path<String>,
-) -> ApiResult<Data<()>> {
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
     auth.require(Access::Read)?;
-    calls::get(&state.store, auth.business_id, call_id(&id)?).await?.ok_or(ApiError::NotFound("Call"))?;
-    Err(ApiError::NotFound("Recording"))
+    let id = call_id(&id)?;
+    calls::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Call"))?;
+    let recording = recordings::get(&state.store, auth.business_id, id, AudioSource::Call)
+        .await?
+        .ok_or(ApiError::NotFound("Recording"))?;
+    crate::audio::serve(&state, &recording, &headers).await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SegmentView {
+    /// Seconds from the start of the recording.
+    start: f64,
+    end: f64,
+    text: String,
+    /// caller or agent, on a two-channel recording.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speaker: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TranscriptionView {
+    #[schema(format = Uuid)]
+    call_id: Uuid,
+    /// pending, completed or failed.
+    status: String,
+    /// call (the conversation) or voicemail.
+    source: String,
+    text: Option<String>,
+    segments: Vec<SegmentView>,
+    /// Which engine and model transcribed it.
+    engine: Option<String>,
+    /// Why it failed, when it did.
+    error: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    updated_at: Timestamp,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TranscriptionBody {
+    transcription: TranscriptionView,
+}
+
+#[utoipa::path(
+    get, path = "/calls/{id}/transcription", tag = "Calls", operation_id = "get_call_transcription",
+    params(("id" = String, Path, format = Uuid)),
+    responses(
+        (status = 200, body = Data<TranscriptionBody>), (status = 401, body = ErrorBody),
+        (status = 404, description = "No such call, or it has no recording to transcribe", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
+/// The call's transcription: the conversation's (segments labelled caller and agent on a
+/// two-channel recording), or the voicemail's. `pending` while it is being made.
+pub async fn transcription(
+    State(state): State<AppState>,
+    auth: Auth,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult<Data<TranscriptionBody>> {
+    auth.require(Access::Read)?;
+    let id = call_id(&id)?;
+    calls::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Call"))?;
+    let found = recordings::transcription(&state.store, auth.business_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("Transcription"))?;
+    let segments = serde_json::from_value::<Vec<StoredSegment>>(found.segments)
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .map(|s| SegmentView { start: s.start, end: s.end, text: s.text, speaker: s.speaker })
+        .collect();
+    Ok(Data::new(TranscriptionBody {
+        transcription: TranscriptionView {
+            call_id: found.call_id,
+            status: found.status,
+            source: found.source.as_str().into(),
+            text: found.text,
+            segments,
+            engine: found.engine,
+            error: found.error,
+            created_at: found.created_at,
+            updated_at: found.updated_at,
+        },
+    }))
+}
+
+#[derive(Deserialize)]
+struct StoredSegment {
+    start: f64,
+    end: f64,
+    text: String,
+    speaker: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]

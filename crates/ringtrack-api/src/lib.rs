@@ -3,6 +3,7 @@
 //! transaction per write, and answer in the `{"data": …}` / `{"error": …}` envelope.
 
 pub mod api_keys;
+mod audio;
 pub mod auth;
 pub mod call_flows;
 pub mod calls;
@@ -18,6 +19,7 @@ pub mod openapi;
 pub mod ops;
 mod request_log;
 pub mod sandbox;
+pub mod scoring;
 pub mod voicemails;
 pub mod webhooks;
 
@@ -52,6 +54,8 @@ pub struct AppState {
     pub webhook_token: Arc<str>,
     /// With the sandbox carrier: what places simulated calls.
     pub sandbox: Option<Arc<SandboxCaller>>,
+    /// Where recordings are kept.
+    pub recordings: ringtrack_media::storage::Recordings,
 }
 
 impl AppState {
@@ -81,6 +85,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(voicemails::get))
         .routes(routes!(voicemails::recording))
         .routes(routes!(calls::recording))
+        .routes(routes!(calls::transcription))
+        .routes(routes!(scoring::get, scoring::update))
         .routes(routes!(calls::list))
         .routes(routes!(calls::export))
         .routes(routes!(calls::get, calls::update))

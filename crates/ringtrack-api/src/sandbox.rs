@@ -38,7 +38,8 @@ pub struct SandboxCall {
     digits: Option<String>,
     /// What the caller says when asked for a voicemail.
     voicemail_text: Option<String>,
-    /// What is said on an answered call (its recording).
+    /// What is said on an answered call, for its two-channel recording: one line per
+    /// turn, each starting `Agent:` or `Caller:`.
     conversation: Option<String>,
     #[schema(example = "Miami")]
     caller_city: Option<String>,

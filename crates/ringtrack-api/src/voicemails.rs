@@ -1,10 +1,12 @@
-//! `/api/v1/voicemails`: the voicemails callers left. The audio itself comes with the
-//! recording pipeline; until then the recording endpoint answers 404.
+//! `/api/v1/voicemails`: the voicemails callers left, their transcription and audio.
 
 use axum::extract::{Path, State};
+use axum::response::Response;
 use jiff::Timestamp;
 use ringtrack_domain::dates::{DateRange, DateRangeParams};
+use ringtrack_domain::jobs::AudioSource;
 use ringtrack_domain::{Access, FieldErrors, NumberId};
+use ringtrack_store::recordings;
 use ringtrack_store::voicemails::{self, Voicemail};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -42,7 +44,7 @@ impl From<Voicemail> for VoicemailView {
             tracking_number: v.tracking_number,
             number_id: v.number_id,
             duration_seconds: v.duration_seconds,
-            has_transcription: v.transcription_text.is_some(),
+            has_transcription: v.has_transcription,
             transcription_text: v.transcription_text,
             created_at: v.created_at,
         }
@@ -126,20 +128,28 @@ pub async fn get(
     params(("id" = String, Path, format = Uuid)),
     responses(
         (status = 200, description = "The audio", content_type = "audio/mpeg", body = Vec<u8>),
+        (status = 206, description = "The requested byte range", content_type = "audio/mpeg", body = Vec<u8>),
+        (status = 304, description = "Unchanged since the ETag given in If-None-Match"),
+        (status = 416, description = "The range starts past the end"),
         (status = 401, body = ErrorBody), (status = 404, description = "No such voicemail, or its audio is not stored yet", body = ErrorBody),
     ),
     security(("api_key" = [])),
 )]
-/// The voicemail's audio (`audio/mpeg`). Audio is kept once the recording pipeline has
-/// fetched it from the carrier; until then this is 404.
+/// The voicemail's audio (`audio/mpeg`), kept once the pipeline has fetched it from the
+/// carrier; 404 until then. Byte ranges, `ETag` and `If-None-Match` are honoured.
 pub async fn recording(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> ApiResult<Data<()>> {
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
     auth.require(Access::Read)?;
-    voicemails::get(&state.store, auth.business_id, voicemail_id(&id)?)
+    let voicemail = voicemails::get(&state.store, auth.business_id, voicemail_id(&id)?)
         .await?
         .ok_or(ApiError::NotFound("Voicemail"))?;
-    Err(ApiError::NotFound("Recording"))
+    let recording =
+        recordings::get(&state.store, auth.business_id, voicemail.call_id, AudioSource::Voicemail)
+            .await?
+            .ok_or(ApiError::NotFound("Recording"))?;
+    crate::audio::serve(&state, &recording, &headers).await
 }

@@ -105,6 +105,10 @@ pub trait Carrier: Send + Sync {
 
     /// The audio of a recording the carrier announced at `recording_url`.
     fn fetch_recording(&self, recording_url: String) -> BoxFuture<'_, Result<Recording, CarrierError>>;
+
+    /// Deletes a recording at the carrier (once it is stored here). One already gone is
+    /// not an error.
+    fn delete_recording(&self, recording_url: String) -> BoxFuture<'_, Result<(), CarrierError>>;
 }
 
 /// Which numbers are spoken for: owned by any business, or released too recently to be

@@ -106,8 +106,8 @@ impl SandboxCarrier {
         Ok(Provisioned { carrier_sid: format!("PN{}", uuid::Uuid::now_v7().simple()) })
     }
 
-    async fn read_recording(&self, recording_url: String) -> Result<Recording, CarrierError> {
-        // The sandbox names its recordings `sandbox:RE…`; nothing else is read.
+    /// The sandbox names its recordings `sandbox:RE…`; nothing else is a file of its.
+    fn recording_path(&self, recording_url: &str) -> Result<std::path::PathBuf, CarrierError> {
         let sid = recording_url
             .strip_prefix("sandbox:")
             .filter(|sid| sid.starts_with("RE") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit()))
@@ -115,7 +115,12 @@ impl SandboxCarrier {
                 message: format!("no recording at {recording_url}"),
                 code: None,
             })?;
-        let path = self.recordings_dir.join(format!("{sid}.wav"));
+        Ok(self.recordings_dir.join(format!("{sid}.wav")))
+    }
+
+    async fn read_recording(&self, recording_url: String) -> Result<Recording, CarrierError> {
+        let path = self.recording_path(&recording_url)?;
+        let sid = recording_url.trim_start_matches("sandbox:");
         let bytes = tokio::fs::read(&path)
             .await
             .map_err(|e| CarrierError::Refused { message: format!("recording {sid}: {e}"), code: None })?;
@@ -157,6 +162,17 @@ impl Carrier for SandboxCarrier {
 
     fn fetch_recording(&self, recording_url: String) -> BoxFuture<'_, Result<Recording, CarrierError>> {
         Box::pin(self.read_recording(recording_url))
+    }
+
+    fn delete_recording(&self, recording_url: String) -> BoxFuture<'_, Result<(), CarrierError>> {
+        Box::pin(async move {
+            match tokio::fs::remove_file(self.recording_path(&recording_url)?).await {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(CarrierError::Unavailable(format!("deleting {recording_url}: {e}")))
+                }
+                _ => Ok(()),
+            }
+        })
     }
 }
 

@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 use ringtrack_domain::PhoneNumber;
+use ringtrack_media::audio::{self, Audio};
 use serde::Serialize;
 
 use crate::CarrierError;
@@ -192,8 +193,8 @@ impl SandboxCaller {
                         let words = script
                             .conversation
                             .as_deref()
-                            .unwrap_or("Hello, thanks for calling. How can I help you today?");
-                        let (recording_sid, seconds) = self.record(Some(words), talk).await?;
+                            .unwrap_or("Agent: Hello, thanks for calling. How can I help you today?");
+                        let (recording_sid, seconds) = self.record(&lines(words), talk).await?;
                         let params = with(&[
                             ("RecordingSid", recording_sid.clone()),
                             ("RecordingUrl", format!("sandbox:{recording_sid}")),
@@ -217,7 +218,8 @@ impl SandboxCaller {
                 Verb::Record { action, max_length, recording_status_callback } => {
                     let (url, seconds, recording_sid) = match &script.voicemail_text {
                         Some(text) => {
-                            let (recording_sid, seconds) = self.record(Some(text), 0).await?;
+                            let spoken = [Line { agent: false, words: text }];
+                            let (recording_sid, seconds) = self.record(&spoken, 0).await?;
                             (format!("sandbox:{recording_sid}"), seconds.min(max_length), recording_sid)
                         }
                         None => (String::new(), 0, String::new()),
@@ -290,28 +292,90 @@ impl SandboxCaller {
         Ok(true)
     }
 
-    /// Makes a recording file; answers its SID and length in seconds.
-    async fn record(
-        &self,
-        words: Option<&str>,
-        at_least_seconds: u32,
-    ) -> Result<(String, u32), CarrierError> {
+    /// Makes a recording file as a carrier would: 8 kHz, one channel for a voicemail, two
+    /// for a conversation (the caller left, the agent right). Answers its SID and length
+    /// in seconds.
+    async fn record(&self, lines: &[Line<'_>], at_least_seconds: u32) -> Result<(String, u32), CarrierError> {
         let recording_sid = sid("RE");
         tokio::fs::create_dir_all(&self.recordings_dir)
             .await
             .map_err(|e| CarrierError::Unavailable(format!("recordings dir: {e}")))?;
         let path = self.recordings_dir.join(format!("{recording_sid}.wav"));
-        let spoken = match words {
-            Some(words) => speak(words, &path).await,
-            None => false,
+        let channels = if lines.iter().any(|l| l.agent) { 2 } else { 1 };
+        let audio = match speak_lines(lines, channels).await {
+            Some(audio) => audio,
+            None => tone(at_least_seconds.max(2), channels),
         };
-        if !spoken {
-            write_tone(&path, at_least_seconds.max(2))
-                .map_err(|e| CarrierError::Unavailable(format!("recording: {e}")))?;
-        }
-        let seconds = wav_seconds(&path).unwrap_or(at_least_seconds).max(1);
-        Ok((recording_sid, seconds))
+        let seconds = (audio.duration_ms() / 1000).max(1) as u32;
+        tokio::fs::write(&path, audio::wav(&audio.channels, audio.sample_rate))
+            .await
+            .map_err(|e| CarrierError::Unavailable(format!("recording: {e}")))?;
+        Ok((recording_sid, seconds.max(at_least_seconds)))
     }
+}
+
+/// One line of a scripted conversation, and who says it.
+pub struct Line<'a> {
+    pub agent: bool,
+    pub words: &'a str,
+}
+
+/// A conversation script: one line per turn, `Agent:` or `Caller:` in front (the caller
+/// when neither).
+pub fn lines(script: &str) -> Vec<Line<'_>> {
+    script
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| match line.split_once(':') {
+            Some((who, words)) if who.trim().eq_ignore_ascii_case("agent") => {
+                Line { agent: true, words: words.trim() }
+            }
+            Some((who, words)) if who.trim().eq_ignore_ascii_case("caller") => {
+                Line { agent: false, words: words.trim() }
+            }
+            _ => Line { agent: false, words: line },
+        })
+        .collect()
+}
+
+/// The phone network's rate.
+const CALL_RATE: u32 = 8000;
+
+/// Each line spoken in turn by espeak-ng (a second voice for the agent) on its speaker's
+/// channel, the other channel silent meanwhile. `None` when espeak-ng is not installed.
+async fn speak_lines(lines: &[Line<'_>], channels: usize) -> Option<Audio> {
+    let dir = tempfile_dir().ok()?;
+    let mut out = vec![Vec::new(); channels];
+    for (i, line) in lines.iter().enumerate() {
+        let path = dir.join(format!("{i}.wav"));
+        let spoken = speak(line.words, if line.agent { "en-us+f3" } else { "en-us" }, &path).await;
+        let decoded =
+            spoken.then(|| std::fs::read(&path).ok()).flatten().and_then(|b| audio::decode(&b).ok());
+        let Some(decoded) = decoded else {
+            let _ = std::fs::remove_dir_all(&dir);
+            return None;
+        };
+        let speech = audio::resample(&decoded.channels[0], decoded.sample_rate, CALL_RATE);
+        let pause = vec![0.0; CALL_RATE as usize * 2 / 5];
+        for (c, channel) in out.iter_mut().enumerate() {
+            let speaking = usize::from(line.agent && channels == 2) == c;
+            if speaking {
+                channel.extend_from_slice(&speech);
+            } else {
+                channel.resize(channel.len() + speech.len(), 0.0);
+            }
+            channel.extend_from_slice(&pause);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(Audio { sample_rate: CALL_RATE, channels: out })
+}
+
+fn tempfile_dir() -> std::io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("ringtrack-speech-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }
 
 fn parse(document: &str) -> Result<Vec<Verb>, CarrierError> {
@@ -320,12 +384,10 @@ fn parse(document: &str) -> Result<Vec<Verb>, CarrierError> {
 }
 
 /// Speech with espeak-ng, when installed.
-async fn speak(words: &str, path: &Path) -> bool {
+async fn speak(words: &str, voice: &str, path: &Path) -> bool {
     let status = tokio::process::Command::new("espeak-ng")
-        .arg("-w")
+        .args(["-v", voice, "-s", "150", "-w"])
         .arg(path)
-        .arg("-s")
-        .arg("150")
         .arg(words)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -334,43 +396,12 @@ async fn speak(words: &str, path: &Path) -> bool {
     matches!(status, Ok(s) if s.success())
 }
 
-const TONE_RATE: u32 = 8000;
-
-/// A 440 Hz tone, 16-bit mono PCM at 8 kHz.
-fn write_tone(path: &Path, seconds: u32) -> std::io::Result<()> {
-    let samples = TONE_RATE * seconds;
-    let mut wav = wav_header(samples * 2, TONE_RATE);
-    for i in 0..samples {
-        let t = i as f32 / TONE_RATE as f32;
-        let sample = ((t * 440.0 * std::f32::consts::TAU).sin() * 8000.0) as i16;
-        wav.extend_from_slice(&sample.to_le_bytes());
-    }
-    std::fs::write(path, wav)
-}
-
-fn wav_header(data_len: u32, rate: u32) -> Vec<u8> {
-    let mut h = Vec::with_capacity(44 + data_len as usize);
-    h.extend_from_slice(b"RIFF");
-    h.extend_from_slice(&(36 + data_len).to_le_bytes());
-    h.extend_from_slice(b"WAVEfmt ");
-    h.extend_from_slice(&16u32.to_le_bytes());
-    h.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    h.extend_from_slice(&1u16.to_le_bytes()); // mono
-    h.extend_from_slice(&rate.to_le_bytes());
-    h.extend_from_slice(&(rate * 2).to_le_bytes());
-    h.extend_from_slice(&2u16.to_le_bytes());
-    h.extend_from_slice(&16u16.to_le_bytes());
-    h.extend_from_slice(b"data");
-    h.extend_from_slice(&data_len.to_le_bytes());
-    h
-}
-
-/// The length of a PCM WAV file, in whole seconds (at least one).
-fn wav_seconds(path: &Path) -> Option<u32> {
-    let bytes = std::fs::read(path).ok()?;
-    let byte_rate = u32::from_le_bytes(bytes.get(28..32)?.try_into().ok()?);
-    let data = bytes.len().checked_sub(44)? as u32;
-    (byte_rate > 0).then(|| (data / byte_rate).max(1))
+/// A 440 Hz tone on every channel, when there is no speech synthesizer.
+fn tone(seconds: u32, channels: usize) -> Audio {
+    let samples: Vec<f32> = (0..CALL_RATE * seconds)
+        .map(|i| (i as f32 / CALL_RATE as f32 * 440.0 * std::f32::consts::TAU).sin() * 0.25)
+        .collect();
+    Audio { sample_rate: CALL_RATE, channels: vec![samples; channels] }
 }
 
 #[cfg(test)]
@@ -378,17 +409,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tones_are_valid_wav_of_the_asked_length() {
-        let dir = std::env::temp_dir().join(format!("ringtrack-tone-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("t.wav");
-        write_tone(&path, 3).unwrap();
-        let bytes = std::fs::read(&path).unwrap();
-        assert_eq!(&bytes[..4], b"RIFF");
-        assert_eq!(&bytes[8..16], b"WAVEfmt ");
-        assert_eq!(bytes.len(), 44 + 3 * 8000 * 2);
-        assert_eq!(wav_seconds(&path), Some(3));
-        std::fs::remove_dir_all(dir).unwrap();
+    fn conversation_scripts_name_their_speakers() {
+        let parsed = lines("Agent: Acme, how can I help?\n  caller:  My sink leaks.\nThanks\n\n");
+        let turns: Vec<(bool, &str)> = parsed.iter().map(|l| (l.agent, l.words)).collect();
+        assert_eq!(turns, [(true, "Acme, how can I help?"), (false, "My sink leaks."), (false, "Thanks")]);
+    }
+
+    #[test]
+    fn tones_fill_every_channel_for_the_asked_length() {
+        let t = tone(3, 2);
+        assert_eq!((t.sample_rate, t.channels.len(), t.duration_ms()), (8000, 2, 3000));
     }
 
     #[test]

@@ -100,6 +100,11 @@ impl TwilioCarrier {
 
     async fn send(&self, request: RequestBuilder) -> Result<reqwest::Response, CarrierError> {
         let response = request.send().await.map_err(|e| CarrierError::Unavailable(without_url(e)))?;
+        Self::check(response).await
+    }
+
+    /// The response when it is a success; the carrier's refusal otherwise.
+    async fn check(response: reqwest::Response) -> Result<reqwest::Response, CarrierError> {
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -192,19 +197,36 @@ impl TwilioCarrier {
         Ok(SentSms { carrier_sid: created.sid, status: created.status })
     }
 
-    async fn download_recording(&self, recording_url: String) -> Result<Recording, CarrierError> {
-        // The account's credentials go only to the carrier's own API, never to a URL that
-        // a forged callback might name.
+    /// The recording's resource URL, without a format extension. The account's credentials
+    /// go only to the carrier's own API, never to a URL that a forged callback might name.
+    fn recording_resource<'u>(&self, recording_url: &'u str) -> Result<&'u str, CarrierError> {
         if !recording_url.starts_with(&format!("{}/", self.config.api_base)) {
             return Err(CarrierError::Refused {
                 message: format!("recording URL {recording_url} is not on {}", self.config.api_base),
                 code: None,
             });
         }
-        let url = format!("{}.mp3", recording_url.trim_end_matches(".json"));
+        Ok(recording_url.trim_end_matches(".json").trim_end_matches(".mp3").trim_end_matches(".wav"))
+    }
+
+    async fn download_recording(&self, recording_url: String) -> Result<Recording, CarrierError> {
+        let url = format!("{}.mp3", self.recording_resource(&recording_url)?);
         let response = self.send(self.request(Method::GET, &url)).await?;
         let bytes = response.bytes().await.map_err(|e| CarrierError::Unavailable(without_url(e)))?;
         Ok(Recording { bytes: bytes.to_vec(), content_type: "audio/mpeg".into() })
+    }
+
+    async fn remove_recording(&self, recording_url: String) -> Result<(), CarrierError> {
+        let url = format!("{}.json", self.recording_resource(&recording_url)?);
+        let response = self
+            .request(Method::DELETE, &url)
+            .send()
+            .await
+            .map_err(|e| CarrierError::Unavailable(without_url(e)))?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        Self::check(response).await.map(drop)
     }
 }
 
@@ -262,5 +284,9 @@ impl Carrier for TwilioCarrier {
 
     fn fetch_recording(&self, recording_url: String) -> BoxFuture<'_, Result<Recording, CarrierError>> {
         Box::pin(self.download_recording(recording_url))
+    }
+
+    fn delete_recording(&self, recording_url: String) -> BoxFuture<'_, Result<(), CarrierError>> {
+        Box::pin(self.remove_recording(recording_url))
     }
 }

@@ -5,4 +5,6 @@
 
 pub mod audio;
 pub mod ggml;
+pub mod models;
+pub mod storage;
 pub mod transcribe;

@@ -60,16 +60,19 @@ pub async fn transcribe(engine: &dyn SpeechEngine, audio: &Audio) -> Result<Tran
     let labelled = channels.len() == 2;
     let mut segments = Vec::new();
     for (index, samples) in channels.into_iter().enumerate() {
-        if is_silent(&samples) {
-            // Whisper invents words in silence ("Thank you."): an empty channel has none.
-            continue;
-        }
         let speaker = labelled.then_some(if index == 0 { Speaker::Caller } else { Speaker::Agent });
-        for mut segment in engine.channel(samples).await? {
-            segment.text = segment.text.trim().to_owned();
-            if is_speech(&segment.text) {
-                segment.speaker = speaker;
-                segments.push(segment);
+        // Only where someone speaks: Whisper invents words in silence ("Thank you.") and
+        // times a segment from the start of what it is given.
+        for region in speech_regions(&samples, SPEECH_RATE) {
+            let offset = region.start as f64 / f64::from(SPEECH_RATE);
+            for mut segment in engine.channel(samples[region].to_vec()).await? {
+                segment.text = segment.text.trim().to_owned();
+                if is_speech(&segment.text) {
+                    segment.start += offset;
+                    segment.end += offset;
+                    segment.speaker = speaker;
+                    segments.push(segment);
+                }
             }
         }
     }
@@ -86,9 +89,31 @@ pub async fn transcribe(engine: &dyn SpeechEngine, audio: &Audio) -> Result<Tran
     Ok(Transcript { engine: engine.name(), text, segments })
 }
 
-/// Quieter than -50 dBFS throughout: no one spoke.
-fn is_silent(samples: &[f32]) -> bool {
-    samples.iter().all(|s| s.abs() < 0.003)
+const SPEECH_RATE: u32 = 16_000;
+
+/// The stretches of a channel where someone speaks: 20 ms frames louder than -40 dBFS,
+/// joined across pauses shorter than 1.5 s (a turn's breaths) into stretches of at most
+/// 28 s (one Whisper window), each padded by 0.2 s.
+fn speech_regions(samples: &[f32], rate: u32) -> Vec<std::ops::Range<usize>> {
+    let frame = rate as usize / 50;
+    let (max_gap, max_len, pad) = (rate as usize * 3 / 2, rate as usize * 28, rate as usize / 5);
+    let mut regions: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, chunk) in samples.chunks(frame).enumerate() {
+        let power = chunk.iter().map(|s| s * s).sum::<f32>() / chunk.len() as f32;
+        if power < 1e-4 {
+            continue;
+        }
+        let (start, end) = (i * frame, i * frame + chunk.len());
+        match regions.last_mut() {
+            Some(last) if start - last.end <= max_gap && end - last.start <= max_len => last.end = end,
+            _ => regions.push(start..end),
+        }
+    }
+    regions
+        .into_iter()
+        .map(|r| r.start.saturating_sub(pad)..(r.end + pad).min(samples.len()))
+        .filter(|r| r.len() >= frame * 5)
+        .collect()
 }
 
 /// Whisper marks non-speech as `[BLANK_AUDIO]`, `(music)` and the like.
@@ -99,6 +124,7 @@ fn is_speech(text: &str) -> bool {
 
 /// whisper.cpp in process, greedy decoding, on the blocking thread pool. One model in
 /// memory, shared; each transcription gets its own decoding state.
+#[derive(Clone)]
 pub struct Whisper {
     context: Arc<whisper_rs::WhisperContext>,
     name: String,
@@ -124,11 +150,15 @@ impl Whisper {
         Ok(Whisper { context: Arc::new(context), name: format!("whisper.cpp/{stem}"), threads })
     }
 
-    fn run(&self, samples: &[f32]) -> Result<Vec<Segment>, TranscribeError> {
+    fn run(
+        context: &whisper_rs::WhisperContext,
+        threads: i32,
+        samples: &[f32],
+    ) -> Result<Vec<Segment>, TranscribeError> {
         let failed = |e: whisper_rs::WhisperError| TranscribeError::Failed(e.to_string());
-        let mut state = self.context.create_state().map_err(failed)?;
+        let mut state = context.create_state().map_err(failed)?;
         let mut params = whisper_rs::FullParams::new(whisper_rs::SamplingStrategy::Greedy { best_of: 1 });
-        params.set_n_threads(self.threads);
+        params.set_n_threads(threads);
         params.set_language(Some("en"));
         params.set_print_progress(false);
         params.set_print_realtime(false);
@@ -152,15 +182,15 @@ impl Whisper {
     }
 }
 
-impl SpeechEngine for Arc<Whisper> {
+impl SpeechEngine for Whisper {
     fn name(&self) -> String {
         self.name.clone()
     }
 
     fn channel(&self, samples: Vec<f32>) -> BoxFuture<'_, Result<Vec<Segment>, TranscribeError>> {
-        let whisper = Arc::clone(self);
+        let (context, threads) = (Arc::clone(&self.context), self.threads);
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || whisper.run(&samples))
+            tokio::task::spawn_blocking(move || Whisper::run(&context, threads, &samples))
                 .await
                 .map_err(|e| TranscribeError::Failed(format!("the transcription thread stopped: {e}")))?
         })
@@ -287,12 +317,24 @@ mod tests {
         assert_eq!(t.text, "Agent: 16000 samples\nCaller: 16000 samples");
     }
 
+    #[test]
+    fn speech_regions_skip_silence_and_split_at_long_pauses() {
+        let rate = 1000;
+        let mut samples = vec![0.0; 10 * rate as usize];
+        // Speech at 1-2 s and 2.5-3 s (one turn: the pause is short), then at 6-7 s.
+        for range in [1000..2000, 2500..3000, 6000..7000] {
+            samples[range].fill(0.3);
+        }
+        assert_eq!(speech_regions(&samples, rate), [800..3200, 5800..7200]);
+        assert!(speech_regions(&vec![0.0; 5000], rate).is_empty());
+    }
+
     #[tokio::test]
     async fn silent_channels_and_non_speech_marks_are_dropped() {
         let audio = Audio { sample_rate: 16_000, channels: vec![vec![0.0; 16_000]] };
         let t = transcribe(&Echo, &audio).await.unwrap();
         assert!(t.segments.is_empty() && t.text.is_empty());
-        let mono = Audio { sample_rate: 16_000, channels: vec![vec![0.2; 100]] };
+        let mono = Audio { sample_rate: 16_000, channels: vec![vec![0.2; 16_000]] };
         let t = transcribe(&Echo, &mono).await.unwrap();
         assert_eq!((t.segments.len(), t.segments[0].speaker), (1, None));
     }

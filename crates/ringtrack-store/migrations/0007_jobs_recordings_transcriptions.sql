@@ -4,7 +4,8 @@
 -- A job is queued in the transaction of the change that causes it. A worker claims it with
 -- a lease (`lease_owner`, `lease_until`, in Unix milliseconds); a job whose lease ran out
 -- is claimable again, so a worker that died loses nothing. `dedupe_key` makes enqueueing
--- idempotent (a carrier that repeats a callback queues the job once).
+-- idempotent (a carrier that repeats a callback queues the job once). How often a job is
+-- retried is the workers' policy, not the job's.
 CREATE TABLE jobs (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -12,7 +13,6 @@ CREATE TABLE jobs (
     dedupe_key TEXT UNIQUE,
     state TEXT NOT NULL,
     attempts BIGINT NOT NULL DEFAULT 0,
-    max_attempts BIGINT NOT NULL,
     run_at BIGINT NOT NULL,
     lease_owner TEXT,
     lease_until BIGINT,

@@ -4,13 +4,14 @@
 
 use jiff::Timestamp;
 use ringtrack_domain::calls::CallFilter;
+use ringtrack_domain::jobs::{AudioSource, Job};
 use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::{BusinessId, CallFlowId, Cents, NumberId, PhoneNumber};
 use uuid::Uuid;
 
 use crate::conn::{FromRecord, Record, Sql};
 use crate::paging::{Keyed, Page, fetch_page_counted};
-use crate::{Connection, Result, Tx, businesses, rollups};
+use crate::{Connection, Result, Tx, businesses, jobs, rollups};
 
 /// Until its final status arrives, a call is `in_progress`.
 pub const IN_PROGRESS: &str = "in_progress";
@@ -37,6 +38,8 @@ pub struct Call {
     pub ai_category: Option<String>,
     pub ai_reasons: Vec<String>,
     pub has_transcription: bool,
+    /// The recording is stored (not merely announced by the carrier).
+    pub has_recording: bool,
     pub notes: Option<String>,
     pub tags: Vec<String>,
     pub caller_city: Option<String>,
@@ -64,7 +67,7 @@ pub struct Call {
 const COLUMNS: &str =
     "id, business_id, call_sid, number_id, caller_number, tracking_number, destination_number,
     call_flow_id, call_flow_version, call_flow_name, direction, status, duration_seconds, qualified,
-    qualified_by_person, ai_score, ai_category, ai_reasons, has_transcription, notes, tags, caller_city,
+    qualified_by_person, ai_score, ai_category, ai_reasons, has_transcription, has_recording, notes, tags, caller_city,
     caller_state, caller_zip, first_time_caller, utm_source, utm_medium, utm_campaign, gclid, landing_page,
     referrer, session_id, recording_url, voicemail_url, cost_cents, answered_at, ended_at, created_at,
     updated_at, engine_state";
@@ -91,6 +94,7 @@ impl FromRecord for Call {
             ai_category: row.opt_text("ai_category")?,
             ai_reasons: text_list(row, "ai_reasons")?,
             has_transcription: row.boolean("has_transcription")?,
+            has_recording: row.boolean("has_recording")?,
             notes: row.opt_text("notes")?,
             tags: text_list(row, "tags")?,
             caller_city: row.opt_text("caller_city")?,
@@ -266,12 +270,45 @@ pub async fn update(
     update.push(" WHERE business_id = ").push_bind(business_id).push(" AND id = ").push_bind(id);
     let Some(before) = get(&mut *tx, business_id, id).await? else { return Ok(None) };
     tx.conn().execute(update).await?;
-    let after = get(&mut *tx, business_id, id).await?.expect("the call exists");
-    if before.qualified != after.qualified {
-        rollups::apply(tx, &rollups::Facts::of(&before).into_iter().collect::<Vec<_>>(), -1).await?;
+    Ok(Some(rolled_up_again(tx, &before).await?))
+}
+
+/// The call after a change to it, with its roll-ups moved if the change touched what they
+/// count (the verdict or the score).
+async fn rolled_up_again(tx: &mut Tx, before: &Call) -> Result<Call> {
+    let after = by_id(&mut *tx, before.id).await?.expect("the call exists");
+    if (before.qualified, before.ai_score) != (after.qualified, after.ai_score) {
+        rollups::apply(tx, &rollups::Facts::of(before).into_iter().collect::<Vec<_>>(), -1).await?;
         rollups::apply(tx, &rollups::Facts::of(&after).into_iter().collect::<Vec<_>>(), 1).await?;
     }
-    Ok(Some(after))
+    Ok(after)
+}
+
+/// The automatic verdict on a call: its lead score and whether it qualifies. A person's
+/// verdict, when given, stays the effective one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scored {
+    pub ai_score: i64,
+    pub ai_category: String,
+    pub ai_reasons: Vec<String>,
+    pub qualified_auto: bool,
+}
+
+pub async fn set_score(tx: &mut Tx, before: &Call, scored: &Scored) -> Result<Call> {
+    let reasons =
+        serde_json::to_string(&scored.ai_reasons).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+    let update = Sql::new(
+        "UPDATE calls SET ai_score = $1, ai_category = $2, ai_reasons = $3, qualified_auto = $4,
+            qualified = COALESCE(qualified_by_person, $4), updated_at = $5 WHERE id = $6",
+    )
+    .bind(scored.ai_score)
+    .bind(scored.ai_category.as_str())
+    .bind(reasons)
+    .bind(scored.qualified_auto)
+    .bind(crate::now())
+    .bind(before.id);
+    tx.conn().execute(update).await?;
+    rolled_up_again(tx, before).await
 }
 
 /// Records a new inbound call, in progress. `first_time_caller` is whether the business
@@ -374,16 +411,20 @@ pub async fn set_answered(tx: &mut Tx, id: Uuid, agent: &PhoneNumber, at: Timest
     Ok(())
 }
 
+/// Notes the carrier's recording of the call and queues its fetching.
 pub async fn set_recording(tx: &mut Tx, id: Uuid, url: &str) -> Result<()> {
     let update = Sql::new("UPDATE calls SET recording_url = $1, updated_at = $2 WHERE id = $3")
         .bind(url)
         .bind(crate::now())
         .bind(id);
     tx.conn().execute(update).await?;
+    let fetch = Job::StoreRecording { call_id: id, source: AudioSource::Call, carrier_url: url.to_owned() };
+    jobs::enqueue(tx, &fetch).await?;
     Ok(())
 }
 
-/// Keeps a voicemail the caller left: on the call, and in the voicemails list (once).
+/// Keeps a voicemail the caller left: on the call, and in the voicemails list (once),
+/// and queues the fetching of its audio.
 pub async fn set_voicemail(tx: &mut Tx, call: &Call, url: &str, seconds: i64) -> Result<()> {
     let now = crate::now();
     let update = Sql::new(
@@ -404,7 +445,14 @@ pub async fn set_voicemail(tx: &mut Tx, call: &Call, url: &str, seconds: i64) ->
     .bind(url)
     .bind(seconds)
     .bind(now);
-    tx.conn().execute(insert).await?;
+    if tx.conn().execute(insert).await? == 1 {
+        let fetch = Job::StoreRecording {
+            call_id: call.id,
+            source: AudioSource::Voicemail,
+            carrier_url: url.to_owned(),
+        };
+        jobs::enqueue(tx, &fetch).await?;
+    }
     Ok(())
 }
 
@@ -526,6 +574,8 @@ pub async fn complete(tx: &mut Tx, call: &Call, completion: &Completion) -> Resu
     }
     let completed = by_id(&mut *tx, call.id).await?.expect("the call exists");
     rollups::apply(tx, &rollups::Facts::of(&completed).into_iter().collect::<Vec<_>>(), 1).await?;
+    // Scored now from its facts; scored again when a transcript arrives.
+    jobs::enqueue(tx, &Job::Score { call_id: call.id }).await?;
     if completion.cost > Cents::ZERO {
         let reason = format!("call {} ({} s)", call.id, completion.duration_seconds);
         businesses::change_balance(tx, call.business_id, Cents::new(-completion.cost.get()), &reason)

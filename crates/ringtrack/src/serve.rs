@@ -2,6 +2,7 @@
 //! until SIGINT or SIGTERM, then finish in-flight requests and close the database.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use anyhow::Context;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use tokio::sync::watch;
 
 use crate::admin::create_business_with_admin_key;
 use crate::cli::{CarrierKind, ServeArgs, StorageArgs};
-use crate::{renewals, wiring};
+use crate::{renewals, wiring, worker};
 
 pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(url) = &args.public_url
@@ -33,7 +34,15 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     let token = wiring::webhook_token(&args.carrier, &storage.data_dir)?;
     let sandbox =
         (args.carrier.carrier == CarrierKind::Sandbox).then(|| wiring::sandbox_recordings(&storage.data_dir));
-    let state = wiring::app_state(store.clone(), carrier, prices, &public_url, &token, sandbox);
+    let recordings = wiring::recordings(&args.pipeline, &storage.data_dir)?;
+    let pipeline = wiring::pipeline(
+        &args.pipeline,
+        store.clone(),
+        carrier.clone(),
+        recordings.clone(),
+        &storage.data_dir,
+    )?;
+    let state = wiring::app_state(store.clone(), carrier, prices, &public_url, &token, sandbox, recordings);
 
     if let Some((business, key)) = first_start(&store).await? {
         print_first_key(business, &key, local);
@@ -43,13 +52,16 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
 
     let (stop, stopped) = watch::channel(false);
     let interval = Duration::from_secs(args.renewal_interval_seconds.max(1));
-    let renewals = tokio::spawn(renewals::run(store.clone(), interval, stopped));
+    let renewals = tokio::spawn(renewals::run(store.clone(), interval, stopped.clone()));
+    let worker =
+        tokio::spawn(worker::run(Arc::new(pipeline), wiring::worker_config(&args.pipeline), stopped));
     let shutdown = async move {
         shutdown_signal().await;
         let _ = stop.send(true);
     };
     ringtrack_api::serve(listener, state, shutdown).await?;
     let _ = renewals.await;
+    let _ = worker.await;
     tracing::info!("stopped accepting requests; closing the database");
     store.close().await;
     Ok(())

@@ -11,10 +11,16 @@ use ringtrack_carrier::sandbox_call::SandboxCaller;
 use ringtrack_carrier::{
     BoxFuture, Carrier, CarrierError, NumberRegistry, SandboxCarrier, TwilioCarrier, TwilioConfig,
 };
+use ringtrack_domain::jobs::RetryPolicy;
 use ringtrack_domain::{Cents, PhoneNumber, Prices};
+use ringtrack_media::storage::{Recordings, StorageConfig};
+use ringtrack_media::transcribe::{OpenAi, SpeechEngine, Whisper};
 use ringtrack_store::{Store, numbers};
 
-use crate::cli::{CarrierArgs, CarrierKind};
+use crate::cli::{CarrierArgs, CarrierKind, PipelineArgs, TranscriberKind};
+use crate::llm::LlmScorer;
+use crate::pipeline::Pipeline;
+use crate::worker::WorkerConfig;
 
 /// The sandbox's knowledge of which numbers are sold or aging: the numbers table.
 pub struct StoreRegistry(pub Store);
@@ -118,6 +124,7 @@ pub fn app_state(
     public_url: &str,
     webhook_token: &str,
     sandbox_recordings: Option<PathBuf>,
+    recordings: Recordings,
 ) -> AppState {
     let mut state = AppState {
         store,
@@ -126,6 +133,7 @@ pub fn app_state(
         public_url: Arc::from(public_url.trim_end_matches('/')),
         webhook_token: Arc::from(webhook_token),
         sandbox: None,
+        recordings,
     };
     if let Some(recordings) = sandbox_recordings {
         let hooks = state.webhooks();
@@ -142,4 +150,77 @@ pub fn app_state(
 /// Where the sandbox keeps recordings under the data dir.
 pub fn sandbox_recordings(data_dir: &Path) -> PathBuf {
     data_dir.join("sandbox").join("recordings")
+}
+
+/// The object store recordings are kept in.
+pub fn recordings(args: &PipelineArgs, data_dir: &Path) -> anyhow::Result<Recordings> {
+    let config = StorageConfig {
+        url: args.storage_url.clone(),
+        s3_endpoint: args.s3_endpoint.clone(),
+        s3_region: args.s3_region.clone(),
+        s3_access_key_id: args.s3_access_key_id.clone(),
+        s3_secret_access_key: args.s3_secret_access_key.clone(),
+        s3_allow_http: args.s3_allow_http,
+    };
+    Recordings::open(&config, data_dir).context("--storage-url")
+}
+
+/// The configured speech-to-text engine. A whisper model named explicitly must exist; the
+/// default one may be missing (transcription stays off, with a warning, until
+/// `ringtrack models fetch` has run and the server restarts).
+pub fn speech_engine(args: &PipelineArgs, data_dir: &Path) -> anyhow::Result<Option<Arc<dyn SpeechEngine>>> {
+    Ok(match args.transcriber {
+        TranscriberKind::None => None,
+        TranscriberKind::Openai => Some(Arc::new(OpenAi::new(
+            &args.openai_base_url,
+            args.openai_api_key.clone(),
+            &args.openai_transcription_model,
+        ))),
+        TranscriberKind::Whisper => {
+            let model = match &args.whisper_model {
+                Some(path) => path.clone(),
+                None => {
+                    let default = ringtrack_media::models::default_model(data_dir);
+                    if !default.is_file() {
+                        tracing::warn!(
+                            model = %default.display(),
+                            "no speech model: calls are not transcribed; run `ringtrack models fetch` and restart"
+                        );
+                        return Ok(None);
+                    }
+                    default
+                }
+            };
+            Some(Arc::new(Whisper::load(&model).context("--whisper-model")?))
+        }
+    })
+}
+
+pub fn worker_config(args: &PipelineArgs) -> WorkerConfig {
+    WorkerConfig {
+        lease: std::time::Duration::from_secs(args.job_lease_seconds.max(1)),
+        poll: std::time::Duration::from_millis(args.job_poll_millis.max(10)),
+        concurrency: args.workers.max(1),
+        retry: RetryPolicy {
+            max_attempts: args.job_max_attempts.max(1),
+            first_delay: std::time::Duration::from_millis(args.job_retry_millis),
+            max_delay: std::time::Duration::from_secs(3600),
+        },
+    }
+}
+
+/// The post-call pipeline the workers run.
+pub fn pipeline(
+    args: &PipelineArgs,
+    store: Store,
+    carrier: Arc<dyn Carrier>,
+    recordings: Recordings,
+    data_dir: &Path,
+) -> anyhow::Result<Pipeline> {
+    let speech = speech_engine(args, data_dir)?;
+    let llm = args
+        .llm_base_url
+        .as_deref()
+        .map(|url| LlmScorer::new(url, args.llm_api_key.clone(), &args.llm_model));
+    Ok(Pipeline::new(store, carrier, recordings, speech, llm))
 }

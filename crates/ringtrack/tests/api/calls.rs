@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::common::{TestApp, WEBHOOK_TOKEN, assert_error, body};
 
 /// Buys a number and routes it through a new flow; answers the number.
-async fn number_with_flow(app: &TestApp, steps: Value, settings: Value) -> String {
+pub(crate) async fn number_with_flow(app: &TestApp, steps: Value, settings: Value) -> String {
     app.credit(app.business, 10_000).await;
     let number = body(
         app.post("/api/v1/numbers/purchase", &json!({"area_code": "573", "friendly_name": "Google Ads"}))
@@ -29,7 +29,7 @@ async fn number_with_flow(app: &TestApp, steps: Value, settings: Value) -> Strin
     number["data"]["phone_number"].as_str().unwrap().to_owned()
 }
 
-async fn place(app: &TestApp, call: Value) -> Value {
+pub(crate) async fn place(app: &TestApp, call: Value) -> Value {
     let placed = app.post("/api/v1/sandbox/calls", &call).await;
     assert_eq!(placed.status(), StatusCode::CREATED);
     body(placed).await["data"].clone()
@@ -91,7 +91,10 @@ test_on_both_backends! {
         assert_eq!(call["caller_city"], "Miami");
         assert_eq!(call["caller_state"], "FL");
         assert_eq!(call["first_time_caller"], true);
-        assert_eq!(call["has_recording"], true);
+        // The carrier's recording is queued for keeping; it is the call's once kept.
+        assert_eq!(call["has_recording"], false);
+        let queued = ringtrack_store::jobs::all(&app.store).await.unwrap();
+        assert!(queued.iter().any(|j| j.kind == "store_recording" && j.payload.contains("sandbox:RE")), "{queued:?}");
         let duration = call["duration_seconds"].as_i64().unwrap();
         assert_eq!(duration, placed["duration_seconds"].as_i64().unwrap());
         assert!(duration >= 145, "{duration}");

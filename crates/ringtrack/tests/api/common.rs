@@ -5,10 +5,17 @@ use std::sync::Arc;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use ringtrack_carrier::Carrier;
 use ringtrack_domain::{ApiKeySecret, BusinessId, Cents, Prices, Role};
+use ringtrack_media::storage::{Recordings, StorageConfig};
 use ringtrack_store::testing::TestDatabase;
 use ringtrack_store::{Backend, Store, api_keys, businesses};
 use serde_json::Value;
-use tokio::sync::oneshot;
+use std::time::Duration;
+
+use ringtrack::pipeline::Pipeline;
+use ringtrack::worker::WorkerConfig;
+use ringtrack_domain::jobs::RetryPolicy;
+use ringtrack_media::transcribe::{SpeechEngine, Whisper};
+use tokio::sync::{oneshot, watch};
 
 /// The auth token the test server checks carrier webhooks with.
 pub const WEBHOOK_TOKEN: &str = "test-webhook-token";
@@ -20,8 +27,12 @@ pub struct TestApp {
     /// An admin key of `business`.
     pub key: String,
     pub business: BusinessId,
+    /// The carrier the server uses, and where it keeps recordings: what a worker needs.
+    pub carrier: Arc<dyn Carrier>,
+    pub recordings: Recordings,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    worker: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
     /// The sandbox keeps its files here.
     _data_dir: tempfile::TempDir,
     _db: TestDatabase,
@@ -47,14 +58,16 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let carrier = carrier(&store, data_dir.path());
-        let recordings = ringtrack::wiring::sandbox_recordings(data_dir.path());
+        let sandbox_recordings = ringtrack::wiring::sandbox_recordings(data_dir.path());
+        let recordings = Recordings::open(&StorageConfig::default(), data_dir.path()).unwrap();
         let state = ringtrack::wiring::app_state(
             store.clone(),
-            carrier,
+            carrier.clone(),
             Prices::default(),
             &base,
             WEBHOOK_TOKEN,
-            Some(recordings),
+            Some(sandbox_recordings),
+            recordings.clone(),
         );
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(ringtrack_api::serve(listener, state, async {
@@ -66,8 +79,11 @@ impl TestApp {
             client: reqwest::Client::new(),
             key: String::new(),
             business: BusinessId::new(),
+            carrier,
+            recordings,
             shutdown: Some(tx),
             server: Some(server),
+            worker: None,
             _data_dir: data_dir,
             _db: db,
         };
@@ -134,8 +150,45 @@ impl TestApp {
         self.request(Method::DELETE, path).send().await.unwrap()
     }
 
+    /// Runs the job worker in process, as `serve` does: transcribing with `speech` (none:
+    /// no transcription), retrying failed jobs after `retry_ms`.
+    pub fn start_worker(&mut self, speech: Option<Arc<dyn SpeechEngine>>, retry_ms: u64) {
+        let pipeline =
+            Pipeline::new(self.store.clone(), self.carrier.clone(), self.recordings.clone(), speech, None);
+        let config = WorkerConfig {
+            lease: Duration::from_secs(30),
+            poll: Duration::from_millis(50),
+            concurrency: 2,
+            retry: RetryPolicy {
+                max_attempts: 4,
+                first_delay: Duration::from_millis(retry_ms),
+                max_delay: Duration::from_millis(retry_ms),
+            },
+        };
+        let (stop, stopped) = watch::channel(false);
+        let handle = tokio::spawn(ringtrack::worker::run(Arc::new(pipeline), config, stopped));
+        self.worker = Some((stop, handle));
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
+    /// Waits until the job queue is empty (every job done or failed for good).
+    pub async fn drain_jobs(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while ringtrack_store::jobs::pending(&self.store).await.unwrap() > 0 {
+            assert!(std::time::Instant::now() < deadline, "jobs still pending after 120 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Stops the server the way SIGTERM does: in-flight requests finish first.
     pub async fn stop(mut self) {
+        if let Some((stop, handle)) = self.worker.take() {
+            let _ = stop.send(true);
+            handle.await.unwrap();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -167,4 +220,19 @@ pub async fn assert_error(response: Response, status: u16, kind: &str, fields: &
         .unwrap_or_default();
     assert_eq!(named, fields, "{json}");
     json
+}
+
+/// The offline model, loaded once per test process. `scripts/test` prepares it (with
+/// `ringtrack models fetch`) and names it in RINGTRACK_TEST_WHISPER_MODEL.
+pub fn whisper() -> Arc<dyn SpeechEngine> {
+    static MODEL: std::sync::OnceLock<Whisper> = std::sync::OnceLock::new();
+    let model = MODEL.get_or_init(|| {
+        let path = std::env::var("RINGTRACK_TEST_WHISPER_MODEL").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/test-data/models/ggml-tiny.en.bin").to_owned()
+        });
+        Whisper::load(std::path::Path::new(&path)).unwrap_or_else(|e| {
+            panic!("{e}\n(run scripts/test, or `cargo run -- --data-dir target/test-data models fetch`)")
+        })
+    });
+    Arc::new(model.clone())
 }

@@ -11,3 +11,4 @@ mod common;
 mod conventions;
 mod number_groups;
 mod numbers;
+mod pipeline;

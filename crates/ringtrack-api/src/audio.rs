@@ -1,0 +1,120 @@
+//! Serving a stored recording over HTTP, as players and browsers expect: `audio/mpeg` with
+//! a length, a strong ETag (the audio's SHA-256, the same from every node and store),
+//! `304` on a matching `If-None-Match`, and single byte ranges (`206`, or `416` when the
+//! range is past the end) so players can seek without downloading the whole call.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ringtrack_store::recordings::Recording;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+
+/// A `Range` header's one byte range, resolved against the object's length.
+#[derive(Debug, PartialEq, Eq)]
+enum Wanted {
+    Whole,
+    Part { start: u64, end_inclusive: u64 },
+    Unsatisfiable,
+}
+
+/// Reads `bytes=a-b`, `bytes=a-` and `bytes=-n`. Anything else (several ranges, other
+/// units, nonsense) is ignored and the whole object served, as RFC 9110 allows.
+fn wanted(range: Option<&str>, len: u64) -> Wanted {
+    let Some(spec) = range.and_then(|r| r.trim().strip_prefix("bytes=")) else { return Wanted::Whole };
+    if spec.contains(',') {
+        return Wanted::Whole;
+    }
+    let Some((first, last)) = spec.split_once('-') else { return Wanted::Whole };
+    let number = |s: &str| s.trim().parse::<u64>().ok();
+    let (start, end) = match (first.trim().is_empty(), last.trim().is_empty()) {
+        (true, false) => match number(last) {
+            Some(0) => return Wanted::Unsatisfiable,
+            Some(suffix) => (len.saturating_sub(suffix), len.saturating_sub(1)),
+            None => return Wanted::Whole,
+        },
+        (false, true) => match number(first) {
+            Some(start) => (start, len.saturating_sub(1)),
+            None => return Wanted::Whole,
+        },
+        (false, false) => match (number(first), number(last)) {
+            (Some(start), Some(end)) if start <= end => (start, end.min(len.saturating_sub(1))),
+            _ => return Wanted::Whole,
+        },
+        (true, true) => return Wanted::Whole,
+    };
+    if len == 0 || start >= len {
+        return Wanted::Unsatisfiable;
+    }
+    Wanted::Part { start, end_inclusive: end }
+}
+
+/// The response for `recording`, honouring the request's conditional and range headers.
+pub async fn serve(state: &AppState, recording: &Recording, request: &HeaderMap) -> ApiResult<Response> {
+    let etag = format!("\"{}\"", recording.sha256);
+    let len = u64::try_from(recording.bytes).unwrap_or(0);
+    let header_text = |name| request.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex is a valid header"));
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400"));
+    if header_text(header::IF_NONE_MATCH)
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
+    }
+    // A range is for the version the client has: with a stale If-Range, send it all.
+    let range = match header_text(header::IF_RANGE) {
+        Some(tag) if tag.trim() != etag => None,
+        _ => header_text(header::RANGE),
+    };
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ringtrack_media::audio::MP3));
+    let storage_error = |e: ringtrack_media::storage::StorageError| ApiError::internal(e);
+    match wanted(range, len) {
+        Wanted::Whole => {
+            let bytes = state.recordings.get(&recording.object_key).await.map_err(storage_error)?;
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+            Ok((StatusCode::OK, headers, Body::from(bytes)).into_response())
+        }
+        Wanted::Part { start, end_inclusive } => {
+            let bytes = state
+                .recordings
+                .get_range(&recording.object_key, start..end_inclusive + 1)
+                .await
+                .map_err(storage_error)?;
+            let content_range = format!("bytes {start}-{end_inclusive}/{len}");
+            headers.insert(header::CONTENT_RANGE, HeaderValue::from_str(&content_range).expect("ascii"));
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+            Ok((StatusCode::PARTIAL_CONTENT, headers, Body::from(bytes)).into_response())
+        }
+        Wanted::Unsatisfiable => {
+            headers.remove(header::CONTENT_TYPE);
+            let content_range = format!("bytes */{len}");
+            headers.insert(header::CONTENT_RANGE, HeaderValue::from_str(&content_range).expect("ascii"));
+            Ok((StatusCode::RANGE_NOT_SATISFIABLE, headers).into_response())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_ranges_resolve_against_the_length() {
+        let part = |start, end_inclusive| Wanted::Part { start, end_inclusive };
+        assert_eq!(wanted(None, 100), Wanted::Whole);
+        assert_eq!(wanted(Some("bytes=0-9"), 100), part(0, 9));
+        assert_eq!(wanted(Some("bytes=90-"), 100), part(90, 99));
+        assert_eq!(wanted(Some("bytes=-10"), 100), part(90, 99));
+        assert_eq!(wanted(Some("bytes=-500"), 100), part(0, 99));
+        assert_eq!(wanted(Some("bytes=50-5000"), 100), part(50, 99));
+        assert_eq!(wanted(Some("bytes=100-"), 100), Wanted::Unsatisfiable);
+        assert_eq!(wanted(Some("bytes=-0"), 100), Wanted::Unsatisfiable);
+        // Ignored: several ranges, other units, reversed or malformed ranges.
+        for ignored in ["bytes=0-1,5-6", "items=0-1", "bytes=9-2", "bytes=a-b", "bytes=-", "bytes=5"] {
+            assert_eq!(wanted(Some(ignored), 100), Wanted::Whole, "{ignored}");
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Offline transcription measured on real synthetic speech: espeak-ng says fixed
+//! sentences, sox makes the 16 kHz and the 8 kHz mu-law (telephone) versions, whisper.cpp
+//! transcribes both, and the word error rate must stay within bounds. Prints the WERs and
+//! the speed in times real time (run with `--nocapture` to see them).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ringtrack_media::audio;
+use ringtrack_media::transcribe::{Whisper, transcribe};
+
+const SENTENCES: &[&str] = &[
+    "Hello, I would like to schedule an appointment for tomorrow morning.",
+    "My air conditioner stopped working and the house is getting very hot.",
+    "How much do you charge for a service call on the weekend?",
+    "Please call me back at your earliest convenience, thank you.",
+    "We need someone to look at a leak under the kitchen sink.",
+    "Can you send a technician this afternoon to check the furnace?",
+];
+
+fn model() -> PathBuf {
+    std::env::var("RINGTRACK_TEST_WHISPER_MODEL").map(PathBuf::from).unwrap_or_else(|_| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-data/models/ggml-tiny.en.bin")
+    })
+}
+
+fn run(command: &mut Command) {
+    let status = command.status().unwrap_or_else(|e| panic!("{command:?}: {e} (scripts/test installs it)"));
+    assert!(status.success(), "{command:?} failed");
+}
+
+/// Lower-case words without punctuation.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Word error rate: the word-level edit distance over the reference's length.
+fn wer(reference: &[String], hypothesis: &[String]) -> f64 {
+    let mut row: Vec<usize> = (0..=hypothesis.len()).collect();
+    for (i, r) in reference.iter().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, h) in hypothesis.iter().enumerate() {
+            let substitution = previous + usize::from(r != h);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[hypothesis.len()] as f64 / reference.len().max(1) as f64
+}
+
+#[test]
+fn word_error_rate_counts_edits() {
+    let w = |s: &str| words(s);
+    assert_eq!(wer(&w("a b c d"), &w("a b c d")), 0.0);
+    assert_eq!(wer(&w("a b c d"), &w("a x c")), 0.5);
+    assert_eq!(wer(&w("a b"), &w("a b c d")), 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whisper_transcribes_clean_and_telephone_speech() {
+    let whisper = Whisper::load(&model()).expect("the speech model");
+    let dir = tempfile::tempdir().unwrap();
+    let (mut clean_reference, mut clean_heard) = (Vec::new(), Vec::new());
+    let mut phone_heard = Vec::new();
+    let (mut audio_ms, mut busy) = (0u64, std::time::Duration::ZERO);
+    for (i, sentence) in SENTENCES.iter().enumerate() {
+        let raw = dir.path().join(format!("{i}.wav"));
+        let clean = dir.path().join(format!("{i}-16k.wav"));
+        let phone = dir.path().join(format!("{i}-ulaw.wav"));
+        run(Command::new("espeak-ng").args(["-s", "150", "-w"]).arg(&raw).arg(sentence));
+        run(Command::new("sox").arg(&raw).args(["-r", "16000", "-b", "16"]).arg(&clean));
+        run(Command::new("sox").arg(&raw).args(["-r", "8000", "-e", "mu-law"]).arg(&phone));
+        for (path, heard) in [(&clean, &mut clean_heard), (&phone, &mut phone_heard)] {
+            let decoded = audio::decode(&std::fs::read(path).unwrap()).unwrap();
+            let started = std::time::Instant::now();
+            let transcript = transcribe(&whisper, &decoded).await.unwrap();
+            busy += started.elapsed();
+            audio_ms += decoded.duration_ms();
+            println!("{} kHz: {}", decoded.sample_rate / 1000, transcript.text);
+            heard.extend(words(&transcript.text));
+        }
+        clean_reference.extend(words(sentence));
+    }
+    let clean = wer(&clean_reference, &clean_heard);
+    let phone = wer(&clean_reference, &phone_heard);
+    println!("WER clean 16 kHz: {:.1}%, 8 kHz mu-law: {:.1}%", clean * 100.0, phone * 100.0);
+    println!(
+        "short clips: {:.3}x real time (each clip pays a whole 30 s Whisper window)",
+        busy.as_secs_f64() / (audio_ms as f64 / 1000.0)
+    );
+    // Speed on a call-length recording: every sentence, twice over, with pauses.
+    let mut call = Vec::new();
+    for round in 0..2 {
+        for i in 0..SENTENCES.len() {
+            let clip =
+                audio::decode(&std::fs::read(dir.path().join(format!("{i}-16k.wav"))).unwrap()).unwrap();
+            call.extend_from_slice(&clip.channels[0]);
+            call.resize(call.len() + 8000 + round * 4000, 0.0);
+        }
+    }
+    let call = audio::Audio { sample_rate: 16_000, channels: vec![call] };
+    let started = std::time::Instant::now();
+    let transcript = transcribe(&whisper, &call).await.unwrap();
+    let speed = started.elapsed().as_secs_f64() / (call.duration_ms() as f64 / 1000.0);
+    let peak_kb = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
+        .unwrap_or_default();
+    println!(
+        "a {:.0} s recording: {speed:.3}x real time, {} segments; peak memory of the test process {peak_kb} kB",
+        call.duration_ms() as f64 / 1000.0,
+        transcript.segments.len()
+    );
+    assert!(clean <= 0.15, "WER on clean 16 kHz speech {clean:.3} > 0.15");
+    assert!(phone <= 0.35, "WER after an 8 kHz mu-law round trip {phone:.3} > 0.35");
+}
