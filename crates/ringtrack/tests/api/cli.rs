@@ -12,7 +12,7 @@ use tokio::process::{Child, Command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ringtrack");
 
-fn ringtrack(data_dir: &std::path::Path, database_url: &str) -> Command {
+pub(crate) fn ringtrack(data_dir: &std::path::Path, database_url: &str) -> Command {
     let mut command = Command::new(BIN);
     command
         .env_clear()
@@ -25,11 +25,11 @@ fn ringtrack(data_dir: &std::path::Path, database_url: &str) -> Command {
     command
 }
 
-async fn run(mut command: Command, args: &[&str]) -> Output {
+pub(crate) async fn run(mut command: Command, args: &[&str]) -> Output {
     command.args(args).output().await.unwrap()
 }
 
-fn stdout_json(output: &Output) -> Value {
+pub(crate) fn stdout_json(output: &Output) -> Value {
     assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }
@@ -45,21 +45,31 @@ fn assert_one_line_failure(output: &Output, mentions: &str) {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
     /// Where its logs go.
     log: tempfile::NamedTempFile,
-    base: String,
+    pub base: String,
     /// What it printed before it listened.
-    banner: String,
+    pub banner: String,
 }
 
 impl Server {
-    async fn start(data_dir: &std::path::Path, database_url: &str) -> Server {
+    pub(crate) async fn start(data_dir: &std::path::Path, database_url: &str) -> Server {
+        Self::start_with(data_dir, database_url, &[]).await
+    }
+
+    /// Started with extra `RINGTRACK_*` settings.
+    pub(crate) async fn start_with(
+        data_dir: &std::path::Path,
+        database_url: &str,
+        env: &[(&str, &str)],
+    ) -> Server {
         let log = tempfile::NamedTempFile::new().unwrap();
         let mut child = ringtrack(data_dir, database_url)
             .args(["serve", "--bind", "127.0.0.1:0"])
             .env("RINGTRACK_LOG", "debug")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(log.reopen().unwrap())
             .spawn()
@@ -81,8 +91,14 @@ impl Server {
         Server { child, log, base, banner }
     }
 
+    /// SIGKILL: the process dies mid-work, as in a crash or an OOM kill.
+    pub(crate) async fn kill(mut self) -> String {
+        self.child.kill().await.unwrap();
+        std::fs::read_to_string(self.log.path()).unwrap()
+    }
+
     /// SIGTERM, then the exit status and everything it logged.
-    async fn terminate(mut self) -> (std::process::ExitStatus, String) {
+    pub(crate) async fn terminate(mut self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().unwrap().to_string();
         let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(killed.success());
@@ -94,12 +110,12 @@ impl Server {
     }
 }
 
-fn business_in(banner: &str) -> Option<String> {
+pub(crate) fn business_in(banner: &str) -> Option<String> {
     let start = banner.find("(business id ")? + "(business id ".len();
     Some(banner[start..start + 36].to_owned())
 }
 
-fn key_in(banner: &str) -> Option<String> {
+pub(crate) fn key_in(banner: &str) -> Option<String> {
     let start = banner.find("cs_key_")?;
     Some(banner[start..start + 39].to_owned())
 }

@@ -41,15 +41,28 @@ pub struct TestApp {
 impl TestApp {
     /// The server with the sandbox carrier, as `ringtrack serve` runs by default.
     pub async fn spawn(backend: Backend) -> TestApp {
-        Self::spawn_with_carrier(backend, |store, dir| {
-            ringtrack::wiring::sandbox_carrier(store, dir, ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE)
-        })
-        .await
+        Self::spawn_with_storage(backend, StorageConfig::default()).await
     }
 
     pub async fn spawn_with_carrier(
         backend: Backend,
         carrier: impl FnOnce(&Store, &std::path::Path) -> Arc<dyn Carrier>,
+    ) -> TestApp {
+        Self::spawn_with(backend, carrier, StorageConfig::default()).await
+    }
+
+    /// The server with the sandbox carrier, keeping recordings in `storage`.
+    pub async fn spawn_with_storage(backend: Backend, storage: StorageConfig) -> TestApp {
+        let sandbox = |store: &Store, dir: &std::path::Path| {
+            ringtrack::wiring::sandbox_carrier(store, dir, ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE)
+        };
+        Self::spawn_with(backend, sandbox, storage).await
+    }
+
+    async fn spawn_with(
+        backend: Backend,
+        carrier: impl FnOnce(&Store, &std::path::Path) -> Arc<dyn Carrier>,
+        storage: StorageConfig,
     ) -> TestApp {
         let db = TestDatabase::create(backend).await;
         let store = Store::connect(&db.url).await.expect("connect");
@@ -59,7 +72,7 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let carrier = carrier(&store, data_dir.path());
         let sandbox_recordings = ringtrack::wiring::sandbox_recordings(data_dir.path());
-        let recordings = Recordings::open(&StorageConfig::default(), data_dir.path()).unwrap();
+        let recordings = Recordings::open(&storage, data_dir.path()).unwrap();
         let state = ringtrack::wiring::app_state(
             store.clone(),
             carrier.clone(),
@@ -235,4 +248,21 @@ pub fn whisper() -> Arc<dyn SpeechEngine> {
         })
     });
     Arc::new(model.clone())
+}
+
+/// A fresh bucket on the local S3 endpoint `scripts/test` starts (moto, on loopback).
+pub async fn s3_bucket() -> StorageConfig {
+    let endpoint = std::env::var("RINGTRACK_TEST_S3_ENDPOINT")
+        .expect("RINGTRACK_TEST_S3_ENDPOINT names the local S3 endpoint (scripts/test starts one)");
+    let bucket = format!("ringtrack-{}", uuid::Uuid::new_v4().simple());
+    let created = reqwest::Client::new().put(format!("{endpoint}/{bucket}")).send().await.unwrap();
+    assert!(created.status().is_success(), "creating the bucket: {}", created.status());
+    StorageConfig {
+        url: Some(format!("s3://{bucket}/recordings")),
+        s3_endpoint: Some(endpoint),
+        s3_region: Some("us-east-1".into()),
+        s3_access_key_id: Some("testing".into()),
+        s3_secret_access_key: Some("testing".into()),
+        s3_allow_http: true,
+    }
 }

@@ -9,6 +9,7 @@ mod carrier;
 mod cli;
 mod common;
 mod conventions;
+mod nodes;
 mod number_groups;
 mod numbers;
 mod pipeline;

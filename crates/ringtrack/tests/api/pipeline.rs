@@ -10,11 +10,12 @@ use ringtrack_carrier::{
     SentSms, Webhooks,
 };
 use ringtrack_domain::PhoneNumber;
+use ringtrack_media::storage::{Recordings, StorageError};
 use ringtrack_store::test_on_both_backends;
 use serde_json::{Value, json};
 
 use crate::calls::{number_with_flow, place};
-use crate::common::{TestApp, assert_error, body, whisper};
+use crate::common::{TestApp, assert_error, body, s3_bucket, whisper};
 
 const VOICEMAIL: &str = "Hi, this is John. My furnace stopped working and I need a repair. \
                          Please call me back to schedule an appointment tomorrow morning.";
@@ -206,6 +207,34 @@ test_on_both_backends! {
             let response = app.as_key(&other, Method::GET, &path).send().await.unwrap();
             assert_error(response, 404, "not_found", &[]).await;
         }
+        app.stop().await;
+    }
+
+    async fn recordings_kept_on_s3_are_served_from_it(backend: Backend) {
+        let mut app = TestApp::spawn_with_storage(backend, s3_bucket().await).await;
+        app.start_worker(None, 50);
+        let tracking = voicemail_number(&app).await;
+        place(&app, json!({"from": "+13055550107", "to": tracking, "voicemail_text": "Please call me back."})).await;
+        app.drain_jobs().await;
+        assert!(!app.data_dir().join("recordings").exists(), "nothing kept on the local disk");
+        let voicemails = json_of(&app, "/api/v1/voicemails").await;
+        let path = format!("/api/v1/voicemails/{}/recording", voicemails["voicemails"][0]["id"].as_str().unwrap());
+        let whole = app.get(&path).await;
+        assert_eq!(whole.status(), StatusCode::OK);
+        let all = whole.bytes().await.unwrap();
+        assert!(ringtrack_media::audio::decode(&all).is_ok());
+        let part = app.request(Method::GET, &path).header(header::RANGE, "bytes=10-19").send().await.unwrap();
+        assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(part.bytes().await.unwrap(), all[10..20]);
+
+        // The store's own errors: a missing object, and a bucket that is not there.
+        let missing = app.recordings.get("no/such/key.mp3").await.unwrap_err();
+        assert!(matches!(missing, StorageError::NotFound(_)), "{missing:?}");
+        let mut elsewhere = s3_bucket().await;
+        elsewhere.url = Some("s3://no-such-bucket-here/x".into());
+        let nowhere = Recordings::open(&elsewhere, app.data_dir()).unwrap();
+        let refused = nowhere.put("k", bytes::Bytes::from_static(b"x")).await.unwrap_err();
+        assert!(matches!(&refused, StorageError::Failed(m) if m.contains("no such bucket")), "{refused:?}");
         app.stop().await;
     }
 

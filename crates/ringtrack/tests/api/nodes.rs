@@ -1,0 +1,155 @@
+//! The job queue across processes: a server killed (SIGKILL) in the middle of a job
+//! finishes it after a restart, and two servers on one PostgreSQL never run a job twice.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use ringtrack_store::testing::{TestDatabase, count};
+use ringtrack_store::{Store, jobs, test_on_both_backends};
+use serde_json::{Value, json};
+
+use crate::cli::{Server, business_in, key_in, ringtrack, run, stdout_json};
+
+const LONG_VOICEMAIL: &str = "Hello, this is Maria calling about the air conditioner at our office. \
+    It stopped working yesterday afternoon and the building is getting very hot. \
+    We would like someone to come out tomorrow morning if possible. \
+    Please call me back at your earliest convenience to schedule an appointment. \
+    Also let me know how much a service call costs on the weekend. Thank you very much.";
+
+fn model() -> String {
+    std::env::var("RINGTRACK_TEST_WHISPER_MODEL").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/test-data/models/ggml-tiny.en.bin").to_owned()
+    })
+}
+
+/// A business with a balance and a tracking number whose flow takes voicemails; answers
+/// the admin key and the number.
+async fn voicemail_line(server: &Server, dir: &std::path::Path, url: &str) -> (String, String) {
+    let key = key_in(&server.banner).expect("first start");
+    let business = business_in(&server.banner).unwrap();
+    stdout_json(
+        &run(ringtrack(dir, url), &["admin", "credit", "--business", &business, "--cents", "10000"]).await,
+    );
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        client.post(format!("{}{path}", server.base)).bearer_auth(&key).json(&body).send()
+    };
+    let number: Value =
+        post("/api/v1/numbers/purchase", json!({"area_code": "573"})).await.unwrap().json().await.unwrap();
+    let flow: Value =
+        post("/api/v1/call-flows", json!({"name": "Voicemail", "steps": [{"type": "voicemail"}]}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let assigned = client
+        .patch(format!("{}/api/v1/numbers/{}", server.base, number["data"]["id"].as_str().unwrap()))
+        .bearer_auth(&key)
+        .json(&json!({"call_flow_id": flow["data"]["call_flow"]["id"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assigned.status(), StatusCode::OK);
+    (key, number["data"]["phone_number"].as_str().unwrap().to_owned())
+}
+
+async fn leave_voicemail(base: &str, key: &str, from: &str, to: &str, text: &str) -> String {
+    let placed = reqwest::Client::new()
+        .post(format!("{base}/api/v1/sandbox/calls"))
+        .bearer_auth(key)
+        .json(&json!({"from": from, "to": to, "voicemail_text": text}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(placed.status(), StatusCode::CREATED);
+    let placed: Value = placed.json().await.unwrap();
+    placed["data"]["call_id"].as_str().unwrap().to_owned()
+}
+
+async fn drained(store: &Store, within: Duration) {
+    let deadline = Instant::now() + within;
+    while jobs::pending(store).await.unwrap() > 0 {
+        assert!(Instant::now() < deadline, "jobs pending: {:?}", jobs::all(store).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+test_on_both_backends! {
+    async fn a_server_killed_mid_transcription_finishes_the_job_after_restart(backend: Backend) {
+        let db = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let model = model();
+        let env = [("RINGTRACK_WHISPER_MODEL", model.as_str()), ("RINGTRACK_JOB_LEASE_SECONDS", "2"),
+            ("RINGTRACK_JOB_POLL_MILLIS", "50"), ("RINGTRACK_WORKERS", "1")];
+        let server = Server::start_with(dir.path(), &db.url, &env).await;
+        let (key, number) = voicemail_line(&server, dir.path(), &db.url).await;
+        let store = Store::connect(&db.url).await.unwrap();
+        let call_id = leave_voicemail(&server.base, &key, "+13055550111", &number, LONG_VOICEMAIL).await;
+
+        // Wait for the transcription to be under way, then kill the server.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let all = jobs::all(&store).await.unwrap();
+            if all.iter().any(|j| j.kind == "transcribe" && j.state == "running") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no transcription started: {all:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        server.kill().await;
+        let transcription = |s: &Store| {
+            let s = s.clone();
+            let id = call_id.clone();
+            async move { count(&s, &format!("SELECT count(*) AS value FROM transcriptions WHERE call_id = '{id}' AND status = 'completed'")).await }
+        };
+        assert_eq!(transcription(&store).await, 0, "the killed worker committed nothing");
+
+        let again = Server::start_with(dir.path(), &db.url, &env).await;
+        drained(&store, Duration::from_secs(90)).await;
+        assert_eq!(transcription(&store).await, 1);
+        let all = jobs::all(&store).await.unwrap();
+        let transcribe = all.iter().find(|j| j.kind == "transcribe").unwrap();
+        assert_eq!((transcribe.state.as_str(), transcribe.attempts), ("done", 2), "taken over after its lease ran out");
+        assert!(all.iter().all(|j| j.state == "done"), "{all:?}");
+        let voicemails: Value = reqwest::Client::new().get(format!("{}/api/v1/voicemails", again.base)).bearer_auth(&key)
+            .send().await.unwrap().json().await.unwrap();
+        let text = voicemails["data"]["voicemails"][0]["transcription_text"].as_str().unwrap().to_lowercase();
+        assert!(text.contains("air conditioner") && text.contains("tomorrow"), "{text}");
+        assert!(again.terminate().await.0.success());
+        store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_postgres_never_run_a_job_twice() {
+    let db = TestDatabase::create(ringtrack_store::Backend::Postgres).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env =
+        [("RINGTRACK_TRANSCRIBER", "none"), ("RINGTRACK_JOB_POLL_MILLIS", "10"), ("RINGTRACK_WORKERS", "4")];
+    let a = Server::start_with(dir.path(), &db.url, &env).await;
+    let (key, number) = voicemail_line(&a, dir.path(), &db.url).await;
+    let b = Server::start_with(dir.path(), &db.url, &env).await;
+    let store = Store::connect(&db.url).await.unwrap();
+    const CALLS: usize = 16;
+    let mut placed = Vec::new();
+    for i in 0..CALLS {
+        let base = if i % 2 == 0 { &a.base } else { &b.base };
+        placed.push(
+            leave_voicemail(base, &key, &format!("+1305555{:04}", 200 + i), &number, "Please call me back.")
+                .await,
+        );
+    }
+    drained(&store, Duration::from_secs(60)).await;
+    let all = jobs::all(&store).await.unwrap();
+    assert_eq!(all.len(), CALLS * 3, "store, delete at the carrier, score: {all:?}");
+    assert!(all.iter().all(|j| j.state == "done" && j.attempts == 1), "{all:?}");
+    assert_eq!(count(&store, "SELECT count(*) AS value FROM recordings").await, CALLS as i64);
+    let (log_a, log_b) = (a.terminate().await.1, b.terminate().await.1);
+    let stored = |log: &str| log.matches("recording stored").count();
+    assert_eq!(stored(&log_a) + stored(&log_b), CALLS, "each recording stored by one node, once");
+    println!("node A stored {}, node B {}", stored(&log_a), stored(&log_b));
+    assert!(!log_a.contains("lost the job's lease") && !log_b.contains("lost the job's lease"));
+    assert_eq!(placed.len(), CALLS);
+    store.close().await;
+}
