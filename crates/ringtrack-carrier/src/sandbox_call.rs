@@ -1,8 +1,12 @@
 //! The sandbox carrier placing a call: it plays Twilio's part, posting signed webhooks to
 //! the server's public endpoints and executing the TwiML they answer, with a scripted
 //! caller (digits pressed), agents (answer or not, press 1 or not) and a voicemail spoken.
-//! The call so travels exactly the road a real carrier's does. Recordings are made with
-//! espeak-ng when it is installed (so transcription has real words), a tone otherwise.
+//! The call so travels exactly the road a real carrier's does. Recordings are made as a
+//! carrier makes them (8 kHz WAV, two channels for a conversation: caller left, agent
+//! right) with espeak-ng when it is installed (so transcription has real words), a tone
+//! otherwise. The audio is built with `ringtrack-media`'s codec functions, so the sandbox
+//! and the pipeline read and write WAV the same way (the one arrow DESIGN.md did not draw:
+//! carrier -> media).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};

@@ -307,3 +307,28 @@ async fn recordings_are_fetched_only_from_the_carrier() {
     assert!(matches!(elsewhere, CarrierError::Refused { .. }));
     assert!(fake.seen.lock().unwrap().is_empty(), "the credentials went nowhere");
 }
+
+#[tokio::test]
+async fn recordings_are_deleted_at_the_carrier_and_a_gone_one_is_fine() {
+    let (fake, carrier) = start(vec![
+        (StatusCode::NO_CONTENT, ""),
+        (StatusCode::NOT_FOUND, r#"{"code": 20404, "message": "not found"}"#),
+    ])
+    .await;
+    let base = carrier_base(&carrier);
+    let url = format!("{base}/2010-04-01/Accounts/{SID}/Recordings/RE557ce644e5ab84fa21cc21112e22c485");
+    carrier.delete_recording(url.clone()).await.unwrap();
+    carrier.delete_recording(format!("{url}.mp3")).await.expect("already deleted is not an error");
+    let seen = fake.seen.lock().unwrap().clone();
+    for request in &seen {
+        assert_eq!((request.method.as_str(), request.authorization.clone()), ("DELETE", basic()));
+        assert_eq!(
+            request.path,
+            format!("/2010-04-01/Accounts/{SID}/Recordings/RE557ce644e5ab84fa21cc21112e22c485.json")
+        );
+    }
+    assert_eq!(seen.len(), 2, "one request each");
+    let elsewhere = carrier.delete_recording("https://attacker.example/rec".into()).await.unwrap_err();
+    assert!(matches!(elsewhere, CarrierError::Refused { .. }));
+    assert_eq!(fake.seen.lock().unwrap().len(), 2, "the credentials went nowhere");
+}
