@@ -117,6 +117,23 @@ test_on_both_backends! {
         tx.commit().await.unwrap();
     }
 
+    async fn finished_jobs_are_forgotten_after_a_while_failed_ones_kept(backend: Backend) {
+        let (_db, store) = open(backend).await;
+        for _ in 0..2 {
+            enqueue(&store, &score_job()).await;
+        }
+        let mut claimed = jobs::claim(&store, "w", LEASE, 2).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(jobs::complete(&mut tx, &claimed.pop().unwrap()).await.unwrap());
+        tx.commit().await.unwrap();
+        jobs::fail(&store, &claimed.pop().unwrap(), "broken", &quick_retries(1)).await.unwrap();
+        assert_eq!(jobs::prune(&store, Duration::from_secs(3600)).await.unwrap(), 0, "too recent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(jobs::prune(&store, Duration::from_millis(10)).await.unwrap(), 1);
+        let left = jobs::all(&store).await.unwrap();
+        assert_eq!((left.len(), left[0].state.as_str()), (1, "failed"));
+    }
+
     async fn concurrent_claimants_never_take_the_same_job(backend: Backend) {
         let (db, store) = open(backend).await;
         let mut tx = store.begin().await.unwrap();

@@ -25,12 +25,25 @@ pub struct WorkerConfig {
     pub retry: RetryPolicy,
 }
 
+/// Finished jobs are kept a week (to see what ran), then forgotten; every node checks hourly.
+const KEEP_DONE: Duration = Duration::from_secs(7 * 24 * 3600);
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 /// Runs jobs until `stop` turns true; jobs still running then are given back untried.
 pub async fn run(pipeline: Arc<Pipeline>, config: WorkerConfig, mut stop: watch::Receiver<bool>) {
     let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
     let mut running: JoinSet<Uuid> = JoinSet::new();
     let mut in_flight: HashMap<Uuid, Claimed> = HashMap::new();
+    let mut pruned = std::time::Instant::now();
     while !*stop.borrow() {
+        if pruned.elapsed() >= PRUNE_EVERY {
+            pruned = std::time::Instant::now();
+            match jobs::prune(&pipeline.store, KEEP_DONE).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(jobs = n, "forgot finished jobs"),
+                Err(error) => tracing::warn!(%error, "cannot prune finished jobs"),
+            }
+        }
         let free = config.concurrency.saturating_sub(running.len());
         let mut claimed_any = false;
         if free > 0 {
