@@ -7,7 +7,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use ringtrack_domain::calls::{CallFilter, CallFilterParams};
-use ringtrack_domain::jobs::AudioSource;
 use ringtrack_domain::{Access, FieldErrors};
 use ringtrack_store::calls::{self, Call, CallChanges};
 use ringtrack_store::recordings;
@@ -213,8 +212,9 @@ pub async fn get(
     ),
     security(("api_key" = [])),
 )]
-/// The call's recording (`audio/mpeg`), kept once the pipeline has fetched it from the
-/// carrier; 404 until then. Byte ranges (`Range`), `ETag` and `If-None-Match` are honoured.
+/// The call's audio (`audio/mpeg`): the conversation, or the voicemail when that is all
+/// there is. Kept once the pipeline has fetched it from the carrier; 404 until then.
+/// Byte ranges (`Range`), `ETag` and `If-None-Match` are honoured.
 pub async fn recording(
     State(state): State<AppState>,
     auth: Auth,
@@ -224,7 +224,7 @@ pub async fn recording(
     auth.require(Access::Read)?;
     let id = call_id(&id)?;
     calls::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Call"))?;
-    let recording = recordings::get(&state.store, auth.business_id, id, AudioSource::Call)
+    let recording = recordings::get(&state.store, auth.business_id, id, None)
         .await?
         .ok_or(ApiError::NotFound("Recording"))?;
     crate::audio::serve(&state, &recording, &headers).await

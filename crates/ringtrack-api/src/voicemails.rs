@@ -148,7 +148,7 @@ pub async fn recording(
         .await?
         .ok_or(ApiError::NotFound("Voicemail"))?;
     let recording =
-        recordings::get(&state.store, auth.business_id, voicemail.call_id, AudioSource::Voicemail)
+        recordings::get(&state.store, auth.business_id, voicemail.call_id, Some(AudioSource::Voicemail))
             .await?
             .ok_or(ApiError::NotFound("Recording"))?;
     crate::audio::serve(&state, &recording, &headers).await

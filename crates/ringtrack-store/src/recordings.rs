@@ -69,12 +69,16 @@ pub async fn stored(tx: &mut Tx, recording: &Recording, transcribe: bool) -> Res
     if tx.conn().execute(insert).await? == 0 {
         return Ok(());
     }
-    let mark = match recording.source {
-        AudioSource::Call => Sql::new("UPDATE calls SET has_recording = TRUE, updated_at = $1 WHERE id = $2")
-            .bind(crate::now()),
-        AudioSource::Voicemail => Sql::new("UPDATE voicemails SET has_recording = TRUE WHERE call_id = $1"),
-    };
-    tx.conn().execute(mark.bind(recording.call_id)).await?;
+    // A call has a recording when it has any audio: its conversation or its voicemail.
+    let call = Sql::new("UPDATE calls SET has_recording = TRUE, updated_at = $1 WHERE id = $2")
+        .bind(crate::now())
+        .bind(recording.call_id);
+    tx.conn().execute(call).await?;
+    if recording.source == AudioSource::Voicemail {
+        let voicemail =
+            Sql::new("UPDATE voicemails SET has_recording = TRUE WHERE call_id = $1").bind(recording.call_id);
+        tx.conn().execute(voicemail).await?;
+    }
     if transcribe {
         set_transcription(
             tx,
@@ -89,21 +93,28 @@ pub async fn stored(tx: &mut Tx, recording: &Recording, transcribe: bool) -> Res
     Ok(())
 }
 
-/// A call's stored recording, only for its own business.
+/// A call's stored audio, only for its own business: `source`'s, or with `None` the
+/// conversation's when there is one, else the voicemail's.
 pub async fn get(
     mut db: impl Connection,
     business_id: BusinessId,
     call_id: Uuid,
-    source: AudioSource,
+    source: Option<AudioSource>,
 ) -> Result<Option<Recording>> {
-    let select = Sql::new(format!(
-        "SELECT {RECORDING_COLUMNS} FROM recordings WHERE business_id = $1 AND call_id = $2 AND source = $3"
+    let mut select = Sql::new(format!(
+        "SELECT {RECORDING_COLUMNS} FROM recordings WHERE business_id = $1 AND call_id = $2"
     ))
     .bind(business_id)
-    .bind(call_id)
-    .bind(source.as_str());
+    .bind(call_id);
+    if let Some(source) = source {
+        select.push(" AND source = ").push_bind(source.as_str());
+    }
+    select.push(CONVERSATION_FIRST);
     Ok(db.conn().fetch_optional(select).await?)
 }
+
+/// Orders a call's rows so that the conversation's comes before the voicemail's.
+const CONVERSATION_FIRST: &str = " ORDER BY CASE source WHEN 'call' THEN 0 ELSE 1 END LIMIT 1";
 
 /// The recording a job works on (the job knows only the call).
 pub async fn of_call(
@@ -195,19 +206,18 @@ pub async fn set_transcription(
     .bind(now);
     tx.conn().execute(upsert).await?;
     if let TranscriptionResult::Completed { text, .. } = result {
-        let mark = match source {
-            AudioSource::Call => {
-                Sql::new("UPDATE calls SET has_transcription = TRUE, updated_at = $1 WHERE id = $2")
-                    .bind(now)
-                    .bind(call_id)
-            }
-            AudioSource::Voicemail => Sql::new(
+        let call = Sql::new("UPDATE calls SET has_transcription = TRUE, updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(call_id);
+        tx.conn().execute(call).await?;
+        if source == AudioSource::Voicemail {
+            let voicemail = Sql::new(
                 "UPDATE voicemails SET has_transcription = TRUE, transcription_text = $1 WHERE call_id = $2",
             )
             .bind(text.as_str())
-            .bind(call_id),
-        };
-        tx.conn().execute(mark).await?;
+            .bind(call_id);
+            tx.conn().execute(voicemail).await?;
+        }
         jobs::enqueue(tx, &Job::Score { call_id }).await?;
     }
     Ok(())
@@ -223,8 +233,7 @@ pub async fn transcription(
     call_id: Uuid,
 ) -> Result<Option<Transcription>> {
     let select = Sql::new(format!(
-        "SELECT {TRANSCRIPTION_COLUMNS} FROM transcriptions WHERE business_id = $1 AND call_id = $2
-         ORDER BY CASE source WHEN 'call' THEN 0 ELSE 1 END LIMIT 1"
+        "SELECT {TRANSCRIPTION_COLUMNS} FROM transcriptions WHERE business_id = $1 AND call_id = $2{CONVERSATION_FIRST}"
     ))
     .bind(business_id)
     .bind(call_id);

@@ -96,8 +96,8 @@ test_on_both_backends! {
 
         let call = json_of(&app, &format!("/api/v1/calls/{call_id}")).await;
         assert_eq!(call["status"], "voicemail");
-        assert_eq!((call["has_recording"].as_bool(), call["has_transcription"].as_bool()), (Some(false), Some(false)),
-            "the voicemail's audio is the voicemail's, not a call recording");
+        assert_eq!((call["has_recording"].as_bool(), call["has_transcription"].as_bool()), (Some(true), Some(true)),
+            "a voicemail is the call's audio when it is all there is");
         let score = call["ai_score"].as_i64().expect("scored");
         assert!(score >= 60, "a first-time caller asking for a repair appointment scores well: {call}");
         assert_eq!(call["qualified"], true, "{call}");
@@ -126,6 +126,8 @@ test_on_both_backends! {
         assert_eq!((decoded.sample_rate, decoded.channels.len()), (8000, 1));
         assert!(decoded.duration_ms() > 4000, "{} ms", decoded.duration_ms());
         assert_eq!(sandbox_files(&app), 0, "deleted at the carrier once kept");
+        let same = app.get(&format!("/api/v1/calls/{call_id}/recording")).await;
+        assert_eq!(same.bytes().await.unwrap(), bytes, "the call's recording is its voicemail");
         app.stop().await;
     }
 
