@@ -34,6 +34,11 @@ impl TwilioRequest {
         self.form.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
+    /// Whether the flow wants this voicemail transcribed (its callback URL says when not).
+    fn transcribe(&self) -> bool {
+        self.query.get("transcribe").is_none_or(|t| t != "false")
+    }
+
     /// The call and step a callback URL names.
     fn call_and_seq(&self) -> ApiResult<(Uuid, i64)> {
         let call = self.query.get("call").and_then(|c| c.parse().ok()).ok_or(ApiError::NotFound("Call"))?;
@@ -189,7 +194,7 @@ enum Callback {
     /// A dial ended; `completed` when the agent's leg was connected.
     Dial { completed: bool },
     /// A voicemail was recorded.
-    Record { url: Option<String>, seconds: i64 },
+    Record { url: Option<String>, seconds: i64, transcribe: bool },
 }
 
 impl Callback {
@@ -211,10 +216,10 @@ impl Callback {
                 let accepted = calls::event(&mut *tx, call.id, "accepted", seq).await?;
                 Event::DialEnded { agent: accepted.and_then(|a| PhoneNumber::parse(&a).ok()) }
             }
-            Callback::Record { url, seconds } => {
+            Callback::Record { url, seconds, transcribe } => {
                 let audio = seconds > 0 && url.is_some();
                 if let (true, Some(url)) = (audio, &url) {
-                    calls::set_voicemail(tx, call, url, seconds).await?;
+                    calls::set_voicemail(tx, call, url, seconds, transcribe).await?;
                 }
                 Event::VoicemailRecorded { audio }
             }
@@ -279,7 +284,7 @@ pub async fn dial(State(state): State<AppState>, request: TwilioRequest) -> ApiR
 pub async fn record(State(state): State<AppState>, request: TwilioRequest) -> ApiResult<Response> {
     let url = request.param("RecordingUrl").map(str::to_owned);
     let seconds = request.param("RecordingDuration").and_then(|d| d.parse().ok()).unwrap_or(0);
-    advance(&state, &request, Callback::Record { url, seconds }).await
+    advance(&state, &request, Callback::Record { url, seconds, transcribe: request.transcribe() }).await
 }
 
 /// The settings the whisper leg needs: the message and whether press-1 applies.
@@ -356,7 +361,7 @@ pub async fn recording(State(state): State<AppState>, request: TwilioRequest) ->
     if request.param("RecordingSource") == Some("RecordVerb") {
         if call.voicemail_url.is_none() {
             let seconds = request.param("RecordingDuration").and_then(|d| d.parse().ok()).unwrap_or(0);
-            calls::set_voicemail(&mut tx, &call, &url, seconds).await?;
+            calls::set_voicemail(&mut tx, &call, &url, seconds, request.transcribe()).await?;
         }
     } else {
         calls::set_recording(&mut tx, call.id, &url).await?;

@@ -92,13 +92,15 @@ pub fn render(instructions: &[Instruction], callbacks: &Callbacks) -> String {
                 }
                 out.push_str("</Dial>");
             }
-            Instruction::Record { max_length_seconds, .. } => {
+            Instruction::Record { max_length_seconds, transcribe } => {
+                // The flow's choice travels with the recording's callbacks.
+                let flag = if *transcribe { "" } else { "&transcribe=false" };
                 let _ = write!(
                     out,
                     "<Record action=\"{}\" method=\"POST\" maxLength=\"{max_length_seconds}\" playBeep=\"true\" \
                      recordingStatusCallback=\"{}\" recordingStatusCallbackMethod=\"POST\"/>",
-                    escape(&callbacks.record),
-                    escape(&callbacks.recording_status)
+                    escape(&format!("{}{flag}", callbacks.record)),
+                    escape(&format!("{}{flag}", callbacks.recording_status))
                 );
             }
             Instruction::Hangup => out.push_str("<Hangup/>"),
@@ -346,6 +348,19 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_voicemail_not_to_transcribe_says_so_on_its_callbacks() {
+        let record =
+            |transcribe| render(&[Instruction::Record { max_length_seconds: 60, transcribe }], &callbacks());
+        let expected = |flag: &str| Verb::Record {
+            action: Some(format!("https://x.test/r?call=1&seq=1{flag}")),
+            max_length: 60,
+            recording_status_callback: Some(format!("https://x.test/rs?call=1{flag}")),
+        };
+        assert_eq!(parse(&record(true)).unwrap(), [expected("")]);
+        assert_eq!(parse(&record(false)).unwrap(), [expected("&transcribe=false")]);
     }
 
     #[test]

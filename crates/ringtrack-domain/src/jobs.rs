@@ -7,6 +7,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+fn yes() -> bool {
+    true
+}
+
 /// Which audio of a call: the conversation, or the voicemail the caller left.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -39,7 +43,14 @@ impl AudioSource {
 pub enum Job {
     /// Fetch a recording the carrier announced, keep it as MP3, then queue its transcription
     /// and its deletion at the carrier.
-    StoreRecording { call_id: Uuid, source: AudioSource, carrier_url: String },
+    StoreRecording {
+        call_id: Uuid,
+        source: AudioSource,
+        carrier_url: String,
+        /// The flow's choice (a voicemail step may turn transcription off).
+        #[serde(default = "yes")]
+        transcribe: bool,
+    },
     /// Delete a recording at the carrier, now that it is stored.
     DeleteCarrierRecording { call_id: Uuid, carrier_url: String },
     /// Transcribe stored audio, then queue the call's scoring.
@@ -124,20 +135,28 @@ mod tests {
             call_id: Uuid::nil(),
             source: AudioSource::Voicemail,
             carrier_url: "sandbox:RE1".into(),
+            transcribe: false,
         };
         let json = job.to_json();
         assert!(json.contains(r#""kind":"store_recording""#), "{json}");
         assert_eq!(Job::from_json(&json).unwrap(), job);
         assert!(Job::from_json(r#"{"kind":"launch_rockets"}"#).is_err());
+        // Jobs queued before the flag existed transcribe.
+        let old = r#"{"kind":"store_recording","call_id":"00000000-0000-0000-0000-000000000000","source":"call","carrier_url":"u"}"#;
+        assert!(matches!(Job::from_json(old).unwrap(), Job::StoreRecording { transcribe: true, .. }));
     }
 
     #[test]
     fn repeated_steps_share_a_dedupe_key_and_scoring_has_none() {
         let call_id = Uuid::now_v7();
-        let a = Job::StoreRecording { call_id, source: AudioSource::Call, carrier_url: "u1".into() };
-        let b = Job::StoreRecording { call_id, source: AudioSource::Call, carrier_url: "u2".into() };
-        let voicemail =
-            Job::StoreRecording { call_id, source: AudioSource::Voicemail, carrier_url: "u1".into() };
+        let store = |source, url: &str| Job::StoreRecording {
+            call_id,
+            source,
+            carrier_url: url.into(),
+            transcribe: true,
+        };
+        let (a, b) = (store(AudioSource::Call, "u1"), store(AudioSource::Call, "u2"));
+        let voicemail = store(AudioSource::Voicemail, "u1");
         assert_eq!(a.dedupe_key(), b.dedupe_key());
         assert_ne!(a.dedupe_key(), voicemail.dedupe_key());
         assert_eq!(Job::Score { call_id }.dedupe_key(), None);

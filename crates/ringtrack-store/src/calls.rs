@@ -418,14 +418,25 @@ pub async fn set_recording(tx: &mut Tx, id: Uuid, url: &str) -> Result<()> {
         .bind(crate::now())
         .bind(id);
     tx.conn().execute(update).await?;
-    let fetch = Job::StoreRecording { call_id: id, source: AudioSource::Call, carrier_url: url.to_owned() };
+    let fetch = Job::StoreRecording {
+        call_id: id,
+        source: AudioSource::Call,
+        carrier_url: url.to_owned(),
+        transcribe: true,
+    };
     jobs::enqueue(tx, &fetch).await?;
     Ok(())
 }
 
 /// Keeps a voicemail the caller left: on the call, and in the voicemails list (once),
-/// and queues the fetching of its audio.
-pub async fn set_voicemail(tx: &mut Tx, call: &Call, url: &str, seconds: i64) -> Result<()> {
+/// and queues the fetching of its audio (and its transcription, if the flow wants it).
+pub async fn set_voicemail(
+    tx: &mut Tx,
+    call: &Call,
+    url: &str,
+    seconds: i64,
+    transcribe: bool,
+) -> Result<()> {
     let now = crate::now();
     let update = Sql::new(
         "UPDATE calls SET voicemail_url = $1, voicemail_seconds = $2, updated_at = $3 WHERE id = $4",
@@ -450,6 +461,7 @@ pub async fn set_voicemail(tx: &mut Tx, call: &Call, url: &str, seconds: i64) ->
             call_id: call.id,
             source: AudioSource::Voicemail,
             carrier_url: url.to_owned(),
+            transcribe,
         };
         jobs::enqueue(tx, &fetch).await?;
     }

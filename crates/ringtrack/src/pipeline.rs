@@ -65,8 +65,8 @@ impl Pipeline {
 
     pub async fn run(&self, claimed: &Claimed, job: &Job) -> Result<(), JobError> {
         match job {
-            Job::StoreRecording { call_id, source, carrier_url } => {
-                self.store_recording(claimed, *call_id, *source, carrier_url).await
+            Job::StoreRecording { call_id, source, carrier_url, transcribe } => {
+                self.store_recording(claimed, *call_id, *source, carrier_url, *transcribe).await
             }
             Job::DeleteCarrierRecording { carrier_url, .. } => {
                 self.carrier.delete_recording(carrier_url.clone()).await.map_err(|e| retry("carrier")(&e))?;
@@ -115,6 +115,7 @@ impl Pipeline {
         call_id: uuid::Uuid,
         source: AudioSource,
         carrier_url: &str,
+        transcribe: bool,
     ) -> Result<(), JobError> {
         let Some(call) = calls::by_id(&self.store, call_id).await? else {
             return self.finish(claimed, |_| Box::pin(async { Ok(()) })).await;
@@ -148,7 +149,7 @@ impl Pipeline {
             duration_ms: decoded.duration_ms() as i64,
             created_at: ringtrack_store::now(),
         };
-        let transcribe = self.speech.is_some();
+        let transcribe = transcribe && self.speech.is_some();
         let delete = Job::DeleteCarrierRecording { call_id, carrier_url: carrier_url.to_owned() };
         tracing::info!(%call_id, source = source.as_str(), bytes = size, "recording stored");
         self.finish(claimed, move |tx| {

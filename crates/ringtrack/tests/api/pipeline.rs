@@ -11,6 +11,7 @@ use ringtrack_carrier::{
 };
 use ringtrack_domain::PhoneNumber;
 use ringtrack_media::storage::{Recordings, StorageError};
+use ringtrack_media::transcribe::{BoxFuture as TranscribeFuture, Segment, SpeechEngine, TranscribeError};
 use ringtrack_store::test_on_both_backends;
 use serde_json::{Value, json};
 
@@ -85,7 +86,38 @@ impl Carrier for Flaky {
     }
 }
 
+/// A speech engine that hears the same words in any audio.
+struct Parrot;
+
+impl SpeechEngine for Parrot {
+    fn name(&self) -> String {
+        "parrot".into()
+    }
+    fn channel(&self, _samples: Vec<f32>) -> TranscribeFuture<'_, Result<Vec<Segment>, TranscribeError>> {
+        Box::pin(async {
+            Ok(vec![Segment { start: 0.0, end: 1.0, text: "call me back".into(), speaker: None }])
+        })
+    }
+}
+
 test_on_both_backends! {
+    async fn a_voicemail_step_can_turn_transcription_off(backend: Backend) {
+        let mut app = TestApp::spawn(backend).await;
+        app.start_worker(Some(Arc::new(Parrot)), 50);
+        let quiet = number_with_flow(&app, json!([{"type": "voicemail", "transcribe": false}]), json!({})).await;
+        let placed = place(&app, json!({"from": "+13055550108", "to": quiet, "voicemail_text": "Call me back."})).await;
+        let heard = voicemail_number(&app).await;
+        let transcribed = place(&app, json!({"from": "+13055550109", "to": heard, "voicemail_text": "Call me back."})).await;
+        app.drain_jobs().await;
+        let path = |placed: &Value| format!("/api/v1/calls/{}", placed["call_id"].as_str().unwrap());
+        let call = json_of(&app, &path(&placed)).await;
+        assert_eq!((call["has_recording"].as_bool(), call["has_transcription"].as_bool()), (Some(true), Some(false)));
+        assert_error(app.get(&format!("{}/transcription", path(&placed))).await, 404, "not_found", &[]).await;
+        let t = json_of(&app, &format!("{}/transcription", path(&transcribed))).await;
+        assert_eq!((t["transcription"]["engine"].as_str(), t["transcription"]["text"].as_str()), (Some("parrot"), Some("call me back")));
+        app.stop().await;
+    }
+
     async fn a_voicemail_is_kept_transcribed_and_scored(backend: Backend) {
         let mut app = TestApp::spawn(backend).await;
         app.start_worker(Some(whisper()), 50);
