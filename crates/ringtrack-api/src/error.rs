@@ -31,6 +31,9 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("{0}")]
     Conflict(String),
+    /// The recipient (field `to`) texted STOP to this business: 422 `opted_out`.
+    #[error("{0} has opted out of this business's texts (they can text START to opt back in)")]
+    OptedOut(String),
     #[error("{0}")]
     InsufficientBalance(String),
     /// The carrier refused or failed; the message is the carrier's.
@@ -69,6 +72,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::OptedOut(_) => (StatusCode::UNPROCESSABLE_ENTITY, "opted_out"),
             ApiError::InsufficientBalance(_) => (StatusCode::PAYMENT_REQUIRED, "insufficient_balance"),
             ApiError::Carrier(_) => (StatusCode::BAD_GATEWAY, "carrier_error"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -90,7 +94,7 @@ pub struct ErrorObject {
     code: String,
     /// A stable slug for programs: unauthorized, forbidden, not_found, bad_request,
     /// method_not_allowed, payload_too_large, unsupported_media_type, validation_failed,
-    /// conflict, insufficient_balance, carrier_error, unavailable, internal.
+    /// opted_out, conflict, insufficient_balance, carrier_error, unavailable, internal.
     #[serde(rename = "type")]
     #[schema(example = "validation_failed")]
     kind: &'static str,
@@ -118,6 +122,12 @@ impl IntoResponse for ApiError {
         let details = match self {
             ApiError::Validation(details) => {
                 details.into_iter().map(|d| FieldErrorView { field: d.field, message: d.message }).collect()
+            }
+            ApiError::OptedOut(_) => {
+                vec![FieldErrorView {
+                    field: "to".into(),
+                    message: "has opted out of this business's texts".into(),
+                }]
             }
             _ => Vec::new(),
         };

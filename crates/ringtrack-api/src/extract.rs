@@ -7,8 +7,10 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
+use ringtrack_domain::dates::{DateRange, DateRangeParams};
 use ringtrack_domain::paging::{PageRequest, PagingParams};
-use ringtrack_domain::{ApiKeyId, CallFlowId, FieldError, NumberGroupId, NumberId};
+use ringtrack_domain::{ApiKeyId, CallFlowId, FieldError, FieldErrors, NumberGroupId, NumberId};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::str::FromStr;
 use utoipa::IntoParams;
@@ -66,6 +68,31 @@ fn is_json(headers: &HeaderMap) -> bool {
     };
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// A list's period: `date_from`/`date_to`, or their aliases `start_date`/`end_date`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DateParams {
+    /// ISO 8601 date or date-time (alias start_date).
+    date_from: Option<String>,
+    /// ISO 8601 date (the whole day, UTC) or date-time (alias end_date).
+    date_to: Option<String>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+}
+
+impl DateParams {
+    /// The period, or the whole of time; bad dates go to `errors` under their names.
+    pub fn take(self, errors: &mut FieldErrors) -> DateRange {
+        let params = DateRangeParams {
+            date_from: self.date_from,
+            date_to: self.date_to,
+            start_date: self.start_date,
+            end_date: self.end_date,
+        };
+        errors.take_all(DateRange::parse(&params)).unwrap_or_default()
+    }
 }
 
 /// Query-string parameters. Parameters a type does not name are ignored.

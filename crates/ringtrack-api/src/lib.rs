@@ -20,6 +20,7 @@ pub mod ops;
 mod request_log;
 pub mod sandbox;
 pub mod scoring;
+pub mod sms;
 pub mod voicemails;
 pub mod webhooks;
 
@@ -61,11 +62,12 @@ pub struct AppState {
 impl AppState {
     /// Where the carrier sends a number's calls, texts and call progress.
     pub fn webhooks(&self) -> Webhooks {
-        Webhooks {
-            voice_url: format!("{}/webhooks/twilio/voice", self.public_url),
-            sms_url: format!("{}/webhooks/twilio/sms", self.public_url),
-            status_callback: format!("{}/webhooks/twilio/voice/status", self.public_url),
-        }
+        Webhooks::at(&self.public_url)
+    }
+
+    /// Where the carrier reports the progress of texts sent.
+    pub fn sms_status_url(&self) -> String {
+        format!("{}/webhooks/twilio/sms/status", self.public_url)
     }
 }
 
@@ -87,6 +89,9 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(calls::recording))
         .routes(routes!(calls::transcription))
         .routes(routes!(scoring::get, scoring::update))
+        .routes(routes!(sms::list))
+        .routes(routes!(sms::send))
+        .routes(routes!(sandbox::deliver_text))
         .routes(routes!(calls::list))
         .routes(routes!(calls::export))
         .routes(routes!(calls::get, calls::update))
@@ -118,6 +123,8 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/twilio/voice/whisper/answer", post(webhooks::whisper_answer))
         .route("/webhooks/twilio/voice/recording", post(webhooks::recording))
         .route("/webhooks/twilio/voice/status", post(webhooks::status))
+        .route("/webhooks/twilio/sms", post(webhooks::sms))
+        .route("/webhooks/twilio/sms/status", post(webhooks::sms_status))
         .fallback(|| async { ApiError::NotFound("Route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -4,9 +4,9 @@
 //! real one would be. The answer carries every request and TwiML exchanged.
 
 use axum::extract::State;
-use ringtrack_carrier::sandbox_call::{CallScript, TraceStep};
+use ringtrack_carrier::sandbox_call::{CallScript, InboundText, TraceStep};
 use ringtrack_domain::{Access, FieldError, FieldErrors, PhoneNumber};
-use ringtrack_store::{calls, numbers};
+use ringtrack_store::{calls, messages, numbers};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -63,6 +63,18 @@ pub struct PlacedCallView {
 
 const MAX_TALK_SECONDS: u32 = 4 * 3600;
 
+fn phone(field: &'static str, raw: &str) -> Result<PhoneNumber, FieldError> {
+    PhoneNumber::parse(raw).map_err(|_| FieldError::new(field, "is not a valid phone number"))
+}
+
+/// The sandbox only reaches the caller's own tracking numbers.
+async fn reaches_business(state: &AppState, auth: &Auth, to: &PhoneNumber) -> ApiResult<()> {
+    match numbers::in_service(&state.store, to).await? {
+        Some(number) if number.business_id == auth.business_id => Ok(()),
+        _ => Err(ApiError::field("to", "is not a tracking number of this business")),
+    }
+}
+
 #[utoipa::path(
     post, path = "/sandbox/calls", tag = "Sandbox", operation_id = "place_sandbox_call",
     request_body = SandboxCall,
@@ -83,9 +95,6 @@ pub async fn place_call(
     auth.require(Access::Write)?;
     let sandbox = state.sandbox.clone().ok_or(ApiError::NotFound("Route"))?;
     let mut errors = FieldErrors::new();
-    let phone = |field: &'static str, raw: &str| {
-        PhoneNumber::parse(raw).map_err(|_| FieldError::new(field, "is not a valid phone number"))
-    };
     let from = errors.take(phone("from", &input.from));
     let to = errors.take(phone("to", &input.to));
     let talk_seconds = input.talk_seconds.unwrap_or(60);
@@ -98,11 +107,7 @@ pub async fn place_call(
     }
     errors.finish(())?;
     let (from, to) = (from.expect("checked"), to.expect("checked"));
-    let reaches_business =
-        numbers::in_service(&state.store, &to).await?.is_some_and(|n| n.business_id == auth.business_id);
-    if !reaches_business {
-        return Err(ApiError::field("to", "is not a tracking number of this business"));
-    }
+    reaches_business(&state, &auth, &to).await?;
     let script = CallScript {
         from,
         to,
@@ -123,5 +128,75 @@ pub async fn place_call(
         call_sid: placed.call_sid,
         duration_seconds: placed.duration_seconds,
         trace: placed.trace,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxText {
+    /// Who texts.
+    #[schema(example = "+13055551234")]
+    from: String,
+    /// One of the business's tracking numbers.
+    #[schema(example = "+15735559876")]
+    to: String,
+    #[schema(example = "Do you do weekend appointments?")]
+    body: String,
+    /// MMS attachments.
+    #[serde(default)]
+    media_urls: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveredTextView {
+    /// The text as kept (null when the number did not take it).
+    #[schema(format = Uuid)]
+    message_id: Option<Uuid>,
+    message_sid: String,
+    /// What the server answered the carrier: empty TwiML, or the reply it sends back.
+    response: String,
+}
+
+#[utoipa::path(
+    post, path = "/sandbox/sms", tag = "Sandbox", operation_id = "deliver_sandbox_text",
+    request_body = SandboxText,
+    responses(
+        (status = 201, body = crate::envelope::Data<DeliveredTextView>),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "The carrier is not the sandbox", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
+/// Deliver a simulated inbound text through the public SMS webhook (sandbox carrier only).
+pub async fn deliver_text(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(input): ApiJson<SandboxText>,
+) -> ApiResult<Created<DeliveredTextView>> {
+    auth.require(Access::Write)?;
+    let sandbox = state.sandbox.clone().ok_or(ApiError::NotFound("Route"))?;
+    let mut errors = FieldErrors::new();
+    let from = errors.take(phone("from", &input.from));
+    let to = errors.take(phone("to", &input.to));
+    if input.body.chars().count() > ringtrack_domain::sms::MAX_BODY_CHARS {
+        errors.push("body", "is too long");
+    }
+    if input.media_urls.len() > 10 || input.media_urls.iter().any(|u| !u.starts_with("https://")) {
+        errors.push("media_urls", "must be at most 10 https:// URLs");
+    }
+    errors.finish(())?;
+    let (from, to) = (from.expect("checked"), to.expect("checked"));
+    reaches_business(&state, &auth, &to).await?;
+    let text = InboundText { from, to, body: input.body, media_urls: input.media_urls };
+    let delivered = sandbox.text(&text).await?;
+    if delivered.status >= 400 {
+        return Err(ApiError::internal(format!("the SMS webhook answered {}", delivered.status)));
+    }
+    let message = messages::by_carrier_sid(&state.store, &delivered.message_sid).await?;
+    Ok(Created(DeliveredTextView {
+        message_id: message.map(|m| m.id),
+        message_sid: delivered.message_sid,
+        response: delivered.response,
     }))
 }

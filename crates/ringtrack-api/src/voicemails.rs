@@ -3,7 +3,6 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use jiff::Timestamp;
-use ringtrack_domain::dates::{DateRange, DateRangeParams};
 use ringtrack_domain::jobs::AudioSource;
 use ringtrack_domain::{Access, FieldErrors, NumberId};
 use ringtrack_store::recordings;
@@ -16,7 +15,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::envelope::{Data, PageInfo};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiQuery, ListParams, Paging, parse_id};
+use crate::extract::{ApiQuery, DateParams, ListParams, Paging, parse_id};
 
 #[derive(Serialize, ToSchema)]
 pub struct VoicemailView {
@@ -63,17 +62,11 @@ pub struct VoicemailList {
 pub struct VoicemailFilters {
     #[param(format = Uuid)]
     number_id: Option<String>,
-    /// ISO 8601 date or date-time (alias start_date).
-    date_from: Option<String>,
-    /// ISO 8601 date (the whole day, UTC) or date-time (alias end_date).
-    date_to: Option<String>,
-    start_date: Option<String>,
-    end_date: Option<String>,
 }
 
 #[utoipa::path(
     get, path = "/voicemails", tag = "Voicemails", operation_id = "list_voicemails",
-    params(ListParams, VoicemailFilters),
+    params(ListParams, VoicemailFilters, DateParams),
     responses((status = 200, body = Data<VoicemailList>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])),
 )]
@@ -83,16 +76,11 @@ pub async fn list(
     auth: Auth,
     Paging(page): Paging,
     ApiQuery(filters): ApiQuery<VoicemailFilters>,
+    ApiQuery(dates): ApiQuery<DateParams>,
 ) -> ApiResult<Data<VoicemailList>> {
     auth.require(Access::Read)?;
     let mut errors = FieldErrors::new();
-    let dates = DateRangeParams {
-        date_from: filters.date_from,
-        date_to: filters.date_to,
-        start_date: filters.start_date,
-        end_date: filters.end_date,
-    };
-    let range = errors.take_all(DateRange::parse(&dates)).unwrap_or_default();
+    let range = dates.take(&mut errors);
     let number_id = errors.take(parse_id("number_id", filters.number_id.as_deref())).flatten();
     errors.finish(())?;
     let found = voicemails::list(&state.store, auth.business_id, &range, number_id, &page).await?;

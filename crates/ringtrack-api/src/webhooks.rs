@@ -12,10 +12,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ringtrack_carrier::signature;
 use ringtrack_carrier::twiml::{self, Callbacks};
-use ringtrack_domain::PhoneNumber;
 use ringtrack_domain::engine::{self, CallFacts, CallState, Event, Flow};
+use ringtrack_domain::sms::{self, Keyword, Status as SmsStatus};
+use ringtrack_domain::{Cents, PhoneNumber};
 use ringtrack_store::calls::{self, Call, Completion, NewCall};
-use ringtrack_store::{Tx, call_flows, numbers};
+use ringtrack_store::messages::{self, NewMessage};
+use ringtrack_store::{Tx, businesses, call_flows, numbers};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -94,8 +96,12 @@ fn callbacks(state: &AppState, call: Uuid, seq: u32, caller: &str) -> Callbacks 
     }
 }
 
+/// A number a webhook or a stored row names, when it is one.
+fn phone(raw: Option<&str>) -> Option<PhoneNumber> {
+    raw.and_then(|r| PhoneNumber::parse(r).ok())
+}
+
 fn facts(call: &Call, stored: &StoredState) -> ApiResult<CallFacts> {
-    let phone = |raw: Option<&str>| raw.and_then(|r| PhoneNumber::parse(r).ok());
     Ok(CallFacts {
         caller: phone(Some(&call.caller_number))
             .ok_or_else(|| ApiError::internal("a stored caller number is invalid"))?,
@@ -400,5 +406,104 @@ pub async fn status(State(state): State<AppState>, request: TwilioRequest) -> Ap
         tracing::info!(call_id = %call.id, status, duration, "call completed");
     }
     tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The attachments of an MMS: `MediaUrl0` … `MediaUrl{NumMedia-1}`.
+fn media_urls(request: &TwilioRequest) -> Vec<String> {
+    let count: usize = request.param("NumMedia").and_then(|n| n.parse().ok()).unwrap_or(0);
+    (0..count.min(10)).filter_map(|i| request.param(&format!("MediaUrl{i}")).map(str::to_owned)).collect()
+}
+
+/// `…/sms`: a text to a tracking number. It is kept on the number it was sent to (so it
+/// can only reach that number's business); compliance keywords are answered in the TwiML.
+pub async fn sms(State(state): State<AppState>, request: TwilioRequest) -> ApiResult<Response> {
+    let sid = request
+        .param("MessageSid")
+        .or_else(|| request.param("SmsSid"))
+        .ok_or_else(|| ApiError::field("MessageSid", "is required"))?;
+    let (Some(from), Some(to)) = (phone(request.param("From")), phone(request.param("To"))) else {
+        tracing::warn!(message_sid = sid, "a text without a usable From or To; not kept");
+        return Ok(xml(twiml::empty()));
+    };
+    let body = request.form.get("Body").map(String::as_str).unwrap_or("");
+    let mut tx = state.store.begin().await?;
+    let Some(number) = numbers::in_service(&mut tx, &to).await? else {
+        tracing::info!(message_sid = sid, to = %to, "a text to a number not in service; no reply");
+        return Ok(xml(twiml::empty()));
+    };
+    let media = media_urls(&request);
+    let inbound = NewMessage {
+        business_id: number.business_id,
+        number_id: Some(number.id),
+        from: &from,
+        to: &to,
+        body,
+        direction: messages::INBOUND,
+        status: SmsStatus::Received,
+        segments: sms::segments(body).count,
+        cost: Cents::ZERO,
+        media_urls: &media,
+        carrier_sid: Some(sid),
+    };
+    if messages::record(&mut tx, &inbound).await?.is_none() {
+        // The carrier repeated a text already answered.
+        return Ok(xml(twiml::empty()));
+    }
+    let business =
+        businesses::get(&mut tx, number.business_id).await?.ok_or(ApiError::NotFound("Business"))?;
+    let reply = match Keyword::of(body) {
+        // Confirmed once: a second STOP from someone already opted out gets no answer.
+        Some(Keyword::OptOut) => messages::opt_out(&mut tx, number.business_id, &from)
+            .await?
+            .then(|| sms::opt_out_reply(&business.name)),
+        Some(Keyword::OptIn) => {
+            messages::opt_in(&mut tx, number.business_id, &from).await?;
+            Some(sms::opt_in_reply(&business.name))
+        }
+        Some(Keyword::Help) => Some(sms::help_reply(&business.name)),
+        None => None,
+    };
+    let answer = match &reply {
+        Some(text) => {
+            let outbound = NewMessage {
+                from: &to,
+                to: &from,
+                body: text,
+                direction: messages::OUTBOUND,
+                status: SmsStatus::Sent,
+                segments: sms::segments(text).count,
+                media_urls: &[],
+                carrier_sid: None,
+                ..inbound
+            };
+            messages::record(&mut tx, &outbound).await?;
+            twiml::reply(text)
+        }
+        None => twiml::empty(),
+    };
+    tx.commit().await?;
+    tracing::info!(message_sid = sid, number_id = %number.id, keyword = ?Keyword::of(body), "text received");
+    Ok(xml(answer))
+}
+
+/// `…/sms/status`: the carrier's report on a text sent. Moves it forward only; a failure
+/// keeps the carrier's error code and its meaning.
+pub async fn sms_status(State(state): State<AppState>, request: TwilioRequest) -> ApiResult<Response> {
+    let sid = request
+        .param("MessageSid")
+        .or_else(|| request.param("SmsSid"))
+        .ok_or_else(|| ApiError::field("MessageSid", "is required"))?;
+    let reported = request.param("MessageStatus").or_else(|| request.param("SmsStatus")).unwrap_or("");
+    let Some(status) = SmsStatus::from_carrier(reported) else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    let error = request.param("ErrorCode").map(sms::carrier_error);
+    let mut tx = state.store.begin().await?;
+    let changed = messages::carrier_status(&mut tx, sid, status, error.as_deref()).await?;
+    tx.commit().await?;
+    if changed {
+        tracing::info!(message_sid = sid, status = status.as_str(), error, "text status");
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -46,6 +46,18 @@ pub struct Webhooks {
     pub status_callback: String,
 }
 
+impl Webhooks {
+    /// This server's webhooks, at its public URL.
+    pub fn at(public_url: &str) -> Webhooks {
+        let base = public_url.trim_end_matches('/');
+        Webhooks {
+            voice_url: format!("{base}/webhooks/twilio/voice"),
+            sms_url: format!("{base}/webhooks/twilio/sms"),
+            status_callback: format!("{base}/webhooks/twilio/voice/status"),
+        }
+    }
+}
+
 /// A number the carrier now bills us for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Provisioned {

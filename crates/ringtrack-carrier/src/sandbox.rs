@@ -24,7 +24,17 @@ pub struct SandboxCarrier {
     inventory_size: usize,
     /// Where the sandbox keeps the recordings of the calls it places.
     recordings_dir: PathBuf,
+    /// The token the sandbox signs its delivery reports with, when it sends them.
+    reports_token: Option<String>,
+    http: reqwest::Client,
 }
+
+/// A sandbox recipient whose number ends so cannot receive texts: its texts come back
+/// `undelivered` with Twilio's error 30003, so the failure path can be tried.
+pub const UNREACHABLE_SUFFIX: &str = "0009";
+
+/// How long the sandbox takes to report a text sent, then delivered.
+const REPORT_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl SandboxCarrier {
     pub fn new(registry: Arc<dyn NumberRegistry>, recordings_dir: PathBuf) -> Self {
@@ -37,7 +47,51 @@ impl SandboxCarrier {
         recordings_dir: PathBuf,
         size: usize,
     ) -> Self {
-        SandboxCarrier { registry, inventory_size: size, recordings_dir }
+        SandboxCarrier {
+            registry,
+            inventory_size: size,
+            recordings_dir,
+            reports_token: None,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Reports the progress of each text sent (`sent`, then `delivered` or `undelivered`)
+    /// to its status callback, signed with `token`, as a carrier does.
+    pub fn with_delivery_reports(mut self, token: &str) -> Self {
+        self.reports_token = Some(token.to_owned());
+        self
+    }
+
+    fn accept_text(&self, sms: OutboundSms) -> SentSms {
+        let sid = format!("SM{}", uuid::Uuid::now_v7().simple());
+        if let Some(token) = self.reports_token.clone() {
+            let (http, sid) = (self.http.clone(), sid.clone());
+            tokio::spawn(async move {
+                let unreachable = sms.to.as_str().ends_with(UNREACHABLE_SUFFIX);
+                let last = if unreachable { "undelivered" } else { "delivered" };
+                for status in ["sent", last] {
+                    tokio::time::sleep(REPORT_DELAY).await;
+                    let mut params = vec![
+                        ("MessageSid".to_owned(), sid.clone()),
+                        ("SmsSid".to_owned(), sid.clone()),
+                        ("MessageStatus".to_owned(), status.to_owned()),
+                        ("From".to_owned(), sms.from.to_string()),
+                        ("To".to_owned(), sms.to.to_string()),
+                    ];
+                    if status == "undelivered" {
+                        params.push(("ErrorCode".to_owned(), "30003".to_owned()));
+                    }
+                    let posted =
+                        crate::sandbox_call::post_signed(&http, &token, &sms.status_callback, &params).await;
+                    if let Err(error) = posted {
+                        tracing::warn!(%error, "the sandbox could not report a text's status");
+                        return;
+                    }
+                }
+            });
+        }
+        SentSms { carrier_sid: sid, status: "queued".into() }
     }
 
     fn prefixes(&self, query: &SearchQuery) -> Result<Vec<&'static str>, CarrierError> {
@@ -151,13 +205,8 @@ impl Carrier for SandboxCarrier {
         Box::pin(async { Ok(()) })
     }
 
-    fn send_sms(&self, _sms: OutboundSms) -> BoxFuture<'_, Result<SentSms, CarrierError>> {
-        Box::pin(async {
-            Ok(SentSms {
-                carrier_sid: format!("SM{}", uuid::Uuid::now_v7().simple()),
-                status: "queued".into(),
-            })
-        })
+    fn send_sms(&self, sms: OutboundSms) -> BoxFuture<'_, Result<SentSms, CarrierError>> {
+        Box::pin(async move { Ok(self.accept_text(sms)) })
     }
 
     fn fetch_recording(&self, recording_url: String) -> BoxFuture<'_, Result<Recording, CarrierError>> {

@@ -15,9 +15,9 @@ use ringtrack_domain::PhoneNumber;
 use ringtrack_media::audio::{self, Audio};
 use serde::Serialize;
 
-use crate::CarrierError;
 use crate::signature;
 use crate::twiml::{self, Verb};
+use crate::{CarrierError, Webhooks};
 
 /// How the simulated people behave.
 #[derive(Clone, Debug)]
@@ -62,9 +62,44 @@ pub struct PlacedCall {
 pub struct SandboxCaller {
     http: reqwest::Client,
     auth_token: String,
-    voice_url: String,
-    status_url: String,
+    hooks: Webhooks,
     recordings_dir: PathBuf,
+}
+
+/// Posts a form signed as Twilio signs its webhooks; answers the status and body.
+pub(crate) async fn post_signed(
+    http: &reqwest::Client,
+    auth_token: &str,
+    url: &str,
+    params: &[(String, String)],
+) -> Result<(u16, String), CarrierError> {
+    let response = http
+        .post(url)
+        .header("X-Twilio-Signature", signature::sign(auth_token, url, params))
+        .form(params)
+        .send()
+        .await
+        .map_err(|e| CarrierError::Unavailable(e.without_url().to_string()))?;
+    let status = response.status().as_u16();
+    Ok((status, response.text().await.unwrap_or_default()))
+}
+
+/// A text someone sends a tracking number, for the sandbox to deliver.
+#[derive(Clone, Debug)]
+pub struct InboundText {
+    pub from: PhoneNumber,
+    pub to: PhoneNumber,
+    pub body: String,
+    pub media_urls: Vec<String>,
+}
+
+/// What the server answered a delivered text.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeliveredText {
+    pub message_sid: String,
+    pub status: u16,
+    /// The TwiML answer: empty, or the compliance reply it sends back.
+    pub response: String,
 }
 
 const ACCOUNT_SID: &str = "ACsandbox0000000000000000000000000";
@@ -80,14 +115,40 @@ fn seconds_to_say(text: &str) -> u32 {
 }
 
 impl SandboxCaller {
-    pub fn new(auth_token: &str, voice_url: String, status_url: String, recordings_dir: PathBuf) -> Self {
+    pub fn new(auth_token: &str, hooks: Webhooks, recordings_dir: PathBuf) -> Self {
         SandboxCaller {
             http: reqwest::Client::new(),
             auth_token: auth_token.to_owned(),
-            voice_url,
-            status_url,
+            hooks,
             recordings_dir,
         }
+    }
+
+    /// Delivers a text to the server's SMS webhook, as the carrier would.
+    pub async fn text(&self, text: &InboundText) -> Result<DeliveredText, CarrierError> {
+        let message_sid = sid("SM");
+        let mut params: Vec<(String, String)> = [
+            ("MessageSid", message_sid.as_str()),
+            ("SmsSid", message_sid.as_str()),
+            ("SmsMessageSid", message_sid.as_str()),
+            ("AccountSid", ACCOUNT_SID),
+            ("From", text.from.as_str()),
+            ("To", text.to.as_str()),
+            ("Body", text.body.as_str()),
+            ("SmsStatus", "received"),
+            ("ApiVersion", "2010-04-01"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        params.push(("NumMedia".into(), text.media_urls.len().to_string()));
+        for (i, url) in text.media_urls.iter().enumerate() {
+            params.push((format!("MediaUrl{i}"), url.clone()));
+            params.push((format!("MediaContentType{i}"), "image/jpeg".into()));
+        }
+        let (status, response) =
+            post_signed(&self.http, &self.auth_token, &self.hooks.sms_url, &params).await?;
+        Ok(DeliveredText { message_sid, status, response })
     }
 
     async fn post(
@@ -102,17 +163,7 @@ impl SandboxCaller {
                 code: None,
             });
         }
-        let signature = signature::sign(&self.auth_token, url, &params);
-        let response = self
-            .http
-            .post(url)
-            .header("X-Twilio-Signature", signature)
-            .form(&params)
-            .send()
-            .await
-            .map_err(|e| CarrierError::Unavailable(e.without_url().to_string()))?;
-        let status = response.status().as_u16();
-        let body = response.text().await.unwrap_or_default();
+        let (status, body) = post_signed(&self.http, &self.auth_token, url, &params).await?;
         let path = url.split_once("://").map_or(url, |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]));
         trace.push(TraceStep { request: format!("POST {path}"), params, status, response: body.clone() });
         if status >= 400 {
@@ -156,7 +207,7 @@ impl SandboxCaller {
         let mut elapsed: u32 = 0;
         let mut digits = script.digits.chars();
         let document =
-            self.post(&mut trace, &self.voice_url, with(&[("CallStatus", "ringing".into())])).await?;
+            self.post(&mut trace, &self.hooks.voice_url, with(&[("CallStatus", "ringing".into())])).await?;
         let mut verbs: VecDeque<Verb> = parse(&document)?.into();
         while let Some(verb) = verbs.pop_front() {
             match verb {
@@ -254,7 +305,7 @@ impl SandboxCaller {
             }
         }
         let params = with(&[("CallStatus", "completed".into()), ("CallDuration", elapsed.to_string())]);
-        self.post(&mut trace, &self.status_url, params).await?;
+        self.post(&mut trace, &self.hooks.status_callback, params).await?;
         Ok(PlacedCall { call_sid, trace, duration_seconds: elapsed })
     }
 

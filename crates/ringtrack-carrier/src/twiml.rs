@@ -126,6 +126,11 @@ pub fn hang_up() -> String {
     document("<Hangup/>")
 }
 
+/// The answer to an inbound text that sends one back (a compliance reply).
+pub fn reply(text: &str) -> String {
+    document(&format!("<Message>{}</Message>", escape(text)))
+}
+
 /// What an agent hears on answering. With press-1, the agent must press 1 (the answer goes
 /// to `press1_action`); silence or any other key hangs up the agent's leg.
 pub fn whisper(message: Option<&str>, press1_action: Option<&str>) -> String {

@@ -57,6 +57,8 @@ pub enum Job {
     Transcribe { call_id: Uuid, source: AudioSource },
     /// Score the call from its facts and whatever transcript it has.
     Score { call_id: Uuid },
+    /// Hand an outbound text to the carrier.
+    SendSms { message_id: Uuid },
 }
 
 impl Job {
@@ -66,6 +68,7 @@ impl Job {
             Job::DeleteCarrierRecording { .. } => "delete_carrier_recording",
             Job::Transcribe { .. } => "transcribe",
             Job::Score { .. } => "score",
+            Job::SendSms { .. } => "send_sms",
         }
     }
 
@@ -80,6 +83,7 @@ impl Job {
             Job::DeleteCarrierRecording { carrier_url, .. } => Some(format!("delete:{carrier_url}")),
             Job::Transcribe { call_id, source } => Some(format!("transcribe:{call_id}:{}", source.as_str())),
             Job::Score { .. } => None,
+            Job::SendSms { message_id } => Some(format!("sms:{message_id}")),
         }
     }
 

@@ -20,6 +20,7 @@ pub mod paging;
 pub mod phone;
 pub mod role;
 pub mod scoring;
+pub mod sms;
 pub mod validation;
 
 pub use api_key::{ApiKeySecret, SecretHash};

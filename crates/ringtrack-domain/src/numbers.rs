@@ -31,17 +31,24 @@ text_enum!(
     NumberStatus::Released => "released"
 );
 
-/// What the service costs: numbers a month, by kind, and calls by the started minute.
+/// What the service costs: numbers a month, by kind, calls by the started minute, and
+/// texts by the segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Prices {
     pub local: Cents,
     pub toll_free: Cents,
     pub call_minute: Cents,
+    pub sms_segment: Cents,
 }
 
 impl Default for Prices {
     fn default() -> Self {
-        Prices { local: Cents::new(300), toll_free: Cents::new(500), call_minute: Cents::new(5) }
+        Prices {
+            local: Cents::new(300),
+            toll_free: Cents::new(500),
+            call_minute: Cents::new(5),
+            sms_segment: Cents::new(1),
+        }
     }
 }
 
@@ -49,6 +56,11 @@ impl Prices {
     /// A call of `seconds` costs each minute it started.
     pub fn call(&self, seconds: i64) -> Cents {
         Cents::new((seconds.max(0) + 59) / 60 * self.call_minute.get())
+    }
+
+    /// A text of `segments` segments.
+    pub fn text(&self, segments: u32) -> Cents {
+        Cents::new(i64::from(segments) * self.sms_segment.get())
     }
 
     pub fn monthly(&self, kind: NumberType) -> Cents {

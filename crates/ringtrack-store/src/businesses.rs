@@ -72,12 +72,8 @@ pub async fn none_exist(tx: &mut Tx) -> Result<bool> {
 /// Locks the business's row until `tx` ends, so that checks made on its data (a key
 /// limit, a balance) still hold when the transaction writes. Answers whether it exists.
 pub async fn lock(tx: &mut Tx, id: BusinessId) -> Result<bool> {
-    let suffix = match tx.backend() {
-        Backend::Postgres => " FOR UPDATE",
-        // SQLite transactions already hold the database's single write lock.
-        Backend::Sqlite => "",
-    };
-    let select = Sql::new(format!("SELECT 1 AS value FROM businesses WHERE id = $1{suffix}")).bind(id);
+    let select =
+        Sql::new(format!("SELECT 1 AS value FROM businesses WHERE id = $1{}", tx.row_lock())).bind(id);
     Ok(tx.conn().fetch_optional::<i64>(select).await?.is_some())
 }
 

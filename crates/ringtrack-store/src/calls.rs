@@ -352,8 +352,7 @@ pub async fn insert(tx: &mut Tx, new: NewCall, engine_state: &str) -> Result<Cal
 /// Holds the call's row until `tx` ends, so that two callbacks of one call (a dial's end
 /// and its recording, say) are handled one after the other.
 pub async fn lock(tx: &mut Tx, id: Uuid) -> Result<Option<Call>> {
-    let suffix = if tx.backend() == crate::Backend::Postgres { " FOR UPDATE" } else { "" };
-    let select = Sql::new(format!("SELECT {COLUMNS} FROM calls WHERE id = $1{suffix}")).bind(id);
+    let select = Sql::new(format!("SELECT {COLUMNS} FROM calls WHERE id = $1{}", tx.row_lock())).bind(id);
     Ok(tx.conn().fetch_optional(select).await?)
 }
 

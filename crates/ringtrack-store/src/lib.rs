@@ -17,6 +17,7 @@ pub mod calls;
 mod conn;
 pub mod idempotency;
 pub mod jobs;
+pub mod messages;
 mod migrate;
 pub mod number_groups;
 pub mod numbers;
@@ -199,6 +200,16 @@ impl Tx {
         match self.inner {
             TxInner::Sqlite(_) => Backend::Sqlite,
             TxInner::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// What a `SELECT` ends with to hold the rows it reads until the transaction ends:
+    /// `FOR UPDATE` on PostgreSQL; nothing on SQLite, whose write transactions already
+    /// hold the database's single write lock.
+    pub(crate) fn row_lock(&self) -> &'static str {
+        match self.backend() {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
         }
     }
 

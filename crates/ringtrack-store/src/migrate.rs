@@ -50,6 +50,7 @@ pub const MIGRATIONS: &[Migration] = &[
         Some(crate::rollups::backfill_caller_sets)
     ),
     shared!(7, "jobs, recordings and transcriptions", "0007_jobs_recordings_transcriptions.sql"),
+    shared!(8, "sms", "0008_sms.sql"),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.

@@ -16,7 +16,7 @@ use ringtrack_domain::dates::DateRange;
 use crate::analytics::{Aggregates, read_sums};
 use crate::calls::{Call, IN_PROGRESS, push_filter};
 use crate::conn::{Record, Sql};
-use crate::{Backend, Connection, Result, StoreError, Tx};
+use crate::{Connection, Result, StoreError, Tx};
 
 const DAY: i64 = 86_400;
 
@@ -227,11 +227,12 @@ async fn add_to_day(tx: &mut Tx, business: &str, day: i64, callers: impl Iterato
     .bind(day)
     .bind(Vec::new());
     tx.conn().execute(ensure).await?;
-    let lock = if tx.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
-    let read =
-        Sql::new(format!("SELECT callers FROM caller_day_sets WHERE business_id = $1 AND day = $2{lock}"))
-            .bind(business)
-            .bind(day);
+    let read = Sql::new(format!(
+        "SELECT callers FROM caller_day_sets WHERE business_id = $1 AND day = $2{}",
+        tx.row_lock()
+    ))
+    .bind(business)
+    .bind(day);
     let stored = tx.conn().fetch_all_with(read, read_set).await?;
     let mut set = decode(stored.first().map_or(&[][..], Vec::as_slice))?;
     let mut changed = false;

@@ -220,6 +220,9 @@ pub struct CarrierArgs {
     /// What each started minute of a call costs, in cents.
     #[arg(long, env = "RINGTRACK_CALL_MINUTE_CENTS", default_value_t = 5)]
     pub call_minute_cents: i64,
+    /// What each segment of a text sent costs, in cents.
+    #[arg(long, env = "RINGTRACK_SMS_SEGMENT_CENTS", default_value_t = 1)]
+    pub sms_segment_cents: i64,
 }
 
 #[derive(Subcommand)]

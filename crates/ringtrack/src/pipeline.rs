@@ -6,15 +6,17 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ringtrack_carrier::Carrier;
+use ringtrack_carrier::{Carrier, CarrierError, OutboundSms};
+use ringtrack_domain::PhoneNumber;
 use ringtrack_domain::jobs::{AudioSource, Job};
 use ringtrack_domain::scoring::{self, CallFacts, CallOutcome, Engine, RuleScorer, Scorer};
+use ringtrack_domain::sms::Status as SmsStatus;
 use ringtrack_media::audio;
 use ringtrack_media::storage::Recordings;
 use ringtrack_media::transcribe::{self, SpeechEngine};
 use ringtrack_store::jobs::Claimed;
 use ringtrack_store::recordings::{self, Recording, TranscriptionResult};
-use ringtrack_store::{Store, calls};
+use ringtrack_store::{Store, calls, messages};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
@@ -48,6 +50,8 @@ pub struct Pipeline {
     /// `None` when transcription is off.
     pub speech: Option<Arc<dyn SpeechEngine>>,
     pub llm: Option<LlmScorer>,
+    /// Where the carrier reports the progress of texts sent.
+    pub sms_status_url: String,
     /// Transcriptions use every core: one at a time.
     transcribing: Semaphore,
 }
@@ -59,8 +63,9 @@ impl Pipeline {
         recordings: Recordings,
         speech: Option<Arc<dyn SpeechEngine>>,
         llm: Option<LlmScorer>,
+        sms_status_url: String,
     ) -> Pipeline {
-        Pipeline { store, carrier, recordings, speech, llm, transcribing: Semaphore::new(1) }
+        Pipeline { store, carrier, recordings, speech, llm, sms_status_url, transcribing: Semaphore::new(1) }
     }
 
     pub async fn run(&self, claimed: &Claimed, job: &Job) -> Result<(), JobError> {
@@ -74,11 +79,19 @@ impl Pipeline {
             }
             Job::Transcribe { call_id, source } => self.transcribe(claimed, *call_id, *source).await,
             Job::Score { call_id } => self.score(claimed, *call_id).await,
+            Job::SendSms { message_id } => self.send_sms(claimed, *message_id).await,
         }
     }
 
     /// The job has had all its attempts: leave a trace where users look.
     pub async fn gave_up(&self, job: &Job, error: &str) -> Result<(), ringtrack_store::StoreError> {
+        if let Job::SendSms { message_id } = job
+            && let Some(message) = messages::by_id(&self.store, *message_id).await?
+        {
+            let mut tx = self.store.begin().await?;
+            messages::failed_to_send(&mut tx, &message, error).await?;
+            tx.commit().await?;
+        }
         if let Job::Transcribe { call_id, source } = job
             && let Some(call) = calls::by_id(&self.store, *call_id).await?
         {
@@ -206,6 +219,47 @@ impl Pipeline {
             )
         })
         .await
+    }
+
+    async fn send_sms(&self, claimed: &Claimed, message_id: uuid::Uuid) -> Result<(), JobError> {
+        let message = match messages::by_id(&self.store, message_id).await? {
+            // Already handed over (a retry after the carrier answered), or gone.
+            Some(m) if m.carrier_sid.is_none() && m.status == SmsStatus::Queued.as_str() => m,
+            _ => return self.finish(claimed, |_| Box::pin(async { Ok(()) })).await,
+        };
+        let parse =
+            |n: &str| PhoneNumber::parse(n).map_err(|e| JobError::Retry(format!("stored number {n}: {e}")));
+        let sms = OutboundSms {
+            from: parse(&message.from)?,
+            to: parse(&message.to)?,
+            body: message.body.clone(),
+            status_callback: self.sms_status_url.clone(),
+        };
+        match self.carrier.send_sms(sms).await {
+            Ok(sent) => {
+                let status = SmsStatus::from_carrier(&sent.status).unwrap_or(SmsStatus::Queued);
+                tracing::info!(%message_id, carrier_sid = sent.carrier_sid, "text handed to the carrier");
+                self.finish(claimed, move |tx| {
+                    Box::pin(
+                        async move { messages::accepted(tx, message_id, &sent.carrier_sid, status).await },
+                    )
+                })
+                .await
+            }
+            Err(CarrierError::Unavailable(e)) => Err(JobError::Retry(format!("carrier: {e}"))),
+            // Refused for good (an invalid or unreachable number): failed, the cost refunded.
+            Err(refused) => {
+                let error = match &refused {
+                    CarrierError::Refused { message, code: Some(code) } => format!("{code}: {message}"),
+                    other => other.to_string(),
+                };
+                tracing::warn!(%message_id, error, "the carrier refused a text");
+                self.finish(claimed, move |tx| {
+                    Box::pin(async move { messages::failed_to_send(tx, &message, &error).await })
+                })
+                .await
+            }
+        }
     }
 
     async fn score(&self, claimed: &Claimed, call_id: uuid::Uuid) -> Result<(), JobError> {

@@ -29,20 +29,14 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{local}"));
     let public_url = public_url.trim_end_matches('/').to_owned();
 
-    let carrier = wiring::carrier(&args.carrier, &store, &storage.data_dir)?;
-    let prices = wiring::prices(&args.carrier)?;
     let token = wiring::webhook_token(&args.carrier, &storage.data_dir)?;
+    let carrier = wiring::carrier(&args.carrier, &store, &storage.data_dir, &token)?;
+    let prices = wiring::prices(&args.carrier)?;
     let sandbox =
         (args.carrier.carrier == CarrierKind::Sandbox).then(|| wiring::sandbox_recordings(&storage.data_dir));
     let recordings = wiring::recordings(&args.pipeline, &storage.data_dir)?;
-    let pipeline = wiring::pipeline(
-        &args.pipeline,
-        store.clone(),
-        carrier.clone(),
-        recordings.clone(),
-        &storage.data_dir,
-    )?;
     let state = wiring::app_state(store.clone(), carrier, prices, &public_url, &token, sandbox, recordings);
+    let pipeline = wiring::pipeline(&args.pipeline, &state, &storage.data_dir)?;
 
     if let Some((business, key)) = first_start(&store).await? {
         print_first_key(business, &key, local);

@@ -2,6 +2,7 @@
 //! through its public webhooks, and prints the trace of every request and TwiML.
 
 use anyhow::{Context, bail};
+use ringtrack_carrier::Webhooks;
 use ringtrack_carrier::sandbox_call::{CallScript, SandboxCaller};
 use ringtrack_domain::PhoneNumber;
 
@@ -24,12 +25,8 @@ pub async fn call(storage: &StorageArgs, args: SimulateCallArgs) -> anyhow::Resu
             .to_owned(),
     };
     let base = args.public_url.trim_end_matches('/');
-    let caller = SandboxCaller::new(
-        &token,
-        format!("{base}/webhooks/twilio/voice"),
-        format!("{base}/webhooks/twilio/voice/status"),
-        wiring::sandbox_recordings(&storage.data_dir),
-    );
+    let caller =
+        SandboxCaller::new(&token, Webhooks::at(base), wiring::sandbox_recordings(&storage.data_dir));
     let script = CallScript {
         from,
         to,

@@ -39,14 +39,26 @@ impl NumberRegistry for StoreRegistry {
 }
 
 /// The sandbox carrier over `store`, keeping its recordings under the data dir.
-pub fn sandbox_carrier(store: &Store, data_dir: &Path, inventory_size: usize) -> Arc<dyn Carrier> {
+/// It reports texts' progress to this server's webhooks, signed with `webhook_token`.
+pub fn sandbox_carrier(
+    store: &Store,
+    data_dir: &Path,
+    inventory_size: usize,
+    webhook_token: &str,
+) -> Arc<dyn Carrier> {
     let registry = Arc::new(StoreRegistry(store.clone()));
-    Arc::new(SandboxCarrier::with_inventory_size(registry, sandbox_recordings(data_dir), inventory_size))
+    let carrier = SandboxCarrier::with_inventory_size(registry, sandbox_recordings(data_dir), inventory_size);
+    Arc::new(carrier.with_delivery_reports(webhook_token))
 }
 
-pub fn carrier(args: &CarrierArgs, store: &Store, data_dir: &Path) -> anyhow::Result<Arc<dyn Carrier>> {
+pub fn carrier(
+    args: &CarrierArgs,
+    store: &Store,
+    data_dir: &Path,
+    webhook_token: &str,
+) -> anyhow::Result<Arc<dyn Carrier>> {
     match args.carrier {
-        CarrierKind::Sandbox => Ok(sandbox_carrier(store, data_dir, DEFAULT_INVENTORY_SIZE)),
+        CarrierKind::Sandbox => Ok(sandbox_carrier(store, data_dir, DEFAULT_INVENTORY_SIZE, webhook_token)),
         CarrierKind::Twilio => {
             let (Some(account_sid), Some(auth_token)) = (&args.twilio_account_sid, &args.twilio_auth_token)
             else {
@@ -71,6 +83,7 @@ pub fn prices(args: &CarrierArgs) -> anyhow::Result<Prices> {
         ("--local-number-cents", args.local_number_cents),
         ("--toll-free-number-cents", args.toll_free_number_cents),
         ("--call-minute-cents", args.call_minute_cents),
+        ("--sms-segment-cents", args.sms_segment_cents),
     ];
     for (flag, cents) in prices {
         if cents < 0 {
@@ -81,6 +94,7 @@ pub fn prices(args: &CarrierArgs) -> anyhow::Result<Prices> {
         local: Cents::new(args.local_number_cents),
         toll_free: Cents::new(args.toll_free_number_cents),
         call_minute: Cents::new(args.call_minute_cents),
+        sms_segment: Cents::new(args.sms_segment_cents),
     })
 }
 
@@ -136,13 +150,7 @@ pub fn app_state(
         recordings,
     };
     if let Some(recordings) = sandbox_recordings {
-        let hooks = state.webhooks();
-        state.sandbox = Some(Arc::new(SandboxCaller::new(
-            webhook_token,
-            hooks.voice_url,
-            hooks.status_callback,
-            recordings,
-        )));
+        state.sandbox = Some(Arc::new(SandboxCaller::new(webhook_token, state.webhooks(), recordings)));
     }
     state
 }
@@ -209,18 +217,19 @@ pub fn worker_config(args: &PipelineArgs) -> WorkerConfig {
     }
 }
 
-/// The post-call pipeline the workers run.
-pub fn pipeline(
-    args: &PipelineArgs,
-    store: Store,
-    carrier: Arc<dyn Carrier>,
-    recordings: Recordings,
-    data_dir: &Path,
-) -> anyhow::Result<Pipeline> {
+/// The jobs the workers run: the post-call pipeline and texts to send.
+pub fn pipeline(args: &PipelineArgs, state: &AppState, data_dir: &Path) -> anyhow::Result<Pipeline> {
     let speech = speech_engine(args, data_dir)?;
     let llm = args
         .llm_base_url
         .as_deref()
         .map(|url| LlmScorer::new(url, args.llm_api_key.clone(), &args.llm_model));
-    Ok(Pipeline::new(store, carrier, recordings, speech, llm))
+    Ok(Pipeline::new(
+        state.store.clone(),
+        state.carrier.clone(),
+        state.recordings.clone(),
+        speech,
+        llm,
+        state.sms_status_url(),
+    ))
 }

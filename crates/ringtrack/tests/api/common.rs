@@ -3,7 +3,13 @@
 use std::sync::Arc;
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
-use ringtrack_carrier::Carrier;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ringtrack_carrier::{
+    AvailableNumber, BoxFuture, Carrier, CarrierError, OutboundSms, Provisioned, Recording, SearchQuery,
+    SentSms, Webhooks,
+};
+use ringtrack_domain::PhoneNumber;
 use ringtrack_domain::{ApiKeySecret, BusinessId, Cents, Prices, Role};
 use ringtrack_media::storage::{Recordings, StorageConfig};
 use ringtrack_store::testing::TestDatabase;
@@ -54,7 +60,12 @@ impl TestApp {
     /// The server with the sandbox carrier, keeping recordings in `storage`.
     pub async fn spawn_with_storage(backend: Backend, storage: StorageConfig) -> TestApp {
         let sandbox = |store: &Store, dir: &std::path::Path| {
-            ringtrack::wiring::sandbox_carrier(store, dir, ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE)
+            ringtrack::wiring::sandbox_carrier(
+                store,
+                dir,
+                ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE,
+                WEBHOOK_TOKEN,
+            )
         };
         Self::spawn_with(backend, sandbox, storage).await
     }
@@ -166,8 +177,15 @@ impl TestApp {
     /// Runs the job worker in process, as `serve` does: transcribing with `speech` (none:
     /// no transcription), retrying failed jobs after `retry_ms`.
     pub fn start_worker(&mut self, speech: Option<Arc<dyn SpeechEngine>>, retry_ms: u64) {
-        let pipeline =
-            Pipeline::new(self.store.clone(), self.carrier.clone(), self.recordings.clone(), speech, None);
+        let status_url = format!("{}/webhooks/twilio/sms/status", self.base);
+        let pipeline = Pipeline::new(
+            self.store.clone(),
+            self.carrier.clone(),
+            self.recordings.clone(),
+            speech,
+            None,
+            status_url,
+        );
         let config = WorkerConfig {
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(50),
@@ -264,5 +282,54 @@ pub async fn s3_bucket() -> StorageConfig {
         s3_access_key_id: Some("testing".into()),
         s3_secret_access_key: Some("testing".into()),
         s3_allow_http: true,
+    }
+}
+
+/// The sandbox with faults: its first `failed_fetches` recording downloads fail (the
+/// carrier timed out), and with `refuse_texts` it refuses every text as Twilio refuses a
+/// landline (21614).
+pub struct FaultyCarrier {
+    pub inner: Arc<dyn Carrier>,
+    pub failed_fetches: AtomicUsize,
+    pub fetches: Arc<AtomicUsize>,
+    pub refuse_texts: bool,
+}
+
+impl Carrier for FaultyCarrier {
+    fn search(&self, query: SearchQuery) -> BoxFuture<'_, Result<Vec<AvailableNumber>, CarrierError>> {
+        self.inner.search(query)
+    }
+    fn buy(&self, number: PhoneNumber, hooks: Webhooks) -> BoxFuture<'_, Result<Provisioned, CarrierError>> {
+        self.inner.buy(number, hooks)
+    }
+    fn update_webhooks(&self, sid: String, hooks: Webhooks) -> BoxFuture<'_, Result<(), CarrierError>> {
+        self.inner.update_webhooks(sid, hooks)
+    }
+    fn release(&self, sid: String) -> BoxFuture<'_, Result<(), CarrierError>> {
+        self.inner.release(sid)
+    }
+    fn send_sms(&self, sms: OutboundSms) -> BoxFuture<'_, Result<SentSms, CarrierError>> {
+        if self.refuse_texts {
+            let refused = CarrierError::Refused {
+                message: "To number is not a mobile number".into(),
+                code: Some(21614),
+            };
+            return Box::pin(async move { Err(refused) });
+        }
+        self.inner.send_sms(sms)
+    }
+    fn fetch_recording(&self, url: String) -> BoxFuture<'_, Result<Recording, CarrierError>> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        let fail = self
+            .failed_fetches
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if fail {
+            return Box::pin(async { Err(CarrierError::Unavailable("the carrier timed out".into())) });
+        }
+        self.inner.fetch_recording(url)
+    }
+    fn delete_recording(&self, url: String) -> BoxFuture<'_, Result<(), CarrierError>> {
+        self.inner.delete_recording(url)
     }
 }

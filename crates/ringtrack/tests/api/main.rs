@@ -13,3 +13,4 @@ mod nodes;
 mod number_groups;
 mod numbers;
 mod pipeline;
+mod sms;

@@ -5,18 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::{Method, StatusCode, header};
-use ringtrack_carrier::{
-    AvailableNumber, BoxFuture, Carrier, CarrierError, OutboundSms, Provisioned, Recording, SearchQuery,
-    SentSms, Webhooks,
-};
-use ringtrack_domain::PhoneNumber;
 use ringtrack_media::storage::{Recordings, StorageError};
 use ringtrack_media::transcribe::{BoxFuture as TranscribeFuture, Segment, SpeechEngine, TranscribeError};
 use ringtrack_store::test_on_both_backends;
 use serde_json::{Value, json};
 
 use crate::calls::{number_with_flow, place};
-use crate::common::{TestApp, assert_error, body, s3_bucket, whisper};
+use crate::common::{FaultyCarrier, TestApp, WEBHOOK_TOKEN, assert_error, body, s3_bucket, whisper};
 
 const VOICEMAIL: &str = "Hi, this is John. My furnace stopped working and I need a repair. \
                          Please call me back to schedule an appointment tomorrow morning.";
@@ -47,43 +42,6 @@ async fn json_of(app: &TestApp, path: &str) -> Value {
 fn sandbox_files(app: &TestApp) -> usize {
     let dir = ringtrack::wiring::sandbox_recordings(app.data_dir());
     std::fs::read_dir(dir).map_or(0, |entries| entries.count())
-}
-
-/// The sandbox, failing its first `failures` recording downloads.
-struct Flaky {
-    inner: Arc<dyn Carrier>,
-    failures: AtomicUsize,
-    fetches: Arc<AtomicUsize>,
-}
-
-impl Carrier for Flaky {
-    fn search(&self, query: SearchQuery) -> BoxFuture<'_, Result<Vec<AvailableNumber>, CarrierError>> {
-        self.inner.search(query)
-    }
-    fn buy(&self, number: PhoneNumber, hooks: Webhooks) -> BoxFuture<'_, Result<Provisioned, CarrierError>> {
-        self.inner.buy(number, hooks)
-    }
-    fn update_webhooks(&self, sid: String, hooks: Webhooks) -> BoxFuture<'_, Result<(), CarrierError>> {
-        self.inner.update_webhooks(sid, hooks)
-    }
-    fn release(&self, sid: String) -> BoxFuture<'_, Result<(), CarrierError>> {
-        self.inner.release(sid)
-    }
-    fn send_sms(&self, sms: OutboundSms) -> BoxFuture<'_, Result<SentSms, CarrierError>> {
-        self.inner.send_sms(sms)
-    }
-    fn fetch_recording(&self, url: String) -> BoxFuture<'_, Result<Recording, CarrierError>> {
-        self.fetches.fetch_add(1, Ordering::SeqCst);
-        let fail =
-            self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
-        if fail {
-            return Box::pin(async { Err(CarrierError::Unavailable("the carrier timed out".into())) });
-        }
-        self.inner.fetch_recording(url)
-    }
-    fn delete_recording(&self, url: String) -> BoxFuture<'_, Result<(), CarrierError>> {
-        self.inner.delete_recording(url)
-    }
 }
 
 /// A speech engine that hears the same words in any audio.
@@ -276,8 +234,8 @@ test_on_both_backends! {
         let fetches = Arc::new(AtomicUsize::new(0));
         let counter = fetches.clone();
         let mut app = TestApp::spawn_with_carrier(backend, move |store, dir| {
-            let inner = ringtrack::wiring::sandbox_carrier(store, dir, ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE);
-            Arc::new(Flaky { inner, failures: AtomicUsize::new(2), fetches: counter })
+            let inner = ringtrack::wiring::sandbox_carrier(store, dir, ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE, WEBHOOK_TOKEN);
+            Arc::new(FaultyCarrier { inner, failed_fetches: AtomicUsize::new(2), fetches: counter, refuse_texts: false })
         })
         .await;
         app.start_worker(None, 50);

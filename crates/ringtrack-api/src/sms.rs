@@ -1,0 +1,227 @@
+//! `/api/v1/sms` and `/api/v1/texts`: the texts a business's tracking numbers sent and
+//! received, and sending one. A text is recorded, charged per segment and queued for the
+//! carrier in one transaction; the carrier's reports then move it to sent, delivered or
+//! failed (a failed text is refunded).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use jiff::Timestamp;
+use ringtrack_domain::sms::{self, MAX_BODY_CHARS, Status};
+use ringtrack_domain::{Access, FieldError, FieldErrors, NumberId, NumberStatus, PhoneNumber};
+use ringtrack_store::messages::{self, INBOUND, Message, MessageFilter, NewMessage, OUTBOUND};
+use ringtrack_store::{businesses, numbers};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::envelope::{Data, PageInfo};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery, DateParams, ListParams, Paging, parse_id};
+use crate::idempotency::{self, IdempotencyKey};
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageView {
+    #[schema(format = Uuid)]
+    id: Uuid,
+    /// The tracking number that sent or received it.
+    #[schema(value_type = Option<String>, format = Uuid)]
+    number_id: Option<NumberId>,
+    #[schema(example = "+15735559876")]
+    from: String,
+    #[schema(example = "+13055551234")]
+    to: String,
+    /// The other party: the recipient of an outbound text, the sender of an inbound one.
+    #[schema(example = "+13055551234")]
+    contact: String,
+    body: String,
+    /// inbound or outbound.
+    direction: String,
+    /// queued, sent, delivered, failed or received.
+    status: String,
+    segments: i64,
+    cost_cents: i64,
+    /// Why it failed (the carrier's error code and message).
+    error: Option<String>,
+    /// MMS attachments of an inbound message.
+    media_urls: Vec<String>,
+    #[schema(value_type = String, format = DateTime)]
+    created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    updated_at: Timestamp,
+}
+
+impl From<Message> for MessageView {
+    fn from(m: Message) -> Self {
+        MessageView {
+            id: m.id,
+            number_id: m.number_id,
+            from: m.from,
+            to: m.to,
+            contact: m.contact,
+            body: m.body,
+            direction: m.direction,
+            status: m.status,
+            segments: m.segments,
+            cost_cents: m.cost.get(),
+            error: m.error,
+            media_urls: m.media_urls,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageList {
+    messages: Vec<MessageView>,
+    #[serde(flatten)]
+    page: PageInfo,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MessageFilters {
+    #[param(format = Uuid)]
+    number_id: Option<String>,
+    /// inbound or outbound.
+    direction: Option<String>,
+    /// The other party's number: one conversation.
+    contact: Option<String>,
+}
+
+#[utoipa::path(
+    get, path = "/sms", tag = "SMS", operation_id = "list_sms",
+    params(ListParams, MessageFilters, DateParams),
+    responses((status = 200, body = Data<MessageList>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])),
+)]
+/// Texts sent and received, newest first; `contact` gives one conversation, both ways.
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Paging(page): Paging,
+    ApiQuery(filters): ApiQuery<MessageFilters>,
+    ApiQuery(dates): ApiQuery<DateParams>,
+) -> ApiResult<Data<MessageList>> {
+    auth.require(Access::Read)?;
+    let mut errors = FieldErrors::new();
+    let range = dates.take(&mut errors);
+    let number_id = errors.take(parse_id("number_id", filters.number_id.as_deref())).flatten();
+    let direction = match filters.direction.as_deref() {
+        None => None,
+        Some("inbound") => Some(INBOUND),
+        Some("outbound") => Some(OUTBOUND),
+        Some(_) => {
+            errors.push("direction", "must be inbound or outbound");
+            None
+        }
+    };
+    let contact = filters.contact.as_deref().and_then(|raw| {
+        errors.take(
+            PhoneNumber::parse(raw).map_err(|_| FieldError::new("contact", "is not a valid phone number")),
+        )
+    });
+    errors.finish(())?;
+    let filter = MessageFilter { number_id, direction, contact, range };
+    let found = messages::list(&state.store, auth.business_id, &filter, &page).await?;
+    let (messages, page) = PageInfo::split(found, &page, MessageView::from);
+    Ok(Data::new(MessageList { messages, page }))
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendText {
+    /// The tracking number to send from.
+    #[schema(format = Uuid)]
+    from_number_id: String,
+    #[schema(example = "+15735551234")]
+    to: String,
+    #[schema(example = "Hello!")]
+    body: String,
+}
+
+#[utoipa::path(
+    post, path = "/texts", tag = "SMS", operation_id = "send_text",
+    request_body = SendText,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe sending: a repeat answers the first response and sends nothing more")),
+    responses(
+        (status = 201, description = "Recorded, charged and queued for the carrier", body = Data<MessageView>),
+        (status = 401, body = ErrorBody), (status = 402, description = "The balance cannot pay its segments", body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 422, description = "A bad field, a released number, or a recipient who opted out (`opted_out`)", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
+/// Send a text from a tracking number. Charged per segment (GSM-7: 160 characters alone,
+/// 153 per segment; otherwise 70 and 67); refunded if the carrier cannot send it.
+pub async fn send(
+    State(state): State<AppState>,
+    auth: Auth,
+    key: IdempotencyKey,
+    ApiJson(input): ApiJson<SendText>,
+) -> ApiResult<Response> {
+    auth.require(Access::Write)?;
+    let mut errors = FieldErrors::new();
+    let number_id = errors.take(parse_id("from_number_id", Some(input.from_number_id.as_str()))).flatten();
+    let to = errors.take(
+        PhoneNumber::parse(&input.to).map_err(|_| FieldError::new("to", "is not a valid phone number")),
+    );
+    if input.body.trim().is_empty() {
+        errors.push("body", "must not be empty");
+    } else if input.body.chars().count() > MAX_BODY_CHARS {
+        errors.push("body", format!("must be at most {MAX_BODY_CHARS} characters"));
+    }
+    errors.finish(())?;
+    let (number_id, to) = (number_id.expect("checked"), to.expect("checked"));
+    let hash = idempotency::request_hash("POST /texts", &input);
+
+    let mut tx = state.store.begin().await?;
+    businesses::lock(&mut tx, auth.business_id).await?;
+    if let Some(replayed) = idempotency::replay(&mut tx, auth.business_id, &key, &hash).await? {
+        return Ok(replayed);
+    }
+    let number = numbers::get(&mut tx, auth.business_id, number_id)
+        .await?
+        .ok_or_else(|| ApiError::field("from_number_id", "is not a number of this business"))?;
+    if number.status == NumberStatus::Released {
+        return Err(ApiError::field("from_number_id", "is released and can no longer send texts"));
+    }
+    if !number.sms_enabled {
+        return Err(ApiError::field("from_number_id", "cannot send texts"));
+    }
+    if messages::is_opted_out(&mut tx, auth.business_id, &to).await? {
+        return Err(ApiError::OptedOut(to.to_string()));
+    }
+    let segments = sms::segments(&input.body).count;
+    let cost = state.prices.text(segments);
+    let business = businesses::get(&mut tx, auth.business_id).await?.ok_or(ApiError::Unauthorized)?;
+    if business.balance < cost {
+        return Err(ApiError::InsufficientBalance(format!(
+            "The balance ({}) cannot pay this text ({segments} segments, {cost})",
+            business.balance
+        )));
+    }
+    let new = NewMessage {
+        business_id: auth.business_id,
+        number_id: Some(number.id),
+        from: &number.phone_number,
+        to: &to,
+        body: &input.body,
+        direction: OUTBOUND,
+        status: Status::Queued,
+        segments,
+        cost,
+        media_urls: &[],
+        carrier_sid: None,
+    };
+    let message = messages::send(&mut tx, &new).await?;
+    let view = MessageView::from(message);
+    let response =
+        idempotency::respond(&mut tx, auth.business_id, &key, hash, StatusCode::CREATED, &view).await?;
+    tx.commit().await?;
+    tracing::info!(message_id = %view.id, segments, "text queued");
+    Ok(response)
+}

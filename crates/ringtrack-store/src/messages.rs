@@ -1,0 +1,262 @@
+//! Text messages, both ways, and opt-outs. An outbound text is written, charged and queued
+//! for sending in one transaction; the carrier's answers and status callbacks move its
+//! status forward only; inbound texts are kept once per carrier id.
+
+use jiff::Timestamp;
+use ringtrack_domain::dates::DateRange;
+use ringtrack_domain::jobs::Job;
+use ringtrack_domain::paging::{Cursor, PageRequest};
+use ringtrack_domain::sms::Status;
+use ringtrack_domain::{BusinessId, Cents, NumberId, PhoneNumber};
+use uuid::Uuid;
+
+use crate::conn::{FromRecord, Record, Sql};
+use crate::paging::{Keyed, Page, fetch_page};
+use crate::{Connection, Result, StoreError, Tx, businesses, jobs};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub id: Uuid,
+    pub business_id: BusinessId,
+    pub number_id: Option<NumberId>,
+    pub from: String,
+    pub to: String,
+    pub contact: String,
+    pub body: String,
+    pub direction: String,
+    pub status: String,
+    pub segments: i64,
+    pub cost: Cents,
+    pub error: Option<String>,
+    pub media_urls: Vec<String>,
+    pub carrier_sid: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+pub const OUTBOUND: &str = "outbound";
+pub const INBOUND: &str = "inbound";
+
+const COLUMNS: &str = "id, business_id, number_id, from_number, to_number, contact, body, direction, status,
+    segments, cost_cents, error, media_urls, carrier_sid, created_at, updated_at";
+
+impl FromRecord for Message {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        let media = row.text("media_urls")?;
+        Ok(Message {
+            id: row.parsed("id")?,
+            business_id: row.parsed("business_id")?,
+            number_id: row.opt_parsed("number_id")?,
+            from: row.text("from_number")?,
+            to: row.text("to_number")?,
+            contact: row.text("contact")?,
+            body: row.text("body")?,
+            direction: row.text("direction")?,
+            status: row.text("status")?,
+            segments: row.int("segments")?,
+            cost: Cents::new(row.int("cost_cents")?),
+            error: row.opt_text("error")?,
+            media_urls: serde_json::from_str(&media)
+                .map_err(|e| sqlx::Error::ColumnDecode { index: "media_urls".into(), source: Box::new(e) })?,
+            carrier_sid: row.opt_text("carrier_sid")?,
+            created_at: row.time("created_at")?,
+            updated_at: row.time("updated_at")?,
+        })
+    }
+}
+
+impl Keyed for Message {
+    fn cursor(&self) -> Cursor {
+        Cursor { created_at: self.created_at.as_second(), id: self.id }
+    }
+}
+
+/// A message to record. `status` and `cost` differ by direction.
+pub struct NewMessage<'a> {
+    pub business_id: BusinessId,
+    pub number_id: Option<NumberId>,
+    pub from: &'a PhoneNumber,
+    pub to: &'a PhoneNumber,
+    pub body: &'a str,
+    pub direction: &'static str,
+    pub status: Status,
+    pub segments: u32,
+    pub cost: Cents,
+    pub media_urls: &'a [String],
+    pub carrier_sid: Option<&'a str>,
+}
+
+/// Writes a message (an inbound text, or the compliance reply to one); `None` when its
+/// carrier id was already recorded (a repeated webhook).
+pub async fn record(tx: &mut Tx, new: &NewMessage<'_>) -> Result<Option<Message>> {
+    let id = Uuid::now_v7();
+    let contact = if new.direction == OUTBOUND { new.to } else { new.from };
+    let media = serde_json::to_string(new.media_urls).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let now = crate::now();
+    let insert = Sql::new(format!(
+        "INSERT INTO messages ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, $14, $14)
+         ON CONFLICT (carrier_sid) DO NOTHING"
+    ))
+    .bind(id)
+    .bind(new.business_id)
+    .bind(new.number_id)
+    .bind(new.from.as_str())
+    .bind(new.to.as_str())
+    .bind(contact.as_str())
+    .bind(new.body)
+    .bind(new.direction)
+    .bind(new.status.as_str())
+    .bind(i64::from(new.segments))
+    .bind(new.cost.get())
+    .bind(media)
+    .bind(new.carrier_sid)
+    .bind(now);
+    if tx.conn().execute(insert).await? == 0 {
+        return Ok(None);
+    }
+    by_id(&mut *tx, id).await
+}
+
+/// Records an outbound text, charges it and queues its sending, all in `tx` (which holds
+/// the business's lock). The caller has checked the balance covers `new.cost`.
+pub async fn send(tx: &mut Tx, new: &NewMessage<'_>) -> Result<Message> {
+    let message = record(tx, new).await?.expect("a new outbound message has no carrier id yet");
+    if new.cost > Cents::ZERO {
+        let reason = format!("text {} ({} segments)", message.id, new.segments);
+        businesses::change_balance(tx, new.business_id, Cents::new(-new.cost.get()), &reason)
+            .await?
+            .map_err(|e| StoreError::Corrupt(format!("charging a text: {e:?}")))?;
+    }
+    jobs::enqueue(tx, &Job::SendSms { message_id: message.id }).await?;
+    Ok(message)
+}
+
+pub async fn by_id(mut db: impl Connection, id: Uuid) -> Result<Option<Message>> {
+    let select = Sql::new(format!("SELECT {COLUMNS} FROM messages WHERE id = $1")).bind(id).on_unique_key();
+    Ok(db.conn().fetch_optional(select).await?)
+}
+
+pub async fn by_carrier_sid(mut db: impl Connection, carrier_sid: &str) -> Result<Option<Message>> {
+    let select = Sql::new(format!("SELECT {COLUMNS} FROM messages WHERE carrier_sid = $1"))
+        .bind(carrier_sid)
+        .on_unique_key();
+    Ok(db.conn().fetch_optional(select).await?)
+}
+
+/// The carrier took the text: its id, and the status it gave.
+pub async fn accepted(tx: &mut Tx, id: Uuid, carrier_sid: &str, status: Status) -> Result<()> {
+    let update = Sql::new("UPDATE messages SET carrier_sid = $1, status = $2, updated_at = $3 WHERE id = $4")
+        .bind(carrier_sid)
+        .bind(status.as_str())
+        .bind(crate::now())
+        .bind(id);
+    tx.conn().execute(update).await?;
+    Ok(())
+}
+
+/// The text could not be sent: `failed` with the carrier's error, and its cost refunded.
+pub async fn failed_to_send(tx: &mut Tx, message: &Message, error: &str) -> Result<()> {
+    let update = Sql::new(
+        "UPDATE messages SET status = $1, error = $2, updated_at = $3 WHERE id = $4 AND status = $5",
+    )
+    .bind(Status::Failed.as_str())
+    .bind(error)
+    .bind(crate::now())
+    .bind(message.id)
+    .bind(Status::Queued.as_str());
+    if tx.conn().execute(update).await? == 1 && message.cost > Cents::ZERO {
+        let reason = format!("refund of text {} (not sent)", message.id);
+        businesses::change_balance(tx, message.business_id, message.cost, &reason)
+            .await?
+            .map_err(|e| StoreError::Corrupt(format!("refunding a text: {e:?}")))?;
+    }
+    Ok(())
+}
+
+/// A carrier status callback: moves the message forward (never back); a failure keeps the
+/// carrier's error. Answers whether anything changed.
+pub async fn carrier_status(
+    tx: &mut Tx,
+    carrier_sid: &str,
+    status: Status,
+    error: Option<&str>,
+) -> Result<bool> {
+    let select = Sql::new(format!("SELECT {COLUMNS} FROM messages WHERE carrier_sid = $1{}", tx.row_lock()))
+        .bind(carrier_sid);
+    let Some(message) = tx.conn().fetch_optional::<Message>(select).await? else { return Ok(false) };
+    let current = Status::parse(&message.status).unwrap_or(Status::Queued);
+    if !current.may_become(status) {
+        return Ok(false);
+    }
+    let update = Sql::new("UPDATE messages SET status = $1, error = $2, updated_at = $3 WHERE id = $4")
+        .bind(status.as_str())
+        .bind(error.filter(|_| status == Status::Failed))
+        .bind(crate::now())
+        .bind(message.id);
+    tx.conn().execute(update).await?;
+    Ok(true)
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct MessageFilter {
+    pub number_id: Option<NumberId>,
+    pub direction: Option<&'static str>,
+    pub contact: Option<PhoneNumber>,
+    pub range: DateRange,
+}
+
+pub async fn list(
+    db: impl Connection,
+    business_id: BusinessId,
+    filter: &MessageFilter,
+    page: &PageRequest,
+) -> Result<Page<Message>> {
+    let mut from = Sql::new("FROM messages WHERE business_id = $1").bind(business_id);
+    if let Some(contact) = &filter.contact {
+        from.push(" AND contact = ").push_bind(contact.as_str());
+    }
+    if let Some(number) = filter.number_id {
+        from.push(" AND number_id = ").push_bind(number);
+    }
+    if let Some(direction) = filter.direction {
+        from.push(" AND direction = ").push_bind(direction);
+    }
+    if let Some(start) = filter.range.from {
+        from.push(" AND created_at >= ").push_bind(start);
+    }
+    if let Some(end) = filter.range.to {
+        from.push(" AND created_at < ").push_bind(end);
+    }
+    fetch_page(db, COLUMNS, from, "", page).await
+}
+
+/// Opts `phone` out of the business's texts; answers whether it was opted in until now.
+pub async fn opt_out(tx: &mut Tx, business_id: BusinessId, phone: &PhoneNumber) -> Result<bool> {
+    let insert = Sql::new(
+        "INSERT INTO sms_opt_outs (business_id, phone_number, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (business_id, phone_number) DO NOTHING",
+    )
+    .bind(business_id)
+    .bind(phone.as_str())
+    .bind(crate::now());
+    Ok(tx.conn().execute(insert).await? == 1)
+}
+
+/// Opts `phone` back in; answers whether it had opted out.
+pub async fn opt_in(tx: &mut Tx, business_id: BusinessId, phone: &PhoneNumber) -> Result<bool> {
+    let delete = Sql::new("DELETE FROM sms_opt_outs WHERE business_id = $1 AND phone_number = $2")
+        .bind(business_id)
+        .bind(phone.as_str());
+    Ok(tx.conn().execute(delete).await? == 1)
+}
+
+pub async fn is_opted_out(
+    mut db: impl Connection,
+    business_id: BusinessId,
+    phone: &PhoneNumber,
+) -> Result<bool> {
+    let select = Sql::new("SELECT 1 AS value FROM sms_opt_outs WHERE business_id = $1 AND phone_number = $2")
+        .bind(business_id)
+        .bind(phone.as_str());
+    Ok(db.conn().fetch_optional::<i64>(select).await?.is_some())
+}
