@@ -41,6 +41,9 @@ pub enum ApiError {
     Carrier(String),
     #[error("The service is not ready")]
     Unavailable,
+    /// Too many requests; try again after the duration.
+    #[error("Too many requests; retry after {} s", .0.as_secs().max(1))]
+    RateLimited(std::time::Duration),
     #[error("Internal server error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -76,6 +79,7 @@ impl ApiError {
             ApiError::InsufficientBalance(_) => (StatusCode::PAYMENT_REQUIRED, "insufficient_balance"),
             ApiError::Carrier(_) => (StatusCode::BAD_GATEWAY, "carrier_error"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -94,7 +98,8 @@ pub struct ErrorObject {
     code: String,
     /// A stable slug for programs: unauthorized, forbidden, not_found, bad_request,
     /// method_not_allowed, payload_too_large, unsupported_media_type, validation_failed,
-    /// opted_out, conflict, insufficient_balance, carrier_error, unavailable, internal.
+    /// opted_out, conflict, insufficient_balance, carrier_error, rate_limited, unavailable,
+    /// internal.
     #[serde(rename = "type")]
     #[schema(example = "validation_failed")]
     kind: &'static str,
@@ -119,6 +124,10 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %source, detail = ?source, "request failed");
         }
         let message = self.to_string();
+        let retry_after = match &self {
+            ApiError::RateLimited(wait) => Some(wait.as_secs().max(1)),
+            _ => None,
+        };
         let details = match self {
             ApiError::Validation(details) => {
                 details.into_iter().map(|d| FieldErrorView { field: d.field, message: d.message }).collect()
@@ -137,8 +146,20 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
+}
+
+/// 422 naming each refused position of a request's `number_ids`.
+pub fn invalid_numbers<M: Into<String>>(invalid: impl IntoIterator<Item = (usize, M)>) -> ApiError {
+    let mut errors = FieldErrors::new();
+    for (position, message) in invalid {
+        errors.push(format!("number_ids[{position}]"), message);
+    }
+    errors.into()
 }
 
 impl From<FieldErrors> for ApiError {

@@ -9,7 +9,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use ringtrack_domain::dates::{DateRange, DateRangeParams};
 use ringtrack_domain::paging::{PageRequest, PagingParams};
-use ringtrack_domain::{ApiKeyId, CallFlowId, FieldError, FieldErrors, NumberGroupId, NumberId};
+use ringtrack_domain::{
+    ApiKeyId, CallFlowId, FieldError, FieldErrors, NumberGroupId, NumberId, NumberPoolId,
+};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::str::FromStr;
@@ -213,6 +215,10 @@ impl Resource for NumberGroupId {
 
 impl Resource for CallFlowId {
     const NAME: &'static str = "Call flow";
+}
+
+impl Resource for NumberPoolId {
+    const NAME: &'static str = "Number pool";
 }
 
 impl<S: Send + Sync, T: FromStr + Resource> FromRequestParts<S> for PathId<T> {

@@ -9,14 +9,18 @@ pub mod call_flows;
 pub mod calls;
 mod csv;
 pub mod dashboard;
+pub mod dni;
 pub mod envelope;
 pub mod error;
 pub mod extract;
+pub mod forms;
 pub mod idempotency;
 pub mod number_groups;
+pub mod number_pools;
 pub mod numbers;
 pub mod openapi;
 pub mod ops;
+pub mod rate_limit;
 mod request_log;
 pub mod sandbox;
 pub mod scoring;
@@ -57,6 +61,8 @@ pub struct AppState {
     pub sandbox: Option<Arc<SandboxCaller>>,
     /// Where recordings are kept.
     pub recordings: ringtrack_media::storage::Recordings,
+    /// This node's rate limits on the public DNI endpoints.
+    pub dni_limits: Arc<dni::DniLimits>,
 }
 
 impl AppState {
@@ -104,7 +110,11 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(number_groups::bulk_stats))
         .routes(routes!(number_groups::get, number_groups::update, number_groups::delete))
         .routes(routes!(number_groups::add_members))
-        .routes(routes!(number_groups::remove_member));
+        .routes(routes!(number_groups::remove_member))
+        .routes(routes!(number_pools::list, number_pools::create))
+        .routes(routes!(number_pools::get, number_pools::update, number_pools::delete))
+        .routes(routes!(forms::list))
+        .routes(routes!(forms::get));
     let (routes, openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", v1)
         .routes(routes!(ops::healthz))
@@ -125,11 +135,22 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/twilio/voice/status", post(webhooks::status))
         .route("/webhooks/twilio/sms", post(webhooks::sms))
         .route("/webhooks/twilio/sms/status", post(webhooks::sms_status))
+        .route("/dni.js", get(dni::script))
+        .merge(dni_routes())
         .fallback(|| async { ApiError::NotFound("Route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(request_log::request_context))
         .with_state(state)
+}
+
+/// The keyless endpoints the tracking script calls, with their own body cap.
+fn dni_routes() -> Router<AppState> {
+    Router::new()
+        .route("/dni/v1/sessions", post(dni::session).options(dni::preflight))
+        .route("/dni/v1/sessions/{id}/heartbeat", post(dni::heartbeat).options(dni::preflight))
+        .route("/dni/v1/forms", post(dni::form).options(dni::preflight))
+        .layer(DefaultBodyLimit::max(dni::MAX_BODY_BYTES))
 }
 
 /// Serves until `shutdown` completes, then stops accepting and finishes the requests in
@@ -139,5 +160,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    // The peer's address is the key of the public endpoints' per-IP limits.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -144,13 +144,7 @@ fn group_error(error: GroupError) -> ApiError {
     match error {
         GroupError::NotFound => ApiError::NotFound("Number group"),
         GroupError::DuplicateName => ApiError::field("name", "is already the name of another group"),
-        GroupError::InvalidNumbers(invalid) => {
-            let mut errors = FieldErrors::new();
-            for (position, message) in invalid {
-                errors.push(format!("number_ids[{position}]"), message);
-            }
-            errors.into()
-        }
+        GroupError::InvalidNumbers(invalid) => crate::error::invalid_numbers(invalid),
     }
 }
 

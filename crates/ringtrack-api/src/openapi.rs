@@ -19,6 +19,8 @@ use utoipa::{Modify, OpenApi};
         (name = "Call flows", description = "How calls are routed: greeting, menu, schedule, forward, voicemail, ..."),
         (name = "Numbers", description = "Tracking numbers: search, buy, assign, release"),
         (name = "Number groups", description = "Sets of numbers for reporting and bulk management"),
+        (name = "Number pools", description = "Dynamic number insertion: numbers leased to website visits"),
+        (name = "Forms", description = "Web forms captured by the tracking script, with their attribution"),
         (name = "Calls", description = "The call log with attribution"),
         (name = "Voicemails", description = "Voicemails callers left"),
         (name = "Scoring", description = "How calls are scored as leads and qualified"),

@@ -15,9 +15,9 @@ use ringtrack_carrier::twiml::{self, Callbacks};
 use ringtrack_domain::engine::{self, CallFacts, CallState, Event, Flow};
 use ringtrack_domain::sms::{self, Keyword, Status as SmsStatus};
 use ringtrack_domain::{Cents, PhoneNumber};
-use ringtrack_store::calls::{self, Call, Completion, NewCall};
+use ringtrack_store::calls::{self, Call, Completion, NewCall, VisitAttribution};
 use ringtrack_store::messages::{self, NewMessage};
-use ringtrack_store::{Tx, businesses, call_flows, numbers};
+use ringtrack_store::{Tx, businesses, call_flows, numbers, pools};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -156,6 +156,15 @@ pub async fn voice(State(state): State<AppState>, request: TwilioRequest) -> Api
         }
         _ => 0,
     };
+    // A pool number: the call belongs to the website visit that was shown it.
+    let visit = match number.pool_id {
+        Some(_) => pools::session_for_call(&mut tx, number.id, ringtrack_store::now()).await?,
+        None => None,
+    };
+    let utm_source = match &visit {
+        Some(v) => v.attribution.utm_source.clone().or_else(|| number.source.clone()),
+        None => number.source.clone(),
+    };
     let new = NewCall {
         business_id: number.business_id,
         call_sid: call_sid.clone(),
@@ -168,8 +177,16 @@ pub async fn voice(State(state): State<AppState>, request: TwilioRequest) -> Api
         caller_city: request.param("FromCity").map(str::to_owned),
         caller_state: request.param("FromState").map(str::to_owned),
         caller_zip: request.param("FromZip").map(str::to_owned),
-        utm_source: number.source.clone(),
+        utm_source,
         source: number.source.clone(),
+        visit: visit.map(|v| VisitAttribution {
+            utm_medium: v.attribution.utm_medium,
+            utm_campaign: v.attribution.utm_campaign,
+            gclid: v.attribution.gclid,
+            landing_page: v.landing_page,
+            referrer: v.referrer,
+            session_id: Some(v.id.to_string()),
+        }),
     };
     let stored =
         StoredState { rotation, tracking_name: number.friendly_name.clone(), engine: CallState::default() };

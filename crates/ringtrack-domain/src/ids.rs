@@ -73,6 +73,10 @@ id_type!(
     /// A call flow (all its versions share the id).
     CallFlowId
 );
+id_type!(
+    /// A pool of numbers leased to website visitors (dynamic number insertion).
+    NumberPoolId
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@ pub mod api_key;
 pub mod caller_set;
 pub mod calls;
 pub mod dates;
+pub mod dni;
 pub mod engine;
 pub mod flow;
 pub mod ids;
@@ -24,7 +25,7 @@ pub mod sms;
 pub mod validation;
 
 pub use api_key::{ApiKeySecret, SecretHash};
-pub use ids::{ApiKeyId, BusinessId, CallFlowId, NumberGroupId, NumberId};
+pub use ids::{ApiKeyId, BusinessId, CallFlowId, NumberGroupId, NumberId, NumberPoolId};
 pub use money::Cents;
 pub use numbers::{NumberStatus, NumberType, Prices};
 pub use paging::{Cursor, PageRequest, PagingParams};

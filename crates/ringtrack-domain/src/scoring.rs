@@ -325,12 +325,6 @@ pub enum CallOutcome {
     Missed,
 }
 
-/// Whether a call's attribution says it came from a paid click.
-pub fn is_paid(gclid: Option<&str>, utm_medium: Option<&str>) -> bool {
-    gclid.is_some_and(|g| !g.is_empty())
-        || utm_medium.is_some_and(|m| ["cpc", "ppc", "paid"].contains(&m.to_ascii_lowercase().as_str()))
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {

@@ -148,6 +148,19 @@ pub struct NewCall {
     pub caller_zip: Option<String>,
     pub utm_source: Option<String>,
     pub source: Option<String>,
+    /// The website visit the call came from (dynamic number insertion), when known.
+    pub visit: Option<VisitAttribution>,
+}
+
+/// What a call takes from the visit that showed its number.
+#[derive(Clone, Debug, Default)]
+pub struct VisitAttribution {
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub gclid: Option<String>,
+    pub landing_page: Option<String>,
+    pub referrer: Option<String>,
+    pub session_id: Option<String>,
 }
 
 pub async fn by_sid(mut db: impl Connection, call_sid: &str) -> Result<Option<Call>> {
@@ -321,11 +334,14 @@ pub async fn insert(tx: &mut Tx, new: NewCall, engine_state: &str) -> Result<Cal
     let first_time = tx.conn().fetch_optional::<i64>(earlier).await?.is_none();
     let id = Uuid::now_v7();
     let now = crate::now();
+    let visit = new.visit.unwrap_or_default();
     let insert = Sql::new(
         "INSERT INTO calls (id, business_id, call_sid, number_id, caller_number, tracking_number, call_flow_id,
             call_flow_version, call_flow_name, status, caller_city, caller_state, caller_zip, first_time_caller,
-            utm_source, source, engine_state, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)",
+            utm_source, source, engine_state, utm_medium, utm_campaign, gclid, landing_page, referrer, session_id,
+            created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+            $23, $24, $24)",
     )
     .bind(id)
     .bind(new.business_id)
@@ -344,6 +360,12 @@ pub async fn insert(tx: &mut Tx, new: NewCall, engine_state: &str) -> Result<Cal
     .bind(new.utm_source)
     .bind(new.source)
     .bind(engine_state)
+    .bind(visit.utm_medium)
+    .bind(visit.utm_campaign)
+    .bind(visit.gclid)
+    .bind(visit.landing_page)
+    .bind(visit.referrer)
+    .bind(visit.session_id)
     .bind(now);
     tx.conn().execute(insert).await?;
     Ok(by_id(&mut *tx, id).await?.expect("just inserted"))

@@ -29,6 +29,15 @@ pub enum Conn<'c> {
     Postgres(&'c mut PgConnection),
 }
 
+impl Conn<'_> {
+    pub(crate) fn backend(&self) -> crate::Backend {
+        match self {
+            Conn::SqliteRead(_) | Conn::Sqlite(_) => crate::Backend::Sqlite,
+            Conn::PostgresPool(_) | Conn::Postgres(_) => crate::Backend::Postgres,
+        }
+    }
+}
+
 /// Expands `$read` with `$rows` bound to the statement's rows on SQLite's readers, and
 /// `$body` once per sqlx executor type, with `$exec` bound to that executor and `$text` to
 /// the statement's text in that backend's placeholder style.
@@ -334,6 +343,12 @@ impl From<Option<bool>> for Value {
         Value::Bool(v)
     }
 }
+impl From<Option<uuid::Uuid>> for Value {
+    fn from(v: Option<uuid::Uuid>) -> Self {
+        Value::Text(v.map(|id| id.to_string()))
+    }
+}
+
 impl From<uuid::Uuid> for Value {
     fn from(v: uuid::Uuid) -> Self {
         Value::Text(Some(v.hyphenated().to_string()))
@@ -360,6 +375,7 @@ id_values!(
     ringtrack_domain::ApiKeyId,
     ringtrack_domain::NumberId,
     ringtrack_domain::NumberGroupId,
+    ringtrack_domain::NumberPoolId,
     ringtrack_domain::CallFlowId
 );
 

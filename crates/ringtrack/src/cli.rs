@@ -124,6 +124,16 @@ pub struct ServeArgs {
     pub carrier: CarrierArgs,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
+    /// Requests a second each IP may make to the public DNI endpoints (per node).
+    #[arg(long, env = "RINGTRACK_DNI_IP_RATE", default_value_t = 2.0)]
+    pub dni_ip_rate: f64,
+    #[arg(long, env = "RINGTRACK_DNI_IP_BURST", default_value_t = 20.0)]
+    pub dni_ip_burst: f64,
+    /// Requests a second each pool may take (per node).
+    #[arg(long, env = "RINGTRACK_DNI_POOL_RATE", default_value_t = 200.0)]
+    pub dni_pool_rate: f64,
+    #[arg(long, env = "RINGTRACK_DNI_POOL_BURST", default_value_t = 400.0)]
+    pub dni_pool_burst: f64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -276,7 +276,7 @@ impl Pipeline {
             },
             duration_seconds: call.duration_seconds,
             first_time_caller: call.first_time_caller,
-            paid: scoring::is_paid(call.gclid.as_deref(), call.utm_medium.as_deref()),
+            paid: ringtrack_domain::dni::is_paid([&call.gclid], call.utm_medium.as_deref()),
         };
         let rules = || RuleScorer.score(&facts, transcript.as_deref(), &settings);
         let score = match (&self.llm, settings.engine) {

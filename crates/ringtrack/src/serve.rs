@@ -26,7 +26,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     let listener =
         TcpListener::bind(args.bind).await.with_context(|| format!("cannot listen on {}", args.bind))?;
     let local = listener.local_addr()?;
-    let public_url = args.public_url.unwrap_or_else(|| format!("http://{local}"));
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
     let public_url = public_url.trim_end_matches('/').to_owned();
 
     let token = wiring::webhook_token(&args.carrier, &storage.data_dir)?;
@@ -35,7 +35,9 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     let sandbox =
         (args.carrier.carrier == CarrierKind::Sandbox).then(|| wiring::sandbox_recordings(&storage.data_dir));
     let recordings = wiring::recordings(&args.pipeline, &storage.data_dir)?;
-    let state = wiring::app_state(store.clone(), carrier, prices, &public_url, &token, sandbox, recordings);
+    let mut state =
+        wiring::app_state(store.clone(), carrier, prices, &public_url, &token, sandbox, recordings);
+    state.dni_limits = Arc::new(wiring::dni_limits(&args)?);
     let pipeline = wiring::pipeline(&args.pipeline, &state, &storage.data_dir)?;
 
     if let Some((business, key)) = first_start(&store).await? {

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use ringtrack_api::AppState;
+use ringtrack_api::dni::DniLimits;
+use ringtrack_api::rate_limit::Rate;
 use ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE;
 use ringtrack_carrier::sandbox_call::SandboxCaller;
 use ringtrack_carrier::{
@@ -17,7 +19,7 @@ use ringtrack_media::storage::{Recordings, StorageConfig};
 use ringtrack_media::transcribe::{OpenAi, SpeechEngine, Whisper};
 use ringtrack_store::{Store, numbers};
 
-use crate::cli::{CarrierArgs, CarrierKind, PipelineArgs, TranscriberKind};
+use crate::cli::{CarrierArgs, CarrierKind, PipelineArgs, ServeArgs, TranscriberKind};
 use crate::llm::LlmScorer;
 use crate::pipeline::Pipeline;
 use crate::worker::WorkerConfig;
@@ -148,6 +150,7 @@ pub fn app_state(
         webhook_token: Arc::from(webhook_token),
         sandbox: None,
         recordings,
+        dni_limits: Arc::default(),
     };
     if let Some(recordings) = sandbox_recordings {
         state.sandbox = Some(Arc::new(SandboxCaller::new(webhook_token, state.webhooks(), recordings)));
@@ -231,5 +234,19 @@ pub fn pipeline(args: &PipelineArgs, state: &AppState, data_dir: &Path) -> anyho
         speech,
         llm,
         state.sms_status_url(),
+    ))
+}
+
+/// This node's limits on the public DNI endpoints.
+pub fn dni_limits(args: &ServeArgs) -> anyhow::Result<DniLimits> {
+    let rate = |flag: &str, per_second: f64, burst: f64| {
+        if !(per_second > 0.0 && burst >= 1.0 && per_second.is_finite() && burst.is_finite()) {
+            bail!("--{flag}-rate must be above 0 and --{flag}-burst at least 1");
+        }
+        Ok(Rate { per_second, burst })
+    };
+    Ok(DniLimits::new(
+        rate("dni-ip", args.dni_ip_rate, args.dni_ip_burst)?,
+        rate("dni-pool", args.dni_pool_rate, args.dni_pool_burst)?,
     ))
 }

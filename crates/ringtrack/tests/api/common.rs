@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use ringtrack::pipeline::Pipeline;
 use ringtrack::worker::WorkerConfig;
+use ringtrack_api::dni::DniLimits;
+use ringtrack_api::rate_limit::Rate;
 use ringtrack_domain::jobs::RetryPolicy;
 use ringtrack_media::transcribe::{SpeechEngine, Whisper};
 use tokio::sync::{oneshot, watch};
@@ -70,10 +72,34 @@ impl TestApp {
         Self::spawn_with(backend, sandbox, storage).await
     }
 
+    /// The server with the public DNI endpoints limited to `limits`.
+    pub async fn spawn_with_dni_limits(backend: Backend, limits: DniLimits) -> TestApp {
+        let sandbox = |store: &Store, dir: &std::path::Path| {
+            ringtrack::wiring::sandbox_carrier(
+                store,
+                dir,
+                ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE,
+                WEBHOOK_TOKEN,
+            )
+        };
+        Self::spawn_with_limits(backend, sandbox, StorageConfig::default(), limits).await
+    }
+
     async fn spawn_with(
         backend: Backend,
         carrier: impl FnOnce(&Store, &std::path::Path) -> Arc<dyn Carrier>,
         storage: StorageConfig,
+    ) -> TestApp {
+        // Tests make many public requests from one address: no limit in the way.
+        let unlimited = Rate { per_second: 1e6, burst: 1e6 };
+        Self::spawn_with_limits(backend, carrier, storage, DniLimits::new(unlimited, unlimited)).await
+    }
+
+    async fn spawn_with_limits(
+        backend: Backend,
+        carrier: impl FnOnce(&Store, &std::path::Path) -> Arc<dyn Carrier>,
+        storage: StorageConfig,
+        limits: DniLimits,
     ) -> TestApp {
         let db = TestDatabase::create(backend).await;
         let store = Store::connect(&db.url).await.expect("connect");
@@ -84,7 +110,7 @@ impl TestApp {
         let carrier = carrier(&store, data_dir.path());
         let sandbox_recordings = ringtrack::wiring::sandbox_recordings(data_dir.path());
         let recordings = Recordings::open(&storage, data_dir.path()).unwrap();
-        let state = ringtrack::wiring::app_state(
+        let mut state = ringtrack::wiring::app_state(
             store.clone(),
             carrier.clone(),
             Prices::default(),
@@ -93,6 +119,7 @@ impl TestApp {
             Some(sandbox_recordings),
             recordings.clone(),
         );
+        state.dni_limits = Arc::new(limits);
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(ringtrack_api::serve(listener, state, async {
             let _ = rx.await;

@@ -9,6 +9,7 @@ mod carrier;
 mod cli;
 mod common;
 mod conventions;
+mod dni;
 mod nodes;
 mod number_groups;
 mod numbers;

@@ -1,0 +1,285 @@
+//! The public side of dynamic number insertion: the tracking script (`GET /dni.js`) and the
+//! keyless endpoints it calls from any website (`/dni/v1/...`). They are CORS-open and take
+//! JSON sent as `text/plain` (a "simple" request, so browsers send no preflight), are rate
+//! limited per IP and per pool, cap what they read, answer 404 for unknown pools, and say
+//! nothing about the business but the number leased.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ringtrack_domain::NumberPoolId;
+use ringtrack_domain::dni::{self, Attribution};
+use ringtrack_store::forms::{self, NewForm};
+use ringtrack_store::pools::{self, Lease, Visit};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::rate_limit::{Rate, RateLimiter};
+
+/// The script, as shipped in `web/dni/`.
+const SCRIPT: &str = include_str!("../../../web/dni/dni.js");
+
+/// The most a public request may send.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+const MAX_FIELDS: usize = 50;
+const MAX_KEY_CHARS: usize = 100;
+const MAX_VALUE_CHARS: usize = 2000;
+const MAX_TEXT_CHARS: usize = 2048;
+/// How often the script renews its lease while the page is open.
+const HEARTBEAT_SECONDS: u64 = 30;
+
+/// This node's limits on the public endpoints.
+pub struct DniLimits {
+    per_ip: RateLimiter,
+    per_pool: RateLimiter,
+}
+
+impl DniLimits {
+    pub fn new(per_ip: Rate, per_pool: Rate) -> DniLimits {
+        DniLimits { per_ip: RateLimiter::new(per_ip), per_pool: RateLimiter::new(per_pool) }
+    }
+
+    fn check(&self, ip: &SocketAddr, pool: Option<&str>) -> ApiResult<()> {
+        let now = Instant::now();
+        self.per_ip.take(&ip.ip().to_string(), now).map_err(ApiError::RateLimited)?;
+        if let Some(pool) = pool {
+            self.per_pool.take(pool, now).map_err(ApiError::RateLimited)?;
+        }
+        Ok(())
+    }
+}
+
+impl Default for DniLimits {
+    /// A visitor's page needs a session, a heartbeat every 30 s and its forms; a pool
+    /// serves a site's whole traffic.
+    fn default() -> Self {
+        DniLimits::new(Rate { per_second: 2.0, burst: 20.0 }, Rate { per_second: 200.0, burst: 400.0 })
+    }
+}
+
+/// Adds the CORS headers every public answer carries.
+fn open(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Content-Type"));
+    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    response
+}
+
+/// The answer to a CORS preflight.
+pub async fn preflight() -> Response {
+    open(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Any outcome of a public endpoint, CORS-open (errors too, so pages can read them).
+fn public(result: ApiResult<Response>) -> Response {
+    open(result.unwrap_or_else(IntoResponse::into_response))
+}
+
+/// `GET /dni.js`: the tracking script, cacheable, revalidated by its ETag.
+pub async fn script(headers: HeaderMap) -> Response {
+    static ETAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let etag = ETAG.get_or_init(|| {
+        let digest = Sha256::digest(SCRIPT.as_bytes());
+        format!("\"{}\"", digest.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>())
+    });
+    let mut response = if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag))
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/javascript; charset=utf-8")], SCRIPT).into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(header::ETAG, HeaderValue::from_str(etag).expect("hex"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    open(response)
+}
+
+/// A public body: JSON whatever its declared type.
+fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> ApiResult<T> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("The body is not the JSON expected: {e}")))
+}
+
+fn pool_id(raw: &str) -> ApiResult<NumberPoolId> {
+    raw.parse().map_err(|_| ApiError::NotFound("Number pool"))
+}
+
+/// Text from a page, cut to a sane length.
+fn text(raw: Option<String>) -> Option<String> {
+    raw.map(|t| t.chars().take(MAX_TEXT_CHARS).collect::<String>()).filter(|t| !t.trim().is_empty())
+}
+
+#[derive(Deserialize)]
+struct SessionRequest {
+    pool_id: String,
+    visitor_id: String,
+    session_id: Option<String>,
+    landing_page: Option<String>,
+    referrer: Option<String>,
+}
+
+fn lease_body(lease: Lease) -> Response {
+    let number = lease.number.as_ref().unwrap_or(&lease.target);
+    axum::Json(json!({
+        "session_id": lease.session_id,
+        "number": number.as_str(),
+        "target": lease.target.as_str(),
+        "heartbeat_seconds": HEARTBEAT_SECONDS,
+    }))
+    .into_response()
+}
+
+/// `POST /dni/v1/sessions`: a visit asks for its number.
+pub async fn session(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    public(
+        async {
+            let request: SessionRequest = parse(&body)?;
+            state.dni_limits.check(&peer, Some(&request.pool_id))?;
+            let pool = pool_id(&request.pool_id)?;
+            let visitor_id: String = request.visitor_id.chars().take(100).collect();
+            if visitor_id.trim().is_empty() {
+                return Err(ApiError::field("visitor_id", "is required"));
+            }
+            let landing_page = text(request.landing_page);
+            let visit = Visit {
+                visitor_id,
+                session_id: request.session_id.and_then(|s| s.parse().ok()),
+                attribution: landing_page.as_deref().map(Attribution::from_url).unwrap_or_default(),
+                landing_page,
+                referrer: text(request.referrer),
+                user_agent: text(
+                    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+                ),
+            };
+            let mut tx = state.store.begin().await?;
+            let lease = pools::lease(&mut tx, pool, &visit, ringtrack_store::now())
+                .await?
+                .ok_or(ApiError::NotFound("Number pool"))?;
+            tx.commit().await?;
+            Ok(lease_body(lease))
+        }
+        .await,
+    )
+}
+
+/// `POST /dni/v1/sessions/{id}/heartbeat`: the page is still open; keeps its lease.
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+) -> Response {
+    public(
+        async {
+            state.dni_limits.check(&peer, None)?;
+            let id: Uuid = id.parse().map_err(|_| ApiError::NotFound("Session"))?;
+            let mut tx = state.store.begin().await?;
+            let lease = pools::heartbeat(&mut tx, id, ringtrack_store::now())
+                .await?
+                .ok_or(ApiError::NotFound("Session"))?;
+            tx.commit().await?;
+            Ok(lease_body(lease))
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+struct FormRequest {
+    pool_id: String,
+    session_id: Option<String>,
+    form_name: Option<String>,
+    page_url: Option<String>,
+    #[serde(default)]
+    fields: BTreeMap<String, Value>,
+}
+
+/// `POST /dni/v1/forms`: a form submitted on a page with the script.
+pub async fn form(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    public(
+        async {
+            let request: FormRequest = parse(&body)?;
+            state.dni_limits.check(&peer, Some(&request.pool_id))?;
+            let pool = pool_id(&request.pool_id)?;
+            if request.fields.len() > MAX_FIELDS {
+                return Err(ApiError::field("fields", format!("may hold at most {MAX_FIELDS} fields")));
+            }
+            let mut fields = BTreeMap::new();
+            for (key, value) in request.fields {
+                let value = match value {
+                    Value::String(s) => s,
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    _ => continue,
+                };
+                if key.chars().count() > MAX_KEY_CHARS || value.chars().count() > MAX_VALUE_CHARS {
+                    return Err(ApiError::field(
+                        format!("fields.{}", key.chars().take(MAX_KEY_CHARS).collect::<String>()),
+                        "is too long",
+                    ));
+                }
+                // The script leaves these out; a hand-made request does not get them kept either.
+                if !dni::is_sensitive(&key, &value) {
+                    fields.insert(key, value);
+                }
+            }
+            let page_url = text(request.page_url);
+            let mut tx = state.store.begin().await?;
+            let Some(business_id) = pools::business_of(&mut tx, pool).await? else {
+                return Err(ApiError::NotFound("Number pool"));
+            };
+            let session = match request.session_id.and_then(|s| s.parse::<Uuid>().ok()) {
+                Some(id) => pools::session(&mut tx, id).await?.filter(|s| s.pool_id == pool),
+                None => None,
+            };
+            let (attribution, landing_page, referrer) = match &session {
+                Some(s) => (s.attribution.clone(), s.landing_page.clone(), s.referrer.clone()),
+                None => (
+                    page_url.as_deref().map(Attribution::from_url).unwrap_or_default(),
+                    page_url.clone(),
+                    None,
+                ),
+            };
+            let contact = dni::form_contact(&fields);
+            let form_name = text(request.form_name);
+            let new = NewForm {
+                business_id,
+                pool_id: pool,
+                session_id: session.as_ref().map(|s| s.id),
+                form_name: form_name.as_deref(),
+                page_url: page_url.as_deref(),
+                fields: &fields,
+                contact: &contact,
+                attribution: &attribution,
+                referrer: referrer.as_deref(),
+                landing_page: landing_page.as_deref(),
+            };
+            forms::insert(&mut tx, &new).await?;
+            tx.commit().await?;
+            Ok((StatusCode::ACCEPTED, axum::Json(json!({"received": true}))).into_response())
+        }
+        .await,
+    )
+}

@@ -1,0 +1,661 @@
+//! Number pools for dynamic number insertion, and the leasing of their numbers to website
+//! visits. Each pool number has one `pool_numbers` row naming the session that holds it,
+//! so no number is ever held by two sessions; a lease is taken with the pool's row locked
+//! (`FOR UPDATE` on PostgreSQL, the single writer on SQLite), so concurrent visits, on one
+//! node or several, are handed numbers one at a time.
+
+use jiff::Timestamp;
+use ringtrack_domain::dni::{Attribution, VisitorFilter};
+use ringtrack_domain::paging::{Cursor, PageRequest};
+use ringtrack_domain::{BusinessId, CallFlowId, NumberId, NumberPoolId, PhoneNumber};
+use uuid::Uuid;
+
+use crate::conn::{FromRecord, Record, Sql};
+use crate::paging::{Keyed, Page, fetch_page};
+use crate::{Backend, Connection, Result, Tx};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pool {
+    pub id: NumberPoolId,
+    pub business_id: BusinessId,
+    pub name: String,
+    pub call_flow_id: Option<CallFlowId>,
+    pub target_number: PhoneNumber,
+    pub session_timeout_seconds: i64,
+    pub visitor_filter: VisitorFilter,
+    pub overflow_count: i64,
+    pub number_ids: Vec<NumberId>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl FromRecord for Pool {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        let decode = |e: String| sqlx::Error::Decode(e.into());
+        let ids = row.opt_text("number_ids")?.unwrap_or_default();
+        Ok(Pool {
+            id: row.parsed("id")?,
+            business_id: row.parsed("business_id")?,
+            name: row.text("name")?,
+            call_flow_id: row.opt_parsed("call_flow_id")?,
+            target_number: PhoneNumber::parse(&row.text("target_number")?)
+                .map_err(|e| decode(e.to_string()))?,
+            session_timeout_seconds: row.int("session_timeout_seconds")?,
+            visitor_filter: VisitorFilter::parse(&row.text("visitor_filter")?)
+                .ok_or_else(|| decode("unknown visitor filter".into()))?,
+            overflow_count: row.int("overflow_count")?,
+            number_ids: ids
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse().map_err(|_| decode(format!("bad number id {s}"))))
+                .collect::<sqlx::Result<_>>()?,
+            created_at: row.time("created_at")?,
+            updated_at: row.time("updated_at")?,
+        })
+    }
+}
+
+impl Keyed for Pool {
+    fn cursor(&self) -> Cursor {
+        Cursor { created_at: self.created_at.as_second(), id: self.id.as_uuid() }
+    }
+}
+
+/// A pool's columns, its member ids comma-separated (each dialect aggregates its own way).
+fn columns(backend: Backend) -> String {
+    let aggregate = match backend {
+        Backend::Postgres => "string_agg(pn.number_id, ',' ORDER BY pn.number_id)",
+        Backend::Sqlite => "group_concat(pn.number_id, ',')",
+    };
+    format!(
+        "p.id, p.business_id, p.name, p.call_flow_id, p.target_number, p.session_timeout_seconds, p.visitor_filter,
+         p.overflow_count, p.created_at, p.updated_at,
+         (SELECT {aggregate} FROM pool_numbers pn WHERE pn.pool_id = p.id) AS number_ids"
+    )
+}
+
+/// A pool's settings, as created or changed.
+#[derive(Clone, Debug)]
+pub struct PoolSettings {
+    pub name: String,
+    pub call_flow_id: Option<CallFlowId>,
+    pub target_number: PhoneNumber,
+    pub session_timeout_seconds: i64,
+    pub visitor_filter: VisitorFilter,
+    pub number_ids: Vec<NumberId>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum PoolError {
+    NotFound,
+    /// Positions of `number_ids` that name no number of the business, a released one, or
+    /// one in another pool.
+    InvalidNumbers(Vec<(usize, String)>),
+}
+
+pub async fn get(mut db: impl Connection, business_id: BusinessId, id: NumberPoolId) -> Result<Option<Pool>> {
+    let backend = db.conn().backend();
+    let select = Sql::new(format!(
+        "SELECT {} FROM number_pools p WHERE p.business_id = $1 AND p.id = $2 AND p.deleted_at IS NULL",
+        columns(backend)
+    ))
+    .bind(business_id)
+    .bind(id);
+    Ok(db.conn().fetch_optional(select).await?)
+}
+
+pub async fn list(
+    mut db: impl Connection,
+    business_id: BusinessId,
+    page: &PageRequest,
+) -> Result<Page<Pool>> {
+    let backend = db.conn().backend();
+    let from =
+        Sql::new("FROM number_pools p WHERE p.business_id = $1 AND p.deleted_at IS NULL").bind(business_id);
+    fetch_page(db, &columns(backend), from, "p.", page).await
+}
+
+/// Checks `numbers` can join pool `pool` (the business's, in service, in no other pool).
+async fn check_numbers(
+    tx: &mut Tx,
+    business_id: BusinessId,
+    pool: NumberPoolId,
+    numbers: &[NumberId],
+) -> Result<Vec<(usize, String)>> {
+    let mut refused = Vec::new();
+    for (i, id) in numbers.iter().enumerate() {
+        let select = Sql::new(
+            "SELECT n.status AS status, pn.pool_id AS pool_id FROM numbers n
+             LEFT JOIN pool_numbers pn ON pn.number_id = n.id WHERE n.business_id = $1 AND n.id = $2",
+        )
+        .bind(business_id)
+        .bind(*id);
+        match tx.conn().fetch_optional::<Membership>(select).await? {
+            None => refused.push((i, "is not a number of this business".into())),
+            Some(m) if m.status == "released" => refused.push((i, "is released".into())),
+            Some(Membership { pool_id: Some(other), .. }) if other != pool.to_string() => {
+                refused.push((i, format!("is already in pool {other}")))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(refused)
+}
+
+struct Membership {
+    status: String,
+    pool_id: Option<String>,
+}
+
+impl FromRecord for Membership {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        Ok(Membership { status: row.text("status")?, pool_id: row.opt_text("pool_id")? })
+    }
+}
+
+/// Makes the pool hold exactly `numbers`: members leave (their leases end), newcomers join
+/// free; every member routes through the pool's call flow.
+async fn set_members(tx: &mut Tx, pool: NumberPoolId, settings: &PoolSettings, now: Timestamp) -> Result<()> {
+    let leaving = Sql::new("SELECT number_id AS value FROM pool_numbers WHERE pool_id = $1").bind(pool);
+    let current: Vec<String> = tx.conn().fetch_all::<Text>(leaving).await?.into_iter().map(|t| t.0).collect();
+    for gone in current.iter().filter(|id| !settings.number_ids.iter().any(|n| &n.to_string() == *id)) {
+        tx.conn()
+            .execute(Sql::new("DELETE FROM pool_numbers WHERE number_id = $1").bind(gone.as_str()))
+            .await?;
+        tx.conn()
+            .execute(Sql::new("UPDATE numbers SET pool_id = NULL WHERE id = $1").bind(gone.as_str()))
+            .await?;
+    }
+    for id in &settings.number_ids {
+        let join = Sql::new(
+            "INSERT INTO pool_numbers (number_id, pool_id, free_since) VALUES ($1, $2, 0)
+             ON CONFLICT (number_id) DO NOTHING",
+        )
+        .bind(*id)
+        .bind(pool);
+        tx.conn().execute(join).await?;
+        let route = Sql::new("UPDATE numbers SET pool_id = $1, call_flow_id = COALESCE($2, call_flow_id), updated_at = $3 WHERE id = $4")
+            .bind(pool.to_string())
+            .bind(settings.call_flow_id)
+            .bind(now)
+            .bind(*id);
+        tx.conn().execute(route).await?;
+    }
+    Ok(())
+}
+
+struct Text(String);
+
+impl FromRecord for Text {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        row.text("value").map(Text)
+    }
+}
+
+pub async fn create(
+    tx: &mut Tx,
+    business_id: BusinessId,
+    settings: &PoolSettings,
+) -> Result<Result<Pool, PoolError>> {
+    let id = NumberPoolId::new();
+    let refused = check_numbers(tx, business_id, id, &settings.number_ids).await?;
+    if !refused.is_empty() {
+        return Ok(Err(PoolError::InvalidNumbers(refused)));
+    }
+    let now = crate::now();
+    let insert = Sql::new(
+        "INSERT INTO number_pools (id, business_id, name, call_flow_id, target_number, session_timeout_seconds,
+            visitor_filter, overflow_count, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8)",
+    )
+    .bind(id)
+    .bind(business_id)
+    .bind(settings.name.as_str())
+    .bind(settings.call_flow_id)
+    .bind(settings.target_number.as_str())
+    .bind(settings.session_timeout_seconds)
+    .bind(settings.visitor_filter.as_str())
+    .bind(now);
+    tx.conn().execute(insert).await?;
+    set_members(tx, id, settings, now).await?;
+    Ok(Ok(get(&mut *tx, business_id, id).await?.expect("just created")))
+}
+
+pub async fn update(
+    tx: &mut Tx,
+    business_id: BusinessId,
+    id: NumberPoolId,
+    settings: &PoolSettings,
+) -> Result<Result<Pool, PoolError>> {
+    if get(&mut *tx, business_id, id).await?.is_none() {
+        return Ok(Err(PoolError::NotFound));
+    }
+    let refused = check_numbers(tx, business_id, id, &settings.number_ids).await?;
+    if !refused.is_empty() {
+        return Ok(Err(PoolError::InvalidNumbers(refused)));
+    }
+    let now = crate::now();
+    let update = Sql::new(
+        "UPDATE number_pools SET name = $1, call_flow_id = $2, target_number = $3, session_timeout_seconds = $4,
+            visitor_filter = $5, updated_at = $6 WHERE id = $7",
+    )
+    .bind(settings.name.as_str())
+    .bind(settings.call_flow_id)
+    .bind(settings.target_number.as_str())
+    .bind(settings.session_timeout_seconds)
+    .bind(settings.visitor_filter.as_str())
+    .bind(now)
+    .bind(id);
+    tx.conn().execute(update).await?;
+    set_members(tx, id, settings, now).await?;
+    Ok(Ok(get(&mut *tx, business_id, id).await?.expect("exists")))
+}
+
+/// Deletes a pool: its numbers leave it (keeping their call flow); its past visits stay,
+/// so calls they led to are still attributed.
+pub async fn delete(tx: &mut Tx, business_id: BusinessId, id: NumberPoolId) -> Result<bool> {
+    let now = crate::now();
+    let mark = Sql::new(
+        "UPDATE number_pools SET deleted_at = $1 WHERE business_id = $2 AND id = $3 AND deleted_at IS NULL",
+    )
+    .bind(now)
+    .bind(business_id)
+    .bind(id);
+    if tx.conn().execute(mark).await? == 0 {
+        return Ok(false);
+    }
+    tx.conn()
+        .execute(Sql::new("UPDATE numbers SET pool_id = NULL WHERE pool_id = $1").bind(id.to_string()))
+        .await?;
+    tx.conn().execute(Sql::new("DELETE FROM pool_numbers WHERE pool_id = $1").bind(id)).await?;
+    Ok(true)
+}
+
+/// The business of a pool that is not deleted.
+pub async fn business_of(mut db: impl Connection, id: NumberPoolId) -> Result<Option<BusinessId>> {
+    let select =
+        Sql::new("SELECT business_id AS value FROM number_pools WHERE id = $1 AND deleted_at IS NULL")
+            .bind(id);
+    Ok(db.conn().fetch_optional::<Text>(select).await?.and_then(|t| t.0.parse().ok()))
+}
+
+/// A visit asking for a number.
+#[derive(Clone, Debug, Default)]
+pub struct Visit {
+    pub visitor_id: String,
+    /// The session the visitor's browser remembers, if any.
+    pub session_id: Option<Uuid>,
+    pub landing_page: Option<String>,
+    pub referrer: Option<String>,
+    pub user_agent: Option<String>,
+    pub attribution: Attribution,
+}
+
+/// What a visit is shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub session_id: Uuid,
+    /// The pool number leased; `None`: show the target number.
+    pub number: Option<PhoneNumber>,
+    pub target: PhoneNumber,
+    /// The pool had no number to give.
+    pub overflow: bool,
+}
+
+/// A lease whose page has not sent a heartbeat for this long may be given to a new visit
+/// when the pool has no free number (the script beats every 30 s while the page is open).
+pub const IDLE_SECONDS: i64 = 90;
+
+struct PoolRow {
+    target: PhoneNumber,
+    timeout: i64,
+    filter: VisitorFilter,
+    business_id: BusinessId,
+}
+
+impl FromRecord for PoolRow {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        Ok(PoolRow {
+            target: PhoneNumber::parse(&row.text("target_number")?)
+                .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
+            timeout: row.int("session_timeout_seconds")?,
+            filter: VisitorFilter::parse(&row.text("visitor_filter")?).unwrap_or(VisitorFilter::All),
+            business_id: row.parsed("business_id")?,
+        })
+    }
+}
+
+struct Held {
+    session_id: Uuid,
+    number_id: NumberId,
+    phone: PhoneNumber,
+}
+
+impl FromRecord for Held {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        Ok(Held {
+            session_id: row.parsed("session_id")?,
+            number_id: row.parsed("number_id")?,
+            phone: PhoneNumber::parse(&row.text("phone_number")?)
+                .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
+        })
+    }
+}
+
+struct Candidate {
+    number_id: NumberId,
+    phone: PhoneNumber,
+    holder: Option<Uuid>,
+}
+
+impl FromRecord for Candidate {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        Ok(Candidate {
+            number_id: row.parsed("number_id")?,
+            phone: PhoneNumber::parse(&row.text("phone_number")?)
+                .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
+            holder: row.opt_parsed("session_id")?,
+        })
+    }
+}
+
+/// Gives the visit a number of pool `pool_id` (unknown or deleted pool: `None`): the one it
+/// already holds (a returning visitor within the timeout), else the least recently released
+/// free one, else the longest-idle lease, else none (the target, counted as overflow).
+pub async fn lease(
+    tx: &mut Tx,
+    pool_id: NumberPoolId,
+    visit: &Visit,
+    now: Timestamp,
+) -> Result<Option<Lease>> {
+    let select = Sql::new(format!(
+        "SELECT business_id, target_number, session_timeout_seconds, visitor_filter FROM number_pools
+         WHERE id = $1 AND deleted_at IS NULL{}",
+        tx.row_lock()
+    ))
+    .bind(pool_id);
+    let Some(pool) = tx.conn().fetch_optional::<PoolRow>(select).await? else { return Ok(None) };
+    let now_s = now.as_second();
+    let lease = |session_id, number: Option<PhoneNumber>, overflow| Lease {
+        session_id,
+        number,
+        target: pool.target.clone(),
+        overflow,
+    };
+
+    // A returning visitor keeps the number their session still holds.
+    let held = Sql::new(
+        "SELECT pn.session_id AS session_id, pn.number_id AS number_id, n.phone_number AS phone_number
+         FROM pool_numbers pn JOIN numbers n ON n.id = pn.number_id JOIN dni_sessions s ON s.id = pn.session_id
+         WHERE pn.pool_id = $1 AND s.visitor_id = $2 AND pn.last_seen_at + $3 > $4
+         ORDER BY CASE WHEN pn.session_id = $5 THEN 0 ELSE 1 END LIMIT 1",
+    )
+    .bind(pool_id)
+    .bind(visit.visitor_id.as_str())
+    .bind(pool.timeout)
+    .bind(now_s)
+    .bind(visit.session_id.map(|s| s.to_string()).unwrap_or_default());
+    if let Some(held) = tx.conn().fetch_optional::<Held>(held).await? {
+        touch(tx, held.session_id, Some(held.number_id), now).await?;
+        return Ok(Some(lease(held.session_id, Some(held.phone), false)));
+    }
+
+    if !pool.filter.admits(&visit.attribution) {
+        let session = start_session(tx, pool_id, pool.business_id, visit, None, now).await?;
+        return Ok(Some(lease(session, None, false)));
+    }
+
+    let free = Sql::new(
+        "SELECT pn.number_id AS number_id, n.phone_number AS phone_number, pn.session_id AS session_id
+         FROM pool_numbers pn JOIN numbers n ON n.id = pn.number_id
+         WHERE pn.pool_id = $1 AND n.status <> 'released' AND (pn.session_id IS NULL OR pn.last_seen_at + $2 <= $3)
+         ORDER BY CASE WHEN pn.session_id IS NULL THEN pn.free_since ELSE pn.last_seen_at + $2 END, pn.number_id
+         LIMIT 1",
+    )
+    .bind(pool_id)
+    .bind(pool.timeout)
+    .bind(now_s);
+    let mut candidate = tx.conn().fetch_optional::<Candidate>(free).await?;
+    if candidate.is_none() {
+        let idle = Sql::new(
+            "SELECT pn.number_id AS number_id, n.phone_number AS phone_number, pn.session_id AS session_id
+             FROM pool_numbers pn JOIN numbers n ON n.id = pn.number_id
+             WHERE pn.pool_id = $1 AND n.status <> 'released' AND pn.last_seen_at <= $2
+             ORDER BY pn.last_seen_at, pn.number_id LIMIT 1",
+        )
+        .bind(pool_id)
+        .bind(now_s - IDLE_SECONDS);
+        candidate = tx.conn().fetch_optional::<Candidate>(idle).await?;
+    }
+    let Some(number) = candidate else {
+        let count = Sql::new("UPDATE number_pools SET overflow_count = overflow_count + 1 WHERE id = $1")
+            .bind(pool_id);
+        tx.conn().execute(count).await?;
+        let session = start_session(tx, pool_id, pool.business_id, visit, None, now).await?;
+        return Ok(Some(lease(session, None, true)));
+    };
+    if let Some(previous) = number.holder {
+        let end = Sql::new("UPDATE dni_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
+            .bind(now)
+            .bind(previous);
+        tx.conn().execute(end).await?;
+    }
+    let session = start_session(tx, pool_id, pool.business_id, visit, Some(number.number_id), now).await?;
+    let take = Sql::new("UPDATE pool_numbers SET session_id = $1, last_seen_at = $2 WHERE number_id = $3")
+        .bind(session)
+        .bind(now_s)
+        .bind(number.number_id);
+    tx.conn().execute(take).await?;
+    Ok(Some(lease(session, Some(number.phone), false)))
+}
+
+async fn start_session(
+    tx: &mut Tx,
+    pool_id: NumberPoolId,
+    business_id: BusinessId,
+    visit: &Visit,
+    number_id: Option<NumberId>,
+    now: Timestamp,
+) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    let a = &visit.attribution;
+    let insert = Sql::new(
+        "INSERT INTO dni_sessions (id, pool_id, business_id, visitor_id, number_id, landing_page, referrer, user_agent,
+            utm_source, utm_medium, utm_campaign, utm_term, utm_content, gclid, fbclid, msclkid, started_at, last_seen_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
+    )
+    .bind(id)
+    .bind(pool_id)
+    .bind(business_id)
+    .bind(visit.visitor_id.as_str())
+    .bind(number_id)
+    .bind(visit.landing_page.clone())
+    .bind(visit.referrer.clone())
+    .bind(visit.user_agent.clone())
+    .bind(a.utm_source.clone())
+    .bind(a.utm_medium.clone())
+    .bind(a.utm_campaign.clone())
+    .bind(a.utm_term.clone())
+    .bind(a.utm_content.clone())
+    .bind(a.gclid.clone())
+    .bind(a.fbclid.clone())
+    .bind(a.msclkid.clone())
+    .bind(now);
+    tx.conn().execute(insert).await?;
+    Ok(id)
+}
+
+/// Notes that a session's page is still open.
+async fn touch(tx: &mut Tx, session: Uuid, number: Option<NumberId>, now: Timestamp) -> Result<()> {
+    let seen = Sql::new("UPDATE dni_sessions SET last_seen_at = $1 WHERE id = $2").bind(now).bind(session);
+    tx.conn().execute(seen).await?;
+    if let Some(number) = number {
+        let held =
+            Sql::new("UPDATE pool_numbers SET last_seen_at = $1 WHERE number_id = $2 AND session_id = $3")
+                .bind(now.as_second())
+                .bind(number)
+                .bind(session);
+        tx.conn().execute(held).await?;
+    }
+    Ok(())
+}
+
+/// A session's heartbeat: keeps its lease, or (if the lease was lost) leases anew for the
+/// same visit. `None` for an unknown session.
+pub async fn heartbeat(tx: &mut Tx, session_id: Uuid, now: Timestamp) -> Result<Option<Lease>> {
+    let select =
+        Sql::new(format!("SELECT {SESSION_COLUMNS} FROM dni_sessions WHERE id = $1")).bind(session_id);
+    let Some(session) = tx.conn().fetch_optional::<Session>(select).await? else { return Ok(None) };
+    let visit = Visit {
+        visitor_id: session.visitor_id.clone(),
+        session_id: Some(session.id),
+        landing_page: session.landing_page.clone(),
+        referrer: session.referrer.clone(),
+        user_agent: None,
+        attribution: session.attribution.clone(),
+    };
+    lease(tx, session.pool_id, &visit, now).await
+}
+
+/// A visit, as attribution reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub id: Uuid,
+    pub pool_id: NumberPoolId,
+    pub business_id: BusinessId,
+    pub visitor_id: String,
+    pub number_id: Option<NumberId>,
+    pub landing_page: Option<String>,
+    pub referrer: Option<String>,
+    pub attribution: Attribution,
+    pub started_at: Timestamp,
+    pub last_seen_at: Timestamp,
+}
+
+const SESSION_COLUMNS: &str =
+    "id, pool_id, business_id, visitor_id, number_id, landing_page, referrer, utm_source,
+    utm_medium, utm_campaign, utm_term, utm_content, gclid, fbclid, msclkid, started_at, last_seen_at";
+
+impl FromRecord for Session {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        Ok(Session {
+            id: row.parsed("id")?,
+            pool_id: row.parsed("pool_id")?,
+            business_id: row.parsed("business_id")?,
+            visitor_id: row.text("visitor_id")?,
+            number_id: row.opt_parsed("number_id")?,
+            landing_page: row.opt_text("landing_page")?,
+            referrer: row.opt_text("referrer")?,
+            attribution: Attribution {
+                utm_source: row.opt_text("utm_source")?,
+                utm_medium: row.opt_text("utm_medium")?,
+                utm_campaign: row.opt_text("utm_campaign")?,
+                utm_term: row.opt_text("utm_term")?,
+                utm_content: row.opt_text("utm_content")?,
+                gclid: row.opt_text("gclid")?,
+                fbclid: row.opt_text("fbclid")?,
+                msclkid: row.opt_text("msclkid")?,
+            },
+            started_at: row.time("started_at")?,
+            last_seen_at: row.time("last_seen_at")?,
+        })
+    }
+}
+
+pub async fn session(mut db: impl Connection, id: Uuid) -> Result<Option<Session>> {
+    let select = Sql::new(format!("SELECT {SESSION_COLUMNS} FROM dni_sessions WHERE id = $1"))
+        .bind(id)
+        .on_unique_key();
+    Ok(db.conn().fetch_optional(select).await?)
+}
+
+/// The visit a call to `number` at `at` came from: the session that held the number then
+/// (or within its pool's timeout after its last heartbeat).
+pub async fn session_for_call(
+    mut db: impl Connection,
+    number: NumberId,
+    at: Timestamp,
+) -> Result<Option<Session>> {
+    let select = Sql::new(format!(
+        "SELECT {} FROM dni_sessions s JOIN number_pools p ON p.id = s.pool_id
+         WHERE s.number_id = $1 AND s.started_at <= $2 AND (s.ended_at IS NULL OR s.ended_at >= $2)
+           AND s.last_seen_at + p.session_timeout_seconds >= $2
+         ORDER BY s.started_at DESC LIMIT 1",
+        SESSION_COLUMNS.split(", ").map(|c| format!("s.{}", c.trim())).collect::<Vec<_>>().join(", ")
+    ))
+    .bind(number)
+    .bind(at);
+    Ok(db.conn().fetch_optional(select).await?)
+}
+
+/// A pool's live figures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoolStats {
+    pub active_sessions: i64,
+    /// The share of the pool's number-time leased over the last hour, 0 to 1.
+    pub utilization: f64,
+    /// The most visits at once over the last day (overflowed ones included).
+    pub peak_concurrent_sessions: i64,
+    pub overflow_count: i64,
+}
+
+struct Interval {
+    start: i64,
+    end: i64,
+    leased: bool,
+}
+
+impl FromRecord for Interval {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        Ok(Interval { start: row.int("start")?, end: row.int("finish")?, leased: row.boolean("leased")? })
+    }
+}
+
+pub async fn stats(mut db: impl Connection, pool: &Pool, now: Timestamp) -> Result<PoolStats> {
+    let now_s = now.as_second();
+    let active = Sql::new(
+        "SELECT count(*) AS value FROM pool_numbers WHERE pool_id = $1 AND session_id IS NOT NULL AND last_seen_at + $2 > $3",
+    )
+    .bind(pool.id)
+    .bind(pool.session_timeout_seconds)
+    .bind(now_s);
+    let active_sessions: i64 = db.conn().fetch_one(active).await?;
+    let day_ago = now_s - 86_400;
+    let intervals = Sql::new(
+        "SELECT started_at AS start,
+                CASE WHEN ended_at IS NOT NULL AND ended_at < last_seen_at + $2 THEN ended_at
+                     ELSE last_seen_at + $2 END AS finish,
+                number_id IS NOT NULL AS leased
+         FROM dni_sessions WHERE pool_id = $1 AND last_seen_at >= $3 AND started_at <= $4",
+    )
+    .bind(pool.id)
+    .bind(pool.session_timeout_seconds)
+    .bind(day_ago - pool.session_timeout_seconds)
+    .bind(now_s);
+    let intervals: Vec<Interval> = db.conn().fetch_all(intervals).await?;
+    let hour_ago = now_s - 3600;
+    let leased_seconds: i64 = intervals
+        .iter()
+        .filter(|i| i.leased)
+        .map(|i| (i.end.min(now_s) - i.start.max(hour_ago)).max(0))
+        .sum();
+    let capacity = pool.number_ids.len() as i64 * 3600;
+    let utilization = if capacity == 0 { 0.0 } else { (leased_seconds as f64 / capacity as f64).min(1.0) };
+    let mut edges: Vec<(i64, i64)> = intervals
+        .iter()
+        .filter(|i| i.end > day_ago)
+        .flat_map(|i| [(i.start.max(day_ago), 1), (i.end, -1)])
+        .collect();
+    // At one instant, visits starting count before visits ending.
+    edges.sort_by_key(|&(at, change)| (at, -change));
+    let (mut open, mut peak) = (0i64, 0i64);
+    for (_, change) in edges {
+        open += change;
+        peak = peak.max(open);
+    }
+    Ok(PoolStats {
+        active_sessions,
+        utilization,
+        peak_concurrent_sessions: peak,
+        overflow_count: pool.overflow_count,
+    })
+}

@@ -1,0 +1,264 @@
+//! Dynamic number insertion on both backends: pools, leases to visits, the attribution of
+//! calls and forms, and the public endpoints' manners (CORS, 404s, caps, rate limits).
+
+use reqwest::{Method, StatusCode, header};
+use ringtrack_api::dni::DniLimits;
+use ringtrack_api::rate_limit::Rate;
+use ringtrack_store::test_on_both_backends;
+use serde_json::{Value, json};
+
+use crate::calls::place;
+use crate::common::{TestApp, assert_error, body};
+
+const LANDING: &str =
+    "https://acme.test/plumbing?utm_source=google&utm_medium=cpc&utm_campaign=plumbing&gclid=abc123";
+
+/// Buys `count` numbers; answers their ids.
+async fn numbers(app: &TestApp, count: usize) -> Vec<String> {
+    app.credit(app.business, 10_000).await;
+    let mut ids = Vec::new();
+    for _ in 0..count {
+        let bought = body(app.post("/api/v1/numbers/purchase", &json!({"area_code": "573"})).await).await;
+        ids.push(bought["data"]["id"].as_str().unwrap().to_owned());
+    }
+    ids
+}
+
+async fn pool(app: &TestApp, number_ids: &[String], extra: Value) -> Value {
+    let flow = body(app.post("/api/v1/call-flows", &json!({"name": "Pool flow", "steps": [
+        {"type": "source_route", "routes": [{"utm_source": "google", "steps": [{"type": "greeting", "message": "Thanks Google visitor"}]}],
+         "default": [{"type": "greeting", "message": "Hello"}]}]})).await).await;
+    let mut input = json!({"name": "Website", "number_ids": number_ids, "target_number": "(573) 555-0100",
+        "call_flow_id": flow["data"]["call_flow"]["id"]});
+    input.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    let created = app.post("/api/v1/number-pools", &input).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    body(created).await["data"]["number_pool"].clone()
+}
+
+/// A public request as a browser's script sends it: JSON as text/plain, no key.
+async fn public(app: &TestApp, path: &str, payload: &Value) -> reqwest::Response {
+    app.client
+        .post(format!("{}{path}", app.base))
+        .header(header::CONTENT_TYPE, "text/plain;charset=UTF-8")
+        .header(header::ORIGIN, "https://acme.test")
+        .body(payload.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn visit(app: &TestApp, pool_id: &str, visitor: &str, landing: &str) -> Value {
+    let answer = public(
+        app,
+        "/dni/v1/sessions",
+        &json!({"pool_id": pool_id, "visitor_id": visitor,
+        "landing_page": landing, "referrer": "https://www.google.com/"}),
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    answer.json().await.unwrap()
+}
+
+test_on_both_backends! {
+    async fn pools_hold_numbers_once_and_name_bad_fields(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let ids = numbers(&app, 3).await;
+        let created = pool(&app, &ids[..2], json!({"session_timeout_seconds": 600})).await;
+        assert_eq!(created["numbers_count"], 2);
+        assert_eq!(created["target_number"], "+15735550100");
+        assert_eq!(created["visitor_filter"], "all");
+        assert_eq!(created["session_timeout_seconds"], 600);
+        let id = created["id"].as_str().unwrap();
+        assert_eq!(created["snippet"], format!("<script src=\"{}/dni.js\" data-pool=\"{id}\" async></script>", app.base));
+        assert_eq!(created["stats"]["active_sessions"], 0);
+        assert_eq!(created["stats"]["recommended_pool_size"], 2);
+        let number = body(app.get(&format!("/api/v1/numbers/{}", ids[0])).await).await;
+        assert_eq!(number["data"]["pool_id"], id);
+        assert_eq!(number["data"]["call_flow_id"], created["call_flow_id"], "pool numbers route through the pool's flow");
+
+        // A number is in one pool at most; bad fields are named.
+        let refused = app.post("/api/v1/number-pools", &json!({"name": "Other", "number_ids": [ids[1], "nope", uuid::Uuid::now_v7()],
+            "target_number": "12", "session_timeout_seconds": 5, "visitor_filter": "rich"})).await;
+        assert_error(refused, 422, "validation_failed", &["target_number", "session_timeout_seconds", "visitor_filter", "number_ids[1]"]).await;
+        let taken = app.post("/api/v1/number-pools", &json!({"name": "Other", "number_ids": [ids[1]], "target_number": "5735550100"})).await;
+        let taken = assert_error(taken, 422, "validation_failed", &["number_ids[0]"]).await;
+        assert!(taken["error"]["details"][0]["message"].as_str().unwrap().contains("already in pool"));
+        assert_error(app.post("/api/v1/number-pools", &json!({})).await, 422, "validation_failed", &["name", "target_number"]).await;
+
+        // Members replaced by PUT; the rest kept.
+        let updated = app.put(&format!("/api/v1/number-pools/{id}"), &json!({"number_ids": [ids[1], ids[2]], "visitor_filter": "paid"})).await;
+        assert_eq!(updated.status(), StatusCode::OK);
+        let updated = body(updated).await["data"]["number_pool"].clone();
+        assert_eq!(updated["number_ids"].as_array().unwrap().len(), 2);
+        assert!(!updated["number_ids"].as_array().unwrap().contains(&json!(ids[0])));
+        assert_eq!((updated["visitor_filter"].as_str(), updated["session_timeout_seconds"].as_i64()), (Some("paid"), Some(600)));
+        let left = body(app.get(&format!("/api/v1/numbers/{}", ids[0])).await).await;
+        assert!(left["data"]["pool_id"].is_null());
+        assert_eq!(body(app.get("/api/v1/number-pools").await).await["data"]["total"], 1);
+
+        // Another business sees nothing.
+        let (_, other) = app.new_business("Other Co").await;
+        for (method, path) in [(Method::GET, format!("/api/v1/number-pools/{id}")), (Method::DELETE, format!("/api/v1/number-pools/{id}"))] {
+            assert_error(app.as_key(&other, method, &path).send().await.unwrap(), 404, "not_found", &[]).await;
+        }
+        let deleted = app.delete(&format!("/api/v1/number-pools/{id}")).await;
+        assert_eq!(deleted.status(), StatusCode::OK);
+        assert_error(app.get(&format!("/api/v1/number-pools/{id}")).await, 404, "not_found", &[]).await;
+        let freed = body(app.get(&format!("/api/v1/numbers/{}", ids[1])).await).await;
+        assert!(freed["data"]["pool_id"].is_null());
+        app.stop().await;
+    }
+
+    async fn visits_lease_numbers_keep_them_and_overflow_to_the_target(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let ids = numbers(&app, 2).await;
+        let created = pool(&app, &ids, json!({})).await;
+        let id = created["id"].as_str().unwrap();
+        let first = visit(&app, id, "visitor-1", LANDING).await;
+        let second = visit(&app, id, "visitor-2", LANDING).await;
+        assert_ne!(first["number"], second["number"], "two live visits, two numbers");
+        assert_eq!(first["target"], "+15735550100");
+        assert_eq!(first["heartbeat_seconds"], 30);
+        let again = visit(&app, id, "visitor-1", LANDING).await;
+        assert_eq!((&again["number"], &again["session_id"]), (&first["number"], &first["session_id"]), "a returning visitor keeps theirs");
+        let third = visit(&app, id, "visitor-3", LANDING).await;
+        assert_eq!(third["number"], "+15735550100", "the pool is exhausted: the target is shown");
+        let beat = public(&app, &format!("/dni/v1/sessions/{}/heartbeat", first["session_id"].as_str().unwrap()), &json!({})).await;
+        assert_eq!(beat.status(), StatusCode::OK);
+        assert_eq!(beat.json::<Value>().await.unwrap()["number"], first["number"]);
+
+        let stats = body(app.get(&format!("/api/v1/number-pools/{id}")).await).await["data"]["number_pool"]["stats"].clone();
+        assert_eq!((stats["active_sessions"].as_i64(), stats["overflow_count"].as_i64()), (Some(2), Some(1)));
+        assert_eq!(stats["peak_concurrent_sessions"], 3);
+        assert_eq!(stats["recommended_pool_size"], 4);
+
+        // Unknown or malformed pools and sessions: 404, CORS-open, nothing about any business.
+        for pool_id in [uuid::Uuid::now_v7().to_string(), "../../etc".into()] {
+            let unknown = public(&app, "/dni/v1/sessions", &json!({"pool_id": pool_id, "visitor_id": "v"})).await;
+            assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+            assert_eq!(unknown.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        }
+        let stranger = public(&app, &format!("/dni/v1/sessions/{}/heartbeat", uuid::Uuid::now_v7()), &json!({})).await;
+        assert_eq!(stranger.status(), StatusCode::NOT_FOUND);
+        let bad = public(&app, "/dni/v1/sessions", &json!({"pool_id": id})).await;
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        let preflight = app.client.request(Method::OPTIONS, format!("{}/dni/v1/sessions", app.base)).send().await.unwrap();
+        assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+        assert!(preflight.headers()[header::ACCESS_CONTROL_ALLOW_METHODS].to_str().unwrap().contains("POST"));
+        let huge = public(&app, "/dni/v1/sessions", &json!({"pool_id": id, "visitor_id": "x".repeat(20_000)})).await;
+        assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        app.stop().await;
+    }
+
+    async fn the_paid_filter_shows_organic_visitors_the_target(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let ids = numbers(&app, 1).await;
+        let id = pool(&app, &ids, json!({"visitor_filter": "paid"})).await["id"].as_str().unwrap().to_owned();
+        let organic = visit(&app, &id, "organic", "https://acme.test/?utm_source=newsletter&utm_medium=email").await;
+        assert_eq!(organic["number"], "+15735550100");
+        let paid = visit(&app, &id, "paid", LANDING).await;
+        assert_ne!(paid["number"], "+15735550100");
+        app.stop().await;
+    }
+
+    async fn a_call_to_a_leased_number_takes_the_visits_attribution(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let ids = numbers(&app, 2).await;
+        let id = pool(&app, &ids, json!({})).await["id"].as_str().unwrap().to_owned();
+        let lease = visit(&app, &id, "visitor-1", LANDING).await;
+        let placed = place(&app, json!({"from": "+13055550111", "to": lease["number"]})).await;
+        assert!(placed["trace"][0]["response"].as_str().unwrap().contains("Thanks Google visitor"), "the flow routed on the visit's source");
+        let call = body(app.get(&format!("/api/v1/calls/{}", placed["call_id"].as_str().unwrap())).await).await["data"].clone();
+        assert_eq!((call["utm_source"].as_str(), call["utm_medium"].as_str(), call["utm_campaign"].as_str()), (Some("google"), Some("cpc"), Some("plumbing")));
+        assert_eq!(call["gclid"], "abc123");
+        assert_eq!(call["landing_page"], LANDING);
+        assert_eq!(call["referrer"], "https://www.google.com/");
+        assert_eq!(call["session_id"], lease["session_id"]);
+
+        // The other pool number was never leased: a call to it has no visit.
+        let other = ids.iter().find(|n| **n != call["number_id"].as_str().unwrap()).unwrap();
+        let other_phone = body(app.get(&format!("/api/v1/numbers/{other}")).await).await["data"]["phone_number"].clone();
+        let unattributed = place(&app, json!({"from": "+13055550112", "to": other_phone})).await;
+        let call = body(app.get(&format!("/api/v1/calls/{}", unattributed["call_id"].as_str().unwrap())).await).await["data"].clone();
+        assert!(call["gclid"].is_null() && call["session_id"].is_null(), "{call}");
+        app.stop().await;
+    }
+
+    async fn forms_are_kept_with_their_visit_and_never_keep_secrets(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let ids = numbers(&app, 1).await;
+        let id = pool(&app, &ids, json!({})).await["id"].as_str().unwrap().to_owned();
+        let lease = visit(&app, &id, "visitor-1", LANDING).await;
+        let sent = public(&app, "/dni/v1/forms", &json!({"pool_id": id, "session_id": lease["session_id"], "form_name": "quote",
+            "page_url": "https://acme.test/contact", "fields": {"name": "Jane Doe", "email": "jane@example.com",
+            "phone": "573-555-0142", "password": "hunter2", "notes": "4111 1111 1111 1111", "rooms": 3}})).await;
+        assert_eq!(sent.status(), StatusCode::ACCEPTED);
+        let listed = body(app.get("/api/v1/forms").await).await["data"].clone();
+        assert_eq!(listed["total"], 1);
+        let form = &listed["forms"][0];
+        assert_eq!((form["name"].as_str(), form["email"].as_str(), form["phone"].as_str()), (Some("Jane Doe"), Some("jane@example.com"), Some("+15735550142")));
+        assert_eq!((form["utm_source"].as_str(), form["gclid"].as_str(), form["landing_page"].as_str()), (Some("google"), Some("abc123"), Some(LANDING)));
+        assert_eq!(form["session_id"], lease["session_id"]);
+        assert_eq!(form["form_name"], "quote");
+        assert_eq!(form["fields"], json!({"email": "jane@example.com", "name": "Jane Doe", "phone": "573-555-0142", "rooms": "3"}));
+        let one = app.get(&format!("/api/v1/forms/{}", form["id"].as_str().unwrap())).await;
+        assert_eq!(body(one).await["data"]["form"]["id"], form["id"]);
+
+        // No session: attribution from the page; caps and unknown pools refused.
+        let bare = public(&app, "/dni/v1/forms", &json!({"pool_id": id, "page_url": "https://acme.test/?utm_source=bing", "fields": {"q": "x"}})).await;
+        assert_eq!(bare.status(), StatusCode::ACCEPTED);
+        assert_eq!(body(app.get("/api/v1/forms").await).await["data"]["forms"][0]["utm_source"], "bing");
+        let many: serde_json::Map<String, Value> = (0..51).map(|i| (format!("f{i}"), json!("x"))).collect();
+        let refused = public(&app, "/dni/v1/forms", &json!({"pool_id": id, "fields": many})).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let unknown = public(&app, "/dni/v1/forms", &json!({"pool_id": uuid::Uuid::now_v7(), "fields": {}})).await;
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+        let (_, other) = app.new_business("Other Co").await;
+        let theirs = app.as_key(&other, Method::GET, "/api/v1/forms").send().await.unwrap();
+        assert_eq!(theirs.json::<Value>().await.unwrap()["data"]["total"], 0);
+        app.stop().await;
+    }
+
+    async fn public_endpoints_are_rate_limited_per_ip(backend: Backend) {
+        let app = TestApp::spawn_with_dni_limits(backend, DniLimits::new(
+            Rate { per_second: 1.0, burst: 5.0 }, Rate { per_second: 1000.0, burst: 1000.0 })).await;
+        let ids = numbers(&app, 1).await;
+        let id = pool(&app, &ids, json!({})).await["id"].as_str().unwrap().to_owned();
+        let mut statuses = Vec::new();
+        for i in 0..8 {
+            let answer = public(&app, "/dni/v1/sessions", &json!({"pool_id": id, "visitor_id": format!("v{i}")})).await;
+            if answer.status() == StatusCode::TOO_MANY_REQUESTS {
+                assert!(answer.headers()[header::RETRY_AFTER].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+                assert_eq!(answer.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+            }
+            statuses.push(answer.status().as_u16());
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 5, "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 3, "{statuses:?}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_script_is_small_cacheable_and_revalidated() {
+    let app = TestApp::spawn(ringtrack_store::Backend::Sqlite).await;
+    let script = app.client.get(format!("{}/dni.js", app.base)).send().await.unwrap();
+    assert_eq!(script.status(), StatusCode::OK);
+    assert!(script.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/javascript"));
+    assert!(script.headers()[header::CACHE_CONTROL].to_str().unwrap().contains("max-age"));
+    let etag = script.headers()[header::ETAG].to_str().unwrap().to_owned();
+    let text = script.text().await.unwrap();
+    assert!(text.len() < 6 * 1024, "{} bytes", text.len());
+    assert!(text.contains("MutationObserver") && text.contains("/dni/v1/sessions"));
+    let again = app
+        .client
+        .get(format!("{}/dni.js", app.base))
+        .header(header::IF_NONE_MATCH, &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    app.stop().await;
+}

@@ -1,0 +1,129 @@
+/* ringtrack DNI: each visit sees its own tracking number; forms are reported. Never throws. */
+(function () {
+  "use strict";
+  try {
+    var me = document.currentScript, pool = me && me.getAttribute("data-pool");
+    if (!pool || !window.fetch || !window.JSON) return;
+    var base = me.src.replace(/\/dni\.js([?#].*)?$/, ""), ls = window.localStorage;
+    var get = function (k) { try { return ls.getItem(k); } catch (e) { return null; } };
+    var put = function (k, v) { try { ls.setItem(k, v); } catch (e) {} };
+    var vid = get("rt_vid");
+    if (!vid) {
+      vid = window.crypto && crypto.randomUUID ? crypto.randomUUID() : Date.now() + "-" + Math.random().toString(36).slice(2);
+      put("rt_vid", vid);
+    }
+    // `olds`: the numbers to replace (the target, and any number shown before); `to`: the one shown.
+    var skey = "rt_sid_" + pool, sid = get(skey), olds = [], to = null;
+    var digits = function (s) { return String(s || "").replace(/\D/g, "").replace(/^1(?=\d{10}$)/, ""); };
+
+    var post = function (path, body) {
+      return fetch(base + path, {
+        method: "POST", body: JSON.stringify(body), credentials: "omit", keepalive: true,
+        headers: { "Content-Type": "text/plain" }
+      }).then(function (r) { return r.ok ? r.json() : null; });
+    };
+
+    // The target number written any common US way: (573) 555-1234, 573-555-1234,
+    // 573.555.1234, +1 573 555 1234, 5735551234.
+    var pattern = function (d) {
+      var s = "[\\s.\\-]?";
+      return new RegExp("(^|[^\\d])((?:\\+?1" + s + ")?\\(?" + d.slice(0, 3) + "\\)?" + s + d.slice(3, 6) + s + d.slice(6) + ")(?!\\d)", "g");
+    };
+    // Writes the new number the way the old one was written: digit for digit.
+    var respell = function (text) {
+      var i = 0, skip = digits(text).length < text.replace(/\D/g, "").length;
+      return text.replace(/\d/g, function (c) {
+        if (skip) { skip = false; return c; }
+        return to.charAt(i++) || c;
+      });
+    };
+    var swapText = function (text) {
+      var out = text;
+      olds.forEach(function (d) {
+        out = out.replace(pattern(d), function (m, pre, num) { return pre + respell(num); });
+      });
+      return out === text ? null : out;
+    };
+    var skipTags = { SCRIPT: 1, STYLE: 1, TEXTAREA: 1, NOSCRIPT: 1 };
+    var swap = function (root) {
+      if (!to || !root) return;
+      if (root.nodeType === 3) {
+        var t = swapText(root.nodeValue);
+        if (t !== null && (!root.parentNode || !skipTags[root.parentNode.nodeName])) root.nodeValue = t;
+        return;
+      }
+      if (root.nodeType !== 1 && root.nodeType !== 9) return;
+      var walker = document.createTreeWalker(root, 4, null), node, nodes = [];
+      while ((node = walker.nextNode())) nodes.push(node);
+      nodes.forEach(swap);
+      var links = root.querySelectorAll ? root.querySelectorAll("a[href^='tel:']") : [];
+      if (root.nodeName === "A") links = [root].concat([].slice.call(links));
+      [].forEach.call(links, function (a) {
+        var href = a.getAttribute("href") || "";
+        if (href.indexOf("tel:") === 0 && olds.indexOf(digits(href)) >= 0) a.setAttribute("href", "tel:" + respell(href.slice(4)));
+      });
+    };
+    var show = function (lease) {
+      if (!lease || !lease.number || !lease.target) return;
+      sid = lease.session_id;
+      put(skey, sid);
+      var next = digits(lease.number), target = digits(lease.target);
+      [target, to].forEach(function (d) { if (d && d !== next && olds.indexOf(d) < 0) olds.push(d); });
+      olds = olds.filter(function (d) { return d !== next; });
+      to = next;
+      swap(document.body);
+    };
+
+    var start = function () {
+      post("/dni/v1/sessions", {
+        pool_id: pool, visitor_id: vid, session_id: sid, landing_page: location.href,
+        referrer: document.referrer || null
+      }).then(show, function () {});
+      if (window.MutationObserver) {
+        new MutationObserver(function (changes) {
+          try {
+            changes.forEach(function (c) {
+              if (c.type === "characterData") swap(c.target);
+              else [].forEach.call(c.addedNodes, swap);
+            });
+          } catch (e) {}
+        }).observe(document.body, { childList: true, subtree: true, characterData: true });
+      }
+      setInterval(function () {
+        if (sid && document.visibilityState !== "hidden") {
+          post("/dni/v1/sessions/" + encodeURIComponent(sid) + "/heartbeat", {}).then(function (l) {
+            if (l && l.number && digits(l.number) !== to) show(l);
+          }, function () {});
+        }
+      }, 30000);
+    };
+
+    // Forms are read as submitted, never blocked or changed; no passwords or cards.
+    var secret = /pass|card|cc-|ccnum|cvv|cvc|ssn|security.?code|iban/i;
+    document.addEventListener("submit", function (e) {
+      try {
+        var form = e.target, fields = {}, n = 0;
+        [].forEach.call(form.elements || [], function (el) {
+          var key = el.name || el.id, type = (el.type || "").toLowerCase();
+          if (!key || n >= 50 || type === "password" || type === "file" || type === "submit" || type === "button") return;
+          if ((type === "checkbox" || type === "radio") && !el.checked) return;
+          var value = String(el.value || "");
+          if (secret.test(key) || /^(?:\d[ -]?){13,19}$/.test(value)) return;
+          fields[key] = value.slice(0, 2000);
+          n++;
+        });
+        var body = JSON.stringify({
+          pool_id: pool, session_id: sid, visitor_id: vid, page_url: location.href,
+          form_name: form.getAttribute("name") || form.id || null, fields: fields
+        });
+        var url = base + "/dni/v1/forms";
+        if (!(navigator.sendBeacon && navigator.sendBeacon(url, new Blob([body], { type: "text/plain" })))) {
+          fetch(url, { method: "POST", body: body, keepalive: true, credentials: "omit", headers: { "Content-Type": "text/plain" } });
+        }
+      } catch (x) {}
+    }, true);
+
+    if (document.body) start();
+    else document.addEventListener("DOMContentLoaded", start);
+  } catch (e) {}
+})();
