@@ -153,3 +153,100 @@ async fn two_servers_on_one_postgres_never_run_a_job_twice() {
     assert_eq!(placed.len(), CALLS);
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_never_lease_a_pool_number_twice() {
+    let db = TestDatabase::create(ringtrack_store::Backend::Postgres).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("RINGTRACK_TRANSCRIBER", "none"),
+        ("RINGTRACK_DNI_IP_RATE", "100000"),
+        ("RINGTRACK_DNI_IP_BURST", "100000"),
+        ("RINGTRACK_DNI_POOL_RATE", "100000"),
+        ("RINGTRACK_DNI_POOL_BURST", "100000"),
+    ];
+    let a = Server::start_with(dir.path(), &db.url, &env).await;
+    let key = key_in(&a.banner).unwrap();
+    let business = business_in(&a.banner).unwrap();
+    stdout_json(
+        &run(
+            ringtrack(dir.path(), &db.url),
+            &["admin", "credit", "--business", &business, "--cents", "100000"],
+        )
+        .await,
+    );
+    let b = Server::start_with(dir.path(), &db.url, &env).await;
+    let client = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        let bought: Value = client
+            .post(format!("{}/api/v1/numbers/purchase", a.base))
+            .bearer_auth(&key)
+            .json(&json!({"area_code": "573"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(bought["data"]["id"].as_str().unwrap().to_owned());
+    }
+    let pool: Value = client
+        .post(format!("{}/api/v1/number-pools", a.base))
+        .bearer_auth(&key)
+        .json(&json!({"name": "Site", "number_ids": ids, "target_number": "5735550100"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pool_id = pool["data"]["number_pool"]["id"].as_str().unwrap().to_owned();
+
+    // 200 visits at once, half through each server.
+    let visits = (0..200).map(|i| {
+        let (client, pool_id) = (client.clone(), pool_id.clone());
+        let base = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
+        tokio::spawn(async move {
+            let answer = client
+                .post(format!("{base}/dni/v1/sessions"))
+                .header("Content-Type", "text/plain")
+                .body(json!({"pool_id": pool_id, "visitor_id": format!("visitor-{i}")}).to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), StatusCode::OK);
+            answer.json::<Value>().await.unwrap()["number"].as_str().unwrap().to_owned()
+        })
+    });
+    let mut shown = Vec::new();
+    for visit in visits.collect::<Vec<_>>() {
+        shown.push(visit.await.unwrap());
+    }
+    let leased: Vec<&String> = shown.iter().filter(|n| *n != "+15735550100").collect();
+    let distinct: std::collections::HashSet<&&String> = leased.iter().collect();
+    assert_eq!(leased.len(), 20, "every number leased, once");
+    assert_eq!(distinct.len(), 20, "no number leased to two visits");
+    let store = Store::connect(&db.url).await.unwrap();
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(DISTINCT session_id) AS value FROM pool_numbers WHERE session_id IS NOT NULL"
+        )
+        .await,
+        20
+    );
+    assert_eq!(count(&store, "SELECT overflow_count AS value FROM number_pools").await, 180);
+    let stats: Value = client
+        .get(format!("{}/api/v1/number-pools/{pool_id}", b.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["data"]["number_pool"]["stats"]["active_sessions"], 20);
+    assert!(a.terminate().await.0.success() && b.terminate().await.0.success());
+    store.close().await;
+}

@@ -1,0 +1,137 @@
+"""The tracking script in a real browser (Debian's Chromium, driven by Playwright): a page
+served from another origin shows the visit's pool number wherever the site's number is
+written, in the way it was written, including content added later; another visitor gets
+another number; a form submitted on the page, and then a call to the number shown, carry
+the visit's ad attribution."""
+
+import http.server
+import json
+import re
+import threading
+import time
+import urllib.request
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+TARGET = "(573) 555-0100"
+QUERY = "?utm_source=google&utm_medium=cpc&utm_campaign=plumbing&gclid=abc123"
+
+PAGE = """<!doctype html><html><head><title>Acme Plumbing</title></head><body>
+<p id="parens">Call {target} today</p>
+<p id="dashes">573-555-0100</p>
+<p id="dots">573.555.0100</p>
+<p id="intl">+1 573 555 0100</p>
+<p id="bare">5735550100</p>
+<p id="other">Fax: 573-555-0199</p>
+<a id="tel" href="tel:+15735550100">Tap to call</a>
+<form id="quote" name="quote" action="/thanks" method="post">
+  <input name="name"><input name="email"><input name="phone"><input type="password" name="password">
+  <button id="send" type="submit">Get a quote</button>
+</form>
+<script src="{base}/dni.js" data-pool="{pool}" async></script>
+</body></html>"""
+
+
+def serve_site(html):
+    """A website on another origin than the server: the page, and a thank-you page."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def respond(self):
+            body = (html if self.path.startswith("/?") or self.path == "/" else "<p>Thanks</p>").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = respond
+        do_POST = respond
+
+        def log_message(self, *args):
+            pass
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    return site
+
+
+def digits(text):
+    return re.sub(r"\D", "", text)
+
+
+def eventually(check, what, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+@pytest.fixture
+def browser():
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield chromium
+        chromium.close()
+
+
+def test_the_script_swaps_numbers_tracks_forms_and_attributes_the_call(server, browser):
+    numbers = [server.api("POST", "/api/v1/numbers/purchase", {"area_code": "573"})["data"]["id"] for _ in range(2)]
+    pool = server.api("POST", "/api/v1/number-pools",
+                      {"name": "Website", "number_ids": numbers, "target_number": TARGET})["data"]["number_pool"]
+    site = serve_site(PAGE.format(target=TARGET, base=server.base, pool=pool["id"]))
+    url = "http://127.0.0.1:%d/%s" % (site.server_address[1], QUERY)
+
+    page = browser.new_context().new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_function("!document.getElementById('bare').textContent.includes('5735550100')", timeout=15000)
+    leased = page.text_content("#bare").strip()
+    assert re.fullmatch(r"573\d{7}", leased) and leased != "5735550100", leased
+    area, exchange, line = leased[:3], leased[3:6], leased[6:]
+    assert page.text_content("#parens") == "Call (%s) %s-%s today" % (area, exchange, line)
+    assert page.text_content("#dashes") == "%s-%s-%s" % (area, exchange, line)
+    assert page.text_content("#dots") == "%s.%s.%s" % (area, exchange, line)
+    assert page.text_content("#intl") == "+1 %s %s %s" % (area, exchange, line)
+    assert page.text_content("#other") == "Fax: 573-555-0199", "other numbers are left alone"
+    assert page.get_attribute("#tel", "href") == "tel:+1" + leased
+
+    # Content added after load (a popup, a single-page app) is swapped too.
+    page.evaluate("document.body.insertAdjacentHTML('beforeend', '<div id=\"late\">Questions? 573-555-0100</div>')")
+    page.wait_for_function("document.getElementById('late').textContent.includes('%s-%s-%s')" % (area, exchange, line),
+                           timeout=10000)
+
+    # Another visitor (another browser profile) is shown the other number.
+    other = browser.new_context().new_page()
+    other.goto(url)
+    other.wait_for_function("!document.getElementById('bare').textContent.includes('5735550100')", timeout=15000)
+    assert other.text_content("#bare").strip() not in (leased, "5735550100")
+
+    # A form submitted on the page is captured without being blocked.
+    page.fill("input[name=name]", "Jane Doe")
+    page.fill("input[name=email]", "jane@example.com")
+    page.fill("input[name=phone]", "573-555-0142")
+    page.fill("input[name=password]", "hunter2")
+    page.click("#send")
+    page.wait_for_url("**/thanks", timeout=10000)
+    form = eventually(lambda: (server.api("GET", "/api/v1/forms")["data"]["forms"] or [None])[0], "the form")
+    assert (form["name"], form["email"], form["phone"]) == ("Jane Doe", "jane@example.com", "+15735550142")
+    assert (form["utm_source"], form["utm_medium"], form["utm_campaign"], form["gclid"]) == ("google", "cpc", "plumbing", "abc123")
+    assert form["form_name"] == "quote"
+    assert "password" not in form["fields"]
+    assert "gclid=abc123" in form["landing_page"]
+
+    # The call to the number the visitor saw carries the visit's attribution.
+    placed = server.api("POST", "/api/v1/sandbox/calls", {"from": "+13055551234", "to": "+1" + leased})["data"]
+    call = server.api("GET", "/api/v1/calls/" + placed["call_id"])["data"]
+    assert (call["utm_source"], call["gclid"]) == ("google", "abc123")
+    assert call["landing_page"].endswith(QUERY)
+    assert call["session_id"] == form["session_id"]
+    assert errors == [], errors
+    site.shutdown()
