@@ -74,7 +74,8 @@ def server(request):
         database_url = POSTGRES.rsplit("/", 1)[0] + "/" + database
     else:
         database_url = "sqlite://" + os.path.join(data_dir, "ringtrack.db")
-    env = dict(os.environ, RINGTRACK_TWILIO_AUTH_TOKEN=TOKEN, RINGTRACK_LOG="warn")
+    env = dict(os.environ, RINGTRACK_TWILIO_AUTH_TOKEN=TOKEN, RINGTRACK_LOG="warn", RINGTRACK_ALLOW_HTTP_WEBHOOKS="1",
+               RINGTRACK_JOB_POLL_MILLIS="50")
     process = subprocess.Popen(
         [BINARY, "--data-dir", data_dir, "--database-url", database_url, "serve", "--bind", "127.0.0.1:0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)

@@ -1,10 +1,8 @@
 //! `/api/v1/calls`: the call log with every filter of API.md, one call, a person's
 //! changes (verdict, notes, tags), and the CSV export streamed in constant memory.
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use jiff::Timestamp;
 use ringtrack_domain::calls::{CallFilter, CallFilterParams};
 use ringtrack_domain::{Access, FieldErrors};
@@ -16,7 +14,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::csv::{Cell, push_row};
+use crate::csv::{Cell, push_row, stream_calls};
 use crate::envelope::{Data, PageInfo};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, ListParams, Paging, nullable};
@@ -488,32 +486,7 @@ pub async fn export(
     let filter = filter(&params)?;
     let mut header_row = String::new();
     push_row(&mut header_row, EXPORT_HEADER.iter().map(|h| Cell::Text(h)));
-
-    // The header, then each chunk of calls as the client takes it; an error part way ends
-    // the body early, so the client sees a failed download rather than a short file.
     let chunks = calls::export(&state.store, auth.business_id, &filter);
-    let rows = futures_util::stream::unfold(chunks, |mut chunks| async move {
-        let chunk = match chunks.recv().await? {
-            Ok(chunk) => chunk,
-            Err(error) => {
-                tracing::error!(%error, "an export stopped part way");
-                return Some((Err(std::io::Error::other("the export failed")), chunks));
-            }
-        };
-        let mut text = String::with_capacity(chunk.len() * 400);
-        for call in &chunk {
-            push_call(&mut text, call);
-        }
-        Some((Ok(text), chunks))
-    });
-    let stream = futures_util::StreamExt::chain(futures_util::stream::iter([Ok(header_row)]), rows);
     let filename = format!("calls-{}.csv", ringtrack_store::now().strftime("%Y%m%d-%H%M%S"));
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    Ok(stream_calls(header_row, chunks, &filename, push_call))
 }

@@ -2,6 +2,49 @@
 //! spreadsheet would run as a formula (starting `=`, `+`, `-`, `@`, tab or carriage return)
 //! is prefixed with `'`, unless it is a plain number such as `+13055551234`.
 
+use axum::body::Body;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use ringtrack_store::calls::Call;
+use tokio::sync::mpsc::Receiver;
+
+/// A CSV download streamed as it is read: `head`, then each chunk of calls as `row`
+/// renders them. An error part way ends the body early, so the client sees a failed
+/// download rather than a short file.
+pub fn stream_calls<E: std::fmt::Display + Send + 'static>(
+    head: String,
+    chunks: Receiver<Result<Vec<Call>, E>>,
+    filename: &str,
+    mut row: impl FnMut(&mut String, &Call) + Send + 'static,
+) -> Response {
+    let received = futures_util::stream::unfold(chunks, |mut chunks| async move {
+        let next = chunks.recv().await?;
+        Some((next, chunks))
+    });
+    let rows = futures_util::StreamExt::map(received, move |received| match received {
+        Ok(chunk) => {
+            let mut text = String::with_capacity(chunk.len() * 400);
+            for call in &chunk {
+                row(&mut text, call);
+            }
+            Ok(text)
+        }
+        Err(error) => {
+            tracing::error!(%error, "a download stopped part way");
+            Err(std::io::Error::other("the download failed"))
+        }
+    });
+    let stream = futures_util::StreamExt::chain(futures_util::stream::iter([Ok(head)]), rows);
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
+
 /// Appends one row (cells joined by commas, CRLF at the end).
 pub fn push_row<'a>(out: &mut String, cells: impl IntoIterator<Item = Cell<'a>>) {
     for (i, cell) in cells.into_iter().enumerate() {

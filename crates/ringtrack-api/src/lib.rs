@@ -14,12 +14,14 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod forms;
+pub mod google_ads;
 pub mod idempotency;
 pub mod number_groups;
 pub mod number_pools;
 pub mod numbers;
 pub mod openapi;
 pub mod ops;
+pub mod outbound_webhooks;
 pub mod rate_limit;
 mod request_log;
 pub mod sandbox;
@@ -63,17 +65,14 @@ pub struct AppState {
     pub recordings: ringtrack_media::storage::Recordings,
     /// This node's rate limits on the public DNI endpoints.
     pub dni_limits: Arc<dni::DniLimits>,
+    /// Webhook endpoints may be plain http:// on loopback addresses (local testing only).
+    pub allow_http_webhooks: bool,
 }
 
 impl AppState {
     /// Where the carrier sends a number's calls, texts and call progress.
     pub fn webhooks(&self) -> Webhooks {
         Webhooks::at(&self.public_url)
-    }
-
-    /// Where the carrier reports the progress of texts sent.
-    pub fn sms_status_url(&self) -> String {
-        format!("{}/webhooks/twilio/sms/status", self.public_url)
     }
 }
 
@@ -114,7 +113,15 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(number_pools::list, number_pools::create))
         .routes(routes!(number_pools::get, number_pools::update, number_pools::delete))
         .routes(routes!(forms::list))
-        .routes(routes!(forms::get));
+        .routes(routes!(forms::get))
+        .routes(routes!(outbound_webhooks::list, outbound_webhooks::create))
+        .routes(routes!(outbound_webhooks::get, outbound_webhooks::update, outbound_webhooks::delete))
+        .routes(routes!(outbound_webhooks::rotate))
+        .routes(routes!(outbound_webhooks::deliveries))
+        .routes(routes!(outbound_webhooks::test))
+        .routes(routes!(outbound_webhooks::redeliver))
+        .routes(routes!(google_ads::conversions))
+        .routes(routes!(google_ads::ineligible));
     let (routes, openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", v1)
         .routes(routes!(ops::healthz))

@@ -25,6 +25,8 @@ use utoipa::{Modify, OpenApi};
         (name = "Voicemails", description = "Voicemails callers left"),
         (name = "Scoring", description = "How calls are scored as leads and qualified"),
         (name = "SMS", description = "Texts sent and received through tracking numbers"),
+        (name = "Webhooks", description = "Signed, retried deliveries of a business's events"),
+        (name = "Integrations", description = "Google Ads offline call conversions"),
         (name = "Dashboard", description = "Statistics and analytics over calls"),
         (name = "Sandbox", description = "Simulated calls through the public webhook path (sandbox carrier only)"),
         (name = "API keys", description = "Keys that authenticate API requests (admin only)"),

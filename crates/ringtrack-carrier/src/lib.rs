@@ -44,6 +44,8 @@ pub struct Webhooks {
     pub voice_url: String,
     pub sms_url: String,
     pub status_callback: String,
+    /// Where the carrier reports the progress of texts sent.
+    pub sms_status_callback: String,
 }
 
 impl Webhooks {
@@ -54,6 +56,7 @@ impl Webhooks {
             voice_url: format!("{base}/webhooks/twilio/voice"),
             sms_url: format!("{base}/webhooks/twilio/sms"),
             status_callback: format!("{base}/webhooks/twilio/voice/status"),
+            sms_status_callback: format!("{base}/webhooks/twilio/sms/status"),
         }
     }
 }

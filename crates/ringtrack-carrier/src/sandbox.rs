@@ -343,8 +343,7 @@ mod tests {
         let (taken, sandbox) = carrier(3);
         let offered = sandbox.search(query(NumberType::Local, Some("305"), None, 10)).await.unwrap();
         assert_eq!(offered.len(), 3);
-        let hooks =
-            Webhooks { voice_url: String::new(), sms_url: String::new(), status_callback: String::new() };
+        let hooks = Webhooks::at("http://127.0.0.1:1");
         let sold = sandbox.buy(offered[0].phone_number.clone(), hooks.clone()).await.unwrap();
         assert!(sold.carrier_sid.starts_with("PN"));
         taken.0.lock().unwrap().insert(offered[0].phone_number.clone());

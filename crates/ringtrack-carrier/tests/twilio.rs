@@ -84,6 +84,7 @@ fn hooks() -> Webhooks {
         voice_url: "https://calls.example.com/webhooks/twilio/voice".into(),
         sms_url: "https://calls.example.com/webhooks/twilio/sms".into(),
         status_callback: "https://calls.example.com/webhooks/twilio/status".into(),
+        sms_status_callback: "https://calls.example.com/webhooks/twilio/sms/status".into(),
     }
 }
 

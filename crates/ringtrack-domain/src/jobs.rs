@@ -59,6 +59,8 @@ pub enum Job {
     Score { call_id: Uuid },
     /// Hand an outbound text to the carrier.
     SendSms { message_id: Uuid },
+    /// One attempt at delivering a webhook event to an endpoint.
+    DeliverWebhook { delivery_id: Uuid, attempt: u32 },
 }
 
 impl Job {
@@ -69,6 +71,7 @@ impl Job {
             Job::Transcribe { .. } => "transcribe",
             Job::Score { .. } => "score",
             Job::SendSms { .. } => "send_sms",
+            Job::DeliverWebhook { .. } => "deliver_webhook",
         }
     }
 
@@ -84,6 +87,7 @@ impl Job {
             Job::Transcribe { call_id, source } => Some(format!("transcribe:{call_id}:{}", source.as_str())),
             Job::Score { .. } => None,
             Job::SendSms { message_id } => Some(format!("sms:{message_id}")),
+            Job::DeliverWebhook { delivery_id, attempt } => Some(format!("webhook:{delivery_id}:{attempt}")),
         }
     }
 

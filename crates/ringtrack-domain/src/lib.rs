@@ -12,6 +12,7 @@ pub mod dates;
 pub mod dni;
 pub mod engine;
 pub mod flow;
+pub mod google_ads;
 pub mod ids;
 pub mod jobs;
 pub mod money;
@@ -23,6 +24,7 @@ pub mod role;
 pub mod scoring;
 pub mod sms;
 pub mod validation;
+pub mod webhooks;
 
 pub use api_key::{ApiKeySecret, SecretHash};
 pub use ids::{ApiKeyId, BusinessId, CallFlowId, NumberGroupId, NumberId, NumberPoolId};

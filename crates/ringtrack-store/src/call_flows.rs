@@ -8,7 +8,7 @@ use ringtrack_domain::flow::{Settings, Step};
 use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::{BusinessId, CallFlowId};
 
-use crate::conn::{FromRecord, Record, Sql};
+use crate::conn::{FromRecord, Record, Sql, json_column};
 use crate::paging::{Keyed, Page, fetch_page};
 use crate::{Connection, Result, StoreError, Tx, businesses};
 
@@ -36,18 +36,13 @@ pub struct FlowVersion {
     pub created_at: Timestamp,
 }
 
-fn json<T: serde::de::DeserializeOwned>(row: &dyn Record, column: &str) -> sqlx::Result<T> {
-    serde_json::from_str(&row.text(column)?)
-        .map_err(|e| sqlx::Error::ColumnDecode { index: column.to_owned(), source: Box::new(e) })
-}
-
 impl FromRecord for CallFlow {
     fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
         Ok(CallFlow {
             id: row.parsed("id")?,
             name: row.text("name")?,
-            steps: json(row, "steps")?,
-            settings: json(row, "settings")?,
+            steps: json_column(row, "steps")?,
+            settings: json_column(row, "settings")?,
             version: row.int("version")?,
             assigned_numbers: row.int("assigned_numbers")?,
             created_at: row.time("created_at")?,
@@ -61,8 +56,8 @@ impl FromRecord for FlowVersion {
         Ok(FlowVersion {
             version: row.int("version")?,
             name: row.text("name")?,
-            steps: json(row, "steps")?,
-            settings: json(row, "settings")?,
+            steps: json_column(row, "steps")?,
+            settings: json_column(row, "settings")?,
             created_at: row.time("created_at")?,
         })
     }

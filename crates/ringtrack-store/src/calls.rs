@@ -9,9 +9,9 @@ use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::{BusinessId, CallFlowId, Cents, NumberId, PhoneNumber};
 use uuid::Uuid;
 
-use crate::conn::{FromRecord, Record, Sql};
+use crate::conn::{FromRecord, Record, Sql, json_column};
 use crate::paging::{Keyed, Page, fetch_page_counted};
-use crate::{Connection, Result, Tx, businesses, jobs, rollups};
+use crate::{Connection, Result, Tx, businesses, jobs, rollups, webhooks};
 
 /// Until its final status arrives, a call is `in_progress`.
 pub const IN_PROGRESS: &str = "in_progress";
@@ -92,11 +92,11 @@ impl FromRecord for Call {
             qualified_by_person: row.opt_boolean("qualified_by_person")?,
             ai_score: row.opt_int("ai_score")?,
             ai_category: row.opt_text("ai_category")?,
-            ai_reasons: text_list(row, "ai_reasons")?,
+            ai_reasons: json_column(row, "ai_reasons")?,
             has_transcription: row.boolean("has_transcription")?,
             has_recording: row.boolean("has_recording")?,
             notes: row.opt_text("notes")?,
-            tags: text_list(row, "tags")?,
+            tags: json_column(row, "tags")?,
             caller_city: row.opt_text("caller_city")?,
             caller_state: row.opt_text("caller_state")?,
             caller_zip: row.opt_text("caller_zip")?,
@@ -118,12 +118,6 @@ impl FromRecord for Call {
             engine_state: row.opt_text("engine_state")?,
         })
     }
-}
-
-/// A JSON list of strings kept in a text column.
-fn text_list(row: &dyn Record, column: &str) -> sqlx::Result<Vec<String>> {
-    serde_json::from_str(&row.text(column)?)
-        .map_err(|e| sqlx::Error::ColumnDecode { index: column.to_owned(), source: Box::new(e) })
 }
 
 impl Keyed for Call {
@@ -321,6 +315,7 @@ pub async fn set_score(tx: &mut Tx, before: &Call, scored: &Scored) -> Result<Ca
     .bind(crate::now())
     .bind(before.id);
     tx.conn().execute(update).await?;
+    webhooks::emit(tx, before.business_id, "call.scored", before.id).await?;
     rolled_up_again(tx, before).await
 }
 
@@ -609,6 +604,12 @@ pub async fn complete(tx: &mut Tx, call: &Call, completion: &Completion) -> Resu
     rollups::apply(tx, &rollups::Facts::of(&completed).into_iter().collect::<Vec<_>>(), 1).await?;
     // Scored now from its facts; scored again when a transcript arrives.
     jobs::enqueue(tx, &Job::Score { call_id: call.id }).await?;
+    webhooks::emit(tx, call.business_id, "call.completed", call.id).await?;
+    match completion.status {
+        "missed" => webhooks::emit(tx, call.business_id, "call.missed", call.id).await?,
+        "voicemail" => webhooks::emit(tx, call.business_id, "call.voicemail", call.id).await?,
+        _ => {}
+    }
     if completion.cost > Cents::ZERO {
         let reason = format!("call {} ({} s)", call.id, completion.duration_seconds);
         businesses::change_balance(tx, call.business_id, Cents::new(-completion.cost.get()), &reason)

@@ -510,6 +510,12 @@ macro_rules! record_for {
 }
 record_for!(SqliteRow, PgRow);
 
+/// A column holding JSON (lists and maps kept as text), read into `T`.
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(row: &dyn Record, column: &str) -> sqlx::Result<T> {
+    serde_json::from_str(&row.text(column)?)
+        .map_err(|e| sqlx::Error::ColumnDecode { index: column.to_owned(), source: Box::new(e) })
+}
+
 /// How a model reads itself from a row.
 pub(crate) trait FromRecord: Sized {
     fn from_record(row: &dyn Record) -> sqlx::Result<Self>;

@@ -9,7 +9,7 @@ use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::{BusinessId, NumberPoolId};
 use uuid::Uuid;
 
-use crate::conn::{FromRecord, Record, Sql};
+use crate::conn::{FromRecord, Record, Sql, json_column};
 use crate::paging::{Keyed, Page, fetch_page};
 use crate::{Connection, Result, StoreError, Tx};
 
@@ -33,13 +33,11 @@ const COLUMNS: &str =
 
 impl FromRecord for Form {
     fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
-        let fields = row.text("fields")?;
         Ok(Form {
             id: row.parsed("id")?,
             form_name: row.opt_text("form_name")?,
             page_url: row.opt_text("page_url")?,
-            fields: serde_json::from_str(&fields)
-                .map_err(|e| sqlx::Error::ColumnDecode { index: "fields".into(), source: Box::new(e) })?,
+            fields: json_column(row, "fields")?,
             contact: FormContact {
                 name: row.opt_text("name")?,
                 email: row.opt_text("email")?,
@@ -107,6 +105,7 @@ pub async fn insert(tx: &mut Tx, new: &NewForm<'_>) -> Result<Uuid> {
     .bind(new.landing_page)
     .bind(crate::now());
     tx.conn().execute(insert).await?;
+    crate::webhooks::emit(tx, new.business_id, "form.submitted", id).await?;
     Ok(id)
 }
 

@@ -76,16 +76,23 @@ fn millis(duration: Duration) -> i64 {
 /// Queues `job` to run now, unless a job with the same dedupe key exists. Answers whether
 /// it was queued.
 pub async fn enqueue(tx: &mut Tx, job: &Job) -> Result<bool> {
+    enqueue_at(tx, job, Duration::ZERO).await
+}
+
+/// Queues `job` to run after `delay`.
+pub async fn enqueue_at(tx: &mut Tx, job: &Job, delay: Duration) -> Result<bool> {
     let now = now_ms();
+    let run_at = now + millis(delay);
     let insert = Sql::new(
         "INSERT INTO jobs (id, kind, payload, dedupe_key, state, attempts, run_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 0, $6, $6, $6) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $7) ON CONFLICT DO NOTHING",
     )
     .bind(Uuid::now_v7())
     .bind(job.kind())
     .bind(job.to_json())
     .bind(job.dedupe_key())
     .bind(QUEUED)
+    .bind(run_at)
     .bind(now);
     Ok(tx.conn().execute(insert).await? == 1)
 }

@@ -31,6 +31,7 @@ mod sqlite_read;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod voicemails;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -10,9 +10,9 @@ use ringtrack_domain::sms::Status;
 use ringtrack_domain::{BusinessId, Cents, NumberId, PhoneNumber};
 use uuid::Uuid;
 
-use crate::conn::{FromRecord, Record, Sql};
+use crate::conn::{FromRecord, Record, Sql, json_column};
 use crate::paging::{Keyed, Page, fetch_page};
-use crate::{Connection, Result, StoreError, Tx, businesses, jobs};
+use crate::{Connection, Result, StoreError, Tx, businesses, jobs, webhooks};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
@@ -42,7 +42,6 @@ const COLUMNS: &str = "id, business_id, number_id, from_number, to_number, conta
 
 impl FromRecord for Message {
     fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
-        let media = row.text("media_urls")?;
         Ok(Message {
             id: row.parsed("id")?,
             business_id: row.parsed("business_id")?,
@@ -56,8 +55,7 @@ impl FromRecord for Message {
             segments: row.int("segments")?,
             cost: Cents::new(row.int("cost_cents")?),
             error: row.opt_text("error")?,
-            media_urls: serde_json::from_str(&media)
-                .map_err(|e| sqlx::Error::ColumnDecode { index: "media_urls".into(), source: Box::new(e) })?,
+            media_urls: json_column(row, "media_urls")?,
             carrier_sid: row.opt_text("carrier_sid")?,
             created_at: row.time("created_at")?,
             updated_at: row.time("updated_at")?,
@@ -114,6 +112,9 @@ pub async fn record(tx: &mut Tx, new: &NewMessage<'_>) -> Result<Option<Message>
     if tx.conn().execute(insert).await? == 0 {
         return Ok(None);
     }
+    if new.direction == INBOUND {
+        webhooks::emit(tx, new.business_id, "sms.received", id).await?;
+    }
     by_id(&mut *tx, id).await
 }
 
@@ -164,12 +165,16 @@ pub async fn failed_to_send(tx: &mut Tx, message: &Message, error: &str) -> Resu
     .bind(crate::now())
     .bind(message.id)
     .bind(Status::Queued.as_str());
-    if tx.conn().execute(update).await? == 1 && message.cost > Cents::ZERO {
+    if tx.conn().execute(update).await? == 0 {
+        return Ok(());
+    }
+    if message.cost > Cents::ZERO {
         let reason = format!("refund of text {} (not sent)", message.id);
         businesses::change_balance(tx, message.business_id, message.cost, &reason)
             .await?
             .map_err(|e| StoreError::Corrupt(format!("refunding a text: {e:?}")))?;
     }
+    webhooks::emit(tx, message.business_id, "sms.status", message.id).await?;
     Ok(())
 }
 
@@ -194,6 +199,7 @@ pub async fn carrier_status(
         .bind(crate::now())
         .bind(message.id);
     tx.conn().execute(update).await?;
+    webhooks::emit(tx, message.business_id, "sms.status", message.id).await?;
     Ok(true)
 }
 

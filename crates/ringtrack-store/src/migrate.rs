@@ -52,6 +52,7 @@ pub const MIGRATIONS: &[Migration] = &[
     shared!(7, "jobs, recordings and transcriptions", "0007_jobs_recordings_transcriptions.sql"),
     shared!(8, "sms", "0008_sms.sql"),
     shared!(9, "dni", "0009_dni.sql"),
+    shared!(10, "webhooks", "0010_webhooks.sql"),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.

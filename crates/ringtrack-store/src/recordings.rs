@@ -7,7 +7,7 @@ use ringtrack_domain::BusinessId;
 use ringtrack_domain::jobs::{AudioSource, Job};
 use uuid::Uuid;
 
-use crate::conn::{FromRecord, Record, Sql};
+use crate::conn::{FromRecord, Record, Sql, json_column};
 use crate::{Connection, Result, Tx, jobs};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,15 +145,13 @@ pub struct Transcription {
 
 impl FromRecord for Transcription {
     fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
-        let segments = row.text("segments")?;
         Ok(Transcription {
             call_id: row.parsed("call_id")?,
             source: source(row)?,
             status: row.text("status")?,
             engine: row.opt_text("engine")?,
             text: row.opt_text("text")?,
-            segments: serde_json::from_str(&segments)
-                .map_err(|e| sqlx::Error::ColumnDecode { index: "segments".into(), source: Box::new(e) })?,
+            segments: json_column(row, "segments")?,
             error: row.opt_text("error")?,
             created_at: row.time("created_at")?,
             updated_at: row.time("updated_at")?,

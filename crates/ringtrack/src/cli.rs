@@ -134,6 +134,9 @@ pub struct ServeArgs {
     pub dni_pool_rate: f64,
     #[arg(long, env = "RINGTRACK_DNI_POOL_BURST", default_value_t = 400.0)]
     pub dni_pool_burst: f64,
+    /// Let webhook endpoints be plain http:// on loopback addresses (local testing only).
+    #[arg(long, env = "RINGTRACK_ALLOW_HTTP_WEBHOOKS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
+    pub allow_http_webhooks: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -198,6 +201,9 @@ pub struct PipelineArgs {
     /// How often an idle worker asks the queue for work.
     #[arg(long, env = "RINGTRACK_JOB_POLL_MILLIS", default_value_t = 500)]
     pub job_poll_millis: u64,
+    /// Scales the webhook retry schedule (1, 5, 15 min, 1 h, 6 h); below 1 for testing only.
+    #[arg(long, env = "RINGTRACK_WEBHOOK_RETRY_SCALE", default_value_t = 1.0)]
+    pub webhook_retry_scale: f64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod cli;
+pub mod deliveries;
 pub mod llm;
 pub mod pipeline;
 pub mod renewals;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ringtrack_carrier::{Carrier, CarrierError, OutboundSms};
+use ringtrack_carrier::{Carrier, CarrierError, OutboundSms, Webhooks};
 use ringtrack_domain::PhoneNumber;
 use ringtrack_domain::jobs::{AudioSource, Job};
 use ringtrack_domain::scoring::{self, CallFacts, CallOutcome, Engine, RuleScorer, Scorer};
@@ -16,10 +16,11 @@ use ringtrack_media::storage::Recordings;
 use ringtrack_media::transcribe::{self, SpeechEngine};
 use ringtrack_store::jobs::Claimed;
 use ringtrack_store::recordings::{self, Recording, TranscriptionResult};
-use ringtrack_store::{Store, calls, messages};
+use ringtrack_store::{Store, calls, messages, webhooks};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
+use crate::deliveries::{self, Sender};
 use crate::llm::LlmScorer;
 
 /// Why a job did not finish.
@@ -50,8 +51,9 @@ pub struct Pipeline {
     /// `None` when transcription is off.
     pub speech: Option<Arc<dyn SpeechEngine>>,
     pub llm: Option<LlmScorer>,
-    /// Where the carrier reports the progress of texts sent.
-    pub sms_status_url: String,
+    /// This server's webhooks, where the carrier reports texts sent.
+    pub hooks: Webhooks,
+    pub webhooks: Sender,
     /// Transcriptions use every core: one at a time.
     transcribing: Semaphore,
 }
@@ -63,9 +65,19 @@ impl Pipeline {
         recordings: Recordings,
         speech: Option<Arc<dyn SpeechEngine>>,
         llm: Option<LlmScorer>,
-        sms_status_url: String,
+        public_url: &str,
+        webhook_retry_scale: f64,
     ) -> Pipeline {
-        Pipeline { store, carrier, recordings, speech, llm, sms_status_url, transcribing: Semaphore::new(1) }
+        Pipeline {
+            store,
+            carrier,
+            recordings,
+            speech,
+            llm,
+            hooks: Webhooks::at(public_url),
+            webhooks: Sender::new(public_url, webhook_retry_scale),
+            transcribing: Semaphore::new(1),
+        }
     }
 
     pub async fn run(&self, claimed: &Claimed, job: &Job) -> Result<(), JobError> {
@@ -80,7 +92,55 @@ impl Pipeline {
             Job::Transcribe { call_id, source } => self.transcribe(claimed, *call_id, *source).await,
             Job::Score { call_id } => self.score(claimed, *call_id).await,
             Job::SendSms { message_id } => self.send_sms(claimed, *message_id).await,
+            Job::DeliverWebhook { delivery_id, attempt } => {
+                self.deliver_webhook(claimed, *delivery_id, *attempt).await
+            }
         }
+    }
+
+    async fn deliver_webhook(
+        &self,
+        claimed: &Claimed,
+        delivery_id: uuid::Uuid,
+        attempt: u32,
+    ) -> Result<(), JobError> {
+        let Some((delivery, endpoint, event, deleted)) =
+            webhooks::for_attempt(&self.store, delivery_id).await?
+        else {
+            return self.finish(claimed, |_| Box::pin(async { Ok(()) })).await;
+        };
+        if !deliveries::due(&delivery, attempt) {
+            return self.finish(claimed, |_| Box::pin(async { Ok(()) })).await;
+        }
+        let attempted = if deleted || !endpoint.active {
+            deliveries::Attempted {
+                status_code: None,
+                error: Some("the endpoint is disabled or deleted".into()),
+                latency: std::time::Duration::ZERO,
+                outcome: webhooks::Outcome::Failed,
+            }
+        } else {
+            self.webhooks.attempt(&self.store, &endpoint, &event, attempt).await.map_err(JobError::Retry)?
+        };
+        tracing::info!(%delivery_id, event = event.event_type, attempt, status = ?attempted.status_code,
+            outcome = ?attempted.outcome, "webhook attempt");
+        self.finish(claimed, move |tx| {
+            Box::pin(async move {
+                webhooks::record_attempt(
+                    tx,
+                    &delivery,
+                    &endpoint,
+                    attempt,
+                    attempted.status_code,
+                    attempted.latency,
+                    attempted.error.as_deref(),
+                    attempted.outcome,
+                    ringtrack_domain::webhooks::DISABLE_AFTER,
+                )
+                .await
+            })
+        })
+        .await
     }
 
     /// The job has had all its attempts: leave a trace where users look.
@@ -233,7 +293,7 @@ impl Pipeline {
             from: parse(&message.from)?,
             to: parse(&message.to)?,
             body: message.body.clone(),
-            status_callback: self.sms_status_url.clone(),
+            status_callback: self.hooks.sms_status_callback.clone(),
         };
         match self.carrier.send_sms(sms).await {
             Ok(sent) => {

@@ -151,6 +151,7 @@ pub fn app_state(
         sandbox: None,
         recordings,
         dni_limits: Arc::default(),
+        allow_http_webhooks: false,
     };
     if let Some(recordings) = sandbox_recordings {
         state.sandbox = Some(Arc::new(SandboxCaller::new(webhook_token, state.webhooks(), recordings)));
@@ -233,7 +234,8 @@ pub fn pipeline(args: &PipelineArgs, state: &AppState, data_dir: &Path) -> anyho
         state.recordings.clone(),
         speech,
         llm,
-        state.sms_status_url(),
+        &state.public_url,
+        args.webhook_retry_scale,
     ))
 }
 

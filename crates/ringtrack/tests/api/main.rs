@@ -10,6 +10,7 @@ mod cli;
 mod common;
 mod conventions;
 mod dni;
+mod integrations;
 mod nodes;
 mod number_groups;
 mod numbers;

@@ -119,6 +119,50 @@ test_on_both_backends! {
         assert!(again.terminate().await.0.success());
         store.close().await;
     }
+
+    async fn a_webhook_retry_survives_a_server_restart(backend: Backend) {
+        let db = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        // First retry after 3 s (the schedule's minute, scaled down); a dead node's job is
+        // taken over after 2 s.
+        let env = [("RINGTRACK_TRANSCRIBER", "none"), ("RINGTRACK_ALLOW_HTTP_WEBHOOKS", "1"),
+            ("RINGTRACK_WEBHOOK_RETRY_SCALE", "0.05"), ("RINGTRACK_JOB_POLL_MILLIS", "50"), ("RINGTRACK_JOB_LEASE_SECONDS", "2")];
+        let server = Server::start_with(dir.path(), &db.url, &env).await;
+        let (key, number) = voicemail_line(&server, dir.path(), &db.url).await;
+        let (receiver, url) = crate::integrations::receiver(1, Duration::ZERO).await;
+        let created = reqwest::Client::new().post(format!("{}/api/v1/webhooks", server.base)).bearer_auth(&key)
+            .json(&json!({"url": url, "events": ["call.voicemail"]})).send().await.unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let secret = created.json::<Value>().await.unwrap()["data"]["webhook"]["secret"].as_str().unwrap().to_owned();
+        leave_voicemail(&server.base, &key, "+13055550177", &number, "Call me back please.").await;
+
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while receiver.received.lock().unwrap().is_empty() {
+            assert!(Instant::now() < deadline, "no first attempt");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        server.kill().await;
+        let store = Store::connect(&db.url).await.unwrap();
+        assert_eq!(count(&store, "SELECT count(*) AS value FROM webhook_deliveries WHERE status = 'pending'").await, 1);
+
+        let again = Server::start_with(dir.path(), &db.url, &env).await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while receiver.received.lock().unwrap().len() < 2 {
+            assert!(Instant::now() < deadline, "the retry never came after the restart");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let got = receiver.received.lock().unwrap().clone();
+        assert_eq!(got[1].event_id, got[0].event_id, "the same event, retried");
+        assert!(crate::integrations::verifies(&got[1].signature, &secret, &got[1].raw));
+        drained(&store, Duration::from_secs(30)).await;
+        // Killed after sending but before recording, the first attempt is made again: the
+        // receiver deduplicates by the event id, which is why it is stable.
+        assert_eq!(count(&store, "SELECT count(*) AS value FROM webhook_deliveries WHERE status = 'succeeded'").await, 1);
+        assert_eq!(got.len(), 2, "delivered once after one failure");
+        assert!(again.terminate().await.0.success());
+        store.close().await;
+    }
+
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

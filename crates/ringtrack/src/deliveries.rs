@@ -1,0 +1,168 @@
+//! Delivering webhook events: the body (made once per event, from the API's own shapes),
+//! the signature, one HTTP attempt with a 10 s limit and no redirects, and what the attempt
+//! means for the next one. A delivery job only ever makes one attempt; retries are new
+//! jobs queued at their time, so a restart between attempts loses nothing.
+
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use ringtrack_domain::webhooks::{self, MAX_ATTEMPTS};
+use ringtrack_store::webhooks::{self as store, Endpoint, Event, Outcome};
+use ringtrack_store::{Store, calls, forms, messages};
+use serde_json::{Value, json};
+
+/// How webhooks are sent.
+pub struct Sender {
+    http: reqwest::Client,
+    /// The server's public URL, for links in bodies (a call's recording).
+    public_url: String,
+    /// Shrinks the retry schedule (tests); 1 in production.
+    retry_scale: f64,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Sender {
+    pub fn new(public_url: &str, retry_scale: f64) -> Sender {
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("ringtrack-webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a TLS client");
+        Sender { http, public_url: public_url.trim_end_matches('/').to_owned(), retry_scale }
+    }
+
+    /// The event's `data`: what the event is about, in the API's shapes.
+    async fn data(&self, store: &Store, event: &Event) -> Result<Value, String> {
+        let missing = || format!("the {} of event {} is gone", event.event_type, event.id);
+        let subject = event.subject_id;
+        let db = |e: ringtrack_store::StoreError| e.to_string();
+        let value = match event.event_type.split('.').next() {
+            Some("call") => {
+                let call = calls::by_id(store, subject.ok_or_else(missing)?)
+                    .await
+                    .map_err(db)?
+                    .ok_or_else(missing)?;
+                let recording = call
+                    .has_recording
+                    .then(|| format!("{}/api/v1/calls/{}/recording", self.public_url, call.id));
+                let mut data = json!({
+                    "call_id": call.id,
+                    "business_id": call.business_id,
+                    "tracking_number": call.tracking_number,
+                    "caller_number": call.caller_number,
+                    "caller_name": null,
+                    "destination_number": call.destination_number,
+                    "duration_seconds": call.duration_seconds,
+                    "status": call.status,
+                    "call_flow_name": call.call_flow_name,
+                    "recording_url": recording,
+                    "utm_source": call.utm_source,
+                    "utm_medium": call.utm_medium,
+                    "utm_campaign": call.utm_campaign,
+                    "gclid": call.gclid,
+                    "landing_page_url": call.landing_page,
+                    "caller_city": call.caller_city,
+                    "caller_state": call.caller_state,
+                    "timestamp": call.created_at,
+                });
+                data["call"] = serde_json::to_value(ringtrack_api::calls::CallView::from(call))
+                    .map_err(|e| e.to_string())?;
+                data
+            }
+            Some("sms") => {
+                let message = messages::by_id(store, subject.ok_or_else(missing)?)
+                    .await
+                    .map_err(db)?
+                    .ok_or_else(missing)?;
+                json!({ "message": ringtrack_api::sms::MessageView::from(message) })
+            }
+            Some("form") => {
+                let form = forms::get(store, event.business_id, subject.ok_or_else(missing)?)
+                    .await
+                    .map_err(db)?
+                    .ok_or_else(missing)?;
+                json!({ "form": ringtrack_api::forms::FormView::from(form) })
+            }
+            _ => {
+                json!({ "message": "A test delivery from ringtrack: your endpoint receives and can verify webhooks." })
+            }
+        };
+        Ok(value)
+    }
+
+    /// The body every attempt and every endpoint gets for this event.
+    async fn body(&self, store: &Store, event: &Event) -> Result<String, String> {
+        if let Some(kept) = &event.payload {
+            return Ok(kept.clone());
+        }
+        let body = json!({
+            "id": event.id,
+            "type": event.event_type,
+            "created_at": event.created_at,
+            "data": self.data(store, event).await?,
+        })
+        .to_string();
+        let mut tx = store.begin().await.map_err(|e| e.to_string())?;
+        let kept = store::keep_payload(&mut tx, event.id, &body).await.map_err(|e| e.to_string())?;
+        tx.commit().await.map_err(|e| e.to_string())?;
+        Ok(kept)
+    }
+
+    /// One attempt: sends, and says what it came to.
+    pub async fn attempt(
+        &self,
+        store: &Store,
+        endpoint: &Endpoint,
+        event: &Event,
+        attempt: u32,
+    ) -> Result<Attempted, String> {
+        let body = self.body(store, event).await?;
+        let now = Timestamp::now();
+        let mut request = self
+            .http
+            .post(&endpoint.url)
+            .header("Content-Type", "application/json")
+            .header(
+                "Ringtrack-Signature",
+                webhooks::signature_header(&endpoint.signing_secrets(now), now.as_second(), body.as_bytes()),
+            )
+            .header("Ringtrack-Event-Id", event.id.to_string())
+            .header("Ringtrack-Event-Type", event.event_type.as_str())
+            .header("Ringtrack-Delivery-Attempt", attempt.to_string());
+        for (name, value) in &endpoint.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let started = Instant::now();
+        let sent = request.body(body).send().await;
+        let latency = started.elapsed();
+        let (status_code, error) = match sent {
+            Ok(response) if response.status().is_success() => (Some(response.status().as_u16()), None),
+            Ok(response) => (
+                Some(response.status().as_u16()),
+                Some(format!("the endpoint answered {}", response.status())),
+            ),
+            Err(e) if e.is_timeout() => (None, Some(format!("no answer within {} s", TIMEOUT.as_secs()))),
+            Err(e) => (None, Some(e.without_url().to_string())),
+        };
+        let outcome = match (&error, webhooks::retry_delay(attempt, self.retry_scale)) {
+            (None, _) => Outcome::Succeeded,
+            (Some(_), Some(delay)) if attempt < MAX_ATTEMPTS => Outcome::RetryIn(delay),
+            (Some(_), _) => Outcome::Failed,
+        };
+        Ok(Attempted { status_code, error, latency, outcome })
+    }
+}
+
+pub struct Attempted {
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    pub latency: Duration,
+    pub outcome: Outcome,
+}
+
+/// Whether this attempt of the delivery is still to be made (a repeated job is not).
+pub fn due(delivery: &store::Delivery, attempt: u32) -> bool {
+    delivery.status != store::SUCCEEDED && delivery.attempts < i64::from(attempt)
+}
