@@ -62,7 +62,7 @@ run_backend() {
   seed_end=$(date +%s.%N)
   key=$(sed -E 's/.*"api_key":"([^"]+)".*/\1/' <<<"$seeded")
   local port=$((20000 + RANDOM % 20000))
-  RINGTRACK_LOG=warn "$bin" --data-dir "$dir" --database-url "$url" serve --bind "127.0.0.1:$port" >/dev/null 2>&1 &
+  RINGTRACK_LOG=warn RINGTRACK_API_RATE=1000000 RINGTRACK_API_BURST=1000000 "$bin" --data-dir "$dir" --database-url "$url" serve --bind "127.0.0.1:$port" >/dev/null 2>&1 &
   local server=$!
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
   local base="http://127.0.0.1:$port"

@@ -74,7 +74,12 @@ impl FromRequestParts<AppState> for Auth {
 }
 
 fn bearer_secret(parts: &Parts) -> Option<ApiKeySecret> {
-    let header = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    bearer(&parts.headers)
+}
+
+/// The API key a request carries, if well formed.
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Option<ApiKeySecret> {
+    let header = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = header.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;

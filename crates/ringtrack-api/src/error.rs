@@ -42,7 +42,7 @@ pub enum ApiError {
     #[error("The service is not ready")]
     Unavailable,
     /// Too many requests; try again after the duration.
-    #[error("Too many requests; retry after {} s", .0.as_secs().max(1))]
+    #[error("Too many requests; retry after {} s", (.0.as_secs_f64().ceil() as u64).max(1))]
     RateLimited(std::time::Duration),
     #[error("Internal server error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -125,7 +125,7 @@ impl IntoResponse for ApiError {
         }
         let message = self.to_string();
         let retry_after = match &self {
-            ApiError::RateLimited(wait) => Some(wait.as_secs().max(1)),
+            ApiError::RateLimited(wait) => Some((wait.as_secs_f64().ceil() as u64).max(1)),
             _ => None,
         };
         let details = match self {

@@ -67,6 +67,8 @@ pub struct AppState {
     pub dni_limits: Arc<dni::DniLimits>,
     /// Webhook endpoints may be plain http:// on loopback addresses (local testing only).
     pub allow_http_webhooks: bool,
+    /// This node's limit on `/api/v1` requests per key.
+    pub api_limits: Arc<rate_limit::RateLimiter>,
 }
 
 impl AppState {
@@ -147,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("Route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit_api))
         .layer(axum::middleware::from_fn(request_log::request_context))
         .with_state(state)
 }

@@ -124,6 +124,11 @@ pub struct ServeArgs {
     pub carrier: CarrierArgs,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
+    /// API requests a second each key may make (per node; per address without a key).
+    #[arg(long, env = "RINGTRACK_API_RATE", default_value_t = 20.0)]
+    pub api_rate: f64,
+    #[arg(long, env = "RINGTRACK_API_BURST", default_value_t = 100.0)]
+    pub api_burst: f64,
     /// Requests a second each IP may make to the public DNI endpoints (per node).
     #[arg(long, env = "RINGTRACK_DNI_IP_RATE", default_value_t = 2.0)]
     pub dni_ip_rate: f64,

@@ -39,6 +39,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         wiring::app_state(store.clone(), carrier, prices, &public_url, &token, sandbox, recordings);
     state.dni_limits = Arc::new(wiring::dni_limits(&args)?);
     state.allow_http_webhooks = args.allow_http_webhooks;
+    state.api_limits = Arc::new(wiring::api_limits(&args)?);
     let pipeline = wiring::pipeline(&args.pipeline, &state, &storage.data_dir)?;
 
     if let Some((business, key)) = first_start(&store).await? {

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use ringtrack_api::AppState;
 use ringtrack_api::dni::DniLimits;
-use ringtrack_api::rate_limit::Rate;
+use ringtrack_api::rate_limit::{Rate, RateLimiter};
+
+/// The API's limit per key: 20 requests a second, bursts of 100.
+pub const DEFAULT_API_RATE: Rate = Rate { per_second: 20.0, burst: 100.0 };
 use ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE;
 use ringtrack_carrier::sandbox_call::SandboxCaller;
 use ringtrack_carrier::{
@@ -152,6 +155,7 @@ pub fn app_state(
         recordings,
         dni_limits: Arc::default(),
         allow_http_webhooks: false,
+        api_limits: Arc::new(RateLimiter::new(DEFAULT_API_RATE)),
     };
     if let Some(recordings) = sandbox_recordings {
         state.sandbox = Some(Arc::new(SandboxCaller::new(webhook_token, state.webhooks(), recordings)));
@@ -239,16 +243,22 @@ pub fn pipeline(args: &PipelineArgs, state: &AppState, data_dir: &Path) -> anyho
     ))
 }
 
+fn rate(flag: &str, per_second: f64, burst: f64) -> anyhow::Result<Rate> {
+    if !(per_second > 0.0 && burst >= 1.0 && per_second.is_finite() && burst.is_finite()) {
+        bail!("--{flag}-rate must be above 0 and --{flag}-burst at least 1");
+    }
+    Ok(Rate { per_second, burst })
+}
+
 /// This node's limits on the public DNI endpoints.
 pub fn dni_limits(args: &ServeArgs) -> anyhow::Result<DniLimits> {
-    let rate = |flag: &str, per_second: f64, burst: f64| {
-        if !(per_second > 0.0 && burst >= 1.0 && per_second.is_finite() && burst.is_finite()) {
-            bail!("--{flag}-rate must be above 0 and --{flag}-burst at least 1");
-        }
-        Ok(Rate { per_second, burst })
-    };
     Ok(DniLimits::new(
         rate("dni-ip", args.dni_ip_rate, args.dni_ip_burst)?,
         rate("dni-pool", args.dni_pool_rate, args.dni_pool_burst)?,
     ))
+}
+
+/// This node's limit on API requests per key.
+pub fn api_limits(args: &ServeArgs) -> anyhow::Result<RateLimiter> {
+    Ok(RateLimiter::new(rate("api", args.api_rate, args.api_burst)?))
 }

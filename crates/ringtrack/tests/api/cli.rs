@@ -146,6 +146,34 @@ test_on_both_backends! {
         assert!(again.terminate().await.0.success());
     }
 
+    async fn api_keys_are_rate_limited_with_headers_on_every_answer(backend: Backend) {
+        let db = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start_with(dir.path(), &db.url, &[("RINGTRACK_API_RATE", "0.5"), ("RINGTRACK_API_BURST", "3")]).await;
+        let key = key_in(&server.banner).unwrap();
+        let client = reqwest::Client::new();
+        let get = |key: &str| client.get(format!("{}/api/v1/api-keys", server.base)).bearer_auth(key.to_owned()).send();
+        for remaining in ["2", "1", "0"] {
+            let ok = get(&key).await.unwrap();
+            assert_eq!(ok.status(), StatusCode::OK);
+            assert_eq!(ok.headers()["x-ratelimit-limit"], "3");
+            assert_eq!(ok.headers()["x-ratelimit-remaining"], remaining);
+            assert!(ok.headers()["x-ratelimit-reset"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+        }
+        let limited = get(&key).await.unwrap();
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(limited.headers()["retry-after"], "2");
+        assert_eq!(limited.headers()["x-ratelimit-remaining"], "0");
+        let body: Value = limited.json().await.unwrap();
+        assert_eq!(body["error"]["type"], "rate_limited");
+        // Another key (even a wrong one) has its own bucket; probes are not limited.
+        let other = get("cs_key_00000000000000000000000000000000").await.unwrap();
+        assert_eq!(other.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(other.headers()["x-ratelimit-remaining"], "2");
+        assert_eq!(client.get(format!("{}/healthz", server.base)).send().await.unwrap().status(), StatusCode::OK);
+        assert!(server.terminate().await.0.success());
+    }
+
     async fn admin_commands_print_one_json_line(backend: Backend) {
         let db = TestDatabase::create(backend).await;
         let dir = tempfile::tempdir().unwrap();

@@ -91,8 +91,8 @@ impl TestApp {
         storage: StorageConfig,
     ) -> TestApp {
         // Tests make many public requests from one address: no limit in the way.
-        let unlimited = Rate { per_second: 1e6, burst: 1e6 };
-        Self::spawn_with_limits(backend, carrier, storage, DniLimits::new(unlimited, unlimited)).await
+        let limits = DniLimits::new(unlimited_rate(), unlimited_rate());
+        Self::spawn_with_limits(backend, carrier, storage, limits).await
     }
 
     async fn spawn_with_limits(
@@ -121,6 +121,8 @@ impl TestApp {
         );
         state.dni_limits = Arc::new(limits);
         state.allow_http_webhooks = true;
+        // Tests make requests as fast as they can: the API limit is tested on its own.
+        state.api_limits = Arc::new(ringtrack_api::rate_limit::RateLimiter::new(unlimited_rate()));
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(ringtrack_api::serve(listener, state, async {
             let _ = rx.await;
@@ -280,6 +282,10 @@ pub async fn assert_error(response: Response, status: u16, kind: &str, fields: &
         .unwrap_or_default();
     assert_eq!(named, fields, "{json}");
     json
+}
+
+fn unlimited_rate() -> Rate {
+    Rate { per_second: 1e6, burst: 1e6 }
 }
 
 /// The offline model, loaded once per test process. `scripts/test` prepares it (with
