@@ -11,6 +11,7 @@ mod common;
 mod conventions;
 mod dni;
 mod integrations;
+mod isolation;
 mod nodes;
 mod number_groups;
 mod numbers;
