@@ -16,6 +16,7 @@ pub mod extract;
 pub mod forms;
 pub mod google_ads;
 pub mod idempotency;
+pub mod metrics;
 pub mod number_groups;
 pub mod number_pools;
 pub mod numbers;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub allow_http_webhooks: bool,
     /// This node's limit on `/api/v1` requests per key.
     pub api_limits: Arc<rate_limit::RateLimiter>,
+    /// This node's request figures, for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -150,6 +153,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit_api))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::measure))
         .layer(axum::middleware::from_fn(request_log::request_context))
         .with_state(state)
 }

@@ -243,3 +243,47 @@ pub async fn pending(mut db: impl Connection) -> Result<i64> {
         Sql::new("SELECT count(*) AS value FROM jobs WHERE state IN ($1, $2)").bind(QUEUED).bind(RUNNING);
     Ok(db.conn().fetch_one(select).await?)
 }
+
+/// What `/metrics` reports of the store: calls by status, jobs by state, queue lag.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Figures {
+    pub calls_by_status: Vec<(String, i64)>,
+    pub jobs_by_state: Vec<(String, i64)>,
+    /// How long the oldest due job has waited to be claimed.
+    pub queue_lag: Duration,
+}
+
+struct Tally(String, i64);
+
+impl FromRecord for Tally {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        Ok(Tally(row.text("label")?, row.int("value")?))
+    }
+}
+
+pub async fn figures(mut db: impl Connection) -> Result<Figures> {
+    let calls = Sql::new(
+        "SELECT status AS label, sum(calls) AS value FROM call_totals GROUP BY status ORDER BY status",
+    );
+    let calls_by_status =
+        db.conn().fetch_all::<Tally>(calls).await?.into_iter().map(|t| (t.0, t.1)).collect();
+    let jobs = Sql::new("SELECT state AS label, count(*) AS value FROM jobs GROUP BY state ORDER BY state");
+    let jobs_by_state = db.conn().fetch_all::<Tally>(jobs).await?.into_iter().map(|t| (t.0, t.1)).collect();
+    let now = now_ms();
+    let oldest = Sql::new("SELECT min(run_at) AS value FROM jobs WHERE state = $1 AND run_at <= $2")
+        .bind(QUEUED)
+        .bind(now);
+    let oldest: Option<Option<i64>> = db.conn().fetch_optional::<OptionalInt>(oldest).await?.map(|o| o.0);
+    let queue_lag = oldest
+        .flatten()
+        .map_or(Duration::ZERO, |at| Duration::from_millis(u64::try_from(now - at).unwrap_or(0)));
+    Ok(Figures { calls_by_status, jobs_by_state, queue_lag })
+}
+
+struct OptionalInt(Option<i64>);
+
+impl FromRecord for OptionalInt {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        row.opt_int("value").map(OptionalInt)
+    }
+}

@@ -114,6 +114,10 @@ pub struct ServeArgs {
     /// The address to listen on.
     #[arg(long, env = "RINGTRACK_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+    /// Serve Prometheus metrics at /metrics on this address (a separate listener, kept off
+    /// the public one).
+    #[arg(long, env = "RINGTRACK_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
     /// The URL carriers and browsers reach this server at [default: http:// + the bind address]
     #[arg(long, env = "RINGTRACK_PUBLIC_URL")]
     pub public_url: Option<String>,

@@ -42,8 +42,19 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     state.api_limits = Arc::new(wiring::api_limits(&args)?);
     let pipeline = wiring::pipeline(&args.pipeline, &state, &storage.data_dir)?;
 
+    let metrics = match args.metrics_bind {
+        Some(bind) => Some(
+            TcpListener::bind(bind)
+                .await
+                .with_context(|| format!("--metrics-bind: cannot listen on {bind}"))?,
+        ),
+        None => None,
+    };
     if let Some((business, key)) = first_start(&store).await? {
         print_first_key(business, &key, local);
+    }
+    if let Some(metrics) = &metrics {
+        println!("metrics on http://{}/metrics", metrics.local_addr()?);
     }
     println!("ringtrack listening on http://{local} (public URL {public_url})");
     tracing::info!(address = %local, public_url, backend = ?store.backend(), carrier = ?args.carrier.carrier, "serving");
@@ -52,7 +63,19 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     let interval = Duration::from_secs(args.renewal_interval_seconds.max(1));
     let renewals = tokio::spawn(renewals::run(store.clone(), interval, stopped.clone()));
     let worker =
-        tokio::spawn(worker::run(Arc::new(pipeline), wiring::worker_config(&args.pipeline), stopped));
+        tokio::spawn(worker::run(Arc::new(pipeline), wiring::worker_config(&args.pipeline), stopped.clone()));
+    if let Some(metrics) = metrics {
+        let mut stopped = stopped;
+        let until_stopped = async move {
+            let _ = stopped.changed().await;
+        };
+        let served = ringtrack_api::metrics::serve(metrics, state.clone(), until_stopped);
+        tokio::spawn(async move {
+            if let Err(error) = served.await {
+                tracing::error!(%error, "the metrics listener failed");
+            }
+        });
+    }
     let shutdown = async move {
         shutdown_signal().await;
         let _ = stop.send(true);

@@ -156,6 +156,7 @@ pub fn app_state(
         dni_limits: Arc::default(),
         allow_http_webhooks: false,
         api_limits: Arc::new(RateLimiter::new(DEFAULT_API_RATE)),
+        metrics: Arc::default(),
     };
     if let Some(recordings) = sandbox_recordings {
         state.sandbox = Some(Arc::new(SandboxCaller::new(webhook_token, state.webhooks(), recordings)));

@@ -174,6 +174,32 @@ test_on_both_backends! {
         assert!(server.terminate().await.0.success());
     }
 
+    async fn metrics_are_served_on_their_own_listener(backend: Backend) {
+        let db = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start_with(dir.path(), &db.url, &[("RINGTRACK_METRICS_BIND", "127.0.0.1:0")]).await;
+        let start = server.banner.find("metrics on http://").expect("the metrics address is printed") + "metrics on http://".len();
+        let bind = server.banner[start..].split('/').next().unwrap().to_owned();
+        let key = key_in(&server.banner).unwrap();
+        let client = reqwest::Client::new();
+        for _ in 0..2 {
+            let listed = client.get(format!("{}/api/v1/calls", server.base)).bearer_auth(&key).send().await.unwrap();
+            assert_eq!(listed.status(), StatusCode::OK);
+        }
+        let missing = client.get(format!("{}/api/v1/calls/{}", server.base, uuid::Uuid::now_v7())).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert_eq!(client.get(format!("{}/metrics", server.base)).send().await.unwrap().status(), StatusCode::NOT_FOUND,
+            "not on the public listener");
+
+        let text = client.get(format!("http://{bind}/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(text.contains("ringtrack_http_requests_total{route=\"/api/v1/calls\",method=\"GET\",status=\"200\"} 2"), "{text}");
+        assert!(text.contains("ringtrack_http_requests_total{route=\"/api/v1/calls/{id}\",method=\"GET\",status=\"404\"} 1"), "{text}");
+        assert!(text.contains("ringtrack_http_request_duration_seconds_bucket{route=\"/api/v1/calls\",le=\"+Inf\"} 2"), "{text}");
+        assert!(text.contains("ringtrack_http_request_duration_seconds_count{route=\"/api/v1/calls\"} 2"));
+        assert!(text.contains("# TYPE ringtrack_jobs gauge") && text.contains("ringtrack_job_queue_lag_seconds 0"), "{text}");
+        assert!(server.terminate().await.0.success());
+    }
+
     async fn admin_commands_print_one_json_line(backend: Backend) {
         let db = TestDatabase::create(backend).await;
         let dir = tempfile::tempdir().unwrap();
