@@ -72,6 +72,8 @@ pub struct AppState {
     pub api_limits: Arc<rate_limit::RateLimiter>,
     /// This node's request figures, for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
+    /// Seals the secrets kept at rest (webhook signing secrets).
+    pub sealer: Arc<ringtrack_domain::secrets::Sealer>,
 }
 
 impl AppState {

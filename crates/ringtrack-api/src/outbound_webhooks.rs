@@ -50,7 +50,8 @@ pub struct EndpointView {
 }
 
 impl EndpointView {
-    fn of(e: Endpoint, show_secret: bool) -> EndpointView {
+    /// The endpoint as shown; `secret` only in the answer that made it.
+    fn of(e: Endpoint, secret: Option<String>) -> EndpointView {
         EndpointView {
             id: e.id,
             url: e.url,
@@ -59,7 +60,7 @@ impl EndpointView {
             active: e.active,
             disabled_reason: e.disabled_reason,
             failing_since: e.failing_since,
-            secret: show_secret.then_some(e.secret),
+            secret,
             created_at: e.created_at,
             updated_at: e.updated_at,
         }
@@ -178,7 +179,7 @@ pub async fn list(
 ) -> ApiResult<Data<EndpointList>> {
     auth.require(Access::Write)?;
     let found = store::list(&state.store, auth.business_id, &page).await?;
-    let (webhooks, page) = PageInfo::split(found, &page, |e| EndpointView::of(e, false));
+    let (webhooks, page) = PageInfo::split(found, &page, |e| EndpointView::of(e, None));
     Ok(Data::new(EndpointList { webhooks, page }))
 }
 
@@ -199,10 +200,11 @@ pub async fn create(
 ) -> ApiResult<Created<EndpointBody>> {
     auth.require(Access::Write)?;
     let settings = settings(&state, input, None)?;
+    let secret = new_secret();
     let mut tx = state.store.begin().await?;
-    let created = store::create(&mut tx, auth.business_id, &settings, &new_secret()).await?;
+    let created = store::create(&mut tx, auth.business_id, &settings, &state.sealer.seal(&secret)).await?;
     tx.commit().await?;
-    Ok(Created(EndpointBody { webhook: EndpointView::of(created, true) }))
+    Ok(Created(EndpointBody { webhook: EndpointView::of(created, Some(secret)) }))
 }
 
 #[utoipa::path(
@@ -218,7 +220,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Data<EndpointBody>> {
     auth.require(Access::Write)?;
-    Ok(Data::new(EndpointBody { webhook: EndpointView::of(endpoint(&state, &auth, &id).await?, false) }))
+    Ok(Data::new(EndpointBody { webhook: EndpointView::of(endpoint(&state, &auth, &id).await?, None) }))
 }
 
 #[utoipa::path(
@@ -242,7 +244,7 @@ pub async fn update(
     let mut tx = state.store.begin().await?;
     let updated = store::update(&mut tx, &current, &settings).await?;
     tx.commit().await?;
-    Ok(Data::new(EndpointBody { webhook: EndpointView::of(updated, false) }))
+    Ok(Data::new(EndpointBody { webhook: EndpointView::of(updated, None) }))
 }
 
 #[utoipa::path(
@@ -262,7 +264,7 @@ pub async fn delete(
     let mut tx = state.store.begin().await?;
     store::delete(&mut tx, &current).await?;
     tx.commit().await?;
-    Ok(Data::new(EndpointBody { webhook: EndpointView::of(current, false) }))
+    Ok(Data::new(EndpointBody { webhook: EndpointView::of(current, None) }))
 }
 
 #[utoipa::path(
@@ -280,10 +282,11 @@ pub async fn rotate(
 ) -> ApiResult<Data<EndpointBody>> {
     auth.require(Access::Write)?;
     let current = endpoint(&state, &auth, &id).await?;
+    let secret = new_secret();
     let mut tx = state.store.begin().await?;
-    let rotated = store::rotate(&mut tx, &current, &new_secret(), ROTATION_OVERLAP).await?;
+    let rotated = store::rotate(&mut tx, &current, &state.sealer.seal(&secret), ROTATION_OVERLAP).await?;
     tx.commit().await?;
-    Ok(Data::new(EndpointBody { webhook: EndpointView::of(rotated, true) }))
+    Ok(Data::new(EndpointBody { webhook: EndpointView::of(rotated, Some(secret)) }))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -22,6 +22,7 @@ pub mod paging;
 pub mod phone;
 pub mod role;
 pub mod scoring;
+pub mod secrets;
 pub mod sms;
 pub mod validation;
 pub mod webhooks;

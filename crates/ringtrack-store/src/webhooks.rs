@@ -35,8 +35,8 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// The secrets that sign a delivery now: the current one, and the previous one while
-    /// its overlap lasts.
+    /// The secrets that sign a delivery now (sealed, as kept): the current one, and the
+    /// previous one while its overlap lasts.
     pub fn signing_secrets(&self, now: Timestamp) -> Vec<&str> {
         let mut secrets = vec![self.secret.as_str()];
         if let (Some(old), Some(until)) = (&self.previous_secret, self.previous_secret_expires_at)

@@ -143,6 +143,10 @@ pub struct ServeArgs {
     pub dni_pool_rate: f64,
     #[arg(long, env = "RINGTRACK_DNI_POOL_BURST", default_value_t = 400.0)]
     pub dni_pool_burst: f64,
+    /// The key (32 bytes, base64) sealing secrets at rest; every node of one database needs
+    /// the same [default: one made once in the data dir]
+    #[arg(long, env = "RINGTRACK_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
     /// Let webhook endpoints be plain http:// on loopback addresses (local testing only).
     #[arg(long, env = "RINGTRACK_ALLOW_HTTP_WEBHOOKS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
     pub allow_http_webhooks: bool,

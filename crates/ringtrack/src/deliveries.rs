@@ -3,9 +3,11 @@
 //! means for the next one. A delivery job only ever makes one attempt; retries are new
 //! jobs queued at their time, so a restart between attempts loses nothing.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
+use ringtrack_domain::secrets::Sealer;
 use ringtrack_domain::webhooks::{self, MAX_ATTEMPTS};
 use ringtrack_store::webhooks::{self as store, Endpoint, Event, Outcome};
 use ringtrack_store::{Store, calls, forms, messages};
@@ -18,19 +20,21 @@ pub struct Sender {
     public_url: String,
     /// Shrinks the retry schedule (tests); 1 in production.
     retry_scale: f64,
+    /// Opens the signing secrets, kept sealed.
+    sealer: Arc<Sealer>,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Sender {
-    pub fn new(public_url: &str, retry_scale: f64) -> Sender {
+    pub fn new(public_url: &str, retry_scale: f64, sealer: Arc<Sealer>) -> Sender {
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("ringtrack-webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("a TLS client");
-        Sender { http, public_url: public_url.trim_end_matches('/').to_owned(), retry_scale }
+        Sender { http, public_url: public_url.trim_end_matches('/').to_owned(), retry_scale, sealer }
     }
 
     /// The event's `data`: what the event is about, in the API's shapes.
@@ -120,13 +124,19 @@ impl Sender {
     ) -> Result<Attempted, String> {
         let body = self.body(store, event).await?;
         let now = Timestamp::now();
+        let secrets = endpoint
+            .signing_secrets(now)
+            .into_iter()
+            .map(|sealed| self.sealer.open(sealed).map_err(|e| format!("the signing secret: {e}")))
+            .collect::<Result<Vec<String>, String>>()?;
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
         let mut request = self
             .http
             .post(&endpoint.url)
             .header("Content-Type", "application/json")
             .header(
                 "Ringtrack-Signature",
-                webhooks::signature_header(&endpoint.signing_secrets(now), now.as_second(), body.as_bytes()),
+                webhooks::signature_header(&secrets, now.as_second(), body.as_bytes()),
             )
             .header("Ringtrack-Event-Id", event.id.to_string())
             .header("Ringtrack-Event-Type", event.event_type.as_str())

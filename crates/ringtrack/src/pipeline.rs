@@ -67,6 +67,7 @@ impl Pipeline {
         llm: Option<LlmScorer>,
         public_url: &str,
         webhook_retry_scale: f64,
+        sealer: Arc<ringtrack_domain::secrets::Sealer>,
     ) -> Pipeline {
         Pipeline {
             store,
@@ -75,7 +76,7 @@ impl Pipeline {
             speech,
             llm,
             hooks: Webhooks::at(public_url),
-            webhooks: Sender::new(public_url, webhook_retry_scale),
+            webhooks: Sender::new(public_url, webhook_retry_scale, sealer),
             transcribing: Semaphore::new(1),
         }
     }

@@ -40,6 +40,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     state.dni_limits = Arc::new(wiring::dni_limits(&args)?);
     state.allow_http_webhooks = args.allow_http_webhooks;
     state.api_limits = Arc::new(wiring::api_limits(&args)?);
+    state.sealer = Arc::new(wiring::sealer(args.secret_key.as_deref(), &storage.data_dir)?);
     let pipeline = wiring::pipeline(&args.pipeline, &state, &storage.data_dir)?;
 
     let metrics = match args.metrics_bind {

@@ -17,6 +17,7 @@ use ringtrack_carrier::{
     BoxFuture, Carrier, CarrierError, NumberRegistry, SandboxCarrier, TwilioCarrier, TwilioConfig,
 };
 use ringtrack_domain::jobs::RetryPolicy;
+use ringtrack_domain::secrets::Sealer;
 use ringtrack_domain::{Cents, PhoneNumber, Prices};
 use ringtrack_media::storage::{Recordings, StorageConfig};
 use ringtrack_media::transcribe::{OpenAi, SpeechEngine, Whisper};
@@ -157,6 +158,7 @@ pub fn app_state(
         allow_http_webhooks: false,
         api_limits: Arc::new(RateLimiter::new(DEFAULT_API_RATE)),
         metrics: Arc::default(),
+        sealer: Arc::new(ringtrack_domain::secrets::Sealer::new(&[0; 32])),
     };
     if let Some(recordings) = sandbox_recordings {
         state.sandbox = Some(Arc::new(SandboxCaller::new(webhook_token, state.webhooks(), recordings)));
@@ -241,6 +243,7 @@ pub fn pipeline(args: &PipelineArgs, state: &AppState, data_dir: &Path) -> anyho
         llm,
         &state.public_url,
         args.webhook_retry_scale,
+        state.sealer.clone(),
     ))
 }
 
@@ -262,4 +265,20 @@ pub fn dni_limits(args: &ServeArgs) -> anyhow::Result<DniLimits> {
 /// This node's limit on API requests per key.
 pub fn api_limits(args: &ServeArgs) -> anyhow::Result<RateLimiter> {
     Ok(RateLimiter::new(rate("api", args.api_rate, args.api_burst)?))
+}
+
+/// The key secrets are sealed with at rest: `RINGTRACK_SECRET_KEY` (every node of one
+/// database needs the same), or one made once and kept in the data dir (mode 0600).
+pub fn sealer(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<Sealer> {
+    if let Some(key) = configured {
+        return Sealer::from_base64(key).context("RINGTRACK_SECRET_KEY");
+    }
+    let path = data_dir.join("secret-key");
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        return Sealer::from_base64(&key).with_context(|| format!("{}", path.display()));
+    }
+    let key = Sealer::generate_key();
+    write_private(&path, &key)
+        .with_context(|| format!("cannot keep the secret key in {}", path.display()))?;
+    Ok(Sealer::from_base64(&key).expect("a generated key"))
 }

@@ -38,6 +38,7 @@ pub struct TestApp {
     /// The carrier the server uses, and where it keeps recordings: what a worker needs.
     pub carrier: Arc<dyn Carrier>,
     pub recordings: Recordings,
+    pub sealer: Arc<ringtrack_domain::secrets::Sealer>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     worker: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
@@ -121,6 +122,9 @@ impl TestApp {
         );
         state.dni_limits = Arc::new(limits);
         state.allow_http_webhooks = true;
+        let key = ringtrack_domain::secrets::Sealer::generate_key();
+        state.sealer = Arc::new(ringtrack_domain::secrets::Sealer::from_base64(&key).unwrap());
+        let state_sealer = state.sealer.clone();
         // Tests make requests as fast as they can: the API limit is tested on its own.
         state.api_limits = Arc::new(ringtrack_api::rate_limit::RateLimiter::new(unlimited_rate()));
         let (tx, rx) = oneshot::channel::<()>();
@@ -135,6 +139,7 @@ impl TestApp {
             business: BusinessId::new(),
             carrier,
             recordings,
+            sealer: state_sealer,
             shutdown: Some(tx),
             server: Some(server),
             worker: None,
@@ -216,6 +221,7 @@ impl TestApp {
             None,
             &self.base,
             0.001,
+            self.sealer.clone(),
         );
         let config = WorkerConfig {
             lease: Duration::from_secs(30),

@@ -132,6 +132,9 @@ test_on_both_backends! {
         assert_eq!((delivery["status"].as_str(), delivery["event_type"].as_str()), (Some("succeeded"), Some("call.completed")));
         assert_eq!(delivery["attempts"][0]["status_code"], 200);
         assert!(delivery["next_attempt_at"].is_null());
+        // Kept sealed at rest: the database alone does not give the secret away.
+        let sealed = format!("SELECT count(*) AS value FROM webhook_endpoints WHERE secret LIKE 'v1:%' AND secret NOT LIKE '%{secret}%'");
+        assert_eq!(ringtrack_store::testing::count(&app.store, &sealed).await, 1);
         // The secret is shown once only.
         let shown = body(app.get(&format!("/api/v1/webhooks/{}", hook["id"].as_str().unwrap())).await).await;
         assert!(shown["data"]["webhook"].get("secret").is_none());

@@ -141,7 +141,7 @@ test_on_both_backends! {
             assert!(Instant::now() < deadline, "no first attempt");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        server.kill().await;
+        let first_log = server.kill().await;
         let store = Store::connect(&db.url).await.unwrap();
         assert_eq!(count(&store, "SELECT count(*) AS value FROM webhook_deliveries WHERE status = 'pending'").await, 1);
 
@@ -159,7 +159,14 @@ test_on_both_backends! {
         // receiver deduplicates by the event id, which is why it is stable.
         assert_eq!(count(&store, "SELECT count(*) AS value FROM webhook_deliveries WHERE status = 'succeeded'").await, 1);
         assert_eq!(got.len(), 2, "delivered once after one failure");
-        assert!(again.terminate().await.0.success());
+        let (status, second_log) = again.terminate().await;
+        assert!(status.success());
+        // No secret reaches the logs; the key sealing them at rest is the owner's alone.
+        for log in [&first_log, &second_log] {
+            assert!(!log.contains(&secret) && !log.contains(&key[15..]), "a secret was logged:\n{log}");
+        }
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(dir.path().join("secret-key")).unwrap().permissions());
+        assert_eq!(mode & 0o777, 0o600);
         store.close().await;
     }
 
