@@ -37,6 +37,11 @@ impl Sender {
         Sender { http, public_url: public_url.trim_end_matches('/').to_owned(), retry_scale, sealer }
     }
 
+    /// The server's public URL.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
     /// The event's `data`: what the event is about, in the API's shapes.
     async fn data(&self, store: &Store, event: &Event) -> Result<Value, String> {
         let missing = || format!("the {} of event {} is gone", event.event_type, event.id);

@@ -65,9 +65,7 @@ impl Pipeline {
         recordings: Recordings,
         speech: Option<Arc<dyn SpeechEngine>>,
         llm: Option<LlmScorer>,
-        public_url: &str,
-        webhook_retry_scale: f64,
-        sealer: Arc<ringtrack_domain::secrets::Sealer>,
+        webhooks: Sender,
     ) -> Pipeline {
         Pipeline {
             store,
@@ -75,8 +73,8 @@ impl Pipeline {
             recordings,
             speech,
             llm,
-            hooks: Webhooks::at(public_url),
-            webhooks: Sender::new(public_url, webhook_retry_scale, sealer),
+            hooks: Webhooks::at(webhooks.public_url()),
+            webhooks,
             transcribing: Semaphore::new(1),
         }
     }

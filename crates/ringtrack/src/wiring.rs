@@ -24,6 +24,7 @@ use ringtrack_media::transcribe::{OpenAi, SpeechEngine, Whisper};
 use ringtrack_store::{Store, numbers};
 
 use crate::cli::{CarrierArgs, CarrierKind, PipelineArgs, ServeArgs, TranscriberKind};
+use crate::deliveries::Sender;
 use crate::llm::LlmScorer;
 use crate::pipeline::Pipeline;
 use crate::worker::WorkerConfig;
@@ -241,9 +242,7 @@ pub fn pipeline(args: &PipelineArgs, state: &AppState, data_dir: &Path) -> anyho
         state.recordings.clone(),
         speech,
         llm,
-        &state.public_url,
-        args.webhook_retry_scale,
-        state.sealer.clone(),
+        Sender::new(&state.public_url, args.webhook_retry_scale, state.sealer.clone()),
     ))
 }
 

@@ -219,9 +219,7 @@ impl TestApp {
             self.recordings.clone(),
             speech,
             None,
-            &self.base,
-            0.001,
-            self.sealer.clone(),
+            ringtrack::deliveries::Sender::new(&self.base, 0.001, self.sealer.clone()),
         );
         let config = WorkerConfig {
             lease: Duration::from_secs(30),
