@@ -186,6 +186,20 @@ impl Store {
         tx.commit().await
     }
 
+    /// Writes a consistent copy of a SQLite database to `path` while it serves
+    /// (`VACUUM INTO`: one snapshot, compacted). PostgreSQL has `pg_dump` for this.
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<()> {
+        let Pools::Sqlite { writer, .. } = &self.pools else {
+            return Err(StoreError::Unavailable("back up PostgreSQL with pg_dump (see the README)".into()));
+        };
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::Unavailable(format!("{} is not UTF-8", path.display())))?;
+        // Outside any transaction (VACUUM cannot run in one), on the writer connection.
+        sqlx::query("VACUUM INTO ?").bind(target).execute(writer).await?;
+        Ok(())
+    }
+
     /// Closes every connection; on SQLite the last close checkpoints the WAL.
     pub async fn close(&self) {
         match &self.pools {

@@ -3,6 +3,7 @@
 use anyhow::{Context, bail};
 use ringtrack_domain::validation::parse_name;
 use ringtrack_domain::{ApiKeySecret, Cents, Role};
+use ringtrack_store::Store;
 use ringtrack_store::Tx;
 use ringtrack_store::api_keys::{self, CreateKeyError};
 use ringtrack_store::businesses::{self, BalanceError, Business};
@@ -17,6 +18,44 @@ pub async fn migrate(storage: &StorageArgs) -> anyhow::Result<()> {
     let store = storage.open().await?;
     store.close().await;
     println!("the database is up to date");
+    Ok(())
+}
+
+pub async fn backup(storage: &StorageArgs, to: &std::path::Path) -> anyhow::Result<()> {
+    if to.exists() {
+        bail!("--to: {} exists; a backup never overwrites", to.display());
+    }
+    let store = storage.open().await?;
+    let result = store.backup_to(to).await.with_context(|| format!("--to: cannot write {}", to.display()));
+    store.close().await;
+    result?;
+    println!("{}", to.display());
+    Ok(())
+}
+
+/// Puts a backup in the database's place: checked first (a SQLite database this binary
+/// can migrate), then swapped in by a rename, so a failure leaves the old one whole.
+pub async fn restore(storage: &StorageArgs, from: &std::path::Path) -> anyhow::Result<()> {
+    let target = storage
+        .sqlite_path()
+        .context("restore works on the SQLite database; for PostgreSQL use pg_restore")?;
+    let staged = target.with_extension("restoring");
+    std::fs::copy(from, &staged).with_context(|| format!("--from: cannot read {}", from.display()))?;
+    let check = async {
+        let store = Store::connect(&format!("sqlite://{}", staged.display())).await?;
+        let migrated = store.migrate().await;
+        store.close().await;
+        migrated
+    };
+    if let Err(error) = check.await {
+        let _ = std::fs::remove_file(&staged);
+        bail!("--from: {} is not a ringtrack database this version can use: {error}", from.display());
+    }
+    for stale in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{stale}", target.display()));
+    }
+    std::fs::rename(&staged, &target).with_context(|| format!("cannot replace {}", target.display()))?;
+    println!("restored {} from {}", target.display(), from.display());
     Ok(())
 }
 

@@ -44,6 +44,17 @@ pub enum Command {
     /// Create a business with numbers, flows, groups and a synthetic call history;
     /// prints {"business_id","api_key"}.
     Seed(SeedArgs),
+    /// Write a consistent copy of the SQLite database to FILE while the server runs
+    /// (PostgreSQL: use pg_dump). Prints the file's path.
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Replace the SQLite database with a backup. Stop the server first.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// The offline speech model.
     #[command(subcommand)]
     Models(ModelsCommand),
@@ -294,6 +305,14 @@ pub struct CreditArgs {
 }
 
 impl StorageArgs {
+    /// The SQLite file, when the database is SQLite.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        match &self.database_url {
+            None => Some(self.data_dir.join("ringtrack.db")),
+            Some(url) => url.strip_prefix("sqlite://").map(PathBuf::from),
+        }
+    }
+
     /// Makes sure the data dir exists and can be written, then opens and migrates the
     /// database.
     pub async fn open(&self) -> anyhow::Result<Store> {

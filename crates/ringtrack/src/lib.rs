@@ -41,6 +41,8 @@ pub fn main() -> ExitCode {
             Command::Admin(AdminCommand::Credit(args)) => admin::credit(&cli.storage, args).await,
             Command::Simulate(SimulateCommand::Call(args)) => simulate::call(&cli.storage, args).await,
             Command::Seed(args) => seed::run(&cli.storage, args).await,
+            Command::Backup { to } => admin::backup(&cli.storage, &to).await,
+            Command::Restore { from } => admin::restore(&cli.storage, &from).await,
             Command::Models(ModelsCommand::Fetch) => {
                 let path =
                     ringtrack_media::models::fetch(&cli.storage.data_dir).map_err(anyhow::Error::msg)?;

@@ -200,6 +200,39 @@ test_on_both_backends! {
         assert!(server.terminate().await.0.success());
     }
 
+    async fn backups_restore_the_data_as_it_was(backend: Backend) {
+        let db = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let cmd = || ringtrack(dir.path(), &db.url);
+        let created = stdout_json(&run(cmd(), &["admin", "create-business", "--name", "Acme", "--timezone", "UTC"]).await);
+        let business = created["business_id"].as_str().unwrap().to_owned();
+        stdout_json(&run(cmd(), &["admin", "credit", "--business", &business, "--cents", "500"]).await);
+        let file = dir.path().join("backup.db");
+        let file = file.to_str().unwrap();
+        if backend == ringtrack_store::Backend::Postgres {
+            assert_one_line_failure(&run(cmd(), &["backup", "--to", file]).await, "pg_dump");
+            return;
+        }
+        // Taken while a server serves the same database.
+        let server = Server::start(dir.path(), &db.url).await;
+        let backed = run(cmd(), &["backup", "--to", file]).await;
+        assert!(backed.status.success(), "{}", String::from_utf8_lossy(&backed.stderr));
+        assert!(server.terminate().await.0.success());
+        assert_one_line_failure(&run(cmd(), &["backup", "--to", file]).await, "exists");
+        let later = stdout_json(&run(cmd(), &["admin", "credit", "--business", &business, "--cents", "1000"]).await);
+        assert_eq!(later["balance_cents"], 1500);
+
+        let restored = run(cmd(), &["restore", "--from", file]).await;
+        assert!(restored.status.success(), "{}", String::from_utf8_lossy(&restored.stderr));
+        let after = stdout_json(&run(cmd(), &["admin", "credit", "--business", &business, "--cents", "1"]).await);
+        assert_eq!(after["balance_cents"], 501, "the balance as it was at the backup");
+        let junk = dir.path().join("junk.db");
+        std::fs::write(&junk, b"not a database").unwrap();
+        assert_one_line_failure(&run(cmd(), &["restore", "--from", junk.to_str().unwrap()]).await, "--from");
+        let still = stdout_json(&run(cmd(), &["admin", "credit", "--business", &business, "--cents", "1"]).await);
+        assert_eq!(still["balance_cents"], 502, "a refused restore leaves the database whole");
+    }
+
     async fn admin_commands_print_one_json_line(backend: Backend) {
         let db = TestDatabase::create(backend).await;
         let dir = tempfile::tempdir().unwrap();
