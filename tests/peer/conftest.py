@@ -75,7 +75,7 @@ def server(request):
     else:
         database_url = "sqlite://" + os.path.join(data_dir, "ringtrack.db")
     env = dict(os.environ, RINGTRACK_TWILIO_AUTH_TOKEN=TOKEN, RINGTRACK_LOG="warn", RINGTRACK_ALLOW_HTTP_WEBHOOKS="1",
-               RINGTRACK_JOB_POLL_MILLIS="50")
+               RINGTRACK_JOB_POLL_MILLIS="50", RINGTRACK_API_RATE="100000", RINGTRACK_API_BURST="100000")
     process = subprocess.Popen(
         [BINARY, "--data-dir", data_dir, "--database-url", database_url, "serve", "--bind", "127.0.0.1:0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)

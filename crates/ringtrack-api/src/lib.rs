@@ -134,6 +134,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .split_for_parts();
+    let mut openapi = openapi;
+    openapi::document_common_errors(&mut openapi);
     let openapi = Arc::new(openapi);
 
     routes

@@ -46,6 +46,35 @@ impl Modify for BearerKey {
     }
 }
 
+/// Documents on every authenticated operation the refusals any request can meet (a body
+/// that is not JSON, too big, the wrong content type, a bad field, too many requests), in
+/// the error envelope its 401 already shows.
+pub fn document_common_errors(openapi: &mut utoipa::openapi::OpenApi) {
+    const COMMON: [(&str, &str); 5] = [
+        ("400", "The body is not well-formed JSON"),
+        ("413", "The body is too large"),
+        ("415", "The body is not application/json"),
+        ("422", "A field is refused; each is named in details"),
+        ("429", "Too many requests for this key; see Retry-After"),
+    ];
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            let Some(utoipa::openapi::RefOr::T(unauthorized)) = responses.get("401").cloned() else {
+                continue;
+            };
+            for (code, description) in COMMON {
+                responses.entry(code.to_owned()).or_insert_with(|| {
+                    let mut response = unauthorized.clone();
+                    response.description = description.to_owned();
+                    utoipa::openapi::RefOr::T(response)
+                });
+            }
+        }
+    }
+}
+
 /// `GET /docs`: a readable page built from the OpenAPI document.
 pub async fn docs_page() -> Html<&'static str> {
     Html(include_str!("docs.html"))
