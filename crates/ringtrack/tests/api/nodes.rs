@@ -170,6 +170,78 @@ test_on_both_backends! {
         store.close().await;
     }
 
+
+    async fn answered_writes_survive_repeated_sigkills_under_load(backend: Backend) {
+        let db = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let env = [("RINGTRACK_TRANSCRIBER", "none"), ("RINGTRACK_JOB_POLL_MILLIS", "50"), ("RINGTRACK_JOB_LEASE_SECONDS", "2"),
+            ("RINGTRACK_DNI_IP_RATE", "100000"), ("RINGTRACK_DNI_IP_BURST", "100000")];
+        let mut server = Server::start_with(dir.path(), &db.url, &env).await;
+        let (key, number) = voicemail_line(&server, dir.path(), &db.url).await;
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+        let numbers: Value = client.get(format!("{}/api/v1/numbers", server.base)).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        let number_id = numbers["data"]["numbers"][0]["id"].as_str().unwrap().to_owned();
+        let pool: Value = client.post(format!("{}/api/v1/number-pools", server.base)).bearer_auth(&key)
+            .json(&json!({"name": "Site", "number_ids": [], "target_number": "5735550100"})).send().await.unwrap().json().await.unwrap();
+        let pool_id = pool["data"]["number_pool"]["id"].as_str().unwrap().to_owned();
+        let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(&'static str, String)>::new()));
+        for round in 0..3u64 {
+            // Calls, texts and visits until the server dies under them.
+            let mut load = Vec::new();
+            for worker in 0..3u64 {
+                let (client, base, key, number, number_id, pool_id, answered) = (client.clone(), server.base.clone(), key.clone(),
+                    number.clone(), number_id.clone(), pool_id.clone(), answered.clone());
+                load.push(tokio::spawn(async move {
+                    for i in 0u64.. {
+                        let from = format!("+1305555{:04}", (round * 1000 + worker * 300 + i) % 10_000);
+                        let outcome = match i % 3 {
+                            0 => client.post(format!("{base}/api/v1/sandbox/calls")).bearer_auth(&key)
+                                .json(&json!({"from": from, "to": number, "voicemail_text": "Call me"})).send().await
+                                .map(|r| (r.status(), "call", "call_id")),
+                            1 => client.post(format!("{base}/api/v1/texts")).bearer_auth(&key)
+                                .json(&json!({"from_number_id": number_id, "to": from, "body": "hi"})).send().await
+                                .map(|r| (r.status(), "text", "id")),
+                            _ => client.post(format!("{base}/dni/v1/sessions"))
+                                .body(json!({"pool_id": pool_id, "visitor_id": from}).to_string()).send().await
+                                .map(|r| (r.status(), "session", "session_id")),
+                        };
+                        let Ok((status, kind, _)) = outcome else { return };
+                        assert!(status.is_success() || status.is_server_error(), "{kind}: {status}");
+                        if status.is_success() {
+                            answered.lock().unwrap().push((kind, from));
+                        }
+                    }
+                }));
+            }
+            tokio::time::sleep(Duration::from_millis(400 + round * 350)).await;
+            server.kill().await;
+            for task in load {
+                let _ = task.await;
+            }
+            server = Server::start_with(dir.path(), &db.url, &env).await;
+        }
+        let store = Store::connect(&db.url).await.unwrap();
+        drained(&store, Duration::from_secs(60)).await;
+        let answered = answered.lock().unwrap().clone();
+        assert!(answered.len() >= 9, "the load made progress: {}", answered.len());
+        let kinds = |k: &str| answered.iter().filter(|(kind, _)| *kind == k).count();
+        println!("3 SIGKILLs survived: {} calls, {} texts, {} visits answered 2xx, all found complete",
+            kinds("call"), kinds("text"), kinds("session"));
+        // Everything answered 2xx is there, and its follow-up jobs ran once.
+        for (kind, from) in &answered {
+            let found = match *kind {
+                "call" => count(&store, &format!("SELECT count(*) AS value FROM calls WHERE caller_number = '{from}' AND status <> 'in_progress' AND ai_score IS NOT NULL")).await,
+                "text" => count(&store, &format!("SELECT count(*) AS value FROM messages WHERE to_number = '{from}' AND carrier_sid IS NOT NULL")).await,
+                _ => count(&store, &format!("SELECT count(*) AS value FROM dni_sessions WHERE visitor_id = '{from}'")).await,
+            };
+            assert!(found >= 1, "{kind} from {from} was answered 2xx but is not complete");
+        }
+        let all = jobs::all(&store).await.unwrap();
+        assert!(all.iter().all(|j| j.state == "done"), "no job lost or failed: {all:?}");
+        assert!(server.terminate().await.0.success());
+        store.close().await;
+    }
+
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
