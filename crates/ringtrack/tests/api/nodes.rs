@@ -248,12 +248,26 @@ test_on_both_backends! {
 async fn two_servers_on_one_postgres_never_run_a_job_twice() {
     let db = TestDatabase::create(ringtrack_store::Backend::Postgres).await;
     let dir = tempfile::tempdir().unwrap();
-    let env =
-        [("RINGTRACK_TRANSCRIBER", "none"), ("RINGTRACK_JOB_POLL_MILLIS", "10"), ("RINGTRACK_WORKERS", "4")];
+    let env = [
+        ("RINGTRACK_TRANSCRIBER", "none"),
+        ("RINGTRACK_JOB_POLL_MILLIS", "10"),
+        ("RINGTRACK_WORKERS", "4"),
+        ("RINGTRACK_ALLOW_HTTP_WEBHOOKS", "1"),
+        ("RINGTRACK_RENEWAL_INTERVAL_SECONDS", "1"),
+    ];
     let a = Server::start_with(dir.path(), &db.url, &env).await;
     let (key, number) = voicemail_line(&a, dir.path(), &db.url).await;
     let b = Server::start_with(dir.path(), &db.url, &env).await;
     let store = Store::connect(&db.url).await.unwrap();
+    let (receiver, url) = crate::integrations::receiver(0, Duration::ZERO).await;
+    let hook = reqwest::Client::new()
+        .post(format!("{}/api/v1/webhooks", b.base))
+        .bearer_auth(&key)
+        .json(&json!({"url": url, "events": ["call.voicemail"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hook.status(), StatusCode::CREATED);
     const CALLS: usize = 16;
     let mut placed = Vec::new();
     for i in 0..CALLS {
@@ -265,9 +279,31 @@ async fn two_servers_on_one_postgres_never_run_a_job_twice() {
     }
     drained(&store, Duration::from_secs(60)).await;
     let all = jobs::all(&store).await.unwrap();
-    assert_eq!(all.len(), CALLS * 3, "store, delete at the carrier, score: {all:?}");
+    assert_eq!(
+        all.len(),
+        CALLS * 4,
+        "store, delete at the carrier, score, deliver the webhook, for each call"
+    );
     assert!(all.iter().all(|j| j.state == "done" && j.attempts == 1), "{all:?}");
     assert_eq!(count(&store, "SELECT count(*) AS value FROM recordings").await, CALLS as i64);
+    // Each event delivered once, by one node or the other.
+    let delivered = receiver.received.lock().unwrap().clone();
+    let events: std::collections::HashSet<&str> = delivered.iter().map(|r| r.event_id.as_str()).collect();
+    assert_eq!((delivered.len(), events.len()), (CALLS, CALLS), "one delivery per event");
+
+    // A month falls due: both nodes' renewal passes run every second; it is charged once.
+    let mut tx = store.begin().await.unwrap();
+    let due = ringtrack_store::now().as_second() - 10;
+    ringtrack_store::testing::execute(&mut tx, &format!("UPDATE numbers SET renews_at = {due}")).await;
+    tx.commit().await.unwrap();
+    let renewed = "SELECT count(*) AS value FROM balance_entries WHERE reason LIKE 'renewal of%'";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while count(&store, renewed).await == 0 {
+        assert!(Instant::now() < deadline, "the month was never charged");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(count(&store, renewed).await, 1, "charged once, though both nodes tried");
     let (log_a, log_b) = (a.terminate().await.1, b.terminate().await.1);
     let stored = |log: &str| log.matches("recording stored").count();
     assert_eq!(stored(&log_a) + stored(&log_b), CALLS, "each recording stored by one node, once");
