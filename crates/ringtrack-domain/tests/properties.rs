@@ -2,7 +2,10 @@
 //! and the call-flow validator never panic, and what they accept is canonical.
 
 use proptest::prelude::*;
+use std::collections::BTreeMap;
+
 use ringtrack_domain::PhoneNumber;
+use ringtrack_domain::dni::{Attribution, form_contact, is_sensitive};
 use ringtrack_domain::flow::{parse_settings, parse_steps};
 use serde_json::Value;
 
@@ -87,6 +90,32 @@ proptest! {
         }
         if let Err(errors) = parse_settings(Some(&settings)) {
             prop_assert!(errors.into_vec().iter().all(|e| !e.field.is_empty() && !e.message.is_empty()));
+        }
+    }
+
+    #[test]
+    fn landing_pages_never_panic_and_keep_values_bounded(url in "(https?://[a-z.]{1,12}/)?\\??((utm_[a-z]{1,8}|gclid|fbclid|[a-z%0-9]{1,6})=[^&#]{0,300}&?){0,8}(#.*)?") {
+        let a = Attribution::from_url(&url);
+        for value in [&a.utm_source, &a.utm_medium, &a.utm_campaign, &a.utm_term, &a.utm_content, &a.gclid, &a.fbclid, &a.msclkid]
+            .into_iter()
+            .flatten()
+        {
+            prop_assert!(!value.is_empty() && value.chars().count() <= 200);
+        }
+    }
+
+    #[test]
+    fn form_contacts_never_panic_and_pick_well_formed_values(fields in prop::collection::btree_map("[a-zA-Z_-]{1,12}", "\\PC{0,40}", 0..12)) {
+        let fields: BTreeMap<String, String> = fields;
+        let contact = form_contact(&fields);
+        if let Some(phone) = &contact.phone {
+            prop_assert!(PhoneNumber::parse(phone).is_ok());
+        }
+        if let Some(email) = &contact.email {
+            prop_assert!(email.contains('@'));
+        }
+        for (name, value) in &fields {
+            let _ = is_sensitive(name, value);
         }
     }
 }
