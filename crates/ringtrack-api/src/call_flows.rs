@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::envelope::{Created, Data, PageInfo};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ListParams, Paging, PathId};
+use crate::extract::{ApiJson, ListParams, Paging, PathId, parse_phone};
 
 /// A call flow at its current version.
 #[derive(Serialize, ToSchema)]
@@ -352,9 +352,7 @@ pub async fn simulate(
     auth.require(Access::Read)?;
     let mut errors = FieldErrors::new();
     let caller = match input.from.as_deref() {
-        Some(raw) => errors.take(
-            PhoneNumber::parse(raw).map_err(|_| FieldError::new("from", "is not a valid phone number")),
-        ),
+        Some(raw) => errors.take(parse_phone("from", raw)),
         None => PhoneNumber::parse("+12025550100").ok(),
     };
     let at = match input.at.as_deref() {

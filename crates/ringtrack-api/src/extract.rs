@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use ringtrack_domain::dates::{DateRange, DateRangeParams};
 use ringtrack_domain::paging::{PageRequest, PagingParams};
 use ringtrack_domain::{
-    ApiKeyId, CallFlowId, FieldError, FieldErrors, NumberGroupId, NumberId, NumberPoolId,
+    ApiKeyId, CallFlowId, FieldError, FieldErrors, NumberGroupId, NumberId, NumberPoolId, PhoneNumber,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -169,6 +169,11 @@ where
 /// Parses an optional id given in a body or query string; a malformed one is named.
 pub fn parse_id<T: FromStr>(field: &str, raw: Option<&str>) -> Result<Option<T>, FieldError> {
     raw.map(|raw| raw.trim().parse().map_err(|_| FieldError::new(field, "is not a valid id"))).transpose()
+}
+
+/// A phone number from a request field, or the field's refusal.
+pub fn parse_phone(field: &str, raw: &str) -> Result<PhoneNumber, FieldError> {
+    PhoneNumber::parse(raw).map_err(|_| FieldError::new(field, "is not a valid phone number"))
 }
 
 /// The paging parameters as the OpenAPI document shows them.

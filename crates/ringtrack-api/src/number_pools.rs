@@ -7,7 +7,7 @@ use axum::extract::State;
 use jiff::Timestamp;
 use ringtrack_domain::dni::{self, DEFAULT_SESSION_TIMEOUT_SECONDS, SESSION_TIMEOUT_RANGE, VisitorFilter};
 use ringtrack_domain::validation::parse_name;
-use ringtrack_domain::{Access, CallFlowId, FieldError, FieldErrors, NumberId, NumberPoolId, PhoneNumber};
+use ringtrack_domain::{Access, CallFlowId, FieldError, FieldErrors, NumberId, NumberPoolId};
 use ringtrack_store::pools::{self, Pool, PoolError, PoolSettings};
 use ringtrack_store::{Tx, call_flows};
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::envelope::{Created, Data, PageInfo};
 use crate::error::{ApiError, ApiResult, ErrorBody, invalid_numbers};
-use crate::extract::{ApiJson, ListParams, Paging, PathId, parse_id};
+use crate::extract::{ApiJson, ListParams, Paging, PathId, parse_id, parse_phone};
 
 #[derive(Serialize, ToSchema)]
 pub struct PoolStatsView {
@@ -130,10 +130,7 @@ async fn settings(
         (None, None) => errors.take(Err(FieldError::new("name", "is required"))),
     };
     let target_number = match (input.target_number.as_deref(), current) {
-        (Some(raw), _) => errors.take(
-            PhoneNumber::parse(raw)
-                .map_err(|_| FieldError::new("target_number", "is not a valid phone number")),
-        ),
+        (Some(raw), _) => errors.take(parse_phone("target_number", raw)),
         (None, Some(pool)) => Some(pool.target_number.clone()),
         (None, None) => errors.take(Err(FieldError::new("target_number", "is required"))),
     };

@@ -5,7 +5,7 @@
 
 use axum::extract::State;
 use ringtrack_carrier::sandbox_call::{CallScript, InboundText, TraceStep};
-use ringtrack_domain::{Access, FieldError, FieldErrors, PhoneNumber};
+use ringtrack_domain::{Access, FieldErrors, PhoneNumber};
 use ringtrack_store::{calls, messages, numbers};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::envelope::Created;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, parse_phone};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -63,10 +63,6 @@ pub struct PlacedCallView {
 
 const MAX_TALK_SECONDS: u32 = 4 * 3600;
 
-fn phone(field: &'static str, raw: &str) -> Result<PhoneNumber, FieldError> {
-    PhoneNumber::parse(raw).map_err(|_| FieldError::new(field, "is not a valid phone number"))
-}
-
 /// The sandbox only reaches the caller's own tracking numbers.
 async fn reaches_business(state: &AppState, auth: &Auth, to: &PhoneNumber) -> ApiResult<()> {
     match numbers::in_service(&state.store, to).await? {
@@ -95,8 +91,8 @@ pub async fn place_call(
     auth.require(Access::Write)?;
     let sandbox = state.sandbox.clone().ok_or(ApiError::NotFound("Route"))?;
     let mut errors = FieldErrors::new();
-    let from = errors.take(phone("from", &input.from));
-    let to = errors.take(phone("to", &input.to));
+    let from = errors.take(parse_phone("from", &input.from));
+    let to = errors.take(parse_phone("to", &input.to));
     let talk_seconds = input.talk_seconds.unwrap_or(60);
     if talk_seconds > MAX_TALK_SECONDS {
         errors.push("talk_seconds", format!("must be at most {MAX_TALK_SECONDS}"));
@@ -177,8 +173,8 @@ pub async fn deliver_text(
     auth.require(Access::Write)?;
     let sandbox = state.sandbox.clone().ok_or(ApiError::NotFound("Route"))?;
     let mut errors = FieldErrors::new();
-    let from = errors.take(phone("from", &input.from));
-    let to = errors.take(phone("to", &input.to));
+    let from = errors.take(parse_phone("from", &input.from));
+    let to = errors.take(parse_phone("to", &input.to));
     if input.body.chars().count() > ringtrack_domain::sms::MAX_BODY_CHARS {
         errors.push("body", "is too long");
     }

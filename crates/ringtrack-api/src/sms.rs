@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::Timestamp;
 use ringtrack_domain::sms::{self, MAX_BODY_CHARS, Status};
-use ringtrack_domain::{Access, FieldError, FieldErrors, NumberId, NumberStatus, PhoneNumber};
+use ringtrack_domain::{Access, FieldErrors, NumberId, NumberStatus};
 use ringtrack_store::messages::{self, INBOUND, Message, MessageFilter, NewMessage, OUTBOUND};
 use ringtrack_store::{businesses, numbers};
 use serde::{Deserialize, Serialize};
@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::envelope::{Data, PageInfo};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery, DateParams, ListParams, Paging, parse_id};
+use crate::extract::{ApiJson, ApiQuery, DateParams, ListParams, Paging, parse_id, parse_phone};
 use crate::idempotency::{self, IdempotencyKey};
 
 #[derive(Serialize, ToSchema)]
@@ -119,11 +119,7 @@ pub async fn list(
             None
         }
     };
-    let contact = filters.contact.as_deref().and_then(|raw| {
-        errors.take(
-            PhoneNumber::parse(raw).map_err(|_| FieldError::new("contact", "is not a valid phone number")),
-        )
-    });
+    let contact = filters.contact.as_deref().and_then(|raw| errors.take(parse_phone("contact", raw)));
     errors.finish(())?;
     let filter = MessageFilter { number_id, direction, contact, range };
     let found = messages::list(&state.store, auth.business_id, &filter, &page).await?;
@@ -166,9 +162,7 @@ pub async fn send(
     auth.require(Access::Write)?;
     let mut errors = FieldErrors::new();
     let number_id = errors.take(parse_id("from_number_id", Some(input.from_number_id.as_str()))).flatten();
-    let to = errors.take(
-        PhoneNumber::parse(&input.to).map_err(|_| FieldError::new("to", "is not a valid phone number")),
-    );
+    let to = errors.take(parse_phone("to", &input.to));
     if input.body.trim().is_empty() {
         errors.push("body", "must not be empty");
     } else if input.body.chars().count() > MAX_BODY_CHARS {

@@ -29,15 +29,6 @@ pub enum Conn<'c> {
     Postgres(&'c mut PgConnection),
 }
 
-impl Conn<'_> {
-    pub(crate) fn backend(&self) -> crate::Backend {
-        match self {
-            Conn::SqliteRead(_) | Conn::Sqlite(_) => crate::Backend::Sqlite,
-            Conn::PostgresPool(_) | Conn::Postgres(_) => crate::Backend::Postgres,
-        }
-    }
-}
-
 /// Expands `$read` with `$rows` bound to the statement's rows on SQLite's readers, and
 /// `$body` once per sqlx executor type, with `$exec` bound to that executor and `$text` to
 /// the statement's text in that backend's placeholder style.
@@ -143,6 +134,13 @@ macro_rules! query {
 }
 
 impl Conn<'_> {
+    pub(crate) fn backend(&self) -> crate::Backend {
+        match self {
+            Conn::SqliteRead(_) | Conn::Sqlite(_) => crate::Backend::Sqlite,
+            Conn::PostgresPool(_) | Conn::Postgres(_) => crate::Backend::Postgres,
+        }
+    }
+
     pub(crate) async fn fetch_all<T: FromRecord>(self, sql: Sql) -> sqlx::Result<Vec<T>> {
         self.fetch_all_with(sql, T::from_record).await
     }
@@ -525,5 +523,12 @@ pub(crate) trait FromRecord: Sized {
 impl FromRecord for i64 {
     fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
         row.int("value")
+    }
+}
+
+/// A single text, read from the column named `value`.
+impl FromRecord for String {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        row.text("value")
     }
 }

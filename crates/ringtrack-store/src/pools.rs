@@ -157,7 +157,7 @@ impl FromRecord for Membership {
 /// free; every member routes through the pool's call flow.
 async fn set_members(tx: &mut Tx, pool: NumberPoolId, settings: &PoolSettings, now: Timestamp) -> Result<()> {
     let leaving = Sql::new("SELECT number_id AS value FROM pool_numbers WHERE pool_id = $1").bind(pool);
-    let current: Vec<String> = tx.conn().fetch_all::<Text>(leaving).await?.into_iter().map(|t| t.0).collect();
+    let current: Vec<String> = tx.conn().fetch_all(leaving).await?;
     for gone in current.iter().filter(|id| !settings.number_ids.iter().any(|n| &n.to_string() == *id)) {
         tx.conn()
             .execute(Sql::new("DELETE FROM pool_numbers WHERE number_id = $1").bind(gone.as_str()))
@@ -182,14 +182,6 @@ async fn set_members(tx: &mut Tx, pool: NumberPoolId, settings: &PoolSettings, n
         tx.conn().execute(route).await?;
     }
     Ok(())
-}
-
-struct Text(String);
-
-impl FromRecord for Text {
-    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
-        row.text("value").map(Text)
-    }
 }
 
 pub async fn create(
@@ -275,7 +267,7 @@ pub async fn business_of(mut db: impl Connection, id: NumberPoolId) -> Result<Op
     let select =
         Sql::new("SELECT business_id AS value FROM number_pools WHERE id = $1 AND deleted_at IS NULL")
             .bind(id);
-    Ok(db.conn().fetch_optional::<Text>(select).await?.and_then(|t| t.0.parse().ok()))
+    Ok(db.conn().fetch_optional::<String>(select).await?.and_then(|id| id.parse().ok()))
 }
 
 /// A visit asking for a number.

@@ -394,16 +394,8 @@ pub async fn keep_payload(tx: &mut Tx, event: Uuid, payload: &str) -> Result<Str
         .bind(event);
     tx.conn().execute(update).await?;
     let select = Sql::new("SELECT payload AS value FROM webhook_events WHERE id = $1").bind(event);
-    let kept: Option<Payload> = tx.conn().fetch_optional(select).await?;
-    kept.map(|p| p.0).ok_or_else(|| StoreError::Corrupt(format!("event {event} vanished")))
-}
-
-struct Payload(String);
-
-impl FromRecord for Payload {
-    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
-        row.text("value").map(Payload)
-    }
+    let kept: Option<String> = tx.conn().fetch_optional(select).await?;
+    kept.ok_or_else(|| StoreError::Corrupt(format!("event {event} vanished")))
 }
 
 /// What became of an attempt.

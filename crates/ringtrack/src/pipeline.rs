@@ -86,7 +86,7 @@ impl Pipeline {
             }
             Job::DeleteCarrierRecording { carrier_url, .. } => {
                 self.carrier.delete_recording(carrier_url.clone()).await.map_err(|e| retry("carrier")(&e))?;
-                self.finish(claimed, |_| Box::pin(async { Ok(()) })).await
+                self.done(claimed).await
             }
             Job::Transcribe { call_id, source } => self.transcribe(claimed, *call_id, *source).await,
             Job::Score { call_id } => self.score(claimed, *call_id).await,
@@ -106,10 +106,10 @@ impl Pipeline {
         let Some((delivery, endpoint, event, deleted)) =
             webhooks::for_attempt(&self.store, delivery_id).await?
         else {
-            return self.finish(claimed, |_| Box::pin(async { Ok(()) })).await;
+            return self.done(claimed).await;
         };
         if !deliveries::due(&delivery, attempt) {
-            return self.finish(claimed, |_| Box::pin(async { Ok(()) })).await;
+            return self.done(claimed).await;
         }
         let attempted = if deleted || !endpoint.active {
             deliveries::Attempted {
@@ -163,6 +163,11 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Completes a job that has nothing to write (already done, or nothing left to do).
+    async fn done(&self, claimed: &Claimed) -> Result<(), JobError> {
+        self.finish(claimed, |_| Box::pin(async { Ok(()) })).await
+    }
+
     /// Commits `effects` together with the job's completion, or nothing if the lease was lost.
     async fn finish<F>(&self, claimed: &Claimed, effects: F) -> Result<(), JobError>
     where
@@ -190,7 +195,7 @@ impl Pipeline {
         transcribe: bool,
     ) -> Result<(), JobError> {
         let Some(call) = calls::by_id(&self.store, call_id).await? else {
-            return self.finish(claimed, |_| Box::pin(async { Ok(()) })).await;
+            return self.done(claimed).await;
         };
         let fetched =
             self.carrier.fetch_recording(carrier_url.to_owned()).await.map_err(|e| retry("carrier")(&e))?;
@@ -241,10 +246,10 @@ impl Pipeline {
         source: AudioSource,
     ) -> Result<(), JobError> {
         let Some(engine) = &self.speech else {
-            return self.finish(claimed, |_| Box::pin(async { Ok(()) })).await;
+            return self.done(claimed).await;
         };
         let Some(recording) = recordings::of_call(&self.store, call_id, source).await? else {
-            return self.finish(claimed, |_| Box::pin(async { Ok(()) })).await;
+            return self.done(claimed).await;
         };
         let bytes = self.recordings.get(&recording.object_key).await.map_err(|e| retry("storage")(&e))?;
         let decoded = tokio::task::spawn_blocking(move || audio::decode(&bytes))
@@ -284,7 +289,7 @@ impl Pipeline {
         let message = match messages::by_id(&self.store, message_id).await? {
             // Already handed over (a retry after the carrier answered), or gone.
             Some(m) if m.carrier_sid.is_none() && m.status == SmsStatus::Queued.as_str() => m,
-            _ => return self.finish(claimed, |_| Box::pin(async { Ok(()) })).await,
+            _ => return self.done(claimed).await,
         };
         let parse =
             |n: &str| PhoneNumber::parse(n).map_err(|e| JobError::Retry(format!("stored number {n}: {e}")));
@@ -323,7 +328,7 @@ impl Pipeline {
 
     async fn score(&self, claimed: &Claimed, call_id: uuid::Uuid) -> Result<(), JobError> {
         let Some(call) = calls::by_id(&self.store, call_id).await? else {
-            return self.finish(claimed, |_| Box::pin(async { Ok(()) })).await;
+            return self.done(claimed).await;
         };
         let settings = ringtrack_store::scoring::get(&self.store, call.business_id).await?;
         let transcript = recordings::transcript_text(&self.store, call_id).await?;
