@@ -241,7 +241,6 @@ test_on_both_backends! {
         assert!(server.terminate().await.0.success());
         store.close().await;
     }
-
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
