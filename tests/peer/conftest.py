@@ -21,6 +21,28 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BINARY = os.environ.get("RINGTRACK_BIN", os.path.join(ROOT, "target", "debug", "ringtrack"))
 TOKEN = "peer-test-auth-token"
 POSTGRES = os.environ.get("RINGTRACK_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+# Every server of the test run logs here, and every secret it is given is written down beside
+# the logs: tests/logs checks at the end of the run that no log holds any of them.
+RUN_LOGS = os.environ.get("RINGTRACK_TEST_LOG_DIR", os.path.join(ROOT, "target", "test-logs"))
+
+
+def remember_secret(secret):
+    os.makedirs(RUN_LOGS, exist_ok=True)
+    with open(os.path.join(RUN_LOGS, "secrets.txt"), "a") as secrets:
+        secrets.write(secret + "\n")
+
+
+def _remember_secrets_in(answer):
+    """Every API key and webhook secret an answer hands out."""
+    if isinstance(answer, dict):
+        for name, value in answer.items():
+            if name in ("key", "secret") and isinstance(value, str):
+                remember_secret(value)
+            else:
+                _remember_secrets_in(value)
+    elif isinstance(answer, list):
+        for value in answer:
+            _remember_secrets_in(value)
 
 
 class Server:
@@ -38,7 +60,9 @@ class Server:
         if data is not None:
             request.add_header("Content-Type", "application/json")
         with urllib.request.urlopen(request) as response:
-            return json.loads(response.read())
+            answer = json.loads(response.read())
+        _remember_secrets_in(answer)
+        return answer
 
     def post_form(self, path, params, signature):
         data = urllib.parse.urlencode(params).encode()
@@ -74,11 +98,15 @@ def server(request):
         database_url = POSTGRES.rsplit("/", 1)[0] + "/" + database
     else:
         database_url = "sqlite://" + os.path.join(data_dir, "ringtrack.db")
-    env = dict(os.environ, RINGTRACK_TWILIO_AUTH_TOKEN=TOKEN, RINGTRACK_LOG="warn", RINGTRACK_ALLOW_HTTP_WEBHOOKS="1",
+    env = dict(os.environ, RINGTRACK_TWILIO_AUTH_TOKEN=TOKEN, RINGTRACK_LOG="debug", RINGTRACK_ALLOW_HTTP_WEBHOOKS="1",
                RINGTRACK_JOB_POLL_MILLIS="50", RINGTRACK_API_RATE="100000", RINGTRACK_API_BURST="100000")
+    os.makedirs(RUN_LOGS, exist_ok=True)
+    log = tempfile.NamedTemporaryFile(dir=RUN_LOGS, prefix="peer-server-", suffix=".log", delete=False)
     process = subprocess.Popen(
         [BINARY, "--data-dir", data_dir, "--database-url", database_url, "serve", "--bind", "127.0.0.1:0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+    log.close()
+    remember_secret(TOKEN)
     banner = ""
     try:
         for line in process.stdout:
@@ -88,6 +116,9 @@ def server(request):
         base = re.search(r"listening on (http://\S+)", banner).group(1)
         key = re.search(r"cs_key_[A-Za-z0-9]{32}", banner).group(0)
         business = re.search(r"business id ([0-9a-f-]{36})", banner).group(1)
+        remember_secret(key)
+        with open(os.path.join(data_dir, "secret-key")) as sealing_key:
+            remember_secret(sealing_key.read().strip())
         subprocess.run([BINARY, "--data-dir", data_dir, "--database-url", database_url, "admin", "credit",
                         "--business", business, "--cents", "10000"], check=True, capture_output=True)
         yield Server(base, key, business, data_dir, database_url)

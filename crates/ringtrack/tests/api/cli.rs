@@ -47,8 +47,8 @@ fn assert_one_line_failure(output: &Output, mentions: &str) {
 
 pub(crate) struct Server {
     child: Child,
-    /// Where its logs go.
-    log: tempfile::NamedTempFile,
+    /// Where its logs go: a file of the run's logs, checked for secrets at the end.
+    log: std::path::PathBuf,
     pub base: String,
     /// What it printed before it listened.
     pub banner: String,
@@ -65,13 +65,13 @@ impl Server {
         database_url: &str,
         env: &[(&str, &str)],
     ) -> Server {
-        let log = tempfile::NamedTempFile::new().unwrap();
+        let (log_file, log) = crate::run_logs::new_file("server-");
         let mut child = ringtrack(data_dir, database_url)
             .args(["serve", "--bind", "127.0.0.1:0"])
             .env("RINGTRACK_LOG", "debug")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(log.reopen().unwrap())
+            .stderr(log_file)
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -88,13 +88,19 @@ impl Server {
         })
         .await
         .expect("the server listens within 30 s");
+        if let Some(key) = key_in(&banner) {
+            crate::run_logs::remember_secret(&key);
+        }
+        if let Ok(sealing_key) = std::fs::read_to_string(data_dir.join("secret-key")) {
+            crate::run_logs::remember_secret(sealing_key.trim());
+        }
         Server { child, log, base, banner }
     }
 
     /// SIGKILL: the process dies mid-work, as in a crash or an OOM kill.
     pub(crate) async fn kill(mut self) -> String {
         self.child.kill().await.unwrap();
-        std::fs::read_to_string(self.log.path()).unwrap()
+        std::fs::read_to_string(&self.log).unwrap()
     }
 
     /// SIGTERM, then the exit status and everything it logged.
@@ -106,7 +112,7 @@ impl Server {
             .await
             .expect("exits after SIGTERM")
             .unwrap();
-        (status, std::fs::read_to_string(self.log.path()).unwrap())
+        (status, std::fs::read_to_string(&self.log).unwrap())
     }
 }
 

@@ -25,6 +25,8 @@ use ringtrack_domain::jobs::RetryPolicy;
 use ringtrack_media::transcribe::{SpeechEngine, Whisper};
 use tokio::sync::{oneshot, watch};
 
+use crate::run_logs;
+
 /// The auth token the test server checks carrier webhooks with.
 pub const WEBHOOK_TOKEN: &str = "test-webhook-token";
 
@@ -102,6 +104,8 @@ impl TestApp {
         storage: StorageConfig,
         limits: DniLimits,
     ) -> TestApp {
+        run_logs::capture_in_process_logs();
+        run_logs::remember_secret(WEBHOOK_TOKEN);
         let db = TestDatabase::create(backend).await;
         let store = Store::connect(&db.url).await.expect("connect");
         store.migrate().await.expect("migrate");
@@ -123,6 +127,7 @@ impl TestApp {
         state.dni_limits = Arc::new(limits);
         state.allow_http_webhooks = true;
         let key = ringtrack_domain::secrets::Sealer::generate_key();
+        run_logs::remember_secret(&key);
         state.sealer = Arc::new(ringtrack_domain::secrets::Sealer::from_base64(&key).unwrap());
         let state_sealer = state.sealer.clone();
         // Tests make requests as fast as they can: the API limit is tested on its own.
@@ -159,6 +164,7 @@ impl TestApp {
         let secret = ApiKeySecret::generate(&mut rand::rng());
         api_keys::create(&mut tx, business.id, "Admin", Role::Admin, &secret).await.unwrap().unwrap();
         tx.commit().await.unwrap();
+        run_logs::remember_secret(secret.expose());
         (business.id, secret.expose().to_owned())
     }
 
@@ -265,9 +271,12 @@ impl TestApp {
     }
 }
 
+/// The answer's JSON; any key or secret in it is remembered for the run's log check.
 pub async fn body(response: Response) -> Value {
     let text = response.text().await.unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    run_logs::remember_secrets_in(&json);
+    json
 }
 
 /// Asserts the error envelope: status, `code`, `type`, and the fields named in `details`.

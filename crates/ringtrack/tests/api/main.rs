@@ -16,4 +16,5 @@ mod nodes;
 mod number_groups;
 mod numbers;
 mod pipeline;
+mod run_logs;
 mod sms;
