@@ -50,6 +50,14 @@ fn wanted(range: Option<&str>, len: u64) -> Wanted {
     Wanted::Part { start, end_inclusive: end }
 }
 
+/// Whether the client's `If-None-Match` names `etag` (or `*`): it has this version already.
+pub(crate) fn client_has(request: &HeaderMap, etag: &str) -> bool {
+    request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+}
+
 /// The response for `recording`, honouring the request's conditional and range headers.
 pub async fn serve(state: &AppState, recording: &Recording, request: &HeaderMap) -> ApiResult<Response> {
     let etag = format!("\"{}\"", recording.sha256);
@@ -59,9 +67,7 @@ pub async fn serve(state: &AppState, recording: &Recording, request: &HeaderMap)
     headers.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex is a valid header"));
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400"));
-    if header_text(header::IF_NONE_MATCH)
-        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
-    {
+    if client_has(request, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
     }
     // A range is for the version the client has: with a stale If-Range, send it all.

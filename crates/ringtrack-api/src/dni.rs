@@ -93,11 +93,7 @@ pub async fn script(headers: HeaderMap) -> Response {
         let digest = Sha256::digest(SCRIPT.as_bytes());
         format!("\"{}\"", digest.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>())
     });
-    let mut response = if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag))
-    {
+    let mut response = if crate::audio::client_has(&headers, etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         ([(header::CONTENT_TYPE, "application/javascript; charset=utf-8")], SCRIPT).into_response()

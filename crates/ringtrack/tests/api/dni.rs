@@ -260,5 +260,14 @@ async fn the_script_is_small_cacheable_and_revalidated() {
         .await
         .unwrap();
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    let revalidate = |tags: &'static str| {
+        app.client.get(format!("{}/dni.js", app.base)).header(header::IF_NONE_MATCH, tags).send()
+    };
+    assert_eq!(
+        revalidate("\"0ld\", \"v1\"").await.unwrap().status(),
+        StatusCode::OK,
+        "a stale copy gets the script"
+    );
+    assert_eq!(revalidate("*").await.unwrap().status(), StatusCode::NOT_MODIFIED);
     app.stop().await;
 }
