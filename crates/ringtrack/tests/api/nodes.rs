@@ -1,6 +1,6 @@
-//! Servers as processes: one killed (SIGKILL) in the middle of its work loses nothing that
-//! it answered and finishes its jobs after a restart; three on one PostgreSQL never run a
-//! job, lease a number, charge or deliver twice.
+//! Servers as processes: one killed (SIGKILL) in the middle of its work, or cut off from
+//! its database, loses nothing that it answered and finishes its jobs; three on one
+//! PostgreSQL never run a job, lease a number, charge or deliver twice.
 
 use std::time::{Duration, Instant};
 
@@ -74,6 +74,189 @@ async fn drained(store: &Store, within: Duration) {
         assert!(Instant::now() < deadline, "jobs pending: {:?}", jobs::all(store).await.unwrap());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Settings of a server under fault: no speech, jobs polled often and taken over 2 s after
+/// their node died, webhooks to loopback allowed, no limit on one address's visits.
+const UNDER_LOAD: [(&str, &str); 6] = [
+    ("RINGTRACK_TRANSCRIBER", "none"),
+    ("RINGTRACK_JOB_POLL_MILLIS", "50"),
+    ("RINGTRACK_JOB_LEASE_SECONDS", "2"),
+    ("RINGTRACK_ALLOW_HTTP_WEBHOOKS", "1"),
+    ("RINGTRACK_DNI_IP_RATE", "100000"),
+    ("RINGTRACK_DNI_IP_BURST", "100000"),
+];
+
+/// A business under load: its voicemail number, a pool for visits, a webhook for voicemails.
+struct Line {
+    key: String,
+    number: String,
+    number_id: String,
+    pool_id: String,
+    receiver: crate::integrations::Receiver,
+}
+
+async fn line_under_load(server: &Server, dir: &std::path::Path, url: &str) -> Line {
+    let (key, number) = voicemail_line(server, dir, url).await;
+    let client = reqwest::Client::new();
+    let numbers = crate::common::body(
+        client.get(format!("{}/api/v1/numbers", server.base)).bearer_auth(&key).send().await.unwrap(),
+    )
+    .await;
+    let number_id = numbers["data"]["numbers"][0]["id"].as_str().unwrap().to_owned();
+    let post = |path: &str, body: Value| {
+        client.post(format!("{}{path}", server.base)).bearer_auth(&key).json(&body).send()
+    };
+    let pool = post(
+        "/api/v1/number-pools",
+        json!({"name": "Site", "number_ids": [], "target_number": "5735550100"}),
+    );
+    let pool_id = crate::common::body(pool.await.unwrap()).await["data"]["number_pool"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (receiver, hook_url) = crate::integrations::receiver(0, Duration::ZERO).await;
+    let hook =
+        post("/api/v1/webhooks", json!({"url": hook_url, "events": ["call.voicemail"]})).await.unwrap();
+    assert_eq!(hook.status(), StatusCode::CREATED);
+    Line { key, number, number_id, pool_id, receiver }
+}
+
+/// What the load had answered 2xx: the kind, and the caller, recipient or visitor it named.
+type Answered = std::sync::Arc<std::sync::Mutex<Vec<(&'static str, String)>>>;
+
+/// Three clients placing calls, sending texts and opening visits as fast as they are
+/// answered, until stopped or the server is gone.
+struct Load {
+    clients: Vec<tokio::task::JoinHandle<()>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    server_errors: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Load {
+    /// `round` keeps each round's callers, recipients and visitors apart.
+    fn start(base: &str, line: &Line, round: u64, answered: &Answered) -> Load {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let server_errors = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+        let clients = (0..3u64)
+            .map(|client| {
+                let (http, base, stop, answered, server_errors) =
+                    (http.clone(), base.to_owned(), stop.clone(), answered.clone(), server_errors.clone());
+                let (key, number, number_id, pool_id) =
+                    (line.key.clone(), line.number.clone(), line.number_id.clone(), line.pool_id.clone());
+                tokio::spawn(async move {
+                    for i in 0u64.. {
+                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            return;
+                        }
+                        let from = format!("+1305{}", 2_000_000 + round * 100_000 + client * 10_000 + i);
+                        let (kind, request) = match i % 3 {
+                            0 => (
+                                "call",
+                                http.post(format!("{base}/api/v1/sandbox/calls"))
+                                    .bearer_auth(&key)
+                                    .json(&json!({"from": from, "to": number, "voicemail_text": "Call me"})),
+                            ),
+                            1 => (
+                                "text",
+                                http.post(format!("{base}/api/v1/texts"))
+                                    .bearer_auth(&key)
+                                    .json(&json!({"from_number_id": number_id, "to": from, "body": "hi"})),
+                            ),
+                            _ => (
+                                "session",
+                                http.post(format!("{base}/dni/v1/sessions"))
+                                    .body(json!({"pool_id": pool_id, "visitor_id": from}).to_string()),
+                            ),
+                        };
+                        let Ok(answer) = request.send().await else { return };
+                        let status = answer.status();
+                        assert!(status.is_success() || status.is_server_error(), "{kind}: {status}");
+                        if status.is_success() {
+                            answered.lock().unwrap().push((kind, from));
+                        } else {
+                            server_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        Load { clients, stop, server_errors }
+    }
+
+    /// Answers how many requests failed with a 5xx.
+    async fn stop(self) -> usize {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for client in self.clients {
+            let _ = client.await;
+        }
+        self.server_errors.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Random moments for faults; the seed is printed with the figures, and
+/// RINGTRACK_TEST_FAULT_SEED replays it.
+fn fault_moments() -> (u64, rand::rngs::StdRng) {
+    use rand::{Rng, SeedableRng};
+    let seed = std::env::var("RINGTRACK_TEST_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random::<u64>());
+    (seed, rand::rngs::StdRng::seed_from_u64(seed))
+}
+
+/// Everything answered 2xx is there exactly once and its follow-up jobs ran: a voicemail
+/// stored, scored and announced to the webhook; a text sent; a visit kept. No job is lost
+/// or failed, no charge made twice, and the balance is its ledger. Answers a summary.
+async fn assert_answered_writes_complete(store: &Store, line: &Line, answered: &Answered) -> String {
+    drained(store, Duration::from_secs(60)).await;
+    let answered = answered.lock().unwrap().clone();
+    assert!(answered.len() >= 12, "the load made progress: {}", answered.len());
+    for (kind, from) in &answered {
+        let found = match *kind {
+            "call" => count(store, &format!("SELECT count(*) AS value FROM calls JOIN recordings ON recordings.call_id = calls.id
+                WHERE caller_number = '{from}' AND status = 'voicemail' AND ai_score IS NOT NULL")).await,
+            "text" => count(store, &format!("SELECT count(*) AS value FROM messages WHERE to_number = '{from}' AND carrier_sid IS NOT NULL")).await,
+            _ => count(store, &format!("SELECT count(*) AS value FROM dni_sessions WHERE visitor_id = '{from}'")).await,
+        };
+        assert_eq!(found, 1, "{kind} from {from} was answered 2xx: found {found} complete");
+    }
+    let all = jobs::all(store).await.unwrap();
+    assert!(all.iter().all(|j| j.state == "done"), "no job lost or failed: {all:?}");
+    // A job a fault interrupted runs again; what it does is committed once.
+    let retaken = all.iter().filter(|j| j.attempts > 1).count();
+    let repeated =
+        "SELECT count(*) AS value FROM (SELECT reason FROM balance_entries WHERE reason <> 'credit'
+        GROUP BY reason HAVING count(*) > 1) AS repeated";
+    assert_eq!(count(store, repeated).await, 0, "a charge made twice");
+    let ledger = count(store, "SELECT CAST(sum(amount_cents) AS BIGINT) AS value FROM balance_entries").await;
+    assert_eq!(
+        count(store, "SELECT balance_cents AS value FROM businesses").await,
+        ledger,
+        "the balance is its ledger"
+    );
+    // Every voicemail announced, each delivery recorded once; a delivery a fault cut short
+    // is sent again (at least once, with the same event id).
+    let voicemails = count(store, "SELECT count(*) AS value FROM calls WHERE status = 'voicemail'").await;
+    assert_eq!(
+        count(store, "SELECT count(*) AS value FROM webhook_deliveries WHERE status = 'succeeded'").await,
+        voicemails
+    );
+    let delivered = line.receiver.received.lock().unwrap().clone();
+    let events: std::collections::HashSet<&str> = delivered.iter().map(|r| r.event_id.as_str()).collect();
+    assert_eq!(events.len() as i64, voicemails, "every event delivered");
+    let kinds = |k: &str| answered.iter().filter(|(kind, _)| *kind == k).count();
+    format!(
+        "{} calls, {} texts, {} visits answered 2xx, each found once; {} jobs done ({retaken} run again), \
+         {} deliveries for {} events",
+        kinds("call"),
+        kinds("text"),
+        kinds("session"),
+        all.len(),
+        delivered.len(),
+        events.len()
+    )
 }
 
 test_on_both_backends! {
@@ -173,102 +356,69 @@ test_on_both_backends! {
 
 
     async fn answered_writes_survive_repeated_sigkills_under_load(backend: Backend) {
-        use rand::{Rng, SeedableRng};
         const KILLS: u64 = 4;
         let db = TestDatabase::create(backend).await;
         let dir = tempfile::tempdir().unwrap();
-        let env = [("RINGTRACK_TRANSCRIBER", "none"), ("RINGTRACK_JOB_POLL_MILLIS", "50"), ("RINGTRACK_JOB_LEASE_SECONDS", "2"),
-            ("RINGTRACK_ALLOW_HTTP_WEBHOOKS", "1"), ("RINGTRACK_DNI_IP_RATE", "100000"), ("RINGTRACK_DNI_IP_BURST", "100000")];
-        let mut server = Server::start_with(dir.path(), &db.url, &env).await;
-        let (key, number) = voicemail_line(&server, dir.path(), &db.url).await;
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
-        let numbers: Value = client.get(format!("{}/api/v1/numbers", server.base)).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
-        let number_id = numbers["data"]["numbers"][0]["id"].as_str().unwrap().to_owned();
-        let pool: Value = client.post(format!("{}/api/v1/number-pools", server.base)).bearer_auth(&key)
-            .json(&json!({"name": "Site", "number_ids": [], "target_number": "5735550100"})).send().await.unwrap().json().await.unwrap();
-        let pool_id = pool["data"]["number_pool"]["id"].as_str().unwrap().to_owned();
-        let (receiver, url) = crate::integrations::receiver(0, Duration::ZERO).await;
-        let hook = client.post(format!("{}/api/v1/webhooks", server.base)).bearer_auth(&key)
-            .json(&json!({"url": url, "events": ["call.voicemail"]})).send().await.unwrap();
-        assert_eq!(hook.status(), StatusCode::CREATED);
-        // The kills land at random moments; the seed is printed so a failure can be replayed.
-        let seed = std::env::var("RINGTRACK_TEST_KILL_SEED").ok().and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| rand::rng().random::<u64>());
-        let mut moments = rand::rngs::StdRng::seed_from_u64(seed);
-        let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(&'static str, String)>::new()));
+        let mut server = Server::start_with(dir.path(), &db.url, &UNDER_LOAD).await;
+        let line = line_under_load(&server, dir.path(), &db.url).await;
+        let (seed, mut moments) = fault_moments();
+        let answered = Answered::default();
         for round in 0..KILLS {
-            // Calls, texts and visits until the server dies under them.
-            let mut load = Vec::new();
-            for worker in 0..3u64 {
-                let (client, base, key, number, number_id, pool_id, answered) = (client.clone(), server.base.clone(), key.clone(),
-                    number.clone(), number_id.clone(), pool_id.clone(), answered.clone());
-                load.push(tokio::spawn(async move {
-                    for i in 0u64.. {
-                        let from = format!("+1305{}", 2_000_000 + round * 100_000 + worker * 10_000 + i);
-                        let outcome = match i % 3 {
-                            0 => client.post(format!("{base}/api/v1/sandbox/calls")).bearer_auth(&key)
-                                .json(&json!({"from": from, "to": number, "voicemail_text": "Call me"})).send().await
-                                .map(|r| (r.status(), "call")),
-                            1 => client.post(format!("{base}/api/v1/texts")).bearer_auth(&key)
-                                .json(&json!({"from_number_id": number_id, "to": from, "body": "hi"})).send().await
-                                .map(|r| (r.status(), "text")),
-                            _ => client.post(format!("{base}/dni/v1/sessions"))
-                                .body(json!({"pool_id": pool_id, "visitor_id": from}).to_string()).send().await
-                                .map(|r| (r.status(), "session")),
-                        };
-                        let Ok((status, kind)) = outcome else { return };
-                        assert!(status.is_success() || status.is_server_error(), "{kind}: {status}");
-                        if status.is_success() {
-                            answered.lock().unwrap().push((kind, from));
-                        }
-                    }
-                }));
-            }
-            tokio::time::sleep(Duration::from_millis(moments.random_range(300..1500))).await;
+            let load = Load::start(&server.base, &line, round, &answered);
+            tokio::time::sleep(Duration::from_millis(rand::Rng::random_range(&mut moments, 300..1500))).await;
             server.kill().await;
-            for task in load {
-                let _ = task.await;
-            }
-            server = Server::start_with(dir.path(), &db.url, &env).await;
+            load.stop().await;
+            server = Server::start_with(dir.path(), &db.url, &UNDER_LOAD).await;
         }
         let store = Store::connect(&db.url).await.unwrap();
-        drained(&store, Duration::from_secs(60)).await;
-        let answered = answered.lock().unwrap().clone();
-        assert!(answered.len() >= 3 * KILLS as usize, "the load made progress: {}", answered.len());
-        // Everything answered 2xx is there once, and its follow-up jobs ran: a voicemail
-        // stored, scored and announced; a text sent; a visit kept.
-        for (kind, from) in &answered {
-            let found = match *kind {
-                "call" => count(&store, &format!("SELECT count(*) AS value FROM calls JOIN recordings ON recordings.call_id = calls.id
-                    WHERE caller_number = '{from}' AND status = 'voicemail' AND ai_score IS NOT NULL")).await,
-                "text" => count(&store, &format!("SELECT count(*) AS value FROM messages WHERE to_number = '{from}' AND carrier_sid IS NOT NULL")).await,
-                _ => count(&store, &format!("SELECT count(*) AS value FROM dni_sessions WHERE visitor_id = '{from}'")).await,
-            };
-            assert_eq!(found, 1, "{kind} from {from} was answered 2xx: found {found} complete");
-        }
-        let all = jobs::all(&store).await.unwrap();
-        assert!(all.iter().all(|j| j.state == "done"), "no job lost or failed: {all:?}");
-        let retaken = all.iter().filter(|j| j.attempts > 1).count();
-        // A job a kill interrupted runs again; what it does is committed once.
-        let repeated = "SELECT count(*) AS value FROM (SELECT reason FROM balance_entries WHERE reason <> 'credit'
-            GROUP BY reason HAVING count(*) > 1) AS repeated";
-        assert_eq!(count(&store, repeated).await, 0, "a charge made twice");
-        let ledger = count(&store, "SELECT CAST(sum(amount_cents) AS BIGINT) AS value FROM balance_entries").await;
-        assert_eq!(count(&store, "SELECT balance_cents AS value FROM businesses").await, ledger, "the balance is its ledger");
-        // Every voicemail announced, each delivery recorded once; a delivery a kill cut
-        // short is sent again (at least once, with the same event id).
-        let voicemails = count(&store, "SELECT count(*) AS value FROM calls WHERE status = 'voicemail'").await;
-        assert_eq!(count(&store, "SELECT count(*) AS value FROM webhook_deliveries WHERE status = 'succeeded'").await, voicemails);
-        let delivered = receiver.received.lock().unwrap().clone();
-        let events: std::collections::HashSet<&str> = delivered.iter().map(|r| r.event_id.as_str()).collect();
-        assert_eq!(events.len() as i64, voicemails, "every event delivered");
-        let kinds = |k: &str| answered.iter().filter(|(kind, _)| *kind == k).count();
-        println!("{KILLS} SIGKILLs (seed {seed}) survived: {} calls, {} texts, {} visits answered 2xx, each found once; \
-            {} jobs done ({retaken} taken over after a kill), {} deliveries for {} events",
-            kinds("call"), kinds("text"), kinds("session"), all.len(), delivered.len(), events.len());
+        let summary = assert_answered_writes_complete(&store, &line, &answered).await;
+        println!("{KILLS} SIGKILLs (seed {seed}) survived: {summary}");
         assert!(server.terminate().await.0.success());
         store.close().await;
     }
+}
+
+/// PostgreSQL cuts every connection of a running server several times under load, as a
+/// database failover or restart does: requests in flight may fail (5xx), none answers 2xx
+/// without its write, and the same process serves again at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_outlives_its_database_connections_being_cut() {
+    const CUTS: u64 = 4;
+    let db = TestDatabase::create(ringtrack_store::Backend::Postgres).await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &db.url, &UNDER_LOAD).await;
+    let line = line_under_load(&server, dir.path(), &db.url).await;
+    let store = Store::connect(&db.url).await.unwrap();
+    let database = db.url.rsplit('/').next().unwrap().to_owned();
+    let (seed, mut moments) = fault_moments();
+    let answered = Answered::default();
+    let load = Load::start(&server.base, &line, 0, &answered);
+    let mut connections_cut = 0;
+    for _ in 0..CUTS {
+        tokio::time::sleep(Duration::from_millis(rand::Rng::random_range(&mut moments, 300..1500))).await;
+        let cut = format!(
+            "SELECT count(pg_terminate_backend(pid)) AS value FROM pg_stat_activity
+            WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+        );
+        connections_cut += count(&store, &cut).await;
+    }
+    assert!(connections_cut >= CUTS as i64, "the server's connections were cut: {connections_cut}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let server_errors = load.stop().await;
+    let summary = assert_answered_writes_complete(&store, &line, &answered).await;
+    println!(
+        "{CUTS} cuts ({connections_cut} connections) survived without a restart (seed {seed}): \
+         {server_errors} requests answered 5xx; {summary}"
+    );
+    let after = reqwest::Client::new()
+        .get(format!("{}/api/v1/calls", server.base))
+        .bearer_auth(&line.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::OK, "the same process serves after the cuts");
+    assert!(server.terminate().await.0.success());
+    store.close().await;
 }
 
 /// Three `ringtrack serve` processes on one PostgreSQL, sharing nothing else but the object
