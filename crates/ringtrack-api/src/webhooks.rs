@@ -14,10 +14,10 @@ use ringtrack_carrier::signature;
 use ringtrack_carrier::twiml::{self, Callbacks};
 use ringtrack_domain::engine::{self, CallFacts, CallState, Event, Flow};
 use ringtrack_domain::sms::{self, Keyword, Status as SmsStatus};
-use ringtrack_domain::{Cents, PhoneNumber};
+use ringtrack_domain::{Cents, PhoneNumber, Prices};
 use ringtrack_store::calls::{self, Call, Completion, NewCall, VisitAttribution};
 use ringtrack_store::messages::{self, NewMessage};
-use ringtrack_store::{Tx, businesses, call_flows, numbers, pools};
+use ringtrack_store::{StoreError, Tx, businesses, call_flows, numbers, pools};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -407,6 +407,21 @@ pub async fn status(State(state): State<AppState>, request: TwilioRequest) -> Ap
     };
     let call = calls::lock(&mut tx, call.id).await?.expect("just found");
     let duration: i64 = request.param("CallDuration").and_then(|d| d.parse().ok()).unwrap_or(0).max(0);
+    settle_call(&mut tx, &state.prices, &call, duration).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Completes `call` (locked in `tx`), which the carrier says is over after
+/// `duration_seconds`: its status follows from how far its flow went, its minutes are
+/// charged. Answers false when it was complete already. The status callback and the sweep
+/// of calls whose callback never came both end calls this way.
+pub async fn settle_call(
+    tx: &mut Tx,
+    prices: &Prices,
+    call: &Call,
+    duration_seconds: i64,
+) -> Result<bool, StoreError> {
     let engine = call
         .engine_state
         .as_deref()
@@ -415,15 +430,15 @@ pub async fn status(State(state): State<AppState>, request: TwilioRequest) -> Ap
     let status = engine.as_ref().map_or("missed", outcome_status);
     let completion = Completion {
         status,
-        duration_seconds: duration,
-        cost: state.prices.call(duration),
+        duration_seconds,
+        cost: prices.call(duration_seconds),
         ended_at: ringtrack_store::now(),
     };
-    if calls::complete(&mut tx, &call, &completion).await? {
-        tracing::info!(call_id = %call.id, status, duration, "call completed");
+    let settled = calls::complete(tx, call, &completion).await?;
+    if settled {
+        tracing::info!(call_id = %call.id, status, duration = duration_seconds, "call completed");
     }
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(settled)
 }
 
 /// The attachments of an MMS: `MediaUrl0` … `MediaUrl{NumMedia-1}`.

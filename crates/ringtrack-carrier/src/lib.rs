@@ -102,6 +102,15 @@ pub enum CarrierError {
     Unavailable(String),
 }
 
+/// Where a call stands at the carrier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallProgress {
+    /// Queued, ringing or in progress.
+    Live,
+    /// Over (completed, busy, unanswered, failed or canceled), or unknown to the carrier.
+    Ended { duration_seconds: i64 },
+}
+
 /// A carrier. Methods return boxed futures so that the server can hold `dyn Carrier`.
 pub trait Carrier: Send + Sync {
     fn search(&self, query: SearchQuery) -> BoxFuture<'_, Result<Vec<AvailableNumber>, CarrierError>>;
@@ -124,6 +133,10 @@ pub trait Carrier: Send + Sync {
     /// Deletes a recording at the carrier (once it is stored here). One already gone is
     /// not an error.
     fn delete_recording(&self, recording_url: String) -> BoxFuture<'_, Result<(), CarrierError>>;
+
+    /// Where a call stands: asked when its final status callback never arrived (this
+    /// server was down, or the callback failed), so that the call is not in progress forever.
+    fn call_progress(&self, call_sid: String) -> BoxFuture<'_, Result<CallProgress, CarrierError>>;
 }
 
 /// Which numbers are spoken for: owned by any business, or released too recently to be

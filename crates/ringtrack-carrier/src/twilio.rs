@@ -13,8 +13,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    AvailableNumber, BoxFuture, Carrier, CarrierError, OutboundSms, Provisioned, Recording, SearchQuery,
-    SentSms, Webhooks,
+    AvailableNumber, BoxFuture, CallProgress, Carrier, CarrierError, OutboundSms, Provisioned, Recording,
+    SearchQuery, SentSms, Webhooks,
 };
 
 pub const TWILIO_API_BASE: &str = "https://api.twilio.com";
@@ -67,6 +67,31 @@ struct Sid {
 struct MessageCreated {
     sid: String,
     status: String,
+}
+
+/// The fields of a Call resource this server reads; `duration` is null until the call
+/// ends, then seconds: a string at Twilio, a number at SignalWire.
+#[derive(Deserialize)]
+struct CallResource {
+    status: String,
+    duration: Option<Seconds>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Seconds {
+    Text(String),
+    Number(i64),
+}
+
+impl Seconds {
+    fn get(&self) -> i64 {
+        match self {
+            Seconds::Text(text) => text.parse().unwrap_or(0),
+            Seconds::Number(number) => *number,
+        }
+        .max(0)
+    }
 }
 
 #[derive(Deserialize)]
@@ -122,12 +147,20 @@ impl TwilioCarrier {
         }
     }
 
+    /// Like `send`, but a resource the carrier does not have (404) is `None`, not an error.
+    async fn send_if_found(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<Option<reqwest::Response>, CarrierError> {
+        let response = request.send().await.map_err(|e| CarrierError::Unavailable(without_url(e)))?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        Self::check(response).await.map(Some)
+    }
+
     async fn send_json<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, CarrierError> {
-        let response = self.send(request).await?;
-        response
-            .json()
-            .await
-            .map_err(|e| CarrierError::Unavailable(format!("unexpected answer: {}", without_url(e))))
+        read_json(self.send(request).await?).await
     }
 
     async fn search_numbers(&self, query: SearchQuery) -> Result<Vec<AvailableNumber>, CarrierError> {
@@ -216,17 +249,23 @@ impl TwilioCarrier {
         Ok(Recording { bytes: bytes.to_vec(), content_type: "audio/mpeg".into() })
     }
 
+    async fn fetch_call(&self, call_sid: String) -> Result<CallProgress, CarrierError> {
+        let url = self.account_url(&format!("Calls/{}.json", checked_sid(&call_sid, "CA")?));
+        // A call the account does not know is not live: settle it as over.
+        let Some(response) = self.send_if_found(self.request(Method::GET, &url)).await? else {
+            return Ok(CallProgress::Ended { duration_seconds: 0 });
+        };
+        let call: CallResource = read_json(response).await?;
+        Ok(match call.status.as_str() {
+            "queued" | "ringing" | "in-progress" => CallProgress::Live,
+            _ => CallProgress::Ended { duration_seconds: call.duration.as_ref().map_or(0, Seconds::get) },
+        })
+    }
+
     async fn remove_recording(&self, recording_url: String) -> Result<(), CarrierError> {
         let url = format!("{}.json", self.recording_resource(&recording_url)?);
-        let response = self
-            .request(Method::DELETE, &url)
-            .send()
-            .await
-            .map_err(|e| CarrierError::Unavailable(without_url(e)))?;
-        if response.status() == StatusCode::NOT_FOUND {
-            return Ok(());
-        }
-        Self::check(response).await.map(drop)
+        // One already gone is deleted.
+        self.send_if_found(self.request(Method::DELETE, &url)).await.map(drop)
     }
 }
 
@@ -250,6 +289,13 @@ fn checked_sid<'a>(sid: &'a str, kind: &str) -> Result<&'a str, CarrierError> {
     } else {
         Err(CarrierError::Refused { message: format!("{sid:?} is not a {kind} SID"), code: None })
     }
+}
+
+async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, CarrierError> {
+    response
+        .json()
+        .await
+        .map_err(|e| CarrierError::Unavailable(format!("unexpected answer: {}", without_url(e))))
 }
 
 /// reqwest's errors name the URL; ours must not repeat it into logs or answers.
@@ -288,5 +334,9 @@ impl Carrier for TwilioCarrier {
 
     fn delete_recording(&self, recording_url: String) -> BoxFuture<'_, Result<(), CarrierError>> {
         Box::pin(self.remove_recording(recording_url))
+    }
+
+    fn call_progress(&self, call_sid: String) -> BoxFuture<'_, Result<CallProgress, CarrierError>> {
+        Box::pin(self.fetch_call(call_sid))
     }
 }

@@ -10,7 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ringtrack_carrier::{
-    Carrier, CarrierError, OutboundSms, SearchQuery, TwilioCarrier, TwilioConfig, Webhooks,
+    CallProgress, Carrier, CarrierError, OutboundSms, SearchQuery, TwilioCarrier, TwilioConfig, Webhooks,
 };
 use ringtrack_domain::{NumberType, PhoneNumber};
 
@@ -332,4 +332,55 @@ async fn recordings_are_deleted_at_the_carrier_and_a_gone_one_is_fine() {
     let elsewhere = carrier.delete_recording("https://attacker.example/rec".into()).await.unwrap_err();
     assert!(matches!(elsewhere, CarrierError::Refused { .. }));
     assert_eq!(fake.seen.lock().unwrap().len(), 2, "the credentials went nowhere");
+}
+
+/// Twilio's Call resource, as it answers a fetch (abridged to the fields that matter).
+fn call_resource(status: &str, duration: &str) -> String {
+    format!(
+        r#"{{"account_sid": "{SID}", "answered_by": null, "api_version": "2010-04-01", "caller_name": null,
+  "date_created": "Tue, 31 Aug 2026 20:36:28 +0000", "direction": "inbound", "duration": {duration},
+  "from": "+13055550111", "parent_call_sid": null, "price": null, "price_unit": "USD",
+  "sid": "CA0123456789abcdef0123456789abcdef", "status": "{status}", "to": "+15735550134",
+  "uri": "/2010-04-01/Accounts/{SID}/Calls/CA0123456789abcdef0123456789abcdef.json"}}"#
+    )
+}
+
+#[tokio::test]
+async fn a_calls_progress_is_fetched_by_sid() {
+    let live = call_resource("in-progress", "null");
+    let ringing = call_resource("ringing", "null");
+    let over = call_resource("completed", r#""95""#);
+    // SignalWire's dialect gives the duration as a number.
+    let busy = call_resource("busy", "0");
+    let signalwire = call_resource("no-answer", "12");
+    let (fake, carrier) = start(vec![
+        (StatusCode::OK, &live),
+        (StatusCode::OK, &ringing),
+        (StatusCode::OK, &over),
+        (StatusCode::OK, &busy),
+        (StatusCode::OK, &signalwire),
+        (StatusCode::NOT_FOUND, r#"{"code": 20404, "message": "The requested resource was not found"}"#),
+        (StatusCode::SERVICE_UNAVAILABLE, r#"{"code": 20503, "message": "Service unavailable"}"#),
+    ])
+    .await;
+    let sid = "CA0123456789abcdef0123456789abcdef".to_owned();
+    let mut answers = Vec::new();
+    for _ in 0..6 {
+        answers.push(carrier.call_progress(sid.clone()).await.unwrap());
+    }
+    let ended = |duration_seconds| CallProgress::Ended { duration_seconds };
+    assert_eq!(
+        answers,
+        [CallProgress::Live, CallProgress::Live, ended(95), ended(0), ended(12), ended(0)],
+        "a call the account does not know is not live"
+    );
+    assert!(matches!(carrier.call_progress(sid.clone()).await, Err(CarrierError::Unavailable(_))));
+    let seen = fake.seen.lock().unwrap().clone();
+    for request in &seen {
+        assert_eq!((request.method.as_str(), request.authorization.clone()), ("GET", basic()));
+        assert_eq!(request.path, format!("/2010-04-01/Accounts/{SID}/Calls/{sid}.json"));
+    }
+    let refused = carrier.call_progress("../Messages".into()).await.unwrap_err();
+    assert!(matches!(refused, CarrierError::Refused { .. }));
+    assert_eq!(fake.seen.lock().unwrap().len(), 7, "a malformed sid reaches no URL");
 }

@@ -368,6 +368,19 @@ pub async fn insert(tx: &mut Tx, new: NewCall, engine_state: &str) -> Result<Cal
 
 /// Holds the call's row until `tx` ends, so that two callbacks of one call (a dial's end
 /// and its recording, say) are handled one after the other.
+/// Calls still in progress with no sign of life (no callback) since `since`, the
+/// quietest first, at most `limit`: those whose final status may have been lost.
+pub async fn quiet_in_progress(mut db: impl Connection, since: Timestamp, limit: i64) -> Result<Vec<Call>> {
+    // The status is written out, not bound, so both planners see the partial index applies.
+    let select = Sql::new(format!(
+        "SELECT {COLUMNS} FROM calls WHERE status = '{IN_PROGRESS}' AND updated_at < $1
+         ORDER BY updated_at LIMIT $2"
+    ))
+    .bind(since)
+    .bind(limit);
+    Ok(db.conn().fetch_all(select).await?)
+}
+
 pub async fn lock(tx: &mut Tx, id: Uuid) -> Result<Option<Call>> {
     let select = Sql::new(format!("SELECT {COLUMNS} FROM calls WHERE id = $1{}", tx.row_lock())).bind(id);
     Ok(tx.conn().fetch_optional(select).await?)

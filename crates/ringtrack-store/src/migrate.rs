@@ -53,6 +53,7 @@ pub const MIGRATIONS: &[Migration] = &[
     shared!(8, "sms", "0008_sms.sql"),
     shared!(9, "dni", "0009_dni.sql"),
     shared!(10, "webhooks", "0010_webhooks.sql"),
+    shared!(11, "quiet_calls", "0011_quiet_calls.sql"),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.

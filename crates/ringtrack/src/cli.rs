@@ -135,6 +135,10 @@ pub struct ServeArgs {
     /// How often due number renewals are charged.
     #[arg(long, env = "RINGTRACK_RENEWAL_INTERVAL_SECONDS", default_value_t = 60)]
     pub renewal_interval_seconds: u64,
+    /// A call in progress with no callback for this long is asked about at the carrier and,
+    /// if it has ended, settled (its final status callback was lost).
+    #[arg(long, env = "RINGTRACK_QUIET_CALL_SECONDS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    pub quiet_call_seconds: u64,
     #[command(flatten)]
     pub carrier: CarrierArgs,
     #[command(flatten)]

@@ -3,12 +3,9 @@
 //! allows. Every node may run it: renewals are conditional and the business row is locked,
 //! so a month is never charged twice.
 
-use std::time::Duration;
-
 use jiff::Timestamp;
 use ringtrack_store::numbers::{self, Renewal};
 use ringtrack_store::{Store, StoreError};
-use tokio::sync::watch;
 
 /// How many due numbers one pass looks at.
 const BATCH: i64 = 500;
@@ -39,20 +36,4 @@ pub async fn renew_due_numbers(store: &Store, now: Timestamp) -> Result<RenewalP
         }
     }
     Ok(pass)
-}
-
-/// Runs a renewal pass every `interval` until `stop` turns true.
-pub async fn run(store: Store, interval: Duration, mut stop: watch::Receiver<bool>) {
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {
-                if let Err(error) = renew_due_numbers(&store, ringtrack_store::now()).await {
-                    tracing::error!(%error, "a renewal pass failed; it runs again at the next tick");
-                }
-            }
-            _ = stop.changed() => return,
-        }
-    }
 }

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use crate::admin::create_business_with_admin_key;
 use crate::cli::{CarrierKind, ServeArgs, StorageArgs};
-use crate::{renewals, wiring, worker};
+use crate::{periodic, quiet_calls, renewals, wiring, worker};
 
 pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(url) = &args.public_url
@@ -62,7 +62,36 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
 
     let (stop, stopped) = watch::channel(false);
     let interval = Duration::from_secs(args.renewal_interval_seconds.max(1));
-    let renewals = tokio::spawn(renewals::run(store.clone(), interval, stopped.clone()));
+    let renewals = tokio::spawn(periodic::every("renewal", interval, stopped.clone(), {
+        let store = store.clone();
+        move || {
+            let store = store.clone();
+            async move { renewals::renew_due_numbers(&store, ringtrack_store::now()).await }
+        }
+    }));
+    // Asked about a few times within its quiet time, a lost call is settled soon after.
+    let quiet = Duration::from_secs(args.quiet_call_seconds);
+    let quiet_calls = tokio::spawn(periodic::every(
+        "quiet-call",
+        (quiet / 4).min(Duration::from_secs(60)),
+        stopped.clone(),
+        {
+            let state = state.clone();
+            move || {
+                let state = state.clone();
+                async move {
+                    quiet_calls::settle_quiet_calls(
+                        &state.store,
+                        state.carrier.as_ref(),
+                        &state.prices,
+                        ringtrack_store::now(),
+                        quiet,
+                    )
+                    .await
+                }
+            }
+        },
+    ));
     let worker =
         tokio::spawn(worker::run(Arc::new(pipeline), wiring::worker_config(&args.pipeline), stopped.clone()));
     if let Some(metrics) = metrics {
@@ -83,6 +112,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     };
     ringtrack_api::serve(listener, state, shutdown).await?;
     let _ = renewals.await;
+    let _ = quiet_calls.await;
     let _ = worker.await;
     tracing::info!("stopped accepting requests; closing the database");
     store.close().await;

@@ -6,7 +6,14 @@ use ringtrack_carrier::signature;
 use ringtrack_store::test_on_both_backends;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, WEBHOOK_TOKEN, assert_error, body};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ringtrack::quiet_calls::settle_quiet_calls;
+use ringtrack_carrier::CallProgress;
+use ringtrack_domain::Prices;
+
+use crate::common::{FaultyCarrier, TestApp, WEBHOOK_TOKEN, assert_error, body};
 
 /// Buys a number and routes it through a new flow; answers the number.
 pub(crate) async fn number_with_flow(app: &TestApp, steps: Value, settings: Value) -> String {
@@ -250,6 +257,47 @@ test_on_both_backends! {
         // The sandbox refuses to call another business's number.
         let refused = app.post("/api/v1/sandbox/calls", &json!({"from": "+13055550006", "to": "+15735550000"})).await;
         assert_error(refused, 422, "validation_failed", &["to"]).await;
+        app.stop().await;
+    }
+
+    async fn a_call_whose_final_status_never_came_is_settled_from_the_carrier(backend: Backend) {
+        let progress = Arc::new(Mutex::new(None));
+        let said = progress.clone();
+        let app = TestApp::spawn_with_carrier(backend, move |store, dir| {
+            let inner = ringtrack::wiring::sandbox_carrier(store, dir, ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE, WEBHOOK_TOKEN);
+            Arc::new(FaultyCarrier { call_progress: said, ..FaultyCarrier::around(inner) })
+        })
+        .await;
+        let tracking = number_with_flow(&app, json!([{"type": "forward", "number": "3055551001"}]), json!({})).await;
+        // The carrier's first request starts the call; its final status callback never comes.
+        let form = params(&[("CallSid", "CA0123456789abcdef0123456789abcde0"), ("From", "+13055550007"), ("To", &tracking), ("CallStatus", "ringing")]);
+        assert_eq!(webhook(&app, "/webhooks/twilio/voice", &form, true).await.status(), StatusCode::OK);
+        let id = body(app.get("/api/v1/calls").await).await["data"]["calls"][0]["id"].as_str().unwrap().to_owned();
+        let call = || async { body(app.get(&format!("/api/v1/calls/{id}")).await).await["data"].clone() };
+        let balance = app.balance(app.business).await;
+        let prices = Prices::default();
+        let sweep = |now| settle_quiet_calls(&app.store, app.carrier.as_ref(), &prices, now, Duration::from_secs(900));
+        let now = ringtrack_store::now();
+        let an_hour_later = now.checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
+
+        *progress.lock().unwrap() = Some(CallProgress::Ended { duration_seconds: 95 });
+        assert_eq!(sweep(now).await.unwrap(), 0, "not quiet long enough to ask about");
+        *progress.lock().unwrap() = Some(CallProgress::Live);
+        assert_eq!(sweep(an_hour_later).await.unwrap(), 0, "a long conversation is left alone");
+        assert_eq!(call().await["status"], "in_progress");
+        *progress.lock().unwrap() = Some(CallProgress::Ended { duration_seconds: 95 });
+        assert_eq!(sweep(an_hour_later).await.unwrap(), 1);
+        assert_eq!(sweep(an_hour_later).await.unwrap(), 0, "settled once");
+        // As its status callback would have: ended, its two started minutes charged, scored.
+        let settled = call().await;
+        assert_eq!((settled["status"].as_str(), settled["duration_seconds"].as_i64()), (Some("missed"), Some(95)), "{settled}");
+        assert_eq!(app.balance(app.business).await, balance - prices.call(95).get());
+        let queued = ringtrack_store::jobs::all(&app.store).await.unwrap();
+        assert_eq!(queued.iter().filter(|j| j.kind == "score").count(), 1, "{queued:?}");
+        // A late callback after all changes nothing.
+        let late = params(&[("CallSid", "CA0123456789abcdef0123456789abcde0"), ("CallStatus", "completed"), ("CallDuration", "120")]);
+        assert_eq!(webhook(&app, "/webhooks/twilio/voice/status", &late, true).await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(call().await, settled);
         app.stop().await;
     }
 }

@@ -6,8 +6,8 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ringtrack_carrier::{
-    AvailableNumber, BoxFuture, Carrier, CarrierError, OutboundSms, Provisioned, Recording, SearchQuery,
-    SentSms, Webhooks,
+    AvailableNumber, BoxFuture, CallProgress, Carrier, CarrierError, OutboundSms, Provisioned, Recording,
+    SearchQuery, SentSms, Webhooks,
 };
 use ringtrack_domain::PhoneNumber;
 use ringtrack_domain::{ApiKeySecret, BusinessId, Cents, Prices, Role};
@@ -334,13 +334,27 @@ pub async fn s3_bucket() -> StorageConfig {
 }
 
 /// The sandbox with faults: its first `failed_fetches` recording downloads fail (the
-/// carrier timed out), and with `refuse_texts` it refuses every text as Twilio refuses a
-/// landline (21614).
+/// carrier timed out), with `refuse_texts` it refuses every text as Twilio refuses a
+/// landline (21614), and `call_progress`, when set, is what it says of every call.
 pub struct FaultyCarrier {
     pub inner: Arc<dyn Carrier>,
     pub failed_fetches: AtomicUsize,
     pub fetches: Arc<AtomicUsize>,
     pub refuse_texts: bool,
+    pub call_progress: Arc<std::sync::Mutex<Option<CallProgress>>>,
+}
+
+impl FaultyCarrier {
+    /// `inner` with no fault.
+    pub fn around(inner: Arc<dyn Carrier>) -> FaultyCarrier {
+        FaultyCarrier {
+            inner,
+            failed_fetches: AtomicUsize::new(0),
+            fetches: Arc::default(),
+            refuse_texts: false,
+            call_progress: Arc::default(),
+        }
+    }
 }
 
 impl Carrier for FaultyCarrier {
@@ -379,5 +393,11 @@ impl Carrier for FaultyCarrier {
     }
     fn delete_recording(&self, url: String) -> BoxFuture<'_, Result<(), CarrierError>> {
         self.inner.delete_recording(url)
+    }
+    fn call_progress(&self, call_sid: String) -> BoxFuture<'_, Result<CallProgress, CarrierError>> {
+        match *self.call_progress.lock().unwrap() {
+            Some(progress) => Box::pin(async move { Ok(progress) }),
+            None => self.inner.call_progress(call_sid),
+        }
     }
 }

@@ -235,7 +235,7 @@ test_on_both_backends! {
         let counter = fetches.clone();
         let mut app = TestApp::spawn_with_carrier(backend, move |store, dir| {
             let inner = ringtrack::wiring::sandbox_carrier(store, dir, ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE, WEBHOOK_TOKEN);
-            Arc::new(FaultyCarrier { inner, failed_fetches: AtomicUsize::new(2), fetches: counter, refuse_texts: false })
+            Arc::new(FaultyCarrier { failed_fetches: AtomicUsize::new(2), fetches: counter, ..FaultyCarrier::around(inner) })
         })
         .await;
         app.start_worker(None, 50);

@@ -3,7 +3,6 @@
 //! signed SMS webhook, conversations, status callbacks, and isolation between businesses.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
@@ -191,7 +190,7 @@ test_on_both_backends! {
     async fn a_text_the_carrier_refuses_fails_and_is_refunded(backend: Backend) {
         let mut app = TestApp::spawn_with_carrier(backend, |store, dir| {
             let inner = ringtrack::wiring::sandbox_carrier(store, dir, ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE, WEBHOOK_TOKEN);
-            Arc::new(FaultyCarrier { inner, failed_fetches: AtomicUsize::new(0), fetches: Arc::default(), refuse_texts: true })
+            Arc::new(FaultyCarrier { refuse_texts: true, ..FaultyCarrier::around(inner) })
         }).await;
         let (number_id, _) = texting_number(&app, 10_000).await;
         let before = app.balance(app.business).await;
