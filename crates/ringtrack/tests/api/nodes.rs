@@ -383,7 +383,7 @@ test_on_both_backends! {
         }
         let store = Store::connect(&db.url).await.unwrap();
         let summary = assert_answered_writes_complete(&store, &line, &answered).await;
-        println!("{KILLS} SIGKILLs (seed {seed}) survived: {summary}");
+        println!("{backend:?}: {KILLS} SIGKILLs (seed {seed}) survived: {summary}");
         assert!(server.terminate().await.0.success());
         store.close().await;
     }
