@@ -77,11 +77,11 @@ async fn drained(store: &Store, within: Duration) {
 }
 
 /// Settings of a server under fault: no speech, jobs polled often and taken over 2 s after
-/// their node died, calls quiet for 5 s asked about at the carrier, webhooks to loopback
+/// their node died, calls quiet for 10 s asked about at the carrier, webhooks to loopback
 /// allowed, no limit on one address's visits.
 const UNDER_LOAD: [(&str, &str); 7] = [
     ("RINGTRACK_TRANSCRIBER", "none"),
-    ("RINGTRACK_QUIET_CALL_SECONDS", "5"),
+    ("RINGTRACK_QUIET_CALL_SECONDS", "10"),
     ("RINGTRACK_JOB_POLL_MILLIS", "50"),
     ("RINGTRACK_JOB_LEASE_SECONDS", "2"),
     ("RINGTRACK_ALLOW_HTTP_WEBHOOKS", "1"),
