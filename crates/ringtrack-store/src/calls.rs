@@ -368,15 +368,24 @@ pub async fn insert(tx: &mut Tx, new: NewCall, engine_state: &str) -> Result<Cal
 
 /// Holds the call's row until `tx` ends, so that two callbacks of one call (a dial's end
 /// and its recording, say) are handled one after the other.
-/// Calls still in progress with no sign of life (no callback) since `since`, the
-/// quietest first, at most `limit`: those whose final status may have been lost.
-pub async fn quiet_in_progress(mut db: impl Connection, since: Timestamp, limit: i64) -> Result<Vec<Call>> {
+/// Calls still in progress with no sign of life (no callback) since `since`, the quietest
+/// first, from just after `after` (an `updated_at` and id, as the last of the previous
+/// page), at most `limit`: those whose final status may have been lost.
+pub async fn quiet_in_progress(
+    mut db: impl Connection,
+    since: Timestamp,
+    after: (Timestamp, Uuid),
+    limit: i64,
+) -> Result<Vec<Call>> {
     // The status is written out, not bound, so both planners see the partial index applies.
     let select = Sql::new(format!(
         "SELECT {COLUMNS} FROM calls WHERE status = '{IN_PROGRESS}' AND updated_at < $1
-         ORDER BY updated_at LIMIT $2"
+         AND (updated_at > $2 OR (updated_at = $2 AND id > $3))
+         ORDER BY updated_at, id LIMIT $4"
     ))
     .bind(since)
+    .bind(after.0)
+    .bind(after.1)
     .bind(limit);
     Ok(db.conn().fetch_all(select).await?)
 }

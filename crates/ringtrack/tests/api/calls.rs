@@ -300,4 +300,28 @@ test_on_both_backends! {
         assert_eq!(call().await, settled);
         app.stop().await;
     }
+
+    async fn quiet_calls_are_read_page_by_page(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let tracking = number_with_flow(&app, json!([{"type": "forward", "number": "3055551001"}]), json!({})).await;
+        for sid in ["CA0123456789abcdef0123456789abcd01", "CA0123456789abcdef0123456789abcd02", "CA0123456789abcdef0123456789abcd03"] {
+            let form = params(&[("CallSid", sid), ("From", "+13055550008"), ("To", &tracking), ("CallStatus", "ringing")]);
+            assert_eq!(webhook(&app, "/webhooks/twilio/voice", &form, true).await.status(), StatusCode::OK);
+        }
+        let now = ringtrack_store::now();
+        let later = now.checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
+        let start = (jiff::Timestamp::UNIX_EPOCH, uuid::Uuid::nil());
+        assert!(ringtrack_store::calls::quiet_in_progress(&app.store, now.checked_sub(jiff::SignedDuration::from_mins(1)).unwrap(), start, 10).await.unwrap().is_empty(), "none quiet yet");
+        // One at a time, each once, though all three went quiet in the same second.
+        let (mut after, mut seen) = (start, Vec::new());
+        loop {
+            let page = ringtrack_store::calls::quiet_in_progress(&app.store, later, after, 1).await.unwrap();
+            let Some(call) = page.first() else { break };
+            seen.push(call.call_sid.clone().unwrap());
+            after = (call.updated_at, call.id);
+        }
+        seen.sort();
+        assert_eq!(seen, ["CA0123456789abcdef0123456789abcd01", "CA0123456789abcdef0123456789abcd02", "CA0123456789abcdef0123456789abcd03"]);
+        app.stop().await;
+    }
 }
