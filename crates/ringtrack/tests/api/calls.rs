@@ -264,7 +264,7 @@ test_on_both_backends! {
         let progress = Arc::new(Mutex::new(None));
         let said = progress.clone();
         let app = TestApp::spawn_with_carrier(backend, move |store, dir| {
-            let inner = ringtrack::wiring::sandbox_carrier(store, dir, ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE, WEBHOOK_TOKEN);
+            let inner = crate::common::sandbox(store, dir);
             Arc::new(FaultyCarrier { call_progress: said, ..FaultyCarrier::around(inner) })
         })
         .await;

@@ -64,27 +64,11 @@ impl TestApp {
 
     /// The server with the sandbox carrier, keeping recordings in `storage`.
     pub async fn spawn_with_storage(backend: Backend, storage: StorageConfig) -> TestApp {
-        let sandbox = |store: &Store, dir: &std::path::Path| {
-            ringtrack::wiring::sandbox_carrier(
-                store,
-                dir,
-                ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE,
-                WEBHOOK_TOKEN,
-            )
-        };
         Self::spawn_with(backend, sandbox, storage).await
     }
 
     /// The server with the public DNI endpoints limited to `limits`.
     pub async fn spawn_with_dni_limits(backend: Backend, limits: DniLimits) -> TestApp {
-        let sandbox = |store: &Store, dir: &std::path::Path| {
-            ringtrack::wiring::sandbox_carrier(
-                store,
-                dir,
-                ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE,
-                WEBHOOK_TOKEN,
-            )
-        };
         Self::spawn_with_limits(backend, sandbox, StorageConfig::default(), limits).await
     }
 
@@ -331,6 +315,16 @@ pub async fn s3_bucket() -> StorageConfig {
         s3_secret_access_key: Some("testing".into()),
         s3_allow_http: true,
     }
+}
+
+/// The sandbox carrier as `ringtrack serve` makes it, checking webhooks with WEBHOOK_TOKEN.
+pub fn sandbox(store: &Store, dir: &std::path::Path) -> Arc<dyn Carrier> {
+    ringtrack::wiring::sandbox_carrier(
+        store,
+        dir,
+        ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE,
+        WEBHOOK_TOKEN,
+    )
 }
 
 /// The sandbox with faults: its first `failed_fetches` recording downloads fail (the

@@ -11,7 +11,7 @@ use ringtrack_store::test_on_both_backends;
 use serde_json::{Value, json};
 
 use crate::calls::{number_with_flow, place};
-use crate::common::{FaultyCarrier, TestApp, WEBHOOK_TOKEN, assert_error, body, s3_bucket, whisper};
+use crate::common::{FaultyCarrier, TestApp, assert_error, body, s3_bucket, whisper};
 
 const VOICEMAIL: &str = "Hi, this is John. My furnace stopped working and I need a repair. \
                          Please call me back to schedule an appointment tomorrow morning.";
@@ -234,7 +234,7 @@ test_on_both_backends! {
         let fetches = Arc::new(AtomicUsize::new(0));
         let counter = fetches.clone();
         let mut app = TestApp::spawn_with_carrier(backend, move |store, dir| {
-            let inner = ringtrack::wiring::sandbox_carrier(store, dir, ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE, WEBHOOK_TOKEN);
+            let inner = crate::common::sandbox(store, dir);
             Arc::new(FaultyCarrier { failed_fetches: AtomicUsize::new(2), fetches: counter, ..FaultyCarrier::around(inner) })
         })
         .await;

@@ -189,7 +189,7 @@ test_on_both_backends! {
 
     async fn a_text_the_carrier_refuses_fails_and_is_refunded(backend: Backend) {
         let mut app = TestApp::spawn_with_carrier(backend, |store, dir| {
-            let inner = ringtrack::wiring::sandbox_carrier(store, dir, ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE, WEBHOOK_TOKEN);
+            let inner = crate::common::sandbox(store, dir);
             Arc::new(FaultyCarrier { refuse_texts: true, ..FaultyCarrier::around(inner) })
         }).await;
         let (number_id, _) = texting_number(&app, 10_000).await;
