@@ -44,7 +44,7 @@ run_backend() {
     url="sqlite://$dir/ringtrack.db"
   fi
   RINGTRACK_TRANSCRIBER=none RINGTRACK_LOG=warn RINGTRACK_DNI_IP_RATE=1000000 RINGTRACK_DNI_IP_BURST=1000000 \
-    RINGTRACK_DNI_POOL_RATE=1000000 RINGTRACK_DNI_POOL_BURST=1000000 \
+    RINGTRACK_DNI_POOL_RATE=1000000 RINGTRACK_DNI_POOL_BURST=1000000 RINGTRACK_DNI_LEASES_PER_ADDRESS=1000000 \
     "$bin" --data-dir "$dir" --database-url "$url" serve --bind 127.0.0.1:18181 >"$dir/out" 2>"$dir/err" &
   local pid=$!
   for _ in $(seq 1 100); do grep -q "listening" "$dir/out" 2>/dev/null && break; sleep 0.1; done

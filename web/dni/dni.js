@@ -65,8 +65,7 @@
     };
     var show = function (lease) {
       if (!lease || !lease.number || !lease.target) return;
-      sid = lease.session_id;
-      put(skey, sid);
+      if (lease.session_id) { sid = lease.session_id; put(skey, sid); }
       var next = digits(lease.number), target = digits(lease.target);
       [target, to].forEach(function (d) { if (d && d !== next && olds.indexOf(d) < 0) olds.push(d); });
       olds = olds.filter(function (d) { return d !== next; });
@@ -98,8 +97,29 @@
       }, 30000);
     };
 
-    // Forms are read as submitted, never blocked or changed; no passwords or cards.
-    var secret = /pass|card|cc-|ccnum|cvv|cvc|ssn|security.?code|iban/i;
+    // Forms are read as submitted, never blocked or changed. Never kept: secrets by their
+    // field's name (as the server decides too), card and social-security numbers in any value.
+    var secretWord = /^(pin|pwd|pw|ssn|sin|cvv2?|cvc2?|csc|otp|totp|mfa|2fa|iban|aba)$/;
+    var secretPart = /pass|secret|token|apikey|card|ccnum|ccno|ccexp|securitycode|verificationcode|authcode|accountnumber|accountno|acctnum|acctno|routingnumber|routingno|sortcode|socialsecurity/;
+    var secretName = function (name) {
+      var words = String(name).replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+      return words.some(function (w) { return secretWord.test(w); }) || secretPart.test(words.join(""));
+    };
+    var luhn = function (d) {
+      for (var i = 0, sum = 0; i < d.length; i++) {
+        var n = +d.charAt(d.length - 1 - i);
+        if (i % 2) n = n * 2 > 9 ? n * 2 - 9 : n * 2;
+        sum += n;
+      }
+      return sum % 10 === 0;
+    };
+    var redact = function (value) {
+      return value.replace(/\d(?:[ \-.\/\u00a0\u2009\u2011\u2013]?\d)*/g, function (run) {
+        var d = run.replace(/\D/g, "");
+        var card = d.length >= 13 && d.length <= 19 && luhn(d) && !/^(\d)\1*$/.test(d);
+        return card || /^\d{3}[ -]\d{2}[ -]\d{4}$/.test(run) ? "[redacted]" : run;
+      });
+    };
     document.addEventListener("submit", function (e) {
       try {
         var form = e.target, fields = {}, n = 0;
@@ -107,9 +127,8 @@
           var key = el.name || el.id, type = (el.type || "").toLowerCase();
           if (!key || n >= 50 || type === "password" || type === "file" || type === "submit" || type === "button") return;
           if ((type === "checkbox" || type === "radio") && !el.checked) return;
-          var value = String(el.value || "");
-          if (secret.test(key) || /^(?:\d[ -]?){13,19}$/.test(value)) return;
-          fields[key] = value.slice(0, 2000);
+          if (secretName(key)) return;
+          fields[key] = redact(String(el.value || "")).slice(0, 2000);
           n++;
         });
         var body = JSON.stringify({

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use jiff::Timestamp;
 use ringtrack_domain::calls::{CallFilter, CallFilterParams};
-use ringtrack_domain::{Access, FieldErrors};
+use ringtrack_domain::{Access, FieldErrors, parse_text};
 use ringtrack_store::calls::{self, Call, CallChanges};
 use ringtrack_store::recordings;
 use serde::{Deserialize, Serialize};
@@ -352,10 +352,9 @@ pub async fn update(
     auth.require(Access::Write)?;
     let id = call_id(&id)?;
     let mut errors = FieldErrors::new();
-    let notes = input.notes.map(|n| n.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()));
-    if notes.as_ref().and_then(|n| n.as_ref()).is_some_and(|n| n.chars().count() > MAX_NOTES) {
-        errors.push("notes", format!("must be at most {MAX_NOTES} characters"));
-    }
+    let notes = input.notes.map(|n| {
+        n.filter(|n| !n.trim().is_empty()).and_then(|n| errors.take(parse_text("notes", &n, MAX_NOTES)))
+    });
     let tags = input.tags.map(|tags| {
         let mut clean: Vec<String> = Vec::new();
         for (i, tag) in tags.iter().enumerate() {

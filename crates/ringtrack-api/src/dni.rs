@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use ringtrack_domain::NumberPoolId;
 use ringtrack_domain::dni::{self, Attribution};
 use ringtrack_store::forms::{self, NewForm};
-use ringtrack_store::pools::{self, Lease, Visit};
+use ringtrack_store::pools::{self, Guards, Lease, Visit};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -37,15 +37,25 @@ const MAX_TEXT_CHARS: usize = 2048;
 /// How often the script renews its lease while the page is open.
 const HEARTBEAT_SECONDS: u64 = 30;
 
-/// This node's limits on the public endpoints.
+/// This node's limits on the public endpoints, and how many numbers of a pool one
+/// address may hold (kept in the database, so every node enforces the same).
 pub struct DniLimits {
     per_ip: RateLimiter,
     per_pool: RateLimiter,
+    pub guards: Guards,
 }
 
+/// Numbers of one pool one address may hold at once: a household or an office with a few
+/// visitors, not a script posting visitor after visitor.
+pub const DEFAULT_LEASES_PER_ADDRESS: i64 = 4;
+
 impl DniLimits {
-    pub fn new(per_ip: Rate, per_pool: Rate) -> DniLimits {
-        DniLimits { per_ip: RateLimiter::new(per_ip), per_pool: RateLimiter::new(per_pool) }
+    pub fn new(per_ip: Rate, per_pool: Rate, leases_per_client: i64) -> DniLimits {
+        DniLimits {
+            per_ip: RateLimiter::new(per_ip),
+            per_pool: RateLimiter::new(per_pool),
+            guards: Guards { leases_per_client },
+        }
     }
 
     fn check(&self, ip: &SocketAddr, pool: Option<&str>) -> ApiResult<()> {
@@ -62,7 +72,11 @@ impl Default for DniLimits {
     /// A visitor's page needs a session, a heartbeat every 30 s and its forms; a pool
     /// serves a site's whole traffic.
     fn default() -> Self {
-        DniLimits::new(Rate { per_second: 2.0, burst: 20.0 }, Rate { per_second: 200.0, burst: 400.0 })
+        DniLimits::new(
+            Rate { per_second: 2.0, burst: 20.0 },
+            Rate { per_second: 200.0, burst: 400.0 },
+            DEFAULT_LEASES_PER_ADDRESS,
+        )
     }
 }
 
@@ -112,6 +126,20 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> ApiResult<T> {
 
 fn pool_id(raw: &str) -> ApiResult<NumberPoolId> {
     raw.parse().map_err(|_| ApiError::NotFound("Number pool"))
+}
+
+/// The address a lease is counted against, as a keyed hash: IPv4 whole, IPv6 by its /64
+/// (what one household or host is given).
+fn client_key(state: &AppState, peer: &SocketAddr) -> String {
+    let address = match peer.ip() {
+        std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().expect("checked").to_string(),
+        v4 => v4.to_string(),
+    };
+    state.sealer.fingerprint(&address)
 }
 
 /// Text from a page, cut to a sane length.
@@ -165,9 +193,10 @@ pub async fn session(
                 user_agent: text(
                     headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
                 ),
+                client_key: Some(client_key(&state, &peer)),
             };
             let mut tx = state.store.begin().await?;
-            let lease = pools::lease(&mut tx, pool, &visit, ringtrack_store::now())
+            let lease = pools::lease(&mut tx, pool, &visit, state.dni_limits.guards, ringtrack_store::now())
                 .await?
                 .ok_or(ApiError::NotFound("Number pool"))?;
             tx.commit().await?;
@@ -188,9 +217,11 @@ pub async fn heartbeat(
             state.dni_limits.check(&peer, None)?;
             let id: Uuid = id.parse().map_err(|_| ApiError::NotFound("Session"))?;
             let mut tx = state.store.begin().await?;
-            let lease = pools::heartbeat(&mut tx, id, ringtrack_store::now())
-                .await?
-                .ok_or(ApiError::NotFound("Session"))?;
+            let client = Some(client_key(&state, &peer));
+            let lease =
+                pools::heartbeat(&mut tx, id, client, state.dni_limits.guards, ringtrack_store::now())
+                    .await?
+                    .ok_or(ApiError::NotFound("Session"))?;
             tx.commit().await?;
             Ok(lease_body(lease))
         }
@@ -237,8 +268,8 @@ pub async fn form(
                     ));
                 }
                 // The script leaves these out; a hand-made request does not get them kept either.
-                if !dni::is_sensitive(&key, &value) {
-                    fields.insert(key, value);
+                if let Some(kept) = dni::keep_field(&key, &value) {
+                    fields.insert(key, kept);
                 }
             }
             let page_url = text(request.page_url);

@@ -27,11 +27,11 @@ pub mod rate_limit;
 mod request_log;
 pub mod sandbox;
 pub mod scoring;
+mod server;
 pub mod sms;
 pub mod voicemails;
 pub mod webhooks;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
@@ -41,13 +41,13 @@ use ringtrack_carrier::sandbox_call::SandboxCaller;
 use ringtrack_carrier::{Carrier, Webhooks};
 use ringtrack_domain::Prices;
 use ringtrack_store::Store;
-use tokio::net::TcpListener;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
+pub use crate::server::{ConnectionLimits, MAX_HEAD_BYTES, serve};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -68,8 +68,11 @@ pub struct AppState {
     pub dni_limits: Arc<dni::DniLimits>,
     /// Webhook endpoints may be plain http:// on loopback addresses (local testing only).
     pub allow_http_webhooks: bool,
-    /// This node's limit on `/api/v1` requests per key.
+    /// This node's limit on `/api/v1` requests per key (per address without one, and for
+    /// failed authentication).
     pub api_limits: Arc<rate_limit::RateLimiter>,
+    /// This node's limit on carrier webhooks per address.
+    pub carrier_limits: Arc<rate_limit::RateLimiter>,
     /// This node's request figures, for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
     /// Seals the secrets kept at rest (webhook signing secrets).
@@ -77,6 +80,15 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Where a business may aim our requests: never an internal address, but loopback
+    /// under the local-testing exception.
+    pub fn outbound_reach(&self) -> ringtrack_domain::outbound::Reach {
+        match self.allow_http_webhooks {
+            true => ringtrack_domain::outbound::Reach::AlsoLoopback,
+            false => ringtrack_domain::outbound::Reach::PublicOnly,
+        }
+    }
+
     /// Where the carrier sends a number's calls, texts and call progress.
     pub fn webhooks(&self) -> Webhooks {
         Webhooks::at(&self.public_url)
@@ -141,6 +153,22 @@ pub fn router(state: AppState) -> Router {
     routes
         .route("/api/v1/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
         .route("/docs", get(openapi::docs_page))
+        .merge(carrier_routes(state.clone()))
+        .route("/dni.js", get(dni::script))
+        .merge(dni_routes())
+        .fallback(|| async { ApiError::NotFound("Route") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit_api))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::measure))
+        .layer(axum::middleware::from_fn(request_log::request_context))
+        .layer(axum::middleware::from_fn(request_log::refuse_unknown_methods))
+        .with_state(state)
+}
+
+/// The carrier's webhooks (Twilio's dialect), limited per address.
+fn carrier_routes(state: AppState) -> Router<AppState> {
+    Router::new()
         .route("/webhooks/twilio/voice", post(webhooks::voice))
         .route("/webhooks/twilio/voice/gather", post(webhooks::gather))
         .route("/webhooks/twilio/voice/dial", post(webhooks::dial))
@@ -151,15 +179,7 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/twilio/voice/status", post(webhooks::status))
         .route("/webhooks/twilio/sms", post(webhooks::sms))
         .route("/webhooks/twilio/sms/status", post(webhooks::sms_status))
-        .route("/dni.js", get(dni::script))
-        .merge(dni_routes())
-        .fallback(|| async { ApiError::NotFound("Route") })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit_api))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::measure))
-        .layer(axum::middleware::from_fn(request_log::request_context))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(state, rate_limit::limit_carrier_webhooks))
 }
 
 /// The keyless endpoints the tracking script calls, with their own body cap.
@@ -169,16 +189,4 @@ fn dni_routes() -> Router<AppState> {
         .route("/dni/v1/sessions/{id}/heartbeat", post(dni::heartbeat).options(dni::preflight))
         .route("/dni/v1/forms", post(dni::form).options(dni::preflight))
         .layer(DefaultBodyLimit::max(dni::MAX_BODY_BYTES))
-}
-
-/// Serves until `shutdown` completes, then stops accepting and finishes the requests in
-/// flight.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    // The peer's address is the key of the public endpoints' per-IP limits.
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

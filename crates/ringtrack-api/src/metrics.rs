@@ -95,10 +95,10 @@ pub async fn measure(State(state): State<AppState>, request: Request, next: Next
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().to_string();
+    let method = crate::request_log::method_label(request.method());
     let started = std::time::Instant::now();
     let response = next.run(request).await;
-    state.metrics.record(&route, &method, response.status().as_u16(), started.elapsed());
+    state.metrics.record(&route, method, response.status().as_u16(), started.elapsed());
     response
 }
 

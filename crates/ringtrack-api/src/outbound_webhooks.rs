@@ -11,8 +11,10 @@ use axum::response::IntoResponse;
 use jiff::Timestamp;
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use ringtrack_domain::webhooks::{self, EVENTS, ROTATION_OVERLAP};
-use ringtrack_domain::{Access, FieldError, FieldErrors};
+use ringtrack_domain::outbound;
+use ringtrack_domain::secrets::Sealer;
+use ringtrack_domain::webhooks::{self, EVENTS, ROTATION_OVERLAP, StoredHeaders};
+use ringtrack_domain::{Access, FieldErrors};
 use ringtrack_store::webhooks::{self as store, Attempt, Delivery, Endpoint, EndpointSettings};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -50,20 +52,21 @@ pub struct EndpointView {
 }
 
 impl EndpointView {
-    /// The endpoint as shown; `secret` only in the answer that made it.
-    fn of(e: Endpoint, secret: Option<String>) -> EndpointView {
-        EndpointView {
+    /// The endpoint as shown (its headers opened); `secret` only in the answer that made it.
+    fn of(e: Endpoint, secret: Option<String>, sealer: &Sealer) -> ApiResult<EndpointView> {
+        let headers = e.headers.open(sealer).map_err(ApiError::internal)?;
+        Ok(EndpointView {
             id: e.id,
             url: e.url,
             events: e.events,
-            headers: e.headers,
+            headers,
             active: e.active,
             disabled_reason: e.disabled_reason,
             failing_since: e.failing_since,
             secret,
             created_at: e.created_at,
             updated_at: e.updated_at,
-        }
+        })
     }
 }
 
@@ -88,11 +91,6 @@ pub struct EndpointInput {
     active: Option<bool>,
 }
 
-const MAX_HEADERS: usize = 20;
-/// Headers a delivery sets itself, or that no one should set.
-const RESERVED: [&str; 6] =
-    ["content-type", "content-length", "host", "user-agent", "ringtrack-signature", "transfer-encoding"];
-
 fn settings(
     state: &AppState,
     input: EndpointInput,
@@ -100,13 +98,14 @@ fn settings(
 ) -> ApiResult<EndpointSettings> {
     let mut errors = FieldErrors::new();
     let url = match (input.url, current) {
-        (Some(url), _) => {
-            let url = url.trim().to_owned();
-            if let Err(message) = webhooks::check_url(&url, state.allow_http_webhooks) {
+        (Some(url), _) => match outbound::parse_url(&url, state.outbound_reach()) {
+            // Kept as parsed: the sender parses it again to the same host.
+            Ok(url) => url.to_string(),
+            Err(message) => {
                 errors.push("url", message);
+                String::new()
             }
-            url
-        }
+        },
         (None, Some(e)) => e.url.clone(),
         (None, None) => {
             errors.push("url", "is required");
@@ -131,25 +130,12 @@ fn settings(
         (None, None) => EVENTS.iter().map(|e| (*e).to_owned()).collect(),
     };
     let headers = match (input.headers, current) {
-        (Some(headers), _) => {
-            if headers.len() > MAX_HEADERS {
-                errors.push("headers", format!("may hold at most {MAX_HEADERS} headers"));
-            }
-            for (name, value) in &headers {
-                let field = format!("headers.{name}");
-                let valid_name = !name.is_empty()
-                    && name.len() <= 100
-                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-                if !valid_name || RESERVED.contains(&name.to_ascii_lowercase().as_str()) {
-                    errors.take::<()>(Err(FieldError::new(field, "is not a header a delivery may carry")));
-                } else if value.len() > 1000 || value.bytes().any(|b| b < 0x20 && b != b'\t') {
-                    errors.push(field, "must be at most 1000 printable characters");
-                }
-            }
-            headers
-        }
+        (Some(headers), _) => errors
+            .take_all(webhooks::check_headers(headers))
+            .map(|headers| StoredHeaders::seal(&headers, &state.sealer))
+            .unwrap_or(StoredHeaders::Plain(BTreeMap::new())),
         (None, Some(e)) => e.headers.clone(),
-        (None, None) => BTreeMap::new(),
+        (None, None) => StoredHeaders::seal(&BTreeMap::new(), &state.sealer),
     };
     let active = input.active.or(current.map(|e| e.active)).unwrap_or(true);
     errors.finish(EndpointSettings { url, events, headers, active }).map_err(Into::into)
@@ -179,7 +165,8 @@ pub async fn list(
 ) -> ApiResult<Data<EndpointList>> {
     auth.require(Access::Write)?;
     let found = store::list(&state.store, auth.business_id, &page).await?;
-    let (webhooks, page) = PageInfo::split(found, &page, |e| EndpointView::of(e, None));
+    let (webhooks, page) = PageInfo::split(found, &page, |e| EndpointView::of(e, None, &state.sealer));
+    let webhooks = webhooks.into_iter().collect::<ApiResult<_>>()?;
     Ok(Data::new(EndpointList { webhooks, page }))
 }
 
@@ -204,7 +191,7 @@ pub async fn create(
     let mut tx = state.store.begin().await?;
     let created = store::create(&mut tx, auth.business_id, &settings, &state.sealer.seal(&secret)).await?;
     tx.commit().await?;
-    Ok(Created(EndpointBody { webhook: EndpointView::of(created, Some(secret)) }))
+    Ok(Created(EndpointBody { webhook: EndpointView::of(created, Some(secret), &state.sealer)? }))
 }
 
 #[utoipa::path(
@@ -220,7 +207,9 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Data<EndpointBody>> {
     auth.require(Access::Write)?;
-    Ok(Data::new(EndpointBody { webhook: EndpointView::of(endpoint(&state, &auth, &id).await?, None) }))
+    Ok(Data::new(EndpointBody {
+        webhook: EndpointView::of(endpoint(&state, &auth, &id).await?, None, &state.sealer)?,
+    }))
 }
 
 #[utoipa::path(
@@ -244,7 +233,7 @@ pub async fn update(
     let mut tx = state.store.begin().await?;
     let updated = store::update(&mut tx, &current, &settings).await?;
     tx.commit().await?;
-    Ok(Data::new(EndpointBody { webhook: EndpointView::of(updated, None) }))
+    Ok(Data::new(EndpointBody { webhook: EndpointView::of(updated, None, &state.sealer)? }))
 }
 
 #[utoipa::path(
@@ -264,7 +253,7 @@ pub async fn delete(
     let mut tx = state.store.begin().await?;
     store::delete(&mut tx, &current).await?;
     tx.commit().await?;
-    Ok(Data::new(EndpointBody { webhook: EndpointView::of(current, None) }))
+    Ok(Data::new(EndpointBody { webhook: EndpointView::of(current, None, &state.sealer)? }))
 }
 
 #[utoipa::path(
@@ -286,7 +275,7 @@ pub async fn rotate(
     let mut tx = state.store.begin().await?;
     let rotated = store::rotate(&mut tx, &current, &state.sealer.seal(&secret), ROTATION_OVERLAP).await?;
     tx.commit().await?;
-    Ok(Data::new(EndpointBody { webhook: EndpointView::of(rotated, Some(secret)) }))
+    Ok(Data::new(EndpointBody { webhook: EndpointView::of(rotated, Some(secret), &state.sealer)? }))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -39,6 +39,15 @@ impl RateLimiter {
 
     /// Takes a token for `key` if there is one, and says what is left.
     pub fn decide(&self, key: &str, now: Instant) -> Decision {
+        self.look(key, now, true)
+    }
+
+    /// Whether `key` has a token now, taking none.
+    pub fn has_token(&self, key: &str, now: Instant) -> bool {
+        self.look(key, now, false).allowed
+    }
+
+    fn look(&self, key: &str, now: Instant, take: bool) -> Decision {
         let Rate { per_second, burst } = self.rate;
         let mut buckets = self.buckets.lock().expect("a rate limiter's lock is never poisoned");
         if buckets.len() >= MAX_KEYS {
@@ -48,7 +57,7 @@ impl RateLimiter {
         bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * per_second).min(burst);
         bucket.at = now;
         let allowed = bucket.tokens >= 1.0;
-        if allowed {
+        if allowed && take {
             bucket.tokens -= 1.0;
         }
         Decision {
@@ -75,9 +84,20 @@ pub struct Decision {
     pub full_after: Duration,
 }
 
+/// The bucket of a client's address: requests without a key, and every failed
+/// authentication (a wrong API key, a carrier webhook with a wrong signature), draw on it.
+pub fn address_key(request: &axum::extract::Request) -> String {
+    match request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
+        Some(axum::extract::ConnectInfo(peer)) => format!("ip:{}", peer.ip()),
+        None => "ip:unknown".into(),
+    }
+}
+
 /// The API's limit per key (per address for requests without a well-formed key), on every
 /// `/api/v1` request, with `X-RateLimit-Limit`, `-Remaining` and `-Reset` (seconds until
 /// the bucket is full) on every answer, and 429 `rate_limited` with `Retry-After` beyond.
+/// A request whose key is refused (401) also draws on its address's bucket, and once that
+/// is empty every key from the address waits: guessing keys costs as much as no key.
 pub async fn limit_api(
     axum::extract::State(state): axum::extract::State<crate::AppState>,
     request: axum::extract::Request,
@@ -88,23 +108,55 @@ pub async fn limit_api(
     if !request.uri().path().starts_with("/api/v1/") {
         return next.run(request).await;
     }
+    let address = address_key(&request);
     let key = match crate::auth::bearer(request.headers()) {
         Some(secret) => format!("key:{}", secret.hash().as_str()),
-        None => match request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
-            Some(axum::extract::ConnectInfo(peer)) => format!("ip:{}", peer.ip()),
-            None => "ip:unknown".into(),
-        },
+        None => address.clone(),
     };
-    let decision = state.api_limits.decide(&key, Instant::now());
+    let now = Instant::now();
+    let keyed = key != address;
+    let decision = if keyed && !state.api_limits.has_token(&address, now) {
+        state.api_limits.decide(&address, now)
+    } else {
+        state.api_limits.decide(&key, now)
+    };
     let mut response = if decision.allowed {
         next.run(request).await
     } else {
         crate::error::ApiError::RateLimited(decision.retry_after).into_response()
     };
+    if keyed && response.status() == axum::http::StatusCode::UNAUTHORIZED {
+        state.api_limits.decide(&address, now);
+    }
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
     headers.insert("x-ratelimit-remaining", HeaderValue::from(decision.remaining));
     headers.insert("x-ratelimit-reset", HeaderValue::from(decision.full_after.as_secs_f64().ceil() as u64));
+    response
+}
+
+/// Carrier webhooks, per address: a generous rate (a carrier sends a busy account's whole
+/// traffic from few addresses), and a request with a wrong signature draws on the
+/// address's API bucket too, refused once it is empty.
+pub async fn limit_carrier_webhooks(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let address = address_key(&request);
+    let now = Instant::now();
+    if !state.api_limits.has_token(&address, now) {
+        return crate::error::ApiError::RateLimited(state.api_limits.decide(&address, now).retry_after)
+            .into_response();
+    }
+    if let Err(retry_after) = state.carrier_limits.take(&address, now) {
+        return crate::error::ApiError::RateLimited(retry_after).into_response();
+    }
+    let response = next.run(request).await;
+    if response.status() == axum::http::StatusCode::FORBIDDEN {
+        state.api_limits.decide(&address, now);
+    }
     response
 }
 
@@ -131,5 +183,9 @@ mod tests {
         let later = start + Duration::from_secs(60);
         let taken = (0..10).filter(|_| limiter.take("1.2.3.4", later).is_ok()).count();
         assert_eq!(taken, 3);
+        // Looking takes nothing.
+        let fresh = start + Duration::from_secs(120);
+        assert!((0..10).all(|_| limiter.has_token("9.9.9.9", fresh)));
+        assert_eq!(limiter.decide("9.9.9.9", fresh).remaining, 2);
     }
 }

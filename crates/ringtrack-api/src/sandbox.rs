@@ -4,8 +4,11 @@
 //! real one would be. The answer carries every request and TwiML exchanged.
 
 use axum::extract::State;
-use ringtrack_carrier::sandbox_call::{CallScript, InboundText, TraceStep};
-use ringtrack_domain::{Access, FieldErrors, PhoneNumber};
+use ringtrack_carrier::sandbox_call::{
+    CallScript, InboundText, MAX_CONVERSATION_CHARS, MAX_VOICEMAIL_TEXT_CHARS, TraceStep,
+};
+use ringtrack_domain::validation::parse_name;
+use ringtrack_domain::{Access, FieldErrors, PhoneNumber, parse_text};
 use ringtrack_store::{calls, messages, numbers};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -36,10 +39,12 @@ pub struct SandboxCall {
     /// Keys pressed, one per menu.
     #[schema(example = "1")]
     digits: Option<String>,
-    /// What the caller says when asked for a voicemail.
+    /// What the caller says when asked for a voicemail (at most 1,000 characters).
+    #[schema(max_length = 1000)]
     voicemail_text: Option<String>,
     /// What is said on an answered call, for its two-channel recording: one line per
-    /// turn, each starting `Agent:` or `Caller:`.
+    /// turn, each starting `Agent:` or `Caller:` (at most 4,000 characters).
+    #[schema(max_length = 4000)]
     conversation: Option<String>,
     #[schema(example = "Miami")]
     caller_city: Option<String>,
@@ -62,6 +67,8 @@ pub struct PlacedCallView {
 }
 
 const MAX_TALK_SECONDS: u32 = 4 * 3600;
+/// What a carrier says of where a caller is (city, state, zip) is this short.
+const MAX_PLACE_CHARS: usize = 64;
 
 /// The sandbox only reaches the caller's own tracking numbers.
 async fn reaches_business(state: &AppState, auth: &Auth, to: &PhoneNumber) -> ApiResult<()> {
@@ -101,6 +108,20 @@ pub async fn place_call(
     if digits.len() > 20 || !digits.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#') {
         errors.push("digits", "may hold only 0-9, * and #, at most 20");
     }
+    let voicemail_text = input
+        .voicemail_text
+        .and_then(|text| errors.take(parse_text("voicemail_text", &text, MAX_VOICEMAIL_TEXT_CHARS)));
+    let conversation = input
+        .conversation
+        .and_then(|text| errors.take(parse_text("conversation", &text, MAX_CONVERSATION_CHARS)));
+    let mut place = |field: &str, value: Option<String>| {
+        value.and_then(|v| errors.take(parse_name(field, &v, MAX_PLACE_CHARS)))
+    };
+    let (caller_city, caller_state, caller_zip) = (
+        place("caller_city", input.caller_city),
+        place("caller_state", input.caller_state),
+        place("caller_zip", input.caller_zip),
+    );
     errors.finish(())?;
     let (from, to) = (from.expect("checked"), to.expect("checked"));
     reaches_business(&state, &auth, &to).await?;
@@ -111,11 +132,11 @@ pub async fn place_call(
         agent_accepts: input.agent_accepts.unwrap_or(true),
         talk_seconds,
         digits,
-        voicemail_text: input.voicemail_text,
-        conversation: input.conversation,
-        caller_city: input.caller_city,
-        caller_state: input.caller_state,
-        caller_zip: input.caller_zip,
+        voicemail_text,
+        conversation,
+        caller_city,
+        caller_state,
+        caller_zip,
     };
     let placed = sandbox.place(&script).await?;
     let call = calls::by_sid(&state.store, &placed.call_sid).await?;
@@ -175,8 +196,10 @@ pub async fn deliver_text(
     let mut errors = FieldErrors::new();
     let from = errors.take(parse_phone("from", &input.from));
     let to = errors.take(parse_phone("to", &input.to));
-    if input.body.chars().count() > ringtrack_domain::sms::MAX_BODY_CHARS {
-        errors.push("body", "is too long");
+    if input.body.chars().count() > ringtrack_domain::sms::MAX_BODY_CHARS
+        || !input.body.chars().all(ringtrack_domain::validation::is_text_char)
+    {
+        errors.push("body", "must be at most 1600 characters, without control characters");
     }
     if input.media_urls.len() > 10 || input.media_urls.iter().any(|u| !u.starts_with("https://")) {
         errors.push("media_urls", "must be at most 10 https:// URLs");

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::Timestamp;
 use ringtrack_domain::sms::{self, MAX_BODY_CHARS, Status};
-use ringtrack_domain::{Access, FieldErrors, NumberId, NumberStatus};
+use ringtrack_domain::{Access, FieldErrors, NumberId, NumberStatus, parse_text};
 use ringtrack_store::messages::{self, INBOUND, Message, MessageFilter, NewMessage, OUTBOUND};
 use ringtrack_store::{businesses, numbers};
 use serde::{Deserialize, Serialize};
@@ -163,11 +163,7 @@ pub async fn send(
     let mut errors = FieldErrors::new();
     let number_id = errors.take(parse_id("from_number_id", Some(input.from_number_id.as_str()))).flatten();
     let to = errors.take(parse_phone("to", &input.to));
-    if input.body.trim().is_empty() {
-        errors.push("body", "must not be empty");
-    } else if input.body.chars().count() > MAX_BODY_CHARS {
-        errors.push("body", format!("must be at most {MAX_BODY_CHARS} characters"));
-    }
+    errors.take(parse_text("body", &input.body, MAX_BODY_CHARS));
     errors.finish(())?;
     let (number_id, to) = (number_id.expect("checked"), to.expect("checked"));
     let hash = idempotency::request_hash("POST /texts", &input);

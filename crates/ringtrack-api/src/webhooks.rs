@@ -10,8 +10,8 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ringtrack_carrier::signature;
 use ringtrack_carrier::twiml::{self, Callbacks};
+use ringtrack_carrier::{signature, webhook_params};
 use ringtrack_domain::engine::{self, CallFacts, CallState, Event, Flow};
 use ringtrack_domain::sms::{self, Keyword, Status as SmsStatus};
 use ringtrack_domain::{Cents, PhoneNumber, Prices};
@@ -65,11 +65,23 @@ impl FromRequest<AppState> for TwilioRequest {
         let url = format!("{}{path_and_query}", state.public_url);
         let valid = signature.is_some_and(|s| signature::verify(&state.webhook_token, &url, &params, &s));
         if !valid {
-            tracing::warn!(%url, "refused a webhook with a missing or wrong X-Twilio-Signature");
+            tracing::warn!(
+                public_url = %state.public_url,
+                path = logged_path(&path_and_query),
+                "refused a webhook with a missing or wrong X-Twilio-Signature"
+            );
             return Err(ApiError::Forbidden("Invalid X-Twilio-Signature".into()));
         }
+        webhook_params::check(&params).map_err(|e| ApiError::Validation(vec![e]))?;
         Ok(TwilioRequest { form: params.into_iter().collect(), query })
     }
+}
+
+/// The path a refused webhook is logged with: its query names a call, never a secret, but
+/// a forger chooses its length.
+fn logged_path(path_and_query: &str) -> &str {
+    let path = path_and_query.split('?').next().unwrap_or("");
+    if path.len() > 128 || !path.is_ascii() { "(a long path)" } else { path }
 }
 
 fn xml(body: String) -> Response {
@@ -428,6 +440,8 @@ pub async fn settle_call(
         .and_then(|s| serde_json::from_str::<StoredState>(s).ok())
         .map(|s| s.engine);
     let status = engine.as_ref().map_or("missed", outcome_status);
+    // What a carrier's API reports is bounded like what its callbacks carry.
+    let duration_seconds = duration_seconds.clamp(0, webhook_params::MAX_CALL_SECONDS);
     let completion = Completion {
         status,
         duration_seconds,
@@ -444,7 +458,9 @@ pub async fn settle_call(
 /// The attachments of an MMS: `MediaUrl0` … `MediaUrl{NumMedia-1}`.
 fn media_urls(request: &TwilioRequest) -> Vec<String> {
     let count: usize = request.param("NumMedia").and_then(|n| n.parse().ok()).unwrap_or(0);
-    (0..count.min(10)).filter_map(|i| request.param(&format!("MediaUrl{i}")).map(str::to_owned)).collect()
+    (0..count.min(webhook_params::MAX_MEDIA))
+        .filter_map(|i| request.param(&format!("MediaUrl{i}")).map(str::to_owned))
+        .collect()
 }
 
 /// `…/sms`: a text to a tracking number. It is kept on the number it was sent to (so it

@@ -7,6 +7,7 @@ pub mod sandbox_call;
 pub mod signature;
 pub mod twilio;
 pub mod twiml;
+pub mod webhook_params;
 
 use std::collections::HashSet;
 use std::future::Future;

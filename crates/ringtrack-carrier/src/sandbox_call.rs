@@ -357,10 +357,13 @@ impl SandboxCaller {
             .map_err(|e| CarrierError::Unavailable(format!("recordings dir: {e}")))?;
         let path = self.recordings_dir.join(format!("{recording_sid}.wav"));
         let channels = if lines.iter().any(|l| l.agent) { 2 } else { 1 };
-        let audio = match speak_lines(lines, channels).await {
+        let mut audio = match speak_lines(lines, channels).await {
             Some(audio) => audio,
-            None => tone(at_least_seconds.max(2), channels),
+            None => tone(at_least_seconds.clamp(2, MAX_RECORDING_SECONDS), channels),
         };
+        for channel in &mut audio.channels {
+            channel.truncate((CALL_RATE * MAX_RECORDING_SECONDS) as usize);
+        }
         let seconds = (audio.duration_ms() / 1000).max(1) as u32;
         tokio::fs::write(&path, audio::wav(&audio.channels, audio.sample_rate))
             .await
@@ -396,6 +399,15 @@ pub fn lines(script: &str) -> Vec<Line<'_>> {
 
 /// The phone network's rate.
 const CALL_RATE: u32 = 8000;
+
+/// The most a scripted conversation may say (about four minutes of speech), and a
+/// voicemail (about a minute): what a simulated call is spoken from is bounded, and so is
+/// the audio it makes.
+pub const MAX_CONVERSATION_CHARS: usize = 4000;
+pub const MAX_VOICEMAIL_TEXT_CHARS: usize = 1000;
+/// The longest recording the sandbox makes; a longer call's recording is cut there (its
+/// reported length stays the call's).
+const MAX_RECORDING_SECONDS: u32 = 300;
 
 /// Each line spoken in turn by espeak-ng (a second voice for the agent) on its speaker's
 /// channel, the other channel silent meanwhile. `None` when espeak-ng is not installed.

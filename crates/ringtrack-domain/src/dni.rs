@@ -110,24 +110,117 @@ pub struct FormContact {
     pub phone: Option<String>,
 }
 
-/// Whether a field must never be kept: passwords and anything card-like, by its name or
-/// by its value (13 to 19 digits passing Luhn's check).
-pub fn is_sensitive(name: &str, value: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    let by_name = ["pass", "card", "cc-", "ccnum", "cvv", "cvc", "ssn", "security_code", "iban"]
-        .iter()
-        .any(|word| name.contains(word));
-    by_name || looks_like_card(value)
+/// Names of fields that are never kept, as whole words of the name (`user_pin`, `otpCode`).
+const SECRET_WORDS: [&str; 16] = [
+    "pin", "pwd", "pw", "ssn", "sin", "cvv", "cvv2", "cvc", "cvc2", "csc", "otp", "totp", "mfa", "2fa",
+    "iban", "aba",
+];
+/// ... and anywhere in the name once its separators are gone (`cc.num`, `api-token`).
+const SECRET_PARTS: [&str; 19] = [
+    "pass",
+    "secret",
+    "token",
+    "apikey",
+    "card",
+    "ccnum",
+    "ccno",
+    "ccexp",
+    "securitycode",
+    "verificationcode",
+    "authcode",
+    "accountnumber",
+    "accountno",
+    "acctnum",
+    "acctno",
+    "routingnumber",
+    "routingno",
+    "sortcode",
+    "socialsecurity",
+];
+
+/// Whether a form field must never be kept, by its name: passwords, PINs, one-time codes,
+/// tokens, card, bank-account and social-security numbers, however the name is written.
+pub fn is_secret_field(name: &str) -> bool {
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if !c.is_alphanumeric() {
+            words.extend((!word.is_empty()).then(|| std::mem::take(&mut word)));
+            previous_lower = false;
+            continue;
+        }
+        // camelCase starts a word.
+        if c.is_uppercase() && previous_lower {
+            words.push(std::mem::take(&mut word));
+        }
+        previous_lower = c.is_lowercase() || c.is_ascii_digit();
+        word.extend(c.to_lowercase());
+    }
+    words.extend((!word.is_empty()).then_some(word));
+    let joined: String = words.concat();
+    words.iter().any(|w| SECRET_WORDS.contains(&w.as_str()))
+        || SECRET_PARTS.iter().any(|p| joined.contains(p))
 }
 
-fn looks_like_card(value: &str) -> bool {
-    let digits: Vec<u32> = value
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-'))
-        .map(|c| c.to_digit(10))
-        .collect::<Option<_>>()
-        .unwrap_or_default();
-    if !(13..=19).contains(&digits.len()) {
+const REDACTED: &str = "[redacted]";
+
+/// `value` with every card number (13 to 19 digits passing Luhn's check, in groups split
+/// by spaces, dashes, dots or slashes) and every US social-security number (3-2-4 digits)
+/// inside it replaced by `[redacted]`: a message that says "my card is 4111 1111 1111
+/// 1111" keeps its words and loses the number.
+pub fn redact_numbers(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let mut out = String::with_capacity(value.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() || (i > 0 && chars[i - 1].is_ascii_digit()) {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // A run: digits, with single separators between them.
+        let (mut end, mut groups, mut group) = (i, Vec::new(), 0usize);
+        let mut j = i;
+        while j < chars.len() {
+            if chars[j].is_ascii_digit() {
+                group += 1;
+                end = j + 1;
+                j += 1;
+            } else if is_separator(chars[j])
+                && chars.get(j + 1).is_some_and(char::is_ascii_digit)
+                && group > 0
+            {
+                groups.push(group);
+                group = 0;
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        groups.push(group);
+        let run: String = chars[i..end].iter().collect();
+        if is_card(&run) || is_ssn(&groups, &run) {
+            out.push_str(REDACTED);
+        } else {
+            out.push_str(&run);
+        }
+        i = end;
+    }
+    out
+}
+
+fn is_separator(c: char) -> bool {
+    matches!(c, ' ' | '-' | '.' | '/' | '\u{a0}' | '\u{2009}' | '\u{2011}' | '\u{2013}')
+}
+
+fn is_ssn(groups: &[usize], run: &str) -> bool {
+    groups == [3, 2, 4] && run.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
+}
+
+fn is_card(run: &str) -> bool {
+    let digits: Vec<u32> = run.chars().filter_map(|c| c.to_digit(10)).collect();
+    if !(13..=19).contains(&digits.len()) || digits.iter().all(|d| *d == digits[0]) {
         return false;
     }
     let sum: u32 = digits
@@ -137,6 +230,12 @@ fn looks_like_card(value: &str) -> bool {
         .map(|(i, d)| if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { *d })
         .sum();
     sum.is_multiple_of(10)
+}
+
+/// A submitted field as kept: `None` when its name says it is a secret, else its value
+/// with card and social-security numbers redacted.
+pub fn keep_field(name: &str, value: &str) -> Option<String> {
+    (!is_secret_field(name)).then(|| redact_numbers(value))
 }
 
 /// Picks the name, email and phone out of a form's fields, by their names first and, for
@@ -225,11 +324,58 @@ mod tests {
 
     #[test]
     fn cards_and_passwords_are_never_kept() {
-        assert!(is_sensitive("password", "hunter2"));
-        assert!(is_sensitive("cc-number", "x"));
-        assert!(is_sensitive("notes", "4111 1111 1111 1111"), "a Luhn-valid card number in any field");
-        assert!(!is_sensitive("notes", "4111 1111 1111 1112"));
-        assert!(!is_sensitive("phone", "(573) 555-1234"));
+        for name in [
+            "password",
+            "pwd",
+            "PIN",
+            "user_pin",
+            "cc_num",
+            "cc.num",
+            "cc/num",
+            "cc-number",
+            "CardNumber",
+            "api_token",
+            "apiKey",
+            "otp_code",
+            "otpCode",
+            "account_number",
+            "routing_number",
+            "ssn",
+            "sort-code",
+            "security_code",
+            "cvv2",
+            "Social Security",
+            "client_secret",
+            "passcode",
+        ] {
+            assert!(is_secret_field(name), "{name} was kept");
+        }
+        for name in
+            ["name", "email", "phone", "message", "shipping", "pinterest_url", "company", "topic", "notes"]
+        {
+            assert!(!is_secret_field(name), "{name} was dropped");
+        }
+        assert_eq!(
+            redact_numbers("my card is 4111 1111 1111 1111 exp 12/29"),
+            "my card is [redacted] exp 12/29"
+        );
+        assert_eq!(redact_numbers("4111-1111-1111-1111"), "[redacted]");
+        assert_eq!(redact_numbers("4111.1111.1111.1111"), "[redacted]");
+        assert_eq!(redact_numbers("4111/1111/1111/1111"), "[redacted]");
+        assert_eq!(redact_numbers("4111111111111111"), "[redacted]");
+        assert_eq!(redact_numbers("ssn 123-45-6789, thanks"), "ssn [redacted], thanks");
+        assert_eq!(redact_numbers("123 45 6789"), "[redacted]");
+        assert_eq!(redact_numbers("4111 1111 1111 1112"), "4111 1111 1111 1112", "fails Luhn");
+        assert_eq!(
+            redact_numbers("call (573) 555-1234 or +1 573 555 1234"),
+            "call (573) 555-1234 or +1 573 555 1234"
+        );
+        assert_eq!(redact_numbers("order 2026-12-04, 3 rooms"), "order 2026-12-04, 3 rooms");
+        assert_eq!(
+            keep_field("notes", "card 5555555555554444 please"),
+            Some("card [redacted] please".into())
+        );
+        assert_eq!(keep_field("pwd", "hunter2"), None);
     }
 
     #[test]

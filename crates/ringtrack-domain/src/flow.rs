@@ -175,11 +175,13 @@ impl Checker {
                 self.fail(at(path, key), "must not be empty");
                 None
             }
-            Some(Value::String(s)) if s.chars().count() > MAX_TEXT => {
-                self.fail(at(path, key), format!("must be at most {MAX_TEXT} characters"));
-                None
-            }
-            Some(Value::String(s)) => Some(s.trim().to_owned()),
+            Some(Value::String(s)) => match crate::validation::parse_text(&at(path, key), s, MAX_TEXT) {
+                Ok(text) => Some(text),
+                Err(refused) => {
+                    self.fail(refused.field, refused.message);
+                    None
+                }
+            },
             Some(_) => {
                 self.fail(at(path, key), "must be a string");
                 None

@@ -55,7 +55,9 @@ impl Default for Prices {
 impl Prices {
     /// A call of `seconds` costs each minute it started.
     pub fn call(&self, seconds: i64) -> Cents {
-        Cents::new((seconds.max(0) + 59) / 60 * self.call_minute.get())
+        let seconds = seconds.max(0);
+        let minutes = seconds / 60 + i64::from(seconds % 60 > 0);
+        Cents::new(minutes.saturating_mul(self.call_minute.get()))
     }
 
     /// A text of `segments` segments.
@@ -108,6 +110,11 @@ mod tests {
         assert_eq!(prices.call(1), Cents::new(5));
         assert_eq!(prices.call(60), Cents::new(5));
         assert_eq!(prices.call(61), Cents::new(10));
+        // No stored or reported duration can overflow a cost.
+        assert_eq!(prices.call(i64::MAX), Cents::new((i64::MAX / 60 + 1) * 5));
+        let dear = Prices { call_minute: Cents::new(i64::MAX / 2), ..prices };
+        assert_eq!(dear.call(3600), Cents::new(i64::MAX), "saturates");
+        assert_eq!(prices.call(-5), Cents::ZERO);
         assert_eq!("toll_free".parse::<NumberType>(), Ok(NumberType::TollFree));
         assert_eq!(NumberStatus::Suspended.to_string(), "suspended");
         assert!("gone".parse::<NumberStatus>().is_err());

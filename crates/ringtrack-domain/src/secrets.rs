@@ -15,6 +15,8 @@ const NONCE_LEN: usize = 12;
 #[derive(Clone)]
 pub struct Sealer {
     cipher: ChaCha20Poly1305,
+    /// Keys [`Sealer::fingerprint`]: derived from the sealing key, never the same bytes.
+    fingerprint_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Sealer {
@@ -33,7 +35,23 @@ pub enum SealError {
 
 impl Sealer {
     pub fn new(key: &[u8; 32]) -> Sealer {
-        Sealer { cipher: ChaCha20Poly1305::new(Key::from_slice(key)) }
+        use sha2::Digest;
+        let fingerprint_key =
+            sha2::Sha256::new_with_prefix(b"ringtrack fingerprint\0").chain_update(key).finalize();
+        Sealer {
+            cipher: ChaCha20Poly1305::new(Key::from_slice(key)),
+            fingerprint_key: fingerprint_key.into(),
+        }
+    }
+
+    /// A value that must be compared but not kept (a visitor's address): the same for the
+    /// same value under this key, and no way back to it without the key.
+    pub fn fingerprint(&self, value: &str) -> String {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.fingerprint_key)
+            .expect("HMAC takes any key");
+        mac.update(value.as_bytes());
+        mac.finalize().into_bytes().iter().take(16).map(|b| format!("{b:02x}")).collect()
     }
 
     /// A key as configured: 32 bytes in base64 (padded or not).
@@ -77,6 +95,17 @@ impl Sealer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprints_are_stable_per_key_and_hide_the_value() {
+        let sealer = Sealer::new(&[1; 32]);
+        let a = sealer.fingerprint("203.0.113.7");
+        assert_eq!(a, sealer.fingerprint("203.0.113.7"));
+        assert_eq!(a.len(), 32);
+        assert!(!a.contains("203"));
+        assert_ne!(a, sealer.fingerprint("203.0.113.8"));
+        assert_ne!(a, Sealer::new(&[2; 32]).fingerprint("203.0.113.7"));
+    }
 
     #[test]
     fn sealed_secrets_open_with_their_key_only() {

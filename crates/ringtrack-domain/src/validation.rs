@@ -97,6 +97,28 @@ pub fn parse_name(field: &str, raw: &str, max: usize) -> Result<String, FieldErr
     Ok(name.to_owned())
 }
 
+/// Whether `c` may stand in a text we speak (TwiML), send (SMS) or export (CSV): every
+/// character but the controls (line breaks and tabs excepted) and the two that XML can
+/// never carry.
+pub fn is_text_char(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\t') || !(c.is_control() || c == '\u{fffe}' || c == '\u{ffff}')
+}
+
+/// A required, trimmed, non-empty text of at most `max` characters that may span lines.
+pub fn parse_text(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if text.chars().count() > max {
+        return Err(FieldError::new(field, format!("must be at most {max} characters")));
+    }
+    if !text.chars().all(is_text_char) {
+        return Err(FieldError::new(field, "must not contain control characters"));
+    }
+    Ok(text.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +131,19 @@ mod tests {
         assert!(parse_name("name", "a\u{0}b", 10).is_err());
         // Characters, not bytes, are counted.
         assert!(parse_name("name", "ééééé", 5).is_ok());
+    }
+
+    #[test]
+    fn texts_span_lines_but_carry_no_control_characters() {
+        assert_eq!(parse_text("body", " Hi,\nsee you\tsoon ", 20).unwrap(), "Hi,\nsee you\tsoon");
+        for bad in ["a\u{0}b", "a\u{7}b", "a\u{1b}[31mb", "a\u{7f}b", "a\u{85}b", "a\u{ffff}b"] {
+            assert_eq!(
+                parse_text("body", bad, 20).unwrap_err().message,
+                "must not contain control characters"
+            );
+        }
+        assert!(parse_text("body", "  ", 20).is_err());
+        assert!(parse_text("body", "abc", 2).is_err());
     }
 
     #[test]

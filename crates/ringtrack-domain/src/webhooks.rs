@@ -1,11 +1,16 @@
 //! Outbound webhooks: the events a business can subscribe to, how a delivery is signed,
-//! when a failed one is tried again, and which endpoint URLs are acceptable. Pure rules;
+//! when a failed one is tried again, and the headers a business may add. Pure rules;
 //! the sending is the binary's worker.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+
+use crate::FieldErrors;
+use crate::secrets::{SealError, Sealer};
 
 pub const EVENTS: [&str; 7] = [
     "call.completed",
@@ -56,30 +61,87 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Why an endpoint URL is refused, if it is.
-pub fn check_url(url: &str, allow_http_loopback: bool) -> Result<(), &'static str> {
-    let (scheme, rest) = url.split_once("://").ok_or("must be an https:// URL")?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if host.starts_with('[') {
-        host.split(']').next().unwrap_or("").trim_start_matches('[')
-    } else {
-        host.split(':').next().unwrap_or("")
-    };
-    if host.is_empty() || url.len() > 2000 || url.chars().any(char::is_whitespace) {
-        return Err("must be an https:// URL with a host");
-    }
-    match scheme {
-        "https" => Ok(()),
-        "http" if allow_http_loopback && is_loopback(host) => Ok(()),
-        "http" if allow_http_loopback => Err("may use http:// only for a loopback address"),
-        _ => Err("must be an https:// URL"),
-    }
+/// Custom headers an endpoint may have.
+pub const MAX_HEADERS: usize = 20;
+const MAX_HEADER_NAME: usize = 100;
+const MAX_HEADER_VALUE: usize = 1000;
+
+/// Headers a delivery sets itself (every `Ringtrack-` one), or that frame the request.
+fn is_reserved(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.starts_with("ringtrack-")
+        || name.starts_with("proxy-")
+        || [
+            "content-type",
+            "content-length",
+            "content-encoding",
+            "host",
+            "user-agent",
+            "transfer-encoding",
+            "connection",
+            "keep-alive",
+            "te",
+            "trailer",
+            "upgrade",
+            "expect",
+        ]
+        .contains(&name.as_str())
 }
 
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+/// A header name as HTTP allows it (a token).
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_HEADER_NAME
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// The custom headers a business asked for, checked: at most [`MAX_HEADERS`], names that
+/// are tokens and not ours (nor repeated in another case), values of printable ASCII that
+/// every delivery can carry. Errors are named `headers.<name>`.
+pub fn check_headers(headers: BTreeMap<String, String>) -> Result<BTreeMap<String, String>, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    if headers.len() > MAX_HEADERS {
+        errors.push("headers", format!("may hold at most {MAX_HEADERS} headers"));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut checked = BTreeMap::new();
+    for (name, value) in headers {
+        let field = format!("headers.{}", name.chars().take(MAX_HEADER_NAME).collect::<String>());
+        let value = value.trim().to_owned();
+        if !is_token(&name) || is_reserved(&name) || !seen.insert(name.to_ascii_lowercase()) {
+            errors.push(field, "is not a header a delivery may carry");
+        } else if value.len() > MAX_HEADER_VALUE || !value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            errors.push(field, "must be at most 1000 printable ASCII characters");
+        } else {
+            checked.insert(name, value);
+        }
+    }
+    errors.finish(checked)
+}
+
+/// An endpoint's custom headers as kept: sealed together (they are often credentials),
+/// or, for an endpoint saved before headers were sealed, as they were sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StoredHeaders {
+    Sealed(String),
+    Plain(BTreeMap<String, String>),
+}
+
+impl StoredHeaders {
+    pub fn seal(headers: &BTreeMap<String, String>, sealer: &Sealer) -> StoredHeaders {
+        let json = serde_json::to_string(headers).expect("a map of strings is JSON");
+        StoredHeaders::Sealed(sealer.seal(&json))
+    }
+
+    pub fn open(&self, sealer: &Sealer) -> Result<BTreeMap<String, String>, SealError> {
+        match self {
+            StoredHeaders::Plain(headers) => Ok(headers.clone()),
+            StoredHeaders::Sealed(sealed) => {
+                serde_json::from_str(&sealer.open(sealed)?).map_err(|_| SealError::CannotOpen)
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -112,17 +174,36 @@ mod tests {
     }
 
     #[test]
-    fn endpoint_urls_are_https_or_local_http_when_allowed() {
-        assert!(check_url("https://hooks.example.com/ringtrack", false).is_ok());
-        assert!(check_url("http://hooks.example.com/x", false).is_err());
-        assert!(check_url("http://127.0.0.1:9000/x", false).is_err(), "http needs the setting");
-        assert!(check_url("http://127.0.0.1:9000/x", true).is_ok());
-        assert!(check_url("http://localhost/x", true).is_ok());
-        assert!(check_url("http://[::1]:8080/x", true).is_ok());
-        assert!(check_url("http://10.0.0.5/x", true).is_err());
-        assert!(check_url("http://127.0.0.1.evil.com/x", true).is_err());
-        assert!(check_url("ftp://example.com", true).is_err());
-        assert!(check_url("https://", false).is_err());
-        assert!(check_url("https://a b.com", false).is_err());
+    fn custom_headers_are_tokens_not_ours_with_printable_values() {
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        };
+        let ok = check_headers(map(&[("X-CRM-Token", " t0k "), ("Authorization", "Bearer abc")])).unwrap();
+        assert_eq!(ok["X-CRM-Token"], "t0k");
+        let refused = |pairs: &[(&str, &str)]| {
+            check_headers(map(pairs)).unwrap_err().into_vec().into_iter().map(|e| e.field).collect::<Vec<_>>()
+        };
+        assert_eq!(refused(&[("Ringtrack-Event-Id", "x")]), ["headers.Ringtrack-Event-Id"]);
+        assert_eq!(refused(&[("ringtrack-event-type", "x")]), ["headers.ringtrack-event-type"]);
+        assert_eq!(refused(&[("Host", "x"), ("Bad Header", "x")]), ["headers.Bad Header", "headers.Host"]);
+        assert_eq!(refused(&[("X-A", "\u{7f}")]), ["headers.X-A"]);
+        assert_eq!(refused(&[("X-A", "caf\u{e9}")]), ["headers.X-A"]);
+        assert_eq!(refused(&[("X-A", "a\nb")]), ["headers.X-A"]);
+        assert_eq!(refused(&[("X-A", "1"), ("x-a", "2")]), ["headers.x-a"]);
+        assert_eq!(refused(&[("X-A", &"v".repeat(1001))]), ["headers.X-A"]);
+    }
+
+    #[test]
+    fn headers_are_sealed_and_old_plain_ones_still_read() {
+        let sealer = Sealer::new(&[7; 32]);
+        let headers: BTreeMap<String, String> = [("X-CRM-Token".to_owned(), "t0k".to_owned())].into();
+        let sealed = StoredHeaders::seal(&headers, &sealer);
+        let json = serde_json::to_string(&sealed).unwrap();
+        assert!(!json.contains("t0k") && !json.contains("X-CRM-Token"), "{json}");
+        let read: StoredHeaders = serde_json::from_str(&json).unwrap();
+        assert_eq!(read.open(&sealer).unwrap(), headers);
+        let plain: StoredHeaders = serde_json::from_str(r#"{"X-CRM-Token":"t0k"}"#).unwrap();
+        assert_eq!(plain.open(&sealer).unwrap(), headers);
+        assert!(read.open(&Sealer::new(&[8; 32])).is_err());
     }
 }

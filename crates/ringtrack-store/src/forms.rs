@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
+use ringtrack_domain::dates::DateRange;
 use ringtrack_domain::dni::{Attribution, FormContact};
 use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::{BusinessId, NumberPoolId};
@@ -109,8 +110,52 @@ pub async fn insert(tx: &mut Tx, new: &NewForm<'_>) -> Result<Uuid> {
     Ok(id)
 }
 
-pub async fn list(db: impl Connection, business_id: BusinessId, page: &PageRequest) -> Result<Page<Form>> {
-    let from = Sql::new("FROM form_submissions WHERE business_id = $1").bind(business_id);
+/// Which of a business's forms a list shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FormFilter {
+    pub pool_id: Option<NumberPoolId>,
+    pub range: DateRange,
+    /// Words in the form's name or the contact's name or email, or digits of its phone.
+    pub search: Option<String>,
+}
+
+pub async fn list(
+    db: impl Connection,
+    business_id: BusinessId,
+    filter: &FormFilter,
+    page: &PageRequest,
+) -> Result<Page<Form>> {
+    let mut from = Sql::new("FROM form_submissions WHERE business_id = $1").bind(business_id);
+    if let Some(pool) = filter.pool_id {
+        from.push(" AND pool_id = ").push_bind(pool);
+    }
+    if let Some(start) = filter.range.from {
+        from.push(" AND created_at >= ").push_bind(start);
+    }
+    if let Some(end) = filter.range.to {
+        from.push(" AND created_at < ").push_bind(end);
+    }
+    if let Some(search) = &filter.search {
+        // A value, never a pattern: LIKE's wildcards in it are matched as themselves.
+        let escaped: String = search
+            .to_lowercase()
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let words = format!("%{escaped}%");
+        from.push(" AND (lower(COALESCE(form_name, '')) LIKE ").push_bind(words.clone());
+        from.push(" ESCAPE '\\' OR lower(COALESCE(name, '')) LIKE ").push_bind(words.clone());
+        from.push(" ESCAPE '\\' OR lower(COALESCE(email, '')) LIKE ").push_bind(words);
+        from.push(" ESCAPE '\\'");
+        let digits: String = search.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() >= 3 {
+            from.push(" OR phone LIKE ").push_bind(format!("%{digits}%"));
+        }
+        from.push(")");
+    }
     fetch_page(db, COLUMNS, from, "", page).await
 }
 

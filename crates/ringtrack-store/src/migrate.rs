@@ -54,6 +54,8 @@ pub const MIGRATIONS: &[Migration] = &[
     shared!(9, "dni", "0009_dni.sql"),
     shared!(10, "webhooks", "0010_webhooks.sql"),
     shared!(11, "quiet_calls", "0011_quiet_calls.sql"),
+    shared!(12, "bounded durations", "0012_bounded_durations.sql"),
+    shared!(13, "dni guards", "0013_dni_guards.sql"),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.

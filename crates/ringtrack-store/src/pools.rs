@@ -280,12 +280,28 @@ pub struct Visit {
     pub referrer: Option<String>,
     pub user_agent: Option<String>,
     pub attribution: Attribution,
+    /// Who asked, as a keyed hash of their address (never the address itself): one
+    /// address holds at most `Guards::leases_per_client` numbers of a pool at once.
+    pub client_key: Option<String>,
 }
+
+/// What keeps one client from holding a whole pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Guards {
+    /// Numbers of one pool that visits from one address may hold at once; beyond them a
+    /// visit is shown the target, keeps no session and counts as no visit.
+    pub leases_per_client: i64,
+}
+
+/// A lease older than this may be given to a new visit when the pool has nothing else to
+/// give, however its page beats: heartbeats alone never hold a number for ever.
+pub const MAX_LEASE_SECONDS: i64 = 30 * 60;
 
 /// What a visit is shown.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
-    pub session_id: Uuid,
+    /// None when the visit was refused a session (its address holds enough numbers).
+    pub session_id: Option<Uuid>,
     /// The pool number leased; `None`: show the target number.
     pub number: Option<PhoneNumber>,
     pub target: PhoneNumber,
@@ -357,6 +373,7 @@ pub async fn lease(
     tx: &mut Tx,
     pool_id: NumberPoolId,
     visit: &Visit,
+    guards: Guards,
     now: Timestamp,
 ) -> Result<Option<Lease>> {
     let select = Sql::new(format!(
@@ -388,12 +405,27 @@ pub async fn lease(
     .bind(visit.session_id.map(|s| s.to_string()).unwrap_or_default());
     if let Some(held) = tx.conn().fetch_optional::<Held>(held).await? {
         touch(tx, held.session_id, Some(held.number_id), now).await?;
-        return Ok(Some(lease(held.session_id, Some(held.phone), false)));
+        return Ok(Some(lease(Some(held.session_id), Some(held.phone), false)));
     }
 
     if !pool.filter.admits(&visit.attribution) {
         let session = start_session(tx, pool_id, pool.business_id, visit, None, now).await?;
-        return Ok(Some(lease(session, None, false)));
+        return Ok(Some(lease(Some(session), None, false)));
+    }
+
+    if let Some(client) = &visit.client_key {
+        let held_by_client = Sql::new(
+            "SELECT count(*) AS value FROM pool_numbers pn JOIN dni_sessions s ON s.id = pn.session_id
+             WHERE pn.pool_id = $1 AND s.client_key = $2 AND pn.last_seen_at + $3 > $4",
+        )
+        .bind(pool_id)
+        .bind(client.as_str())
+        .bind(pool.timeout)
+        .bind(now_s);
+        let held: i64 = tx.conn().fetch_one(held_by_client).await?;
+        if held >= guards.leases_per_client {
+            return Ok(Some(lease(None, None, false)));
+        }
     }
 
     let free = Sql::new(
@@ -411,11 +443,12 @@ pub async fn lease(
         let idle = Sql::new(
             "SELECT pn.number_id AS number_id, n.phone_number AS phone_number, pn.session_id AS session_id
              FROM pool_numbers pn JOIN numbers n ON n.id = pn.number_id
-             WHERE pn.pool_id = $1 AND n.status <> 'released' AND pn.last_seen_at <= $2
+             WHERE pn.pool_id = $1 AND n.status <> 'released' AND (pn.last_seen_at <= $2 OR pn.leased_at <= $3)
              ORDER BY pn.last_seen_at, pn.number_id LIMIT 1",
         )
         .bind(pool_id)
-        .bind(now_s - IDLE_SECONDS);
+        .bind(now_s - IDLE_SECONDS)
+        .bind(now_s - MAX_LEASE_SECONDS);
         candidate = tx.conn().fetch_optional::<Candidate>(idle).await?;
     }
     let Some(number) = candidate else {
@@ -423,7 +456,7 @@ pub async fn lease(
             .bind(pool_id);
         tx.conn().execute(count).await?;
         let session = start_session(tx, pool_id, pool.business_id, visit, None, now).await?;
-        return Ok(Some(lease(session, None, true)));
+        return Ok(Some(lease(Some(session), None, true)));
     };
     if let Some(previous) = number.holder {
         let end = Sql::new("UPDATE dni_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
@@ -432,12 +465,14 @@ pub async fn lease(
         tx.conn().execute(end).await?;
     }
     let session = start_session(tx, pool_id, pool.business_id, visit, Some(number.number_id), now).await?;
-    let take = Sql::new("UPDATE pool_numbers SET session_id = $1, last_seen_at = $2 WHERE number_id = $3")
-        .bind(session)
-        .bind(now_s)
-        .bind(number.number_id);
+    let take = Sql::new(
+        "UPDATE pool_numbers SET session_id = $1, last_seen_at = $2, leased_at = $2 WHERE number_id = $3",
+    )
+    .bind(session)
+    .bind(now_s)
+    .bind(number.number_id);
     tx.conn().execute(take).await?;
-    Ok(Some(lease(session, Some(number.phone), false)))
+    Ok(Some(lease(Some(session), Some(number.phone), false)))
 }
 
 async fn start_session(
@@ -452,8 +487,9 @@ async fn start_session(
     let a = &visit.attribution;
     let insert = Sql::new(
         "INSERT INTO dni_sessions (id, pool_id, business_id, visitor_id, number_id, landing_page, referrer, user_agent,
-            utm_source, utm_medium, utm_campaign, utm_term, utm_content, gclid, fbclid, msclkid, started_at, last_seen_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
+            utm_source, utm_medium, utm_campaign, utm_term, utm_content, gclid, fbclid, msclkid, started_at, last_seen_at,
+            client_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18)",
     )
     .bind(id)
     .bind(pool_id)
@@ -471,7 +507,8 @@ async fn start_session(
     .bind(a.gclid.clone())
     .bind(a.fbclid.clone())
     .bind(a.msclkid.clone())
-    .bind(now);
+    .bind(now)
+    .bind(visit.client_key.clone());
     tx.conn().execute(insert).await?;
     Ok(id)
 }
@@ -491,9 +528,15 @@ async fn touch(tx: &mut Tx, session: Uuid, number: Option<NumberId>, now: Timest
     Ok(())
 }
 
-/// A session's heartbeat: keeps its lease, or (if the lease was lost) leases anew for the
-/// same visit. `None` for an unknown session.
-pub async fn heartbeat(tx: &mut Tx, session_id: Uuid, now: Timestamp) -> Result<Option<Lease>> {
+/// A session's heartbeat from `client_key`: keeps its lease, or (if the lease was lost)
+/// leases anew for the same visit. `None` for an unknown session.
+pub async fn heartbeat(
+    tx: &mut Tx,
+    session_id: Uuid,
+    client_key: Option<String>,
+    guards: Guards,
+    now: Timestamp,
+) -> Result<Option<Lease>> {
     let select =
         Sql::new(format!("SELECT {SESSION_COLUMNS} FROM dni_sessions WHERE id = $1")).bind(session_id);
     let Some(session) = tx.conn().fetch_optional::<Session>(select).await? else { return Ok(None) };
@@ -504,8 +547,9 @@ pub async fn heartbeat(tx: &mut Tx, session_id: Uuid, now: Timestamp) -> Result<
         referrer: session.referrer.clone(),
         user_agent: None,
         attribution: session.attribution.clone(),
+        client_key,
     };
-    lease(tx, session.pool_id, &visit, now).await
+    lease(tx, session.pool_id, &visit, guards, now).await
 }
 
 /// A visit, as attribution reads it.

@@ -4,13 +4,13 @@
 //! only if its change committed. Each attempt is recorded; the next is a new job queued at
 //! its retry time.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use ringtrack_domain::BusinessId;
 use ringtrack_domain::jobs::Job;
 use ringtrack_domain::paging::{Cursor, PageRequest};
+use ringtrack_domain::webhooks::StoredHeaders;
 use uuid::Uuid;
 
 use crate::conn::{FromRecord, Record, Sql, json_column};
@@ -23,7 +23,8 @@ pub struct Endpoint {
     pub business_id: BusinessId,
     pub url: String,
     pub events: Vec<String>,
-    pub headers: BTreeMap<String, String>,
+    /// Sealed with the server's key.
+    pub headers: StoredHeaders,
     pub active: bool,
     pub secret: String,
     pub previous_secret: Option<String>,
@@ -82,7 +83,8 @@ impl Keyed for Endpoint {
 pub struct EndpointSettings {
     pub url: String,
     pub events: Vec<String>,
-    pub headers: BTreeMap<String, String>,
+    /// Sealed with the server's key.
+    pub headers: StoredHeaders,
     pub active: bool,
 }
 

@@ -148,11 +148,19 @@ pub struct ServeArgs {
     pub api_rate: f64,
     #[arg(long, env = "RINGTRACK_API_BURST", default_value_t = 100.0)]
     pub api_burst: f64,
+    /// Carrier webhooks a second each address may send (per node).
+    #[arg(long, env = "RINGTRACK_CARRIER_WEBHOOK_RATE", default_value_t = 100.0)]
+    pub carrier_webhook_rate: f64,
+    #[arg(long, env = "RINGTRACK_CARRIER_WEBHOOK_BURST", default_value_t = 500.0)]
+    pub carrier_webhook_burst: f64,
     /// Requests a second each IP may make to the public DNI endpoints (per node).
     #[arg(long, env = "RINGTRACK_DNI_IP_RATE", default_value_t = 2.0)]
     pub dni_ip_rate: f64,
     #[arg(long, env = "RINGTRACK_DNI_IP_BURST", default_value_t = 20.0)]
     pub dni_ip_burst: f64,
+    /// Numbers of one pool that visits from one address (IPv6: one /64) may hold at once.
+    #[arg(long, env = "RINGTRACK_DNI_LEASES_PER_ADDRESS", default_value_t = ringtrack_api::dni::DEFAULT_LEASES_PER_ADDRESS, value_parser = clap::value_parser!(i64).range(1..))]
+    pub dni_leases_per_address: i64,
     /// Requests a second each pool may take (per node).
     #[arg(long, env = "RINGTRACK_DNI_POOL_RATE", default_value_t = 200.0)]
     pub dni_pool_rate: f64,
@@ -165,6 +173,12 @@ pub struct ServeArgs {
     /// Let webhook endpoints be plain http:// on loopback addresses (local testing only).
     #[arg(long, env = "RINGTRACK_ALLOW_HTTP_WEBHOOKS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
     pub allow_http_webhooks: bool,
+    /// Connections open at once; beyond them new ones wait in the listen backlog.
+    #[arg(long, env = "RINGTRACK_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// Seconds a client has to send a request's headers (an idle connection is closed then).
+    #[arg(long, env = "RINGTRACK_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_seconds: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -331,9 +345,21 @@ impl StorageArgs {
     }
 }
 
+/// Makes the data dir, private to this user (0700; files made in it are 0600 by the
+/// process's umask), and makes a data dir and database from before private too.
 fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let shown = dir.display();
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data dir {shown}"))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("cannot make the data dir {shown} private"))?;
+    for file in ["ringtrack.db", "ringtrack.db-wal", "ringtrack.db-shm"] {
+        let path = dir.join(file);
+        if path.exists() {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("cannot make {} private", path.display()))?;
+        }
+    }
     let probe = dir.join(".ringtrack-write-test");
     std::fs::write(&probe, b"").with_context(|| format!("cannot write to the data dir {shown}"))?;
     std::fs::remove_file(&probe).with_context(|| format!("cannot write to the data dir {shown}"))?;

@@ -1,5 +1,5 @@
 //! Delivering webhook events: the body (made once per event, from the API's own shapes),
-//! the signature, one HTTP attempt with a 10 s limit and no redirects, and what the attempt
+//! the signature, one HTTP attempt through the checked outbound client (10 s, no redirects), and what the attempt
 //! means for the next one. A delivery job only ever makes one attempt; retries are new
 //! jobs queued at their time, so a restart between attempts loses nothing.
 
@@ -7,15 +7,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
+use ringtrack_domain::outbound::Reach;
 use ringtrack_domain::secrets::Sealer;
 use ringtrack_domain::webhooks::{self, MAX_ATTEMPTS};
 use ringtrack_store::webhooks::{self as store, Endpoint, Event, Outcome};
 use ringtrack_store::{Store, calls, forms, messages};
 use serde_json::{Value, json};
 
+use crate::outbound::{self, OutboundClient};
+
 /// How webhooks are sent.
 pub struct Sender {
-    http: reqwest::Client,
+    http: OutboundClient,
     /// The server's public URL, for links in bodies (a call's recording).
     public_url: String,
     /// Shrinks the retry schedule (tests); 1 in production.
@@ -27,13 +30,9 @@ pub struct Sender {
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Sender {
-    pub fn new(public_url: &str, retry_scale: f64, sealer: Arc<Sealer>) -> Sender {
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("ringtrack-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a TLS client");
+    pub fn new(public_url: &str, retry_scale: f64, sealer: Arc<Sealer>, reach: Reach) -> Sender {
+        let user_agent = concat!("ringtrack-webhooks/", env!("CARGO_PKG_VERSION"));
+        let http = OutboundClient::new(reach, TIMEOUT, user_agent);
         Sender { http, public_url: public_url.trim_end_matches('/').to_owned(), retry_scale, sealer }
     }
 
@@ -135,9 +134,14 @@ impl Sender {
             .map(|sealed| self.sealer.open(sealed).map_err(|e| format!("the signing secret: {e}")))
             .collect::<Result<Vec<String>, String>>()?;
         let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-        let mut request = self
-            .http
-            .post(&endpoint.url)
+        let headers =
+            endpoint.headers.open(&self.sealer).map_err(|e| format!("the endpoint's headers: {e}"))?;
+        let started = Instant::now();
+        let request = match self.http.post(&endpoint.url) {
+            Ok(request) => request,
+            Err(refused) => return Ok(self.outcome(attempt, None, Some(refused), started.elapsed())),
+        };
+        let mut request = request
             .header("Content-Type", "application/json")
             .header(
                 "Ringtrack-Signature",
@@ -146,10 +150,9 @@ impl Sender {
             .header("Ringtrack-Event-Id", event.id.to_string())
             .header("Ringtrack-Event-Type", event.event_type.as_str())
             .header("Ringtrack-Delivery-Attempt", attempt.to_string());
-        for (name, value) in &endpoint.headers {
+        for (name, value) in &headers {
             request = request.header(name.as_str(), value.as_str());
         }
-        let started = Instant::now();
         let sent = request.body(body).send().await;
         let latency = started.elapsed();
         let (status_code, error) = match sent {
@@ -159,14 +162,25 @@ impl Sender {
                 Some(format!("the endpoint answered {}", response.status())),
             ),
             Err(e) if e.is_timeout() => (None, Some(format!("no answer within {} s", TIMEOUT.as_secs()))),
-            Err(e) => (None, Some(e.without_url().to_string())),
+            Err(e) => (None, Some(outbound::describe(e))),
         };
+        Ok(self.outcome(attempt, status_code, error, latency))
+    }
+
+    /// What an attempt came to, and when the next one is due.
+    fn outcome(
+        &self,
+        attempt: u32,
+        status_code: Option<u16>,
+        error: Option<String>,
+        latency: Duration,
+    ) -> Attempted {
         let outcome = match (&error, webhooks::retry_delay(attempt, self.retry_scale)) {
             (None, _) => Outcome::Succeeded,
             (Some(_), Some(delay)) if attempt < MAX_ATTEMPTS => Outcome::RetryIn(delay),
             (Some(_), _) => Outcome::Failed,
         };
-        Ok(Attempted { status_code, error, latency, outcome })
+        Attempted { status_code, error, latency, outcome }
     }
 }
 

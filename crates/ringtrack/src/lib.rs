@@ -5,6 +5,7 @@ pub mod admin;
 pub mod cli;
 pub mod deliveries;
 pub mod llm;
+pub mod outbound;
 pub mod periodic;
 pub mod pipeline;
 pub mod quiet_calls;
@@ -23,6 +24,8 @@ use crate::cli::{AdminCommand, Cli, Command, ModelsCommand, SimulateCommand};
 
 /// Runs the command line; what `main` does.
 pub fn main() -> ExitCode {
+    // Recordings, the database and the keys are for this user only: files 0600, folders 0700.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return cli::report_usage_error(error),

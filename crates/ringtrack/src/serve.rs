@@ -40,6 +40,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     state.dni_limits = Arc::new(wiring::dni_limits(&args)?);
     state.allow_http_webhooks = args.allow_http_webhooks;
     state.api_limits = Arc::new(wiring::api_limits(&args)?);
+    state.carrier_limits = Arc::new(wiring::carrier_limits(&args)?);
     state.sealer = Arc::new(wiring::sealer(args.secret_key.as_deref(), &storage.data_dir)?);
     let pipeline = wiring::pipeline(&args.pipeline, &state, &storage.data_dir)?;
 
@@ -110,7 +111,11 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         shutdown_signal().await;
         let _ = stop.send(true);
     };
-    ringtrack_api::serve(listener, state, shutdown).await?;
+    let limits = ringtrack_api::ConnectionLimits {
+        max_connections: args.max_connections as usize,
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds),
+    };
+    ringtrack_api::serve(listener, state, limits, shutdown).await?;
     let _ = renewals.await;
     let _ = quiet_calls.await;
     let _ = worker.await;

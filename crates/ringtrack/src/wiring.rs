@@ -8,9 +8,6 @@ use anyhow::{Context, bail};
 use ringtrack_api::AppState;
 use ringtrack_api::dni::DniLimits;
 use ringtrack_api::rate_limit::{Rate, RateLimiter};
-
-/// The API's limit per key: 20 requests a second, bursts of 100.
-pub const DEFAULT_API_RATE: Rate = Rate { per_second: 20.0, burst: 100.0 };
 use ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE;
 use ringtrack_carrier::sandbox_call::SandboxCaller;
 use ringtrack_carrier::{
@@ -28,6 +25,11 @@ use crate::deliveries::Sender;
 use crate::llm::LlmScorer;
 use crate::pipeline::Pipeline;
 use crate::worker::WorkerConfig;
+
+/// The API's limit per key: 20 requests a second, bursts of 100.
+pub const DEFAULT_API_RATE: Rate = Rate { per_second: 20.0, burst: 100.0 };
+/// Carrier webhooks per address: 100 a second, bursts of 500.
+pub const DEFAULT_CARRIER_WEBHOOK_RATE: Rate = Rate { per_second: 100.0, burst: 500.0 };
 
 /// The sandbox's knowledge of which numbers are sold or aging: the numbers table.
 pub struct StoreRegistry(pub Store);
@@ -158,6 +160,7 @@ pub fn app_state(
         dni_limits: Arc::default(),
         allow_http_webhooks: false,
         api_limits: Arc::new(RateLimiter::new(DEFAULT_API_RATE)),
+        carrier_limits: Arc::new(RateLimiter::new(DEFAULT_CARRIER_WEBHOOK_RATE)),
         metrics: Arc::default(),
         sealer: Arc::new(ringtrack_domain::secrets::Sealer::new(&[0; 32])),
     };
@@ -242,7 +245,12 @@ pub fn pipeline(args: &PipelineArgs, state: &AppState, data_dir: &Path) -> anyho
         state.recordings.clone(),
         speech,
         llm,
-        Sender::new(&state.public_url, args.webhook_retry_scale, state.sealer.clone()),
+        Sender::new(
+            &state.public_url,
+            args.webhook_retry_scale,
+            state.sealer.clone(),
+            state.outbound_reach(),
+        ),
     ))
 }
 
@@ -258,12 +266,18 @@ pub fn dni_limits(args: &ServeArgs) -> anyhow::Result<DniLimits> {
     Ok(DniLimits::new(
         rate("dni-ip", args.dni_ip_rate, args.dni_ip_burst)?,
         rate("dni-pool", args.dni_pool_rate, args.dni_pool_burst)?,
+        args.dni_leases_per_address,
     ))
 }
 
 /// This node's limit on API requests per key.
 pub fn api_limits(args: &ServeArgs) -> anyhow::Result<RateLimiter> {
     Ok(RateLimiter::new(rate("api", args.api_rate, args.api_burst)?))
+}
+
+/// This node's limit on carrier webhooks per address.
+pub fn carrier_limits(args: &ServeArgs) -> anyhow::Result<RateLimiter> {
+    Ok(RateLimiter::new(rate("carrier-webhook", args.carrier_webhook_rate, args.carrier_webhook_burst)?))
 }
 
 /// The key secrets are sealed with at rest: `RINGTRACK_SECRET_KEY` (every node of one

@@ -30,6 +30,29 @@ use crate::run_logs;
 /// The auth token the test server checks carrier webhooks with.
 pub const WEBHOOK_TOKEN: &str = "test-webhook-token";
 
+/// What a test may change of the server it spawns.
+pub struct TestOptions {
+    pub dni_limits: DniLimits,
+    pub api_rate: Rate,
+    pub carrier_rate: Rate,
+    pub connections: ringtrack_api::ConnectionLimits,
+    pub allow_http_webhooks: bool,
+}
+
+impl Default for TestOptions {
+    /// Tests make requests as fast as they can from one address: no rate limit in the way
+    /// (the limits are tested on their own), and webhooks to local receivers.
+    fn default() -> Self {
+        TestOptions {
+            dni_limits: DniLimits::new(unlimited_rate(), unlimited_rate(), i64::MAX),
+            api_rate: unlimited_rate(),
+            carrier_rate: unlimited_rate(),
+            connections: ringtrack_api::ConnectionLimits::default(),
+            allow_http_webhooks: true,
+        }
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub store: Store,
@@ -41,6 +64,8 @@ pub struct TestApp {
     pub carrier: Arc<dyn Carrier>,
     pub recordings: Recordings,
     pub sealer: Arc<ringtrack_domain::secrets::Sealer>,
+    /// Where the worker's deliveries may go (loopback receivers, unless a test says not).
+    pub outbound_reach: ringtrack_domain::outbound::Reach,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     worker: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
@@ -69,7 +94,12 @@ impl TestApp {
 
     /// The server with the public DNI endpoints limited to `limits`.
     pub async fn spawn_with_dni_limits(backend: Backend, limits: DniLimits) -> TestApp {
-        Self::spawn_with_limits(backend, sandbox, StorageConfig::default(), limits).await
+        Self::spawn_with_options(backend, TestOptions { dni_limits: limits, ..TestOptions::default() }).await
+    }
+
+    /// The server with the sandbox carrier and `options`.
+    pub async fn spawn_with_options(backend: Backend, options: TestOptions) -> TestApp {
+        Self::spawn_with_all(backend, sandbox, StorageConfig::default(), options).await
     }
 
     async fn spawn_with(
@@ -77,16 +107,14 @@ impl TestApp {
         carrier: impl FnOnce(&Store, &std::path::Path) -> Arc<dyn Carrier>,
         storage: StorageConfig,
     ) -> TestApp {
-        // Tests make many public requests from one address: no limit in the way.
-        let limits = DniLimits::new(unlimited_rate(), unlimited_rate());
-        Self::spawn_with_limits(backend, carrier, storage, limits).await
+        Self::spawn_with_all(backend, carrier, storage, TestOptions::default()).await
     }
 
-    async fn spawn_with_limits(
+    async fn spawn_with_all(
         backend: Backend,
         carrier: impl FnOnce(&Store, &std::path::Path) -> Arc<dyn Carrier>,
         storage: StorageConfig,
-        limits: DniLimits,
+        options: TestOptions,
     ) -> TestApp {
         run_logs::capture_in_process_logs();
         run_logs::remember_secret(WEBHOOK_TOKEN);
@@ -108,16 +136,18 @@ impl TestApp {
             Some(sandbox_recordings),
             recordings.clone(),
         );
-        state.dni_limits = Arc::new(limits);
-        state.allow_http_webhooks = true;
+        state.dni_limits = Arc::new(options.dni_limits);
+        state.allow_http_webhooks = options.allow_http_webhooks;
         let key = ringtrack_domain::secrets::Sealer::generate_key();
         run_logs::remember_secret(&key);
         state.sealer = Arc::new(ringtrack_domain::secrets::Sealer::from_base64(&key).unwrap());
         let state_sealer = state.sealer.clone();
-        // Tests make requests as fast as they can: the API limit is tested on its own.
-        state.api_limits = Arc::new(ringtrack_api::rate_limit::RateLimiter::new(unlimited_rate()));
+        let outbound_reach = state.outbound_reach();
+        state.api_limits = Arc::new(ringtrack_api::rate_limit::RateLimiter::new(options.api_rate));
+        state.carrier_limits = Arc::new(ringtrack_api::rate_limit::RateLimiter::new(options.carrier_rate));
+        let connections = options.connections;
         let (tx, rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(ringtrack_api::serve(listener, state, async {
+        let server = tokio::spawn(ringtrack_api::serve(listener, state, connections, async {
             let _ = rx.await;
         }));
         let mut app = TestApp {
@@ -129,6 +159,7 @@ impl TestApp {
             carrier,
             recordings,
             sealer: state_sealer,
+            outbound_reach,
             shutdown: Some(tx),
             server: Some(server),
             worker: None,
@@ -209,7 +240,7 @@ impl TestApp {
             self.recordings.clone(),
             speech,
             None,
-            ringtrack::deliveries::Sender::new(&self.base, 0.001, self.sealer.clone()),
+            ringtrack::deliveries::Sender::new(&self.base, 0.001, self.sealer.clone(), self.outbound_reach),
         );
         let config = WorkerConfig {
             lease: Duration::from_secs(30),

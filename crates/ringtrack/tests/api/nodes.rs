@@ -79,7 +79,7 @@ async fn drained(store: &Store, within: Duration) {
 /// Settings of a server under fault: no speech, jobs polled often and taken over 2 s after
 /// their node died, calls quiet for 10 s asked about at the carrier, webhooks to loopback
 /// allowed, no limit on one address's visits.
-const UNDER_LOAD: [(&str, &str); 7] = [
+const UNDER_LOAD: [(&str, &str); 8] = [
     ("RINGTRACK_TRANSCRIBER", "none"),
     ("RINGTRACK_QUIET_CALL_SECONDS", "10"),
     ("RINGTRACK_JOB_POLL_MILLIS", "50"),
@@ -87,6 +87,7 @@ const UNDER_LOAD: [(&str, &str); 7] = [
     ("RINGTRACK_ALLOW_HTTP_WEBHOOKS", "1"),
     ("RINGTRACK_DNI_IP_RATE", "100000"),
     ("RINGTRACK_DNI_IP_BURST", "100000"),
+    ("RINGTRACK_DNI_LEASES_PER_ADDRESS", "100000"),
 ];
 
 /// A business under load: its voicemail number, a pool for visits, a webhook for voicemails.
@@ -463,6 +464,7 @@ async fn three_servers_on_one_postgres_keep_every_invariant() {
         ("RINGTRACK_DNI_IP_BURST", "100000"),
         ("RINGTRACK_DNI_POOL_RATE", "100000"),
         ("RINGTRACK_DNI_POOL_BURST", "100000"),
+        ("RINGTRACK_DNI_LEASES_PER_ADDRESS", "100000"),
     ];
     let a = Server::start_with(dir.path(), &db.url, &env).await;
     let (key, number) = voicemail_line(&a, dir.path(), &db.url).await;

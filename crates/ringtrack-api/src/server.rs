@@ -1,0 +1,109 @@
+//! The listener: HTTP/1.1 connections with bounds a hostile client cannot stretch. A
+//! request's head (request line and headers) is at most [`MAX_HEAD_BYTES`]; a client has
+//! `header_read_timeout` to send it (slow or idle connections are closed, so they cannot
+//! hold file descriptors); at most `max_connections` are open at once (beyond them the
+//! listener stops accepting until one closes, and the kernel's backlog waits).
+//! axum's own `serve` sets none of these, so this is hyper's connection builder used
+//! directly, with the same graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tower::ServiceExt;
+
+use crate::AppState;
+
+/// The largest request head read: the request line and every header together.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// How many connections, and how long a request's head may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits { max_connections: 4096, header_read_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// Serves until `shutdown` completes, then stops accepting and finishes the requests in
+/// flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = crate::router(state);
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    // Dropped when shutdown begins: every connection then finishes its request and closes.
+    let (stopping_tx, stopping) = watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors or a connection reset before it was taken:
+                    // wait a moment rather than spin.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let router = router.clone();
+        let service = tower::service_fn(move |mut request: axum::http::Request<Incoming>| {
+            // The peer's address is the key of the per-address limits.
+            request.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let mut stopping = stopping.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout)
+                .max_buf_size(MAX_HEAD_BYTES);
+            let connection =
+                builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                served = connection.as_mut() => log_connection_end(served, peer),
+                _ = async { stopping.wait_for(|stop| *stop).await.map(|_| ()) } => {
+                    connection.as_mut().graceful_shutdown();
+                    log_connection_end(connection.await, peer);
+                }
+            }
+        });
+    }
+    let _ = stopping_tx.send(true);
+    // Every connection holds a slot: all of them back means all have closed.
+    let all = u32::try_from(limits.max_connections.max(1)).unwrap_or(u32::MAX);
+    let _ = slots.acquire_many(all).await;
+    Ok(())
+}
+
+fn log_connection_end(served: hyper::Result<()>, peer: SocketAddr) {
+    if let Err(error) = served {
+        // Timeouts, oversized heads and resets are the client's doing: debug, not noise.
+        tracing::debug!(%error, %peer, "connection ended with an error");
+    }
+}
