@@ -316,7 +316,9 @@ impl Checker {
                 {
                     self.fail(at(path, "audio_url"), "must be an http(s) URL");
                 }
-                if message.is_some() == audio_url.is_some() {
+                // Said once: a message or URL refused above was given, just not well.
+                let given = |key: &str| map.get(key).is_some_and(|v| !v.is_null());
+                if given("message") == given("audio_url") {
                     self.fail(at(path, "message"), "give either message or audio_url");
                 }
                 Step::Greeting { message, audio_url }

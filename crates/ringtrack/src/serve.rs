@@ -22,6 +22,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     {
         anyhow::bail!("--public-url: {url:?} must be an http:// or https:// URL");
     }
+    let stop_signal = shutdown_signal()?;
     let store = storage.open().await?;
     let listener =
         TcpListener::bind(args.bind).await.with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -108,7 +109,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         });
     }
     let shutdown = async move {
-        shutdown_signal().await;
+        stop_signal.await;
         let _ = stop.send(true);
     };
     let limits = ringtrack_api::ConnectionLimits {
@@ -151,13 +152,17 @@ fn print_first_key(business: BusinessId, key: &ApiKeySecret, local: SocketAddr) 
     );
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = interrupt => {}
-        _ = terminate.recv() => {}
-    }
-    tracing::info!("shutting down");
+/// SIGINT or SIGTERM, listened for from the moment this is called: a signal that comes
+/// before the server is up still stops it cleanly.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing a SIGINT handler")?;
+    let mut terminate = signal(SignalKind::terminate()).context("installing a SIGTERM handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        tracing::info!("shutting down");
+    })
 }

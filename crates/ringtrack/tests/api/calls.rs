@@ -324,4 +324,65 @@ test_on_both_backends! {
         assert_eq!(seen, ["CA0123456789abcdef0123456789abcd01", "CA0123456789abcdef0123456789abcd02", "CA0123456789abcdef0123456789abcd03"]);
         app.stop().await;
     }
+
+    async fn carrier_durations_are_bounded_and_every_read_survives(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let tracking = number_with_flow(&app, json!([{"type": "forward", "number": "3055551001"}]), json!({})).await;
+        let sid = "CA0123456789abcdef0123456789abcd09";
+        let arrived = params(&[("CallSid", sid), ("From", "+13055550009"), ("To", &tracking), ("CallStatus", "ringing")]);
+        assert_eq!(webhook(&app, "/webhooks/twilio/voice", &arrived, true).await.status(), StatusCode::OK);
+        for duration in ["9223372036854775807", "86401", "-1", "1e9"] {
+            let ended = params(&[("CallSid", sid), ("CallStatus", "completed"), ("CallDuration", duration)]);
+            assert_error(webhook(&app, "/webhooks/twilio/voice/status", &ended, true).await, 422, "validation_failed", &["CallDuration"]).await;
+        }
+        let listed = body(app.get("/api/v1/calls").await).await;
+        assert_eq!(listed["data"]["calls"][0]["status"], "in_progress", "no bound-breaking callback settles a call");
+        // A day is the most a call can last; it is charged, summed and read back.
+        let ended = params(&[("CallSid", sid), ("CallStatus", "completed"), ("CallDuration", "86400")]);
+        assert_eq!(webhook(&app, "/webhooks/twilio/voice/status", &ended, true).await.status(), StatusCode::NO_CONTENT);
+        for read in ["/api/v1/dashboard/stats", "/api/v1/analytics/calls?group_by=date", "/api/v1/number-groups/bulk-stats", "/api/v1/calls/export"] {
+            assert_eq!(app.get(read).await.status(), StatusCode::OK, "{read}");
+        }
+        let call = &body(app.get("/api/v1/calls").await).await["data"]["calls"][0];
+        assert_eq!(call["duration_seconds"], 86400, "{call}");
+        app.stop().await;
+    }
+
+    async fn what_reaches_twiml_carries_no_control_characters(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        for (steps, settings, field) in [
+            (json!([{"type": "greeting", "message": "Thanks\u{0}for calling"}]), json!({}), "steps[0].message"),
+            (json!([{"type": "greeting", "message": "Hi"}, {"type": "voicemail", "message": "Leave\u{7}a message"}]), json!({}), "steps[1].message"),
+            (json!([{"type": "greeting", "message": "Hi"}]), json!({"whisper": true, "whisper_message": "Google\u{1b}[0m"}), "settings.whisper_message"),
+        ] {
+            let refused = app.post("/api/v1/call-flows", &json!({"name": "Flow", "steps": steps, "settings": settings})).await;
+            assert_error(refused, 422, "validation_failed", &[field]).await;
+        }
+        assert_eq!(body(app.get("/api/v1/call-flows").await).await["data"]["total"], 0);
+        // Notes reach the CSV export: lines and tabs are fine, controls are not.
+        let tracking = number_with_flow(&app, json!([{"type": "greeting", "message": "Line one.\nLine two."}]), json!({})).await;
+        let placed = place(&app, json!({"from": "+13055550000", "to": tracking})).await;
+        let path = format!("/api/v1/calls/{}", placed["call_id"].as_str().unwrap());
+        assert_error(app.patch(&path, &json!({"notes": "called back\u{0}"})).await, 422, "validation_failed", &["notes"]).await;
+        assert_eq!(app.patch(&path, &json!({"notes": "Called back.\nBooked\tTuesday."})).await.status(), StatusCode::OK);
+        app.stop().await;
+    }
+
+    async fn sandbox_scripts_are_bounded(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let tracking = number_with_flow(&app, json!([{"type": "forward", "number": "3055551001"}]), json!({})).await;
+        let long_conversation = format!("Caller: {}", "word ".repeat(1000));
+        let long_voicemail = "a".repeat(1001);
+        let long_city = "x".repeat(65);
+        for (call, field) in [
+            (json!({"from": "+13055550000", "to": tracking, "conversation": long_conversation}), "conversation"),
+            (json!({"from": "+13055550000", "to": tracking, "voicemail_text": long_voicemail}), "voicemail_text"),
+            (json!({"from": "+13055550000", "to": tracking, "voicemail_text": "call me\u{0}"}), "voicemail_text"),
+            (json!({"from": "+13055550000", "to": tracking, "caller_city": long_city}), "caller_city"),
+        ] {
+            assert_error(app.post("/api/v1/sandbox/calls", &call).await, 422, "validation_failed", &[field]).await;
+        }
+        assert_eq!(body(app.get("/api/v1/calls").await).await["data"]["total"], 0, "no call was placed");
+        app.stop().await;
+    }
 }

@@ -97,6 +97,15 @@ impl Server {
         Server { child, log, base, banner }
     }
 
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
+    /// How much it has logged so far, in bytes.
+    pub(crate) fn logged_bytes(&self) -> u64 {
+        std::fs::metadata(&self.log).map(|m| m.len()).unwrap_or(0)
+    }
+
     /// SIGKILL: the process dies mid-work, as in a crash or an OOM kill.
     pub(crate) async fn kill(mut self) -> String {
         self.child.kill().await.unwrap();
@@ -324,6 +333,58 @@ test_on_both_backends! {
         assert_eq!(call["duration_seconds"], placed["duration_seconds"]);
         assert_eq!(call["destination_number"], "+13055554567");
         assert!(server.terminate().await.0.success());
+    }
+
+    async fn what_ringtrack_keeps_is_its_users_alone(backend: Backend) {
+        use std::os::unix::fs::PermissionsExt;
+        let db = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let url = match backend {
+            ringtrack_store::Backend::Sqlite => format!("sqlite://{}/ringtrack.db", data.display()),
+            ringtrack_store::Backend::Postgres => db.url.clone(),
+        };
+        let server = Server::start_with(&data, &url, &[("RINGTRACK_TRANSCRIBER", "none")]).await;
+        let (key, number) = crate::nodes::voicemail_line(&server, &data, &url).await;
+        let call = crate::nodes::leave_voicemail(&server.base, &key, "+13055550000", &number, "Please call me back.").await;
+        let client = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while client.get(format!("{}/api/v1/calls/{call}/recording", server.base)).bearer_auth(&key).send().await.unwrap().status() != StatusCode::OK {
+            assert!(std::time::Instant::now() < deadline, "the recording is not stored");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut seen = Vec::new();
+        let mut pending = vec![data.clone()];
+        while let Some(path) = pending.pop() {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            if path.is_dir() {
+                assert_eq!(mode, 0o700, "{}", path.display());
+                pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            } else {
+                assert_eq!(mode, 0o600, "{}", path.display());
+            }
+            seen.push(path.strip_prefix(&data).unwrap().display().to_string());
+        }
+        for kept in ["secret-key", "sandbox-webhook-token"] {
+            assert!(seen.iter().any(|p| p == kept), "{seen:?}");
+        }
+        assert!(seen.iter().any(|p| p.ends_with("voicemail.mp3")), "{seen:?}");
+        if backend == ringtrack_store::Backend::Sqlite {
+            assert!(seen.iter().any(|p| p == "ringtrack.db-wal"), "{seen:?}");
+        }
+        assert!(server.terminate().await.0.success());
+
+        // A data dir from before, open to all, is made private at the next start.
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+        if backend == ringtrack_store::Backend::Sqlite {
+            std::fs::set_permissions(data.join("ringtrack.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let again = Server::start_with(&data, &url, &[("RINGTRACK_TRANSCRIBER", "none")]).await;
+        assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
+        if backend == ringtrack_store::Backend::Sqlite {
+            assert_eq!(std::fs::metadata(data.join("ringtrack.db")).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert!(again.terminate().await.0.success());
     }
 }
 

@@ -294,6 +294,15 @@ pub async fn body(response: Response) -> Value {
     json
 }
 
+/// A carrier webhook as Twilio posts it, signed with the server's token.
+pub async fn signed_post(app: &TestApp, path: &str, params: &[(&str, &str)]) -> Response {
+    let url = format!("{}{path}", app.base);
+    let form: Vec<(String, String)> =
+        params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let signature = ringtrack_carrier::signature::sign(WEBHOOK_TOKEN, &url, &form);
+    app.client.post(&url).header("X-Twilio-Signature", signature).form(&form).send().await.unwrap()
+}
+
 /// Asserts the error envelope: status, `code`, `type`, and the fields named in `details`.
 pub async fn assert_error(response: Response, status: u16, kind: &str, fields: &[&str]) -> Value {
     assert_eq!(response.status().as_u16(), status, "status");

@@ -5,7 +5,10 @@ use reqwest::{Method, StatusCode};
 use ringtrack_store::test_on_both_backends;
 use serde_json::json;
 
-use crate::common::{TestApp, assert_error, body};
+use ringtrack_api::rate_limit::Rate;
+use ringtrack_domain::ApiKeySecret;
+
+use crate::common::{TestApp, TestOptions, assert_error, body};
 
 test_on_both_backends! {
     async fn every_failure_answers_the_error_envelope(backend: Backend) {
@@ -215,6 +218,37 @@ test_on_both_backends! {
         assert_eq!(docs.status(), StatusCode::OK);
         assert!(docs.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
         assert!(docs.text().await.unwrap().contains("/api/v1/openapi.json"));
+        app.stop().await;
+    }
+
+    async fn guessing_keys_costs_as_much_as_having_none(backend: Backend) {
+        let options = TestOptions { api_rate: Rate { per_second: 0.001, burst: 20.0 }, ..TestOptions::default() };
+        let app = TestApp::spawn_with_options(backend, options).await;
+        let mut statuses = Vec::new();
+        for _ in 0..30 {
+            let guess = ApiKeySecret::generate(&mut rand::rng());
+            let answer = app.as_key(guess.expose(), Method::GET, "/api/v1/calls").send().await.unwrap();
+            if answer.status() == StatusCode::TOO_MANY_REQUESTS {
+                assert!(answer.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+            }
+            statuses.push(answer.status().as_u16());
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 20, "{statuses:?}");
+        assert!(statuses[20..].iter().all(|s| *s == 429), "{statuses:?}");
+        // Once the address's bucket is empty, every key from it waits, the real one too.
+        assert_eq!(app.get("/api/v1/calls").await.status(), StatusCode::TOO_MANY_REQUESTS);
+        app.stop().await;
+    }
+
+    async fn every_answer_says_nosniff(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        for path in ["/api/v1/calls", "/api/v1/no-such-thing", "/healthz", "/dni.js", "/api/v1/openapi.json"] {
+            let answer = app.get(path).await;
+            assert_eq!(answer.headers()["x-content-type-options"], "nosniff", "{path}");
+        }
+        let odd = app.client.request(Method::from_bytes(b"BREW").unwrap(), format!("{}/healthz", app.base)).send().await.unwrap();
+        assert_eq!(odd.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(odd.headers()["x-content-type-options"], "nosniff");
         app.stop().await;
     }
 }

@@ -221,6 +221,117 @@ test_on_both_backends! {
         app.stop().await;
     }
 
+    async fn one_address_cannot_hold_a_whole_pool(backend: Backend) {
+        let limits = DniLimits::new(Rate { per_second: 1e6, burst: 1e6 }, Rate { per_second: 1e6, burst: 1e6 }, 2);
+        let app = TestApp::spawn_with_dni_limits(backend, limits).await;
+        let ids = numbers(&app, 4).await;
+        let id = pool(&app, &ids, json!({})).await["id"].as_str().unwrap().to_owned();
+        let mut leased = Vec::new();
+        for i in 0..6 {
+            let lease = visit(&app, &id, &format!("bot-{i}"), LANDING).await;
+            if lease["number"] != lease["target"] {
+                leased.push(lease["number"].as_str().unwrap().to_owned());
+            } else {
+                assert!(lease["session_id"].is_null(), "a refused visit keeps no session: {lease}");
+            }
+        }
+        assert_eq!(leased.len(), 2, "{leased:?}");
+        // Heartbeats keep what is held, and bring no more.
+        let stats = body(app.get(&format!("/api/v1/number-pools/{id}")).await).await["data"]["number_pool"]["stats"].clone();
+        assert_eq!((stats["active_sessions"].as_i64(), stats["peak_concurrent_sessions"].as_i64()), (Some(2), Some(2)), "{stats}");
+        assert_eq!(stats["overflow_count"], 0, "refused visits are not overflows: {stats}");
+        app.stop().await;
+    }
+
+    async fn heartbeats_alone_do_not_hold_a_number_for_ever(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let ids = numbers(&app, 1).await;
+        let id: ringtrack_domain::NumberPoolId = pool(&app, &ids, json!({})).await["id"].as_str().unwrap().parse().unwrap();
+        let guards = ringtrack_store::pools::Guards { leases_per_client: 10 };
+        let visit = |visitor: &str| ringtrack_store::pools::Visit {
+            visitor_id: visitor.into(), session_id: None, landing_page: None, referrer: None, user_agent: None,
+            attribution: Default::default(), client_key: Some(format!("client-{visitor}")),
+        };
+        let start = ringtrack_store::now();
+        let at = |seconds: i64| start.checked_add(jiff::SignedDuration::from_secs(seconds)).unwrap();
+        let lease = |visitor: &'static str, seconds: i64| {
+            let (store, visit) = (app.store.clone(), visit(visitor));
+            async move {
+                let mut tx = store.begin().await.unwrap();
+                let lease = ringtrack_store::pools::lease(&mut tx, id, &visit, guards, at(seconds)).await.unwrap().unwrap();
+                tx.commit().await.unwrap();
+                lease
+            }
+        };
+        let held = lease("holder", 0).await;
+        assert!(held.number.is_some());
+        let session = held.session_id.unwrap();
+        // The holder's page beats every 30 s; another visitor meanwhile finds the pool full.
+        for beat in 1..=70 {
+            let mut tx = app.store.begin().await.unwrap();
+            let kept = ringtrack_store::pools::heartbeat(&mut tx, session, Some("client-holder".into()), guards, at(beat * 30)).await.unwrap().unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(kept.number, held.number, "kept at {} s", beat * 30);
+            if beat == 50 {
+                assert!(lease("early", 1500).await.overflow, "within 30 min the lease holds");
+            }
+        }
+        // Past 30 minutes, a new visitor may be given it though the beats go on.
+        let newcomer = lease("newcomer", 70 * 30 + 1).await;
+        assert_eq!(newcomer.number, held.number, "{newcomer:?}");
+        app.stop().await;
+    }
+
+    async fn forms_drop_secrets_by_name_and_redact_numbers_in_any_value(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let ids = numbers(&app, 1).await;
+        let id = pool(&app, &ids, json!({})).await["id"].as_str().unwrap().to_owned();
+        let sent = public(&app, "/dni/v1/forms", &json!({"pool_id": id, "fields": {
+            "name": "Jane Doe", "pwd": "hunter2", "PIN": "1234", "cc.num": "4111111111111111", "cc/num": "x",
+            "api_token": "tok_123", "otp_code": "992211", "account_number": "000123456789", "routing_number": "021000021",
+            "message": "my card is 4111 1111 1111 1111 exp 12/29, ssn 123-45-6789", "phone": "(573) 555-0142"}})).await;
+        assert_eq!(sent.status(), StatusCode::ACCEPTED);
+        let form = &body(app.get("/api/v1/forms").await).await["data"]["forms"][0];
+        assert_eq!(form["fields"], json!({"name": "Jane Doe", "phone": "(573) 555-0142",
+            "message": "my card is [redacted] exp 12/29, ssn [redacted]"}), "{form}");
+        app.stop().await;
+    }
+
+    async fn forms_filter_by_pool_period_and_search(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let ids = numbers(&app, 2).await;
+        let first = pool(&app, &ids[..1], json!({})).await["id"].as_str().unwrap().to_owned();
+        let second = pool(&app, &ids[1..], json!({"name": "Landing pages"})).await["id"].as_str().unwrap().to_owned();
+        for (pool_id, name, email) in [(&first, "Jane Doe", "jane@example.com"), (&second, "Bob Smith", "bob_100%@example.com")] {
+            let sent = public(&app, "/dni/v1/forms", &json!({"pool_id": pool_id, "form_name": "quote",
+                "fields": {"name": name, "email": email, "phone": "573-555-0142"}})).await;
+            assert_eq!(sent.status(), StatusCode::ACCEPTED);
+        }
+        let total = |query: &str| {
+            let app = &app;
+            let query = query.to_owned();
+            async move {
+                let answer = app.get(&format!("/api/v1/forms?{query}")).await;
+                assert_eq!(answer.status(), StatusCode::OK, "{query}");
+                assert_eq!(answer.headers()["x-content-type-options"], "nosniff");
+                body(answer).await["data"]["total"].as_i64().unwrap()
+            }
+        };
+        assert_eq!(total("").await, 2);
+        assert_eq!(total(&format!("pool_id={first}")).await, 1);
+        assert_eq!(total("search=JANE").await, 1);
+        assert_eq!(total("search=555-0142").await, 2);
+        assert_eq!(total("search=100%25").await, 1, "% is a character, not a wildcard");
+        assert_eq!(total("search=_").await, 1, "_ too");
+        assert_eq!(total("date_from=2999-01-01").await, 0);
+        assert_eq!(total("date_to=2000-01-01").await, 0);
+        assert_eq!(total(&format!("pool_id={second}&search=bob&date_from=2020-01-01")).await, 1);
+        assert_error(app.get("/api/v1/forms?pool_id=nope").await, 422, "validation_failed", &["pool_id"]).await;
+        assert_error(app.get("/api/v1/forms?date_from=yesterday").await, 422, "validation_failed", &["date_from"]).await;
+        assert_error(app.get("/api/v1/forms?search=a%00b").await, 422, "validation_failed", &["search"]).await;
+        app.stop().await;
+    }
+
     async fn public_endpoints_are_rate_limited_per_ip(backend: Backend) {
         let app = TestApp::spawn_with_dni_limits(backend, DniLimits::new(
             Rate { per_second: 1.0, burst: 5.0 }, Rate { per_second: 1000.0, burst: 1000.0 }, i64::MAX)).await;

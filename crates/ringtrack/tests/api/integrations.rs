@@ -13,7 +13,7 @@ use ringtrack_store::test_on_both_backends;
 use serde_json::{Value, json};
 
 use crate::calls::{number_with_flow, place};
-use crate::common::{TestApp, assert_error, body};
+use crate::common::{TestApp, TestOptions, assert_error, body};
 
 /// A request the receiver got: its headers of interest and body.
 #[derive(Clone, Debug)]
@@ -85,6 +85,20 @@ async fn endpoint(app: &TestApp, url: &str, events: &[&str]) -> Value {
 async fn deliveries(app: &TestApp, endpoint: &Value) -> Value {
     let path = format!("/api/v1/webhooks/{}/deliveries", endpoint["id"].as_str().unwrap());
     body(app.get(&path).await).await["data"].clone()
+}
+
+/// The first attempt of the endpoint's newest delivery, once made (retries, which a failed
+/// attempt schedules, are not waited for).
+async fn first_attempt(app: &TestApp, endpoint: &Value) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let attempt = deliveries(app, endpoint).await["deliveries"][0]["attempts"][0].clone();
+        if !attempt.is_null() {
+            return attempt;
+        }
+        assert!(std::time::Instant::now() < deadline, "no attempt within 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn answered_call(app: &TestApp) -> Value {
@@ -232,6 +246,105 @@ test_on_both_backends! {
         }
         assert_eq!(app.delete(&format!("/api/v1/webhooks/{id}")).await.status(), StatusCode::OK);
         assert_error(app.get(&format!("/api/v1/webhooks/{id}")).await, 404, "not_found", &[]).await;
+        app.stop().await;
+    }
+
+    async fn webhooks_never_reach_internal_addresses(backend: Backend) {
+        let options = TestOptions { allow_http_webhooks: false, ..TestOptions::default() };
+        let mut app = TestApp::spawn_with_options(backend, options).await;
+        for url in [
+            "https://127.0.0.1/hook", "https://localhost/hook", "https://169.254.169.254/latest/meta-data/",
+            "https://[fd00:ec2::254]/", "https://metadata.google.internal/computeMetadata/v1/", "https://10.1.2.3/",
+            "https://172.16.0.1/", "https://192.168.0.1/", "https://[fc00::1]/", "https://[fe80::1]/", "https://0.0.0.0/",
+            "https://[::]/", "https://[::ffff:127.0.0.1]/", "https://2130706433/", "https://0x7f000001/",
+            "https://0177.0.0.1/", "https://127.1/", "http://127.0.0.1:9/hook", "https://user:pw@hooks.example.com/",
+        ] {
+            let refused = app.post("/api/v1/webhooks", &json!({"url": url})).await;
+            assert_error(refused, 422, "validation_failed", &["url"]).await;
+        }
+        // An address stored before the check (or changed behind the API's back) is refused
+        // by the sender too, before it connects; a name resolving to an internal address
+        // (DNS rebinding) is the sender's own test (`outbound.rs`).
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(Mutex::new(0usize));
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                *counted.lock().unwrap() += 1;
+                drop(socket);
+            }
+        });
+        app.start_worker(None, 50);
+        for (now, expected) in [
+            (format!("https://[::ffff:127.0.0.1]:{port}/hook"), "refused: the URL must not be a loopback address"),
+            (format!("https://2130706433:{port}/hook"), "refused: the URL must not be a loopback address"),
+            (format!("https://[fd00:ec2::254]:{port}/"), "refused: the URL must not be a private, link-local or reserved address"),
+        ] {
+            let hook = endpoint(&app, "https://hooks.example.com/ringtrack", &["call.completed"]).await;
+            let id: uuid::Uuid = hook["id"].as_str().unwrap().parse().unwrap();
+            let current = ringtrack_store::webhooks::get(&app.store, app.business, id).await.unwrap().unwrap();
+            let mut tx = app.store.begin().await.unwrap();
+            let settings = ringtrack_store::webhooks::EndpointSettings { url: now, events: current.events.clone(),
+                headers: current.headers.clone(), active: true };
+            ringtrack_store::webhooks::update(&mut tx, &current, &settings).await.unwrap();
+            tx.commit().await.unwrap();
+            let queued = app.post(&format!("/api/v1/webhooks/{id}/test"), &json!({})).await;
+            assert_eq!(queued.status(), StatusCode::ACCEPTED);
+            let attempt = first_attempt(&app, &hook).await;
+            assert_eq!(attempt["error"], expected, "{attempt}");
+            assert!(attempt["status_code"].is_null());
+        }
+        assert_eq!(*connections.lock().unwrap(), 0, "no connection reached the internal address");
+        app.stop().await;
+    }
+
+    async fn the_loopback_exception_checks_and_sends_with_one_parser(backend: Backend) {
+        let mut app = TestApp::spawn(backend).await;
+        let (receiver, url) = receiver(0, Duration::ZERO).await;
+        let port = url.split(':').nth(2).unwrap().split('/').next().unwrap();
+        // `\` is `/` to the WHATWG parser: the host is 0x7f000001, 127.0.0.1, to the check
+        // and to the sender alike; the "@127.0.0.1" is part of the path.
+        let tricky = format!("http://0x7f000001:{port}\\@127.0.0.1/hook");
+        let hook = endpoint(&app, &tricky, &["call.completed"]).await;
+        assert_eq!(hook["url"], format!("http://127.0.0.1:{port}/@127.0.0.1/hook"));
+        assert_error(app.post("/api/v1/webhooks", &json!({"url": "http://0x0a000001:80\\@127.0.0.1/"})).await, 422, "validation_failed", &["url"]).await;
+        app.start_worker(None, 50);
+        let queued = app.post(&format!("/api/v1/webhooks/{}/test", hook["id"].as_str().unwrap()), &json!({})).await;
+        assert_eq!(queued.status(), StatusCode::ACCEPTED);
+        let attempt = first_attempt(&app, &hook).await;
+        assert_eq!(attempt["status_code"], 404, "sent to the address checked, where /@127.0.0.1/hook is not a route: {attempt}");
+        assert!(receiver.received.lock().unwrap().is_empty());
+        app.stop().await;
+    }
+
+    async fn custom_headers_are_checked_and_sealed_at_rest(backend: Backend) {
+        let mut app = TestApp::spawn(backend).await;
+        for (headers, field) in [
+            (json!({"Ringtrack-Event-Id": "forged"}), "headers.Ringtrack-Event-Id"),
+            (json!({"ringtrack-event-type": "call.completed"}), "headers.ringtrack-event-type"),
+            (json!({"X-Token": "a\u{7f}b"}), "headers.X-Token"),
+            (json!({"X-Token": "caf\u{e9}"}), "headers.X-Token"),
+            (json!({"X-Token": "a\r\nInjected: yes"}), "headers.X-Token"),
+        ] {
+            let refused = app.post("/api/v1/webhooks", &json!({"url": "https://hooks.example.com/x", "headers": headers})).await;
+            assert_error(refused, 422, "validation_failed", &[field]).await;
+        }
+        let (receiver, url) = receiver(0, Duration::ZERO).await;
+        let hook = endpoint(&app, &url, &["call.completed"]).await;
+        assert_eq!(hook["headers"], json!({"X-CRM-Token": "t0k"}), "shown to the business as given");
+        let id: uuid::Uuid = hook["id"].as_str().unwrap().parse().unwrap();
+        let kept = ringtrack_store::webhooks::get(&app.store, app.business, id).await.unwrap().unwrap();
+        match &kept.headers {
+            ringtrack_domain::webhooks::StoredHeaders::Sealed(sealed) => assert!(!sealed.contains("t0k") && !sealed.contains("X-CRM")),
+            plain => panic!("kept in plain text: {plain:?}"),
+        }
+        app.start_worker(None, 50);
+        answered_call(&app).await;
+        app.drain_jobs().await;
+        let received = receiver.received.lock().unwrap().clone();
+        assert_eq!(received.len(), 1);
+        assert_eq!(received[0].custom.as_deref(), Some("t0k"), "opened for each delivery");
         app.stop().await;
     }
 

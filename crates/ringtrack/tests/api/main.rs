@@ -12,6 +12,7 @@ mod conventions;
 mod dni;
 mod integrations;
 mod isolation;
+mod listener;
 mod nodes;
 mod number_groups;
 mod numbers;

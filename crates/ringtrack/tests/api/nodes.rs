@@ -25,7 +25,7 @@ fn model() -> String {
 
 /// A business with a balance and a tracking number whose flow takes voicemails; answers
 /// the admin key and the number.
-async fn voicemail_line(server: &Server, dir: &std::path::Path, url: &str) -> (String, String) {
+pub(crate) async fn voicemail_line(server: &Server, dir: &std::path::Path, url: &str) -> (String, String) {
     let key = key_in(&server.banner).expect("first start");
     let business = business_in(&server.banner).unwrap();
     stdout_json(
@@ -55,7 +55,7 @@ async fn voicemail_line(server: &Server, dir: &std::path::Path, url: &str) -> (S
     (key, number["data"]["phone_number"].as_str().unwrap().to_owned())
 }
 
-async fn leave_voicemail(base: &str, key: &str, from: &str, to: &str, text: &str) -> String {
+pub(crate) async fn leave_voicemail(base: &str, key: &str, from: &str, to: &str, text: &str) -> String {
     let placed = reqwest::Client::new()
         .post(format!("{base}/api/v1/sandbox/calls"))
         .bearer_auth(key)

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
-use ringtrack_carrier::signature;
 use ringtrack_store::test_on_both_backends;
 use serde_json::{Value, json};
 
-use crate::common::{FaultyCarrier, TestApp, WEBHOOK_TOKEN, assert_error, body};
+use crate::common::{FaultyCarrier, TestApp, TestOptions, assert_error, body, signed_post};
+use ringtrack_api::rate_limit::Rate;
 
 const PERSON: &str = "+13055551234";
 
@@ -52,14 +52,6 @@ async fn eventually(app: &TestApp, id: &str, status: &str) -> Value {
         assert!(Instant::now() < deadline, "{id} still {}", found["status"]);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-async fn signed_post(app: &TestApp, path: &str, params: &[(&str, &str)]) -> reqwest::Response {
-    let url = format!("{}{path}", app.base);
-    let form: Vec<(String, String)> =
-        params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    let signature = signature::sign(WEBHOOK_TOKEN, &url, &form);
-    app.client.post(&url).header("X-Twilio-Signature", signature).form(&form).send().await.unwrap()
 }
 
 test_on_both_backends! {
@@ -256,6 +248,54 @@ test_on_both_backends! {
         assert_eq!(messages(&app, "").await["total"], 1);
         app.stop().await;
     }
+
+    async fn carrier_webhooks_are_bounded_and_limited_per_address(backend: Backend) {
+        let options = TestOptions { carrier_rate: Rate { per_second: 0.001, burst: 12.0 }, ..TestOptions::default() };
+        let app = TestApp::spawn_with_options(backend, options).await;
+        let (_, number) = texting_number(&app, 10_000).await;
+        let to = number.as_str();
+        let long_body = "x".repeat(1601);
+        let long_city = "x".repeat(100_000);
+        for (field, params) in [
+            ("Body", vec![("MessageSid", "SM1"), ("From", PERSON), ("To", to), ("Body", long_body.as_str())]),
+            ("FromCity", vec![("MessageSid", "SM2"), ("From", PERSON), ("To", to), ("Body", "hi"), ("FromCity", long_city.as_str())]),
+            ("MediaUrl0", vec![("MessageSid", "SM3"), ("From", PERSON), ("To", to), ("Body", "hi"), ("NumMedia", "1"), ("MediaUrl0", "javascript:alert(1)")]),
+        ] {
+            assert_error(signed_post(&app, "/webhooks/twilio/sms", &params).await, 422, "validation_failed", &[field]).await;
+        }
+        let kept = body(app.get("/api/v1/sms").await).await;
+        assert_eq!(kept["data"]["total"], 0, "nothing out of bounds is kept: {kept}");
+        // Within bounds, a text is kept with its https media.
+        let fine = signed_post(&app, "/webhooks/twilio/sms", &[("MessageSid", "SM4"), ("From", PERSON), ("To", to),
+            ("Body", &"y".repeat(1600)), ("NumMedia", "1"), ("MediaUrl0", "https://api.twilio.com/media/ME1")]).await;
+        assert_eq!(fine.status(), StatusCode::OK);
+        assert_eq!(body(app.get("/api/v1/sms").await).await["data"]["total"], 1);
+
+        // A wrong signature draws on the address's bucket too; the address's carrier
+        // budget (12 here) then runs out, signed or not.
+        let mut answered = Vec::new();
+        for i in 0..12 {
+            let url = format!("{}/webhooks/twilio/sms", app.base);
+            let forged = app.client.post(&url).header("X-Twilio-Signature", "AAAA").form(&[("MessageSid", format!("SMf{i}"))]).send().await.unwrap();
+            answered.push(forged.status().as_u16());
+        }
+        assert!(answered.contains(&403) && answered.last() == Some(&429), "{answered:?}");
+        assert_eq!(signed_post(&app, "/webhooks/twilio/sms", &[("MessageSid", "SM5"), ("From", PERSON), ("To", to), ("Body", "hi")]).await.status(), StatusCode::TOO_MANY_REQUESTS);
+        app.stop().await;
+    }
+
+    async fn texts_carry_no_control_characters(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let (number_id, number) = texting_number(&app, 10_000).await;
+        for text in ["Hi\u{0}there", "bell\u{7}", "\u{1b}[31mred", "del\u{7f}"] {
+            assert_error(send(&app, &number_id, PERSON, text).await, 422, "validation_failed", &["body"]).await;
+            let delivered = app.post("/api/v1/sandbox/sms", &json!({"from": PERSON, "to": number, "body": text})).await;
+            assert_error(delivered, 422, "validation_failed", &["body"]).await;
+        }
+        assert_eq!(send(&app, &number_id, PERSON, "Line one\nLine two\tand a tab").await.status(), StatusCode::CREATED);
+        app.stop().await;
+    }
+
 }
 
 fn urlencode(raw: &str) -> String {
