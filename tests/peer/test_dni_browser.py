@@ -28,6 +28,7 @@ PAGE = """<!doctype html><html><head><title>Acme Plumbing</title></head><body>
 <a id="tel" href="tel:+15735550100">Tap to call</a>
 <form id="quote" name="quote" action="/thanks" method="post">
   <input name="name"><input name="email"><input name="phone"><input type="password" name="password">
+  <input name="cc.num"><input name="user_pin"><input name="api_token"><textarea name="message"></textarea>
   <button id="send" type="submit">Get a quote</button>
 </form>
 <script src="{base}/dni.js" data-pool="{pool}" async></script>
@@ -88,6 +89,9 @@ def test_the_script_swaps_numbers_tracks_forms_and_attributes_the_call(server, b
     url = "http://127.0.0.1:%d/%s" % (site.server_address[1], QUERY)
 
     page = browser.new_context().new_page()
+    # A beacon's body cannot be read from outside the page; refused, as a browser does when
+    # its beacon queue is full, the script posts the form with fetch, whose body can.
+    page.add_init_script("navigator.sendBeacon = function () { return false; };")
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
@@ -118,6 +122,12 @@ def test_the_script_swaps_numbers_tracks_forms_and_attributes_the_call(server, b
     page.fill("input[name=email]", "jane@example.com")
     page.fill("input[name=phone]", "573-555-0142")
     page.fill("input[name=password]", "hunter2")
+    page.fill("input[name='cc.num']", "4111 1111 1111 1111")
+    page.fill("input[name=user_pin]", "1234")
+    page.fill("input[name=api_token]", "tok_live_123")
+    page.fill("textarea[name=message]", "My card is 4111-1111-1111-1111 exp 12/29, SSN 123-45-6789. Leaky tap.")
+    sent = []
+    page.on("request", lambda r: sent.append(r.post_data) if "/dni/v1/forms" in r.url else None)
     page.click("#send")
     page.wait_for_url("**/thanks", timeout=10000)
     form = eventually(lambda: (server.api("GET", "/api/v1/forms")["data"]["forms"] or [None])[0], "the form")
@@ -125,6 +135,12 @@ def test_the_script_swaps_numbers_tracks_forms_and_attributes_the_call(server, b
     assert (form["utm_source"], form["utm_medium"], form["utm_campaign"], form["gclid"]) == ("google", "cpc", "plumbing", "abc123")
     assert form["form_name"] == "quote"
     assert "password" not in form["fields"]
+    # What the script itself sent: no secret left the page.
+    assert len(sent) == 1 and sent[0], sent
+    posted = json.loads(sent[0])["fields"]
+    assert not {"password", "cc.num", "user_pin", "api_token"} & posted.keys(), posted
+    assert posted["message"] == "My card is [redacted] exp 12/29, SSN [redacted]. Leaky tap.", posted
+    assert form["fields"]["message"] == posted["message"]
     assert "gclid=abc123" in form["landing_page"]
 
     # The call to the number the visitor saw carries the visit's attribution.
