@@ -82,19 +82,9 @@ impl fmt::Display for FieldErrors {
 
 impl std::error::Error for FieldErrors {}
 
-/// A required, trimmed, non-empty name of at most `max` characters.
+/// A required, trimmed, non-empty name of at most `max` characters, on one line.
 pub fn parse_name(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(FieldError::new(field, "must not be empty"));
-    }
-    if name.chars().count() > max {
-        return Err(FieldError::new(field, format!("must be at most {max} characters")));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "must not contain control characters"));
-    }
-    Ok(name.to_owned())
+    bounded(field, raw, max, |c| is_text_char(c) && !matches!(c, '\n' | '\r' | '\t'))
 }
 
 /// Whether `c` may stand in a text we speak (TwiML), send (SMS) or export (CSV): every
@@ -106,6 +96,10 @@ pub fn is_text_char(c: char) -> bool {
 
 /// A required, trimmed, non-empty text of at most `max` characters that may span lines.
 pub fn parse_text(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
+    bounded(field, raw, max, is_text_char)
+}
+
+fn bounded(field: &str, raw: &str, max: usize, allowed: fn(char) -> bool) -> Result<String, FieldError> {
     let text = raw.trim();
     if text.is_empty() {
         return Err(FieldError::new(field, "must not be empty"));
@@ -113,7 +107,7 @@ pub fn parse_text(field: &str, raw: &str, max: usize) -> Result<String, FieldErr
     if text.chars().count() > max {
         return Err(FieldError::new(field, format!("must be at most {max} characters")));
     }
-    if !text.chars().all(is_text_char) {
+    if !text.chars().all(allowed) {
         return Err(FieldError::new(field, "must not contain control characters"));
     }
     Ok(text.to_owned())

@@ -178,12 +178,7 @@ pub async fn get(mut db: impl Connection, business_id: BusinessId, id: Uuid) -> 
 
 /// Appends the filter's conditions to a `… WHERE` clause over `calls`.
 pub(crate) fn push_filter(sql: &mut Sql, filter: &CallFilter) {
-    if let Some(from) = filter.range.from {
-        sql.push(" AND created_at >= ").push_bind(from);
-    }
-    if let Some(to) = filter.range.to {
-        sql.push(" AND created_at < ").push_bind(to);
-    }
+    sql.push_period(&filter.range);
     if let Some(status) = filter.status {
         sql.push(" AND status = ").push_bind(status.as_str());
     }

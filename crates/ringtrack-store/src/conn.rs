@@ -410,6 +410,17 @@ impl Sql {
         self
     }
 
+    /// Appends the conditions that keep rows created within `range`.
+    pub(crate) fn push_period(&mut self, range: &ringtrack_domain::dates::DateRange) -> &mut Self {
+        if let Some(start) = range.from {
+            self.push(" AND created_at >= ").push_bind(start);
+        }
+        if let Some(end) = range.to {
+            self.push(" AND created_at < ").push_bind(end);
+        }
+        self
+    }
+
     /// Appends a placeholder for `value`, numbered after the arguments already bound.
     pub(crate) fn push_bind(&mut self, value: impl Into<Value>) -> &mut Self {
         self.args.push(value.into());

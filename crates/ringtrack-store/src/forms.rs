@@ -129,12 +129,7 @@ pub async fn list(
     if let Some(pool) = filter.pool_id {
         from.push(" AND pool_id = ").push_bind(pool);
     }
-    if let Some(start) = filter.range.from {
-        from.push(" AND created_at >= ").push_bind(start);
-    }
-    if let Some(end) = filter.range.to {
-        from.push(" AND created_at < ").push_bind(end);
-    }
+    from.push_period(&filter.range);
     if let Some(search) = &filter.search {
         // A value, never a pattern: LIKE's wildcards in it are matched as themselves.
         let escaped: String = search

@@ -227,12 +227,7 @@ pub async fn list(
     if let Some(direction) = filter.direction {
         from.push(" AND direction = ").push_bind(direction);
     }
-    if let Some(start) = filter.range.from {
-        from.push(" AND created_at >= ").push_bind(start);
-    }
-    if let Some(end) = filter.range.to {
-        from.push(" AND created_at < ").push_bind(end);
-    }
+    from.push_period(&filter.range);
     fetch_page(db, COLUMNS, from, "", page).await
 }
 
