@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use ringtrack_domain::BusinessId;
 use ringtrack_domain::jobs::Job;
 use ringtrack_domain::paging::{Cursor, PageRequest};
+use ringtrack_domain::secrets::Sealer;
 use ringtrack_domain::webhooks::StoredHeaders;
 use uuid::Uuid;
 
@@ -150,6 +151,29 @@ pub async fn update(tx: &mut Tx, endpoint: &Endpoint, settings: &EndpointSetting
     .bind(endpoint.id);
     tx.conn().execute(update).await?;
     Ok(get(&mut *tx, endpoint.business_id, endpoint.id).await?.expect("exists"))
+}
+
+/// Seals the custom headers of endpoints saved before headers were sealed; answers how
+/// many. Idempotent, and safe on every node at once (a sealed row is never read as plain).
+pub async fn seal_plain_headers(store: &crate::Store, sealer: &Sealer) -> Result<u64> {
+    let mut tx = store.begin().await?;
+    let select = Sql::new(format!(
+        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE headers LIKE '{{%'{}",
+        tx.row_lock()
+    ));
+    let plain: Vec<Endpoint> = tx.conn().fetch_all(select).await?;
+    let mut sealed = 0;
+    for endpoint in plain {
+        let StoredHeaders::Plain(headers) = &endpoint.headers else { continue };
+        let headers = StoredHeaders::seal(headers, sealer);
+        let update = Sql::new("UPDATE webhook_endpoints SET headers = $1 WHERE id = $2")
+            .bind(to_json(&headers)?)
+            .bind(endpoint.id);
+        tx.conn().execute(update).await?;
+        sealed += 1;
+    }
+    tx.commit().await?;
+    Ok(sealed)
 }
 
 pub async fn delete(tx: &mut Tx, endpoint: &Endpoint) -> Result<()> {

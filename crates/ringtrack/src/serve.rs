@@ -53,6 +53,13 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let sealed = ringtrack_store::webhooks::seal_plain_headers(&store, &state.sealer).await?;
+    if sealed > 0 {
+        tracing::info!(
+            endpoints = sealed,
+            "sealed the custom headers of webhook endpoints saved before sealing"
+        );
+    }
     if let Some((business, key)) = first_start(&store).await? {
         print_first_key(business, &key, local);
     }

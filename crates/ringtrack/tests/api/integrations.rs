@@ -339,6 +339,19 @@ test_on_both_backends! {
             ringtrack_domain::webhooks::StoredHeaders::Sealed(sealed) => assert!(!sealed.contains("t0k") && !sealed.contains("X-CRM")),
             plain => panic!("kept in plain text: {plain:?}"),
         }
+        // Headers saved in plain text before sealing are sealed when a server starts.
+        let plain = ringtrack_domain::webhooks::StoredHeaders::Plain([("X-CRM-Token".to_owned(), "t0k".to_owned())].into());
+        let mut tx = app.store.begin().await.unwrap();
+        let settings = ringtrack_store::webhooks::EndpointSettings { url: kept.url.clone(), events: kept.events.clone(), headers: plain, active: true };
+        ringtrack_store::webhooks::update(&mut tx, &kept, &settings).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(ringtrack_store::webhooks::seal_plain_headers(&app.store, &app.sealer).await.unwrap(), 1);
+        assert_eq!(ringtrack_store::webhooks::seal_plain_headers(&app.store, &app.sealer).await.unwrap(), 0, "once");
+        let resealed = ringtrack_store::webhooks::get(&app.store, app.business, id).await.unwrap().unwrap();
+        assert!(matches!(resealed.headers, ringtrack_domain::webhooks::StoredHeaders::Sealed(_)));
+        let shown = body(app.get(&format!("/api/v1/webhooks/{id}")).await).await;
+        assert_eq!(shown["data"]["webhook"]["headers"], json!({"X-CRM-Token": "t0k"}));
+
         app.start_worker(None, 50);
         answered_call(&app).await;
         app.drain_jobs().await;
