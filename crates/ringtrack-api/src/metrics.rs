@@ -30,17 +30,26 @@ struct Histogram {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
+    pass_failures: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+/// A lock whose holder panicked still holds sound counters: figures are never worth a
+/// failed request.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Metrics {
+    /// A timed pass (renewals, quiet calls) failed or panicked.
+    pub fn record_pass_failure(&self, pass: &'static str) {
+        *lock(&self.pass_failures).entry(pass).or_default() += 1;
+    }
+
     fn record(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
-        *self
-            .requests
-            .lock()
-            .expect("never poisoned")
+        *lock(&self.requests)
             .entry((route.to_owned(), method.to_owned(), status))
             .or_default() += 1;
-        let mut latency = self.latency.lock().expect("never poisoned");
+        let mut latency = lock(&self.latency);
         let histogram = latency.entry(route.to_owned()).or_default();
         let seconds = elapsed.as_secs_f64();
         for (count, bound) in histogram.counts.iter_mut().zip(BUCKETS) {
@@ -52,12 +61,13 @@ impl Metrics {
         histogram.count += 1;
     }
 
-    fn render_requests(&self, out: &mut String) {
+    /// This node's own figures: requests, latency, failed timed passes.
+    pub fn render(&self, out: &mut String) {
         out.push_str(
             "# HELP ringtrack_http_requests_total Requests answered, by route, method and status.\n",
         );
         out.push_str("# TYPE ringtrack_http_requests_total counter\n");
-        for ((route, method, status), n) in self.requests.lock().expect("never poisoned").iter() {
+        for ((route, method, status), n) in lock(&self.requests).iter() {
             let _ = writeln!(
                 out,
                 "ringtrack_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
@@ -65,7 +75,7 @@ impl Metrics {
         }
         out.push_str("# HELP ringtrack_http_request_duration_seconds Time to answer, by route.\n");
         out.push_str("# TYPE ringtrack_http_request_duration_seconds histogram\n");
-        for (route, h) in self.latency.lock().expect("never poisoned").iter() {
+        for (route, h) in lock(&self.latency).iter() {
             for (count, bound) in h.counts.iter().zip(BUCKETS) {
                 let _ = writeln!(
                     out,
@@ -84,6 +94,11 @@ impl Metrics {
                 "ringtrack_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
                 h.count
             );
+        }
+        out.push_str("# HELP ringtrack_timed_pass_failures_total Timed passes that failed or panicked, by pass.\n");
+        out.push_str("# TYPE ringtrack_timed_pass_failures_total counter\n");
+        for (pass, n) in lock(&self.pass_failures).iter() {
+            let _ = writeln!(out, "ringtrack_timed_pass_failures_total{{pass=\"{pass}\"}} {n}");
         }
     }
 }
@@ -104,7 +119,7 @@ pub async fn measure(State(state): State<AppState>, request: Request, next: Next
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let mut out = String::new();
-    state.metrics.render_requests(&mut out);
+    state.metrics.render(&mut out);
     match ringtrack_store::jobs::figures(&state.store).await {
         Ok(figures) => {
             out.push_str("# HELP ringtrack_calls Calls completed, by status (all businesses).\n# TYPE ringtrack_calls gauge\n");

@@ -49,7 +49,8 @@ impl RateLimiter {
 
     fn look(&self, key: &str, now: Instant, take: bool) -> Decision {
         let Rate { per_second, burst } = self.rate;
-        let mut buckets = self.buckets.lock().expect("a rate limiter's lock is never poisoned");
+        // Buckets whose holder panicked are still buckets: never a reason to fail a request.
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if buckets.len() >= MAX_KEYS {
             buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * per_second < burst);
         }

@@ -71,7 +71,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
 
     let (stop, stopped) = watch::channel(false);
     let interval = Duration::from_secs(args.renewal_interval_seconds.max(1));
-    let renewals = tokio::spawn(periodic::every("renewal", interval, stopped.clone(), {
+    let renewals = tokio::spawn(periodic::every("renewal", interval, stopped.clone(), state.metrics.clone(), {
         let store = store.clone();
         move || {
             let store = store.clone();
@@ -84,6 +84,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         "quiet-call",
         (quiet / 4).min(Duration::from_secs(60)),
         stopped.clone(),
+        state.metrics.clone(),
         {
             let state = state.clone();
             move || {
