@@ -46,9 +46,7 @@ impl Metrics {
     }
 
     fn record(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
-        *lock(&self.requests)
-            .entry((route.to_owned(), method.to_owned(), status))
-            .or_default() += 1;
+        *lock(&self.requests).entry((route.to_owned(), method.to_owned(), status)).or_default() += 1;
         let mut latency = lock(&self.latency);
         let histogram = latency.entry(route.to_owned()).or_default();
         let seconds = elapsed.as_secs_f64();
@@ -95,7 +93,9 @@ impl Metrics {
                 h.count
             );
         }
-        out.push_str("# HELP ringtrack_timed_pass_failures_total Timed passes that failed or panicked, by pass.\n");
+        out.push_str(
+            "# HELP ringtrack_timed_pass_failures_total Timed passes that failed or panicked, by pass.\n",
+        );
         out.push_str("# TYPE ringtrack_timed_pass_failures_total counter\n");
         for (pass, n) in lock(&self.pass_failures).iter() {
             let _ = writeln!(out, "ringtrack_timed_pass_failures_total{{pass=\"{pass}\"}} {n}");

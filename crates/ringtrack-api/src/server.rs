@@ -95,11 +95,20 @@ pub async fn serve(
         });
     }
     let _ = stopping_tx.send(true);
-    // Every connection holds a slot: all of them back means all have closed.
+    // Every connection holds a slot: all of them back means all have closed. A client that
+    // sends a body slowly is not waited for past the grace: the process must stop.
     let all = u32::try_from(limits.max_connections.max(1)).unwrap_or(u32::MAX);
-    let _ = slots.acquire_many(all).await;
+    if tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(all)).await.is_err() {
+        tracing::warn!(
+            open = limits.max_connections.max(1) - slots.available_permits(),
+            "connections still open after the shutdown grace; closing them"
+        );
+    }
     Ok(())
 }
+
+/// How long requests in flight are given to finish once shutdown begins.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 
 fn log_connection_end(served: hyper::Result<()>, peer: SocketAddr) {
     if let Err(error) = served {

@@ -58,7 +58,7 @@ pub fn main() -> ExitCode {
     });
     // A blocking task still running (a transcription, a read) must not hold up the exit:
     // its job's lease runs out and another worker takes the job.
-    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error),

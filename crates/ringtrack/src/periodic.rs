@@ -57,16 +57,17 @@ mod tests {
         let runs = Arc::new(AtomicUsize::new(0));
         let (stop, stopped) = watch::channel(false);
         let counted = runs.clone();
-        let timer = tokio::spawn(every("test", Duration::from_millis(10), stopped, metrics.clone(), move || {
-            let run = counted.fetch_add(1, Ordering::SeqCst);
-            async move {
-                match run {
-                    0 => panic!("the first pass panics"),
-                    1 => Err("the second fails"),
-                    _ => Ok(()),
+        let timer =
+            tokio::spawn(every("test", Duration::from_millis(10), stopped, metrics.clone(), move || {
+                let run = counted.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    match run {
+                        0 => panic!("the first pass panics"),
+                        1 => Err("the second fails"),
+                        _ => Ok(()),
+                    }
                 }
-            }
-        }));
+            }));
         while runs.load(Ordering::SeqCst) < 4 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }

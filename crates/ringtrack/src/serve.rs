@@ -71,13 +71,14 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
 
     let (stop, stopped) = watch::channel(false);
     let interval = Duration::from_secs(args.renewal_interval_seconds.max(1));
-    let renewals = tokio::spawn(periodic::every("renewal", interval, stopped.clone(), state.metrics.clone(), {
-        let store = store.clone();
-        move || {
+    let renewals =
+        tokio::spawn(periodic::every("renewal", interval, stopped.clone(), state.metrics.clone(), {
             let store = store.clone();
-            async move { renewals::renew_due_numbers(&store, ringtrack_store::now()).await }
-        }
-    }));
+            move || {
+                let store = store.clone();
+                async move { renewals::renew_due_numbers(&store, ringtrack_store::now()).await }
+            }
+        }));
     // Asked about a few times within its quiet time, a lost call is settled soon after.
     let quiet = Duration::from_secs(args.quiet_call_seconds);
     let quiet_calls = tokio::spawn(periodic::every(
@@ -125,13 +126,24 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds),
     };
     ringtrack_api::serve(listener, state, limits, shutdown).await?;
-    let _ = renewals.await;
-    let _ = quiet_calls.await;
-    let _ = worker.await;
-    tracing::info!("stopped accepting requests; closing the database");
-    store.close().await;
+    tracing::info!("stopped accepting requests; giving back unfinished jobs and closing the database");
+    let finish = async {
+        let _ = renewals.await;
+        let _ = quiet_calls.await;
+        let _ = worker.await;
+        store.close().await;
+    };
+    // Whatever is left after this (a connection held by a task that never returns) does
+    // not keep the process alive: jobs not given back are taken over when their leases end.
+    if tokio::time::timeout(FINISH_GRACE, finish).await.is_err() {
+        tracing::warn!("shutdown did not finish within {} s; stopping anyway", FINISH_GRACE.as_secs());
+    }
     Ok(())
 }
+
+/// How long the worker, the timed passes and the database get to stop once the listener
+/// has: with the listener's own grace, SIGTERM ends the process within 10 s.
+const FINISH_GRACE: Duration = Duration::from_secs(4);
 
 /// On an empty database, creates "My Business" and its first admin key, atomically, so
 /// that two nodes starting together create one business between them.

@@ -386,6 +386,53 @@ test_on_both_backends! {
         }
         assert!(again.terminate().await.0.success());
     }
+
+    async fn sigterm_under_load_exits_within_ten_seconds(backend: Backend) {
+        use tokio::io::AsyncWriteExt;
+        let db = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        // With the test model, transcriptions are running when the signal comes.
+        let model = std::env::var("RINGTRACK_TEST_WHISPER_MODEL").ok();
+        let mut env = vec![("RINGTRACK_API_RATE", "100000"), ("RINGTRACK_API_BURST", "100000"), ("RINGTRACK_JOB_POLL_MILLIS", "20")];
+        match &model {
+            Some(model) => env.push(("RINGTRACK_WHISPER_MODEL", model.as_str())),
+            None => env.push(("RINGTRACK_TRANSCRIBER", "none")),
+        }
+        let server = Server::start_with(dir.path(), &db.url, &env).await;
+        let (key, number) = crate::nodes::voicemail_line(&server, dir.path(), &db.url).await;
+        for i in 0..3 {
+            let words = format!("Hello, this is caller number {i}. My basement is flooding and the water heater is leaking. Please call me back as soon as you can.");
+            crate::nodes::leave_voicemail(&server.base, &key, "+13055550000", &number, &words).await;
+        }
+        // Clients that keep asking, and one that sends a body slowly and never finishes it.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut load = Vec::new();
+        for _ in 0..4 {
+            let (base, key, stop) = (server.base.clone(), key.clone(), stop.clone());
+            load.push(tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    let _ = client.get(format!("{base}/api/v1/calls")).bearer_auth(&key).send().await;
+                }
+            }));
+        }
+        let mut slow = tokio::net::TcpStream::connect(server.base.trim_start_matches("http://")).await.unwrap();
+        let head = format!("POST /api/v1/call-flows HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{\"name\":");
+        slow.write_all(head.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        let started = std::time::Instant::now();
+        let (status, log) = server.terminate().await;
+        let took = started.elapsed();
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        for client in load {
+            client.await.unwrap();
+        }
+        println!("SIGTERM under load ({}): exited in {took:?}", if model.is_some() { "transcribing" } else { "no speech" });
+        assert!(status.success(), "{log}");
+        assert!(took < Duration::from_secs(10), "took {took:?}");
+        drop(slow);
+    }
 }
 
 #[tokio::test]
