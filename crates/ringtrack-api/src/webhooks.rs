@@ -13,11 +13,12 @@ use axum::response::{IntoResponse, Response};
 use ringtrack_carrier::twiml::{self, Callbacks};
 use ringtrack_carrier::{signature, webhook_params};
 use ringtrack_domain::engine::{self, CallFacts, CallState, Event, Flow};
+use ringtrack_domain::jobs::AudioSource;
 use ringtrack_domain::sms::{self, Keyword, Status as SmsStatus};
 use ringtrack_domain::{Cents, PhoneNumber, Prices};
 use ringtrack_store::calls::{self, Call, Completion, NewCall, VisitAttribution};
 use ringtrack_store::messages::{self, NewMessage};
-use ringtrack_store::{StoreError, Tx, businesses, call_flows, numbers, pools};
+use ringtrack_store::{StoreError, Tx, businesses, call_flows, numbers, pools, recordings};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -399,7 +400,7 @@ pub async fn recording(State(state): State<AppState>, request: TwilioRequest) ->
             calls::set_voicemail(&mut tx, &call, &url, seconds, request.transcribe()).await?;
         }
     } else {
-        calls::set_recording(&mut tx, call.id, &url).await?;
+        calls::set_recording(&mut tx, &call, &url).await?;
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -449,6 +450,15 @@ pub async fn settle_call(
         ended_at: ringtrack_store::now(),
     };
     let settled = calls::complete(tx, call, &completion).await?;
+    // A connected call whose flow records has a transcription on its way, though the
+    // carrier may announce the recording only after the call's end.
+    if settled
+        && status == "answered"
+        && call.recording_url.is_none()
+        && flow_of(tx, call).await.is_ok_and(|flow| flow.settings.recording)
+    {
+        recordings::expect_transcription(tx, call.id, AudioSource::Call, call.business_id).await?;
+    }
     if settled {
         tracing::info!(call_id = %call.id, status, duration = duration_seconds, "call completed");
     }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::conn::{FromRecord, Record, Sql, json_column};
 use crate::paging::{Keyed, Page, fetch_page_counted};
-use crate::{Connection, Result, Tx, businesses, jobs, rollups, webhooks};
+use crate::{Connection, Result, Tx, businesses, jobs, recordings, rollups, webhooks};
 
 /// Until its final status arrives, a call is `in_progress`.
 pub const IN_PROGRESS: &str = "in_progress";
@@ -444,13 +444,16 @@ pub async fn set_answered(tx: &mut Tx, id: Uuid, agent: &PhoneNumber, at: Timest
     Ok(())
 }
 
-/// Notes the carrier's recording of the call and queues its fetching.
-pub async fn set_recording(tx: &mut Tx, id: Uuid, url: &str) -> Result<()> {
+/// Notes the carrier's recording of the call and queues its fetching; its transcription is
+/// pending from now.
+pub async fn set_recording(tx: &mut Tx, call: &Call, url: &str) -> Result<()> {
+    let id = call.id;
     let update = Sql::new("UPDATE calls SET recording_url = $1, updated_at = $2 WHERE id = $3")
         .bind(url)
         .bind(crate::now())
         .bind(id);
     tx.conn().execute(update).await?;
+    recordings::expect_transcription(tx, id, AudioSource::Call, call.business_id).await?;
     let fetch = Job::StoreRecording {
         call_id: id,
         source: AudioSource::Call,
@@ -490,6 +493,9 @@ pub async fn set_voicemail(
     .bind(seconds)
     .bind(now);
     if tx.conn().execute(insert).await? == 1 {
+        if transcribe {
+            recordings::expect_transcription(tx, call.id, AudioSource::Voicemail, call.business_id).await?;
+        }
         let fetch = Job::StoreRecording {
             call_id: call.id,
             source: AudioSource::Voicemail,

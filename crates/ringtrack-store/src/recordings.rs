@@ -79,6 +79,14 @@ pub async fn stored(tx: &mut Tx, recording: &Recording, transcribe: bool) -> Res
             Sql::new("UPDATE voicemails SET has_recording = TRUE WHERE call_id = $1").bind(recording.call_id);
         tx.conn().execute(voicemail).await?;
     }
+    if !transcribe {
+        // Expected when the recording was announced; this node makes none after all.
+        let expected =
+            Sql::new("DELETE FROM transcriptions WHERE call_id = $1 AND source = $2 AND status = 'pending'")
+                .bind(recording.call_id)
+                .bind(recording.source.as_str());
+        tx.conn().execute(expected).await?;
+    }
     if transcribe {
         set_transcription(
             tx,
@@ -169,6 +177,27 @@ pub enum TranscriptionResult {
 
 /// Writes a transcription's state; a completed one also sets the call's (or voicemail's)
 /// `has_transcription` and the voicemail's `transcription_text`.
+/// A transcription is on its way (a recording is expected or announced): `pending` from
+/// now, so a client asking before the audio arrives is told so. Never overwrites one.
+pub async fn expect_transcription(
+    tx: &mut Tx,
+    call_id: Uuid,
+    source: AudioSource,
+    business_id: BusinessId,
+) -> Result<()> {
+    let now = crate::now();
+    let insert = Sql::new(
+        "INSERT INTO transcriptions (call_id, source, business_id, status, created_at, updated_at)
+         VALUES ($1, $2, $3, 'pending', $4, $4) ON CONFLICT (call_id, source) DO NOTHING",
+    )
+    .bind(call_id)
+    .bind(source.as_str())
+    .bind(business_id)
+    .bind(now);
+    tx.conn().execute(insert).await?;
+    Ok(())
+}
+
 pub async fn set_transcription(
     tx: &mut Tx,
     call_id: Uuid,

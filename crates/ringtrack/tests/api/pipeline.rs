@@ -76,6 +76,32 @@ test_on_both_backends! {
         app.stop().await;
     }
 
+    async fn a_recorded_call_says_pending_until_its_transcript_is_made(backend: Backend) {
+        let mut app = TestApp::spawn(backend).await;
+        let tracking = answered_number(&app).await;
+        let placed = place(&app, json!({"from": "+13055550110", "to": tracking, "talk_seconds": 30})).await;
+        let path = format!("/api/v1/calls/{}/transcription", placed["call_id"].as_str().unwrap());
+        // The call is over and its recording announced; nothing has fetched it yet.
+        let waiting = json_of(&app, &path).await["transcription"].clone();
+        assert_eq!((waiting["status"].as_str(), waiting["source"].as_str()), (Some("pending"), Some("call")), "{waiting}");
+        assert!(waiting["text"].is_null());
+        app.start_worker(Some(Arc::new(Parrot)), 50);
+        app.drain_jobs().await;
+        assert_eq!(json_of(&app, &path).await["transcription"]["status"], "completed");
+        app.stop().await;
+
+        // A node that makes no transcriptions says so once the recording is kept: 404.
+        let mut app = TestApp::spawn(backend).await;
+        let tracking = answered_number(&app).await;
+        let placed = place(&app, json!({"from": "+13055550111", "to": tracking, "talk_seconds": 30})).await;
+        let path = format!("/api/v1/calls/{}/transcription", placed["call_id"].as_str().unwrap());
+        assert_eq!(json_of(&app, &path).await["transcription"]["status"], "pending");
+        app.start_worker(None, 50);
+        app.drain_jobs().await;
+        assert_error(app.get(&path).await, 404, "not_found", &[]).await;
+        app.stop().await;
+    }
+
     async fn a_voicemail_is_kept_transcribed_and_scored(backend: Backend) {
         let mut app = TestApp::spawn(backend).await;
         app.start_worker(Some(whisper()), 50);
