@@ -31,6 +31,7 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     pass_failures: Mutex<BTreeMap<&'static str, u64>>,
+    unreadable_call_states: std::sync::atomic::AtomicU64,
 }
 
 /// A lock whose holder panicked still holds sound counters: figures are never worth a
@@ -40,6 +41,11 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Metrics {
+    /// A call's saved state could not be read and the call was recovered.
+    pub fn record_unreadable_call_state(&self) {
+        self.unreadable_call_states.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// A timed pass (renewals, quiet calls) failed or panicked.
     pub fn record_pass_failure(&self, pass: &'static str) {
         *lock(&self.pass_failures).entry(pass).or_default() += 1;
@@ -100,6 +106,10 @@ impl Metrics {
         for (pass, n) in lock(&self.pass_failures).iter() {
             let _ = writeln!(out, "ringtrack_timed_pass_failures_total{{pass=\"{pass}\"}} {n}");
         }
+        out.push_str("# HELP ringtrack_unreadable_call_states_total Calls whose saved state could not be read, recovered.\n");
+        out.push_str("# TYPE ringtrack_unreadable_call_states_total counter\n");
+        let unreadable = self.unreadable_call_states.load(std::sync::atomic::Ordering::Relaxed);
+        let _ = writeln!(out, "ringtrack_unreadable_call_states_total {unreadable}");
     }
 }
 

@@ -12,14 +12,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ringtrack_carrier::twiml::{self, Callbacks};
 use ringtrack_carrier::{signature, webhook_params};
-use ringtrack_domain::engine::{self, CallFacts, CallState, Event, Flow};
+use ringtrack_domain::engine::{self, CallFacts, CallState, Event, Flow, SavedCall};
 use ringtrack_domain::jobs::AudioSource;
 use ringtrack_domain::sms::{self, Keyword, Status as SmsStatus};
 use ringtrack_domain::{Cents, PhoneNumber, Prices};
 use ringtrack_store::calls::{self, Call, Completion, NewCall, VisitAttribution};
 use ringtrack_store::messages::{self, NewMessage};
 use ringtrack_store::{StoreError, Tx, businesses, call_flows, numbers, pools, recordings};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -89,14 +88,6 @@ fn xml(body: String) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
 }
 
-/// What the engine needs beyond its own state, kept with the call.
-#[derive(Serialize, Deserialize)]
-struct StoredState {
-    rotation: u64,
-    tracking_name: String,
-    engine: CallState,
-}
-
 fn callbacks(state: &AppState, call: Uuid, seq: u32, caller: &str) -> Callbacks {
     let url = |kind: &str| format!("{}/webhooks/twilio/voice/{kind}?call={call}&seq={seq}", state.public_url);
     Callbacks {
@@ -114,7 +105,7 @@ fn phone(raw: Option<&str>) -> Option<PhoneNumber> {
     raw.and_then(|r| PhoneNumber::parse(r).ok())
 }
 
-fn facts(call: &Call, stored: &StoredState) -> ApiResult<CallFacts> {
+fn facts(call: &Call, stored: &SavedCall) -> ApiResult<CallFacts> {
     Ok(CallFacts {
         caller: phone(Some(&call.caller_number))
             .ok_or_else(|| ApiError::internal("a stored caller number is invalid"))?,
@@ -128,10 +119,6 @@ fn facts(call: &Call, stored: &StoredState) -> ApiResult<CallFacts> {
         referrer: call.referrer.clone(),
         rotation: stored.rotation,
     })
-}
-
-fn to_json(stored: &StoredState) -> ApiResult<String> {
-    serde_json::to_string(stored).map_err(ApiError::internal)
 }
 
 /// `POST /webhooks/twilio/voice`: a call arrives at a tracking number.
@@ -201,9 +188,8 @@ pub async fn voice(State(state): State<AppState>, request: TwilioRequest) -> Api
             session_id: Some(v.id.to_string()),
         }),
     };
-    let stored =
-        StoredState { rotation, tracking_name: number.friendly_name.clone(), engine: CallState::default() };
-    let call = calls::insert(&mut tx, new, &to_json(&stored)?).await?;
+    let stored = SavedCall::new(rotation, number.friendly_name.clone(), CallState::default());
+    let call = calls::insert(&mut tx, new, &stored.to_json()).await?;
     let answer = match flow {
         None => twiml::say_and_hang_up("Thank you for calling. Goodbye."),
         Some((_, _, _, flow)) => {
@@ -212,7 +198,7 @@ pub async fn voice(State(state): State<AppState>, request: TwilioRequest) -> Api
                 &instructions,
                 &callbacks(&state, call.id, engine_state.seq, &call.caller_number),
             );
-            calls::save_state(&mut tx, call.id, &to_json(&StoredState { engine: engine_state, ..stored })?)
+            calls::save_state(&mut tx, call.id, &SavedCall { engine: engine_state, ..stored }.to_json())
                 .await?;
             answer
         }
@@ -273,22 +259,37 @@ async fn advance(state: &AppState, request: &TwilioRequest, callback: Callback) 
     if let Some(answer) = calls::event(&mut tx, call.id, kind, seq).await? {
         return Ok(xml(answer));
     }
-    let Some(mut stored) =
-        call.engine_state.as_deref().and_then(|s| serde_json::from_str::<StoredState>(s).ok())
-    else {
-        return Ok(xml(twiml::hang_up()));
-    };
-    if i64::from(stored.engine.seq) != seq {
+    // A call without a flow was told goodbye when it arrived.
+    let Some(saved) = call.engine_state.as_deref() else { return Ok(xml(twiml::hang_up())) };
+    let flow = flow_of(&mut tx, &call).await?;
+    let read = SavedCall::read(saved);
+    if read.as_ref().is_ok_and(|stored| i64::from(stored.engine.seq) != seq) {
         // A callback from an earlier step that was never answered: nothing to do.
         return Ok(xml(twiml::empty()));
     }
-    let flow = flow_of(&mut tx, &call).await?;
+    // What the callback tells of the call (a voicemail left) is kept however it goes on.
     let event = callback.event(&mut tx, &call, seq).await?;
-    let (engine_state, instructions) = engine::step(&flow, &facts(&call, &stored)?, stored.engine, event);
+    let (mut stored, engine_state, instructions) = match read {
+        Ok(stored) => {
+            let (engine_state, instructions) =
+                engine::step(&flow, &facts(&call, &stored)?, stored.engine.clone(), event);
+            (stored, engine_state, instructions)
+        }
+        Err(unreadable) => {
+            // Never hang up on a caller for our own upgrade: go on to a safe place.
+            tracing::error!(call_id = %call.id, %unreadable, "continuing the call at its flow's first destination");
+            state.metrics.record_unreadable_call_state();
+            let stored =
+                SavedCall::new(0, call.tracking_number.clone().unwrap_or_default(), CallState::default());
+            let after = u32::try_from(seq).unwrap_or(0);
+            let (engine_state, instructions) = engine::recover(&flow, &facts(&call, &stored)?, after);
+            (stored, engine_state, instructions)
+        }
+    };
     let answer =
         twiml::render(&instructions, &callbacks(state, call.id, engine_state.seq, &call.caller_number));
     stored.engine = engine_state;
-    calls::save_state(&mut tx, call.id, &to_json(&stored)?).await?;
+    calls::save_state(&mut tx, call.id, &stored.to_json()).await?;
     calls::remember(&mut tx, call.id, kind, seq, &answer).await?;
     tx.commit().await?;
     Ok(xml(answer))
@@ -326,7 +327,7 @@ pub async fn record(State(state): State<AppState>, request: TwilioRequest) -> Ap
 /// The settings the whisper leg needs: the message and whether press-1 applies.
 async fn whisper_settings(tx: &mut Tx, call: &Call) -> ApiResult<(Option<String>, bool)> {
     let flow = flow_of(tx, call).await?;
-    let stored: Option<StoredState> = call.engine_state.as_deref().and_then(|s| serde_json::from_str(s).ok());
+    let stored = call.engine_state.as_deref().and_then(|s| SavedCall::read(s).ok());
     let name = stored.map(|s| s.tracking_name).unwrap_or_default();
     let settings = flow.settings;
     let message = settings.whisper.then(|| settings.whisper_message.clone().unwrap_or(name));
@@ -435,11 +436,7 @@ pub async fn settle_call(
     call: &Call,
     duration_seconds: i64,
 ) -> Result<bool, StoreError> {
-    let engine = call
-        .engine_state
-        .as_deref()
-        .and_then(|s| serde_json::from_str::<StoredState>(s).ok())
-        .map(|s| s.engine);
+    let engine = call.engine_state.as_deref().and_then(|s| SavedCall::read(s).ok()).map(|s| s.engine);
     let status = engine.as_ref().map_or("missed", outcome_status);
     // What a carrier's API reports is bounded like what its callbacks carry.
     let duration_seconds = duration_seconds.clamp(0, webhook_params::MAX_CALL_SECONDS);

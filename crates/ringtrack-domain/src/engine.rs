@@ -118,6 +118,85 @@ enum Waiting {
     Voicemail,
 }
 
+/// A call's progress as kept between the carrier's requests, with what the engine needs
+/// beyond its own state. Its shape carries a version: a state written by an older ringtrack
+/// is read as it was written, and one that cannot be read at all is recovered (see
+/// [`recover`]), never hung up on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedCall {
+    /// The shape's version; states written before it had one are version 1.
+    #[serde(default = "first_version")]
+    pub version: u32,
+    /// This call's turn in its flow's round-robin rotation.
+    pub rotation: u64,
+    /// The tracking number's friendly name: the default whisper.
+    pub tracking_name: String,
+    pub engine: CallState,
+}
+
+/// The version [`SavedCall::to_json`] writes.
+pub const SAVED_CALL_VERSION: u32 = 2;
+
+fn first_version() -> u32 {
+    1
+}
+
+/// A saved call this version of ringtrack cannot read.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the call's saved state cannot be read ({0})")]
+pub struct UnreadableState(String);
+
+impl SavedCall {
+    pub fn new(rotation: u64, tracking_name: String, engine: CallState) -> SavedCall {
+        SavedCall { version: SAVED_CALL_VERSION, rotation, tracking_name, engine }
+    }
+
+    /// Reads a state of any version this ringtrack knows (1: no version field; 2).
+    pub fn read(json: &str) -> Result<SavedCall, UnreadableState> {
+        let saved: SavedCall = serde_json::from_str(json).map_err(|e| UnreadableState(e.to_string()))?;
+        match saved.version {
+            1 | SAVED_CALL_VERSION => Ok(SavedCall { version: SAVED_CALL_VERSION, ..saved }),
+            other => Err(UnreadableState(format!("version {other} is newer than this ringtrack"))),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a saved call is JSON")
+    }
+}
+
+/// The way on for a call whose saved state could not be read: its flow's first
+/// destination (a forward, multi-ring or round-robin step of the top list), else its first
+/// voicemail step, else a voicemail with the default message; the call then runs on from
+/// there as usual. `after_seq` is the sequence number the carrier last saw, so the new
+/// state's answers are never mistaken for the old one's.
+pub fn recover(flow: &Flow, facts: &CallFacts, after_seq: u32) -> (CallState, Vec<Instruction>) {
+    let destination = flow
+        .steps
+        .iter()
+        .position(|s| matches!(s, Step::Forward { .. } | Step::MultiRing { .. } | Step::RoundRobin { .. }))
+        .or_else(|| flow.steps.iter().position(|s| matches!(s, Step::Voicemail { .. })));
+    let mut state = CallState { seq: after_seq, ..CallState::default() };
+    match destination {
+        Some(index) => {
+            state.frames = vec![Frame { path: Vec::new(), next: index }];
+            let out = Runner { flow, facts, state: &mut state, out: Vec::new() }.run();
+            (state, out)
+        }
+        None => {
+            // Past the flow's end: once the voicemail is recorded, the call ends.
+            state.frames = vec![Frame { path: Vec::new(), next: flow.steps.len() }];
+            state.waiting = Some(Waiting::Voicemail);
+            state.seq += 1;
+            let out = vec![
+                Instruction::Say { text: crate::flow::DEFAULT_VOICEMAIL_MESSAGE.into() },
+                Instruction::Record { max_length_seconds: 120, transcribe: true },
+            ];
+            (state, out)
+        }
+    }
+}
+
 /// Starts a call at the first step.
 pub fn start(flow: &Flow, facts: &CallFacts) -> (CallState, Vec<Instruction>) {
     let mut state = CallState { frames: vec![Frame { path: Vec::new(), next: 0 }], ..CallState::default() };
@@ -473,6 +552,63 @@ mod tests {
             whisper: settings.whisper.then(|| settings.whisper_message.clone().unwrap_or(name.into())),
             press1: settings.press1,
         }
+    }
+
+    #[test]
+    fn saved_calls_of_every_known_version_are_read() {
+        let (engine, _) =
+            start(&flow(json!([{"type": "forward", "number": "3055554567"}]), json!({})), &facts());
+        let saved = SavedCall::new(3, "Google Ads".into(), engine.clone());
+        assert_eq!(SavedCall::read(&saved.to_json()).unwrap(), saved);
+        // Version 1: written before states carried a version.
+        let first = json!({"rotation": 3, "tracking_name": "Google Ads", "engine": engine}).to_string();
+        assert_eq!(SavedCall::read(&first).unwrap(), saved);
+        assert!(
+            SavedCall::read(
+                &json!({"version": 99, "rotation": 0, "tracking_name": "", "engine": engine}).to_string()
+            )
+            .is_err()
+        );
+        assert!(
+            SavedCall::read(r#"{"rotation":0,"tracking_name":"x","engine":{"position":[0,1]}}"#).is_err()
+        );
+    }
+
+    #[test]
+    fn an_unreadable_call_goes_on_to_the_first_destination_else_voicemail() {
+        let f = flow(
+            json!([{"type": "greeting", "message": "Hi"}, {"type": "menu", "prompt": "Press 1", "options": {"1": [{"type": "hangup"}]}},
+                   {"type": "forward", "number": "3055554567"}, {"type": "voicemail"}]),
+            json!({}),
+        );
+        let (state, out) = recover(&f, &facts(), 7);
+        assert_eq!(out, [dial(&["+13055554567"], 30, &f.settings, "Google Ads")]);
+        assert_eq!(state.seq, 8, "after the sequence the carrier saw");
+        // Unanswered, it runs on as usual: to the voicemail after the forward.
+        let (_, out) = step(&f, &facts(), state, Event::DialEnded { agent: None });
+        assert!(matches!(out.last(), Some(Instruction::Record { .. })), "{out:?}");
+
+        let only_voicemail = flow(
+            json!([{"type": "greeting", "message": "Hi"}, {"type": "voicemail", "message": "Leave one"}]),
+            json!({}),
+        );
+        assert_eq!(
+            recover(&only_voicemail, &facts(), 0).1,
+            [say("Leave one"), Instruction::Record { max_length_seconds: 120, transcribe: true }]
+        );
+
+        let neither = flow(json!([{"type": "greeting", "message": "Hi"}]), json!({}));
+        let (state, out) = recover(&neither, &facts(), 2);
+        assert_eq!(
+            out,
+            [
+                say(crate::flow::DEFAULT_VOICEMAIL_MESSAGE),
+                Instruction::Record { max_length_seconds: 120, transcribe: true }
+            ]
+        );
+        let (state, out) = step(&neither, &facts(), state, Event::VoicemailRecorded { audio: true });
+        assert_eq!(out, [Instruction::Hangup]);
+        assert!(state.voicemail && state.finished);
     }
 
     #[test]

@@ -385,4 +385,32 @@ test_on_both_backends! {
         assert_eq!(body(app.get("/api/v1/calls").await).await["data"]["total"], 0, "no call was placed");
         app.stop().await;
     }
+
+    async fn a_call_whose_saved_state_cannot_be_read_goes_on_to_its_first_destination(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let tracking = number_with_flow(&app, json!([{"type": "greeting", "message": "Hi"},
+            {"type": "menu", "prompt": "Press 1 for sales", "options": {"1": [{"type": "hangup"}]}},
+            {"type": "forward", "number": "3055551001"}, {"type": "voicemail"}]), json!({})).await;
+        let sid = "CA0123456789abcdef0123456789abcd0a";
+        let arrived = params(&[("CallSid", sid), ("From", "+13055550010"), ("To", &tracking), ("CallStatus", "ringing")]);
+        let answer = webhook(&app, "/webhooks/twilio/voice", &arrived, true).await.text().await.unwrap();
+        assert!(answer.contains("<Gather"), "{answer}");
+        // The state as an older ringtrack wrote it, in a shape this one cannot read.
+        let call = ringtrack_store::calls::by_sid(&app.store, sid).await.unwrap().unwrap();
+        let mut tx = app.store.begin().await.unwrap();
+        ringtrack_store::calls::save_state(&mut tx, call.id, r#"{"rotation":0,"tracking_name":"Ads","engine":{"position":[1,0]}}"#).await.unwrap();
+        tx.commit().await.unwrap();
+        let pressed = params(&[("CallSid", sid), ("Digits", "1")]);
+        let answer = webhook(&app, &format!("/webhooks/twilio/voice/gather?call={}&seq=1", call.id), &pressed, true).await.text().await.unwrap();
+        assert!(answer.contains("<Dial") && answer.contains("+13055551001") && !answer.contains("<Hangup"), "{answer}");
+        let mut figures = String::new();
+        app.metrics.render(&mut figures);
+        assert!(figures.contains("ringtrack_unreadable_call_states_total 1"), "{figures}");
+        // From there the call runs on as usual: unanswered, to the voicemail.
+        let seq = answer.split("seq=").nth(1).unwrap().split(['"', '&']).next().unwrap().to_owned();
+        let ended = params(&[("CallSid", sid), ("DialCallStatus", "no-answer")]);
+        let answer = webhook(&app, &format!("/webhooks/twilio/voice/dial?call={}&seq={seq}", call.id), &ended, true).await.text().await.unwrap();
+        assert!(answer.contains("<Record"), "{answer}");
+        app.stop().await;
+    }
 }

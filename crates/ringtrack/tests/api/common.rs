@@ -64,6 +64,8 @@ pub struct TestApp {
     pub carrier: Arc<dyn Carrier>,
     pub recordings: Recordings,
     pub sealer: Arc<ringtrack_domain::secrets::Sealer>,
+    /// The server's own figures, as `/metrics` shows them.
+    pub metrics: Arc<ringtrack_api::metrics::Metrics>,
     /// Where the worker's deliveries may go (loopback receivers, unless a test says not).
     pub outbound_reach: ringtrack_domain::outbound::Reach,
     shutdown: Option<oneshot::Sender<()>>,
@@ -143,6 +145,7 @@ impl TestApp {
         state.sealer = Arc::new(ringtrack_domain::secrets::Sealer::from_base64(&key).unwrap());
         let state_sealer = state.sealer.clone();
         let outbound_reach = state.outbound_reach();
+        let metrics = state.metrics.clone();
         state.api_limits = Arc::new(ringtrack_api::rate_limit::RateLimiter::new(options.api_rate));
         state.carrier_limits = Arc::new(ringtrack_api::rate_limit::RateLimiter::new(options.carrier_rate));
         let connections = options.connections;
@@ -160,6 +163,7 @@ impl TestApp {
             recordings,
             sealer: state_sealer,
             outbound_reach,
+            metrics,
             shutdown: Some(tx),
             server: Some(server),
             worker: None,
