@@ -5,12 +5,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::Timestamp;
-use ringtrack_carrier::SearchQuery;
+use ringtrack_carrier::{Provisioned, SearchQuery};
 use ringtrack_domain::nanp;
 use ringtrack_domain::validation::parse_name;
 use ringtrack_domain::{
-    Access, CallFlowId, Cents, FieldError, FieldErrors, NumberGroupId, NumberId, NumberStatus, NumberType,
-    PhoneNumber,
+    Access, BusinessId, CallFlowId, Cents, FieldError, FieldErrors, NumberGroupId, NumberId, NumberStatus,
+    NumberType, PhoneNumber,
 };
 use ringtrack_store::numbers::{self, InsertError, NewNumber, Number, NumberChanges, NumberFilter};
 use ringtrack_store::{Tx, businesses, call_flows, number_groups};
@@ -350,53 +350,50 @@ pub async fn purchase(
     let purchase = parse_purchase(&input)?;
     let hash = idempotency::request_hash("POST /numbers/purchase", &input);
 
+    // 1. Check, and claim the key, in a short transaction: the carrier is called outside
+    //    any, so a slow carrier never holds the database (SQLite's one writer) for others.
     let mut tx = state.store.begin().await?;
     businesses::lock(&mut tx, auth.business_id).await?;
     if let Some(replayed) = idempotency::replay(&mut tx, auth.business_id, &key, &hash).await? {
         return Ok(replayed);
     }
     check_references(&mut tx, &auth, purchase.call_flow_id, purchase.group_id).await?;
+    if let Wanted::Number(number) = &purchase.wanted {
+        affordable(&state, &mut tx, auth.business_id, number).await?;
+    }
+    idempotency::claim(&mut tx, auth.business_id, &key, &hash).await?;
+    tx.commit().await?;
 
-    let chosen = match purchase.wanted {
-        Wanted::Number(number) => number,
-        Wanted::AreaCode(code, number_type) => {
-            let query = SearchQuery { number_type, area_code: Some(code.clone()), contains: None, limit: 1 };
-            let found = state.carrier.search(query).await?;
-            match found.into_iter().next() {
-                Some(available) => available.phone_number,
-                None => {
-                    return Err(ApiError::field("area_code", format!("no numbers are available in {code}")));
-                }
-            }
+    // 2. Buy at the carrier.
+    let bought = buy(&state, &purchase.wanted).await;
+    let (chosen, provisioned) = match bought {
+        Ok(bought) => bought,
+        Err(error) => {
+            idempotency::release(&state.store, auth.business_id, &key).await;
+            return Err(error);
         }
     };
-    let (area, _, _) = chosen.nanp().expect("purchases are North American");
-    let number_type = if nanp::is_toll_free(area) { NumberType::TollFree } else { NumberType::Local };
-    let price = state.prices.monthly(number_type);
-    let business = businesses::get(&mut tx, auth.business_id).await?.ok_or(ApiError::Unauthorized)?;
-    if business.balance < price {
-        return Err(ApiError::InsufficientBalance(format!(
-            "The balance ({}) cannot pay the first month ({price}); add funds first",
-            business.balance
-        )));
-    }
 
-    let provisioned = state.carrier.buy(chosen.clone(), state.webhooks()).await?;
-    let place = nanp::area_code(area);
-    let new = NewNumber {
-        business_id: auth.business_id,
-        phone_number: chosen.clone(),
-        friendly_name: purchase.friendly_name.unwrap_or_else(|| chosen.national_format()),
-        number_type,
-        locality: place.map(|p| p.city.to_owned()),
-        region: place.map(|p| p.region.to_owned()),
-        call_flow_id: purchase.call_flow_id,
-        group_id: purchase.group_id,
-        source: purchase.source,
-        monthly_cost: price,
-        carrier_sid: provisioned.carrier_sid.clone(),
-    };
+    // 3. Record it, charge it and keep the answer, in one transaction; or give it back.
     let recorded = async {
+        let mut tx = state.store.begin().await?;
+        businesses::lock(&mut tx, auth.business_id).await?;
+        let price = affordable(&state, &mut tx, auth.business_id, &chosen).await?;
+        let (area, _, _) = chosen.nanp().expect("purchases are North American");
+        let place = nanp::area_code(area);
+        let new = NewNumber {
+            business_id: auth.business_id,
+            phone_number: chosen.clone(),
+            friendly_name: purchase.friendly_name.clone().unwrap_or_else(|| chosen.national_format()),
+            number_type: number_type(&chosen),
+            locality: place.map(|p| p.city.to_owned()),
+            region: place.map(|p| p.region.to_owned()),
+            call_flow_id: purchase.call_flow_id,
+            group_id: purchase.group_id,
+            source: purchase.source.clone(),
+            monthly_cost: price,
+            carrier_sid: provisioned.carrier_sid.clone(),
+        };
         let number = match numbers::insert(&mut tx, new).await? {
             Ok(number) => number,
             Err(InsertError::AlreadyOwned) => {
@@ -424,9 +421,56 @@ pub async fn purchase(
             if let Err(release) = state.carrier.release(provisioned.carrier_sid).await {
                 tracing::error!(%release, phone_number = %chosen, "could not release a number bought but not recorded");
             }
+            idempotency::release(&state.store, auth.business_id, &key).await;
             Err(error)
         }
     }
+}
+
+fn number_type(number: &PhoneNumber) -> NumberType {
+    let (area, _, _) = number.nanp().expect("purchases are North American");
+    if nanp::is_toll_free(area) { NumberType::TollFree } else { NumberType::Local }
+}
+
+/// The first month's price of `number`, if the business (locked in `tx`) can pay it.
+async fn affordable(
+    state: &AppState,
+    tx: &mut Tx,
+    business: BusinessId,
+    number: &PhoneNumber,
+) -> ApiResult<Cents> {
+    let price = state.prices.monthly(number_type(number));
+    let balance = businesses::get(&mut *tx, business).await?.ok_or(ApiError::Unauthorized)?.balance;
+    if balance < price {
+        return Err(ApiError::InsufficientBalance(format!(
+            "The balance ({balance}) cannot pay the first month ({price}); add funds first"
+        )));
+    }
+    Ok(price)
+}
+
+/// Finds (for an area code) and buys the number at the carrier.
+async fn buy(state: &AppState, wanted: &Wanted) -> ApiResult<(PhoneNumber, Provisioned)> {
+    let chosen = match wanted {
+        Wanted::Number(number) => number.clone(),
+        Wanted::AreaCode(code, number_type) => {
+            let query = SearchQuery {
+                number_type: *number_type,
+                area_code: Some(code.clone()),
+                contains: None,
+                limit: 1,
+            };
+            let found = state.carrier.search(query).await?;
+            match found.into_iter().next() {
+                Some(available) => available.phone_number,
+                None => {
+                    return Err(ApiError::field("area_code", format!("no numbers are available in {code}")));
+                }
+            }
+        }
+    };
+    let provisioned = state.carrier.buy(chosen.clone(), state.webhooks()).await?;
+    Ok((chosen, provisioned))
 }
 
 #[utoipa::path(

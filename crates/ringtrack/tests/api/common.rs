@@ -380,6 +380,8 @@ pub struct FaultyCarrier {
     pub fetches: Arc<AtomicUsize>,
     pub refuse_texts: bool,
     pub call_progress: Arc<std::sync::Mutex<Option<CallProgress>>>,
+    /// How long a purchase takes.
+    pub buy_delay: Duration,
 }
 
 impl FaultyCarrier {
@@ -391,6 +393,7 @@ impl FaultyCarrier {
             fetches: Arc::default(),
             refuse_texts: false,
             call_progress: Arc::default(),
+            buy_delay: Duration::ZERO,
         }
     }
 }
@@ -400,7 +403,10 @@ impl Carrier for FaultyCarrier {
         self.inner.search(query)
     }
     fn buy(&self, number: PhoneNumber, hooks: Webhooks) -> BoxFuture<'_, Result<Provisioned, CarrierError>> {
-        self.inner.buy(number, hooks)
+        Box::pin(async move {
+            tokio::time::sleep(self.buy_delay).await;
+            self.inner.buy(number, hooks).await
+        })
     }
     fn update_webhooks(&self, sid: String, hooks: Webhooks) -> BoxFuture<'_, Result<(), CarrierError>> {
         self.inner.update_webhooks(sid, hooks)

@@ -5,7 +5,9 @@ use reqwest::{Method, StatusCode};
 use ringtrack_store::test_on_both_backends;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, assert_error, body};
+use std::time::{Duration, Instant};
+
+use crate::common::{FaultyCarrier, TestApp, assert_error, body, sandbox};
 
 /// The fields of a number, exactly as API.md lists them.
 const NUMBER_FIELDS: [&str; 16] = [
@@ -355,6 +357,39 @@ test_on_both_backends! {
         let pass = renew(now + jiff::SignedDuration::from_hours(24 * 400)).await.unwrap();
         assert_eq!(pass, Default::default());
         assert_eq!(app.balance(app.business).await, 200);
+        app.stop().await;
+    }
+
+    async fn a_slow_carrier_holds_up_no_one_else(backend: Backend) {
+        let app = TestApp::spawn_with_carrier(backend, |store, dir| {
+            std::sync::Arc::new(FaultyCarrier { buy_delay: Duration::from_secs(5), ..FaultyCarrier::around(sandbox(store, dir)) })
+        }).await;
+        app.credit(app.business, 10_000).await;
+        let (_, other_key) = app.new_business("Other Co").await;
+        let purchase = |key: &str| {
+            app.as_key(key, Method::POST, "/api/v1/numbers/purchase").header("Idempotency-Key", "first-number")
+                .json(&json!({"area_code": "573"})).send()
+        };
+        let buying = tokio::spawn(purchase(&app.key));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // While the carrier takes its time, another business writes at once...
+        let started = Instant::now();
+        let flow = app.as_key(&other_key, Method::POST, "/api/v1/call-flows")
+            .json(&json!({"name": "Main", "steps": [{"type": "greeting", "message": "Hi"}]})).send().await.unwrap();
+        assert_eq!(flow.status(), StatusCode::CREATED);
+        let waited = started.elapsed();
+        println!("another business's write during a 5 s purchase: {waited:?}");
+        assert!(waited < Duration::from_secs(2), "{waited:?}");
+        // ...and a repeat of the purchase is told it is under way, buying nothing.
+        assert_error(purchase(&app.key).await.unwrap(), 409, "conflict", &[]).await;
+        let bought = buying.await.unwrap().unwrap();
+        assert_eq!(bought.status(), StatusCode::CREATED);
+        let bought = body(bought).await;
+        let again = purchase(&app.key).await.unwrap();
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        assert_eq!(body(again).await, bought);
+        assert_eq!(app.balance(app.business).await, 10_000 - 300, "charged once");
+        assert_eq!(body(app.get("/api/v1/numbers").await).await["data"]["total"], 1);
         app.stop().await;
     }
 }
