@@ -26,7 +26,8 @@ pub struct CallFlowView {
     id: CallFlowId,
     #[schema(example = "Google Ads")]
     name: String,
-    /// The steps, in order (see the step types in API.md).
+    /// The steps, in order: greeting, forward, multi_ring, round_robin, menu, schedule,
+    /// voicemail, geo_route, source_route, hangup.
     #[schema(value_type = Vec<Object>)]
     steps: Vec<Step>,
     #[schema(value_type = Object)]

@@ -1,4 +1,4 @@
-//! `/api/v1/calls`: the call log with every filter of API.md, one call, a person's
+//! `/api/v1/calls`: the call log with every filter of the CallScaler reference, one call, a person's
 //! changes (verdict, notes, tags), and the CSV export streamed in constant memory.
 
 use axum::extract::State;
@@ -425,7 +425,7 @@ fn push_call(out: &mut String, c: &Call) {
     let (id, number, flow) =
         (c.id.to_string(), c.number_id.map(|n| n.to_string()), c.call_flow_id.map(|f| f.to_string()));
     let (reasons, tags) = (c.ai_reasons.join("; "), c.tags.join("; "));
-    let cells: Vec<Cell> = vec![
+    let cells: Vec<Cell<'_>> = vec![
         id.as_str().into(),
         c.caller_number.as_str().into(),
         (&c.tracking_number).into(),

@@ -122,7 +122,7 @@ fn push_text(out: &mut String, text: &str) {
 mod tests {
     use super::*;
 
-    fn row(cells: Vec<Cell>) -> String {
+    fn row(cells: Vec<Cell<'_>>) -> String {
         let mut out = String::new();
         push_row(&mut out, cells);
         out

@@ -160,7 +160,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
 pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
+    T: Deserialize<'de>,
 {
     use serde::Deserialize;
     Option::<T>::deserialize(deserializer).map(Some)

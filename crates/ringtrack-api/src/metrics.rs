@@ -153,7 +153,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = Router::new().route("/metrics", get(metrics)).with_state(state);
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await

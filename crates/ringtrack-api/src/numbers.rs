@@ -24,7 +24,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, ListParams, Paging, PathId, nullable, parse_id};
 use crate::idempotency::{self, IdempotencyKey};
 
-/// A tracking number, exactly as API.md shapes it.
+/// A tracking number, exactly as the CallScaler reference shapes it.
 #[derive(Serialize, ToSchema)]
 pub struct NumberView {
     #[schema(value_type = String, format = Uuid)]

@@ -37,7 +37,7 @@ pub async fn request_context(request: Request, next: Next) -> Response {
             status = response.status().as_u16(),
             latency_ms = format!("{latency_ms:.2}"),
             "request"
-        )
+        );
     });
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {

@@ -161,7 +161,7 @@ impl SandboxCarrier {
     }
 
     /// The sandbox names its recordings `sandbox:RE…`; nothing else is a file of its.
-    fn recording_path(&self, recording_url: &str) -> Result<std::path::PathBuf, CarrierError> {
+    fn recording_path(&self, recording_url: &str) -> Result<PathBuf, CarrierError> {
         let sid = recording_url
             .strip_prefix("sandbox:")
             .filter(|sid| sid.starts_with("RE") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit()))

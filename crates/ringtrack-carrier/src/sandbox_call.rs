@@ -5,8 +5,8 @@
 //! carrier makes them (8 kHz WAV, two channels for a conversation: caller left, agent
 //! right) with espeak-ng when it is installed (so transcription has real words), a tone
 //! otherwise. The audio is built with `ringtrack-media`'s codec functions, so the sandbox
-//! and the pipeline read and write WAV the same way (the one arrow DESIGN.md did not draw:
-//! carrier -> media).
+//! and the pipeline read and write WAV the same way (so the carrier crate depends on the
+//! media crate, the one arrow between two crates of the same tier).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};

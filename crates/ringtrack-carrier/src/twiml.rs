@@ -210,7 +210,7 @@ impl Element {
     }
 }
 
-fn element(start: &BytesStart) -> Result<Element, String> {
+fn element(start: &BytesStart<'_>) -> Result<Element, String> {
     let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
     let mut attributes = Vec::new();
     for attribute in start.attributes() {

@@ -494,7 +494,7 @@ impl Checker {
                     Some([from, to])
                         if minute_of_day(from).zip(minute_of_day(to)).is_some_and(|(a, b)| a < b) =>
                     {
-                        day_ranges.push([(*from).to_owned(), (*to).to_owned()])
+                        day_ranges.push([(*from).to_owned(), (*to).to_owned()]);
                     }
                     _ => self.fail(
                         format!("{day_path}[{i}]"),

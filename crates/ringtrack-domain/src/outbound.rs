@@ -38,9 +38,9 @@ pub fn parse_url(raw: &str, reach: Reach) -> Result<Url, &'static str> {
     }
     let loopback = match url.host() {
         None => return Err("must be an https:// URL with a host"),
-        Some(url::Host::Ipv4(ip)) => check_ip(IpAddr::V4(ip), reach)?,
-        Some(url::Host::Ipv6(ip)) => check_ip(IpAddr::V6(ip), reach)?,
-        Some(url::Host::Domain(name)) => check_name(name, reach)?,
+        Some(Host::Ipv4(ip)) => check_ip(IpAddr::V4(ip), reach)?,
+        Some(Host::Ipv6(ip)) => check_ip(IpAddr::V6(ip), reach)?,
+        Some(Host::Domain(name)) => check_name(name, reach)?,
     };
     match url.scheme() {
         "https" => Ok(url),

@@ -251,7 +251,7 @@ impl ScoringSettings {
                             }
                             Err(message) => errors.push(field, message),
                         }
-                    })
+                    });
                 }
                 "weights" => {
                     for_each_family(&mut errors, "weights", value, |errors, field, family, weight| {
@@ -261,7 +261,7 @@ impl ScoringSettings {
                             }
                             None => errors.push(field, "must be a whole number from -100 to 100"),
                         }
-                    })
+                    });
                 }
                 other => errors.push(other, "is not a scoring setting"),
             }

@@ -361,8 +361,6 @@ pub async fn insert(tx: &mut Tx, new: NewCall, engine_state: &str) -> Result<Cal
     Ok(by_id(&mut *tx, id).await?.expect("just inserted"))
 }
 
-/// Holds the call's row until `tx` ends, so that two callbacks of one call (a dial's end
-/// and its recording, say) are handled one after the other.
 /// Calls still in progress with no sign of life (no callback) since `since`, the quietest
 /// first, from just after `after` (an `updated_at` and id, as the last of the previous
 /// page), at most `limit`: those whose final status may have been lost.
@@ -385,6 +383,8 @@ pub async fn quiet_in_progress(
     Ok(db.conn().fetch_all(select).await?)
 }
 
+/// Holds the call's row until `tx` ends, so that two callbacks of one call (a dial's end
+/// and its recording, say) are handled one after the other.
 pub async fn lock(tx: &mut Tx, id: Uuid) -> Result<Option<Call>> {
     let select = Sql::new(format!("SELECT {COLUMNS} FROM calls WHERE id = $1{}", tx.row_lock())).bind(id);
     Ok(tx.conn().fetch_optional(select).await?)

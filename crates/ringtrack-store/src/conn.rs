@@ -333,7 +333,7 @@ impl From<jiff::Timestamp> for Value {
 }
 impl From<Option<jiff::Timestamp>> for Value {
     fn from(v: Option<jiff::Timestamp>) -> Self {
-        Value::Int(v.map(|t| t.as_second()))
+        Value::Int(v.map(jiff::Timestamp::as_second))
     }
 }
 impl From<Option<bool>> for Value {

@@ -134,7 +134,7 @@ async fn check_numbers(
             None => refused.push((i, "is not a number of this business".into())),
             Some(m) if m.status == "released" => refused.push((i, "is released".into())),
             Some(Membership { pool_id: Some(other), .. }) if other != pool.to_string() => {
-                refused.push((i, format!("is already in pool {other}")))
+                refused.push((i, format!("is already in pool {other}")));
             }
             Some(_) => {}
         }

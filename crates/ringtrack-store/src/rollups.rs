@@ -306,8 +306,8 @@ struct Split {
 }
 
 fn split(range: &DateRange) -> Split {
-    let from = range.from.map(|t| t.as_second());
-    let to = range.to.map(|t| t.as_second());
+    let from = range.from.map(Timestamp::as_second);
+    let to = range.to.map(Timestamp::as_second);
     let first_day = from.map(|s| s.div_euclid(DAY) + i64::from(s.rem_euclid(DAY) != 0));
     let end_day = to.map(|s| s.div_euclid(DAY));
     if let (Some(a), Some(b)) = (first_day, end_day)

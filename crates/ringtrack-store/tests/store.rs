@@ -130,7 +130,7 @@ test_on_both_backends! {
         let key = new_key(&store, business, Role::Viewer).await.unwrap();
         let read = || async {
             let page = api_keys::list(&store, business, &PageRequest::default()).await.unwrap();
-            page.items[0].last_used_at.map(|t| t.as_second())
+            page.items[0].last_used_at.map(jiff::Timestamp::as_second)
         };
         for (at, expected) in [(1_800_000_000, 1_800_000_000), (1_800_000_030, 1_800_000_000), (1_800_000_060, 1_800_000_060)] {
             let mut tx = store.begin().await.unwrap();

@@ -214,7 +214,7 @@ pub struct PipelineArgs {
     pub transcriber: TranscriberKind,
     /// A ggml Whisper model (base, small, large-v3…) [default: DATA_DIR/models/ggml-tiny.en.bin]
     #[arg(long, env = "RINGTRACK_WHISPER_MODEL")]
-    pub whisper_model: Option<std::path::PathBuf>,
+    pub whisper_model: Option<PathBuf>,
     #[arg(long, env = "RINGTRACK_OPENAI_BASE_URL", default_value = "https://api.openai.com")]
     pub openai_base_url: String,
     #[arg(long, env = "RINGTRACK_OPENAI_API_KEY", hide_env_values = true)]

@@ -174,7 +174,7 @@ impl Pipeline {
         F: for<'t> FnOnce(
             &'t mut ringtrack_store::Tx,
         ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = Result<(), ringtrack_store::StoreError>> + Send + 't>,
+            Box<dyn Future<Output = Result<(), ringtrack_store::StoreError>> + Send + 't>,
         >,
     {
         let mut tx = self.store.begin().await?;

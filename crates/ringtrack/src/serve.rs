@@ -174,7 +174,7 @@ fn print_first_key(business: BusinessId, key: &ApiKeySecret, local: SocketAddr) 
 
 /// SIGINT or SIGTERM, listened for from the moment this is called: a signal that comes
 /// before the server is up still stops it cleanly.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt()).context("installing a SIGINT handler")?;
     let mut terminate = signal(SignalKind::terminate()).context("installing a SIGTERM handler")?;

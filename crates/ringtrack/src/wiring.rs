@@ -162,7 +162,7 @@ pub fn app_state(
         api_limits: Arc::new(RateLimiter::new(DEFAULT_API_RATE)),
         carrier_limits: Arc::new(RateLimiter::new(DEFAULT_CARRIER_WEBHOOK_RATE)),
         metrics: Arc::default(),
-        sealer: Arc::new(ringtrack_domain::secrets::Sealer::new(&[0; 32])),
+        sealer: Arc::new(Sealer::new(&[0; 32])),
     };
     if let Some(recordings) = sandbox_recordings {
         state.sandbox = Some(Arc::new(SandboxCaller::new(webhook_token, state.webhooks(), recordings)));

@@ -31,7 +31,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Runs jobs until `stop` turns true; jobs still running then are given back untried.
 pub async fn run(pipeline: Arc<Pipeline>, config: WorkerConfig, mut stop: watch::Receiver<bool>) {
-    let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    let owner = format!("{}-{}", std::process::id(), Uuid::new_v4().simple());
     let mut running: JoinSet<Uuid> = JoinSet::new();
     let mut in_flight: HashMap<Uuid, Claimed> = HashMap::new();
     let mut pruned = std::time::Instant::now();
@@ -114,11 +114,11 @@ async fn run_one(pipeline: Arc<Pipeline>, claimed: Claimed, config: WorkerConfig
     match outcome {
         Ok(()) => tracing::debug!(job_id = %claimed.id, kind, attempt = claimed.attempt, "job done"),
         Err(JobError::LeaseLost) => {
-            tracing::warn!(job_id = %claimed.id, kind, "lost the job's lease; another worker has it")
+            tracing::warn!(job_id = %claimed.id, kind, "lost the job's lease; another worker has it");
         }
         Err(JobError::Retry(error)) => match jobs::fail(&store, &claimed, &error, &config.retry).await {
             Ok(AfterFailure::RetryIn(delay)) => {
-                tracing::warn!(job_id = %claimed.id, kind, attempt = claimed.attempt, %error, retry_in_ms = delay.as_millis() as u64, "job failed; will retry")
+                tracing::warn!(job_id = %claimed.id, kind, attempt = claimed.attempt, %error, retry_in_ms = delay.as_millis() as u64, "job failed; will retry");
             }
             Ok(AfterFailure::Failed) => {
                 tracing::error!(job_id = %claimed.id, kind, attempts = claimed.attempt, %error, "job failed for good");
@@ -128,7 +128,7 @@ async fn run_one(pipeline: Arc<Pipeline>, claimed: Claimed, config: WorkerConfig
             }
             Ok(AfterFailure::LeaseLost) => {}
             Err(store_error) => {
-                tracing::error!(job_id = %claimed.id, %store_error, "cannot record a job's failure")
+                tracing::error!(job_id = %claimed.id, %store_error, "cannot record a job's failure");
             }
         },
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{FaultyCarrier, TestApp, assert_error, body, sandbox};
 
-/// The fields of a number, exactly as API.md lists them.
+/// The fields of a number, exactly as the CallScaler reference lists them.
 const NUMBER_FIELDS: [&str; 16] = [
     "call_flow_id",
     "call_flow_name",
