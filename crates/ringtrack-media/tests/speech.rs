@@ -3,11 +3,11 @@
 //! transcribes both, and the word error rate must stay within bounds. Prints the WERs and
 //! the speed in times real time (run with `--nocapture` to see them).
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ringtrack_media::audio;
 use ringtrack_media::transcribe::{Whisper, transcribe};
+use ringtrack_store::testing::{Tier, speech_model, tier_ready};
 
 const SENTENCES: &[&str] = &[
     "Hello, I would like to schedule an appointment for tomorrow morning.",
@@ -17,12 +17,6 @@ const SENTENCES: &[&str] = &[
     "We need someone to look at a leak under the kitchen sink.",
     "Can you send a technician this afternoon to check the furnace?",
 ];
-
-fn model() -> PathBuf {
-    std::env::var("RINGTRACK_TEST_WHISPER_MODEL").map(PathBuf::from).unwrap_or_else(|_| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-data/models/ggml-tiny.en.bin")
-    })
-}
 
 fn run(command: &mut Command) {
     let status = command.status().unwrap_or_else(|e| panic!("{command:?}: {e} (scripts/test installs it)"));
@@ -62,7 +56,10 @@ fn word_error_rate_counts_edits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whisper_transcribes_clean_and_telephone_speech() {
-    let whisper = Whisper::load(&model()).expect("the speech model");
+    if !tier_ready(Tier::Speech) {
+        return;
+    }
+    let whisper = Whisper::load(&speech_model()).expect("the speech model");
     let dir = tempfile::tempdir().unwrap();
     let (mut clean_reference, mut clean_heard) = (Vec::new(), Vec::new());
     let mut phone_heard = Vec::new();

@@ -1,7 +1,91 @@
 //! Fresh databases for tests: a SQLite file in a temporary directory, or a PostgreSQL
 //! database with a unique name, dropped when the guard is dropped (even after a panic).
+//! And the suite's tiers: what a test needs beyond Rust (PostgreSQL, a local S3, the speech
+//! model). `cargo test` on a fresh clone runs every test whose tier is here and names, once,
+//! the tiers it skipped and why; `scripts/test` sets `RINGTRACK_TEST_ALL_TIERS=1`, and then
+//! a missing tier fails the test instead.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
 use crate::Backend;
+
+/// What a test may need beyond Rust.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tier {
+    Postgres,
+    S3,
+    Speech,
+}
+
+/// Whether `tier` is here. When it is not: with `RINGTRACK_TEST_ALL_TIERS` set, a panic
+/// naming what is missing; otherwise `false`, and one line on stderr (past the harness's
+/// capture) the first time this test binary meets the missing tier.
+pub fn tier_ready(tier: Tier) -> bool {
+    let Some(why) = missing(tier) else { return true };
+    if std::env::var_os("RINGTRACK_TEST_ALL_TIERS").is_some() {
+        panic!("the {tier:?} tier is required (RINGTRACK_TEST_ALL_TIERS) but {why}");
+    }
+    static SAID: Mutex<Option<HashSet<Tier>>> = Mutex::new(None);
+    let mut said = SAID.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if said.get_or_insert_with(HashSet::new).insert(tier) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipping the {tier:?} tier's tests: {why} (scripts/test runs every tier)"
+        );
+    }
+    false
+}
+
+fn missing(tier: Tier) -> Option<String> {
+    match tier {
+        Tier::Postgres => {
+            static ANSWERS: OnceLock<Option<String>> = OnceLock::new();
+            ANSWERS.get_or_init(postgres_missing).clone()
+        }
+        Tier::S3 => std::env::var_os("RINGTRACK_TEST_S3_ENDPOINT")
+            .is_none()
+            .then(|| "RINGTRACK_TEST_S3_ENDPOINT names no local S3 endpoint".to_owned()),
+        Tier::Speech => {
+            let model = speech_model();
+            let on_path = |tool: &str| {
+                std::env::var_os("PATH")
+                    .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
+            };
+            if !model.exists() {
+                Some(format!("no speech model at {}", model.display()))
+            } else if !(on_path("espeak-ng") && on_path("sox")) {
+                Some("espeak-ng and sox (real speech) are not installed".to_owned())
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// Whether anything listens where the PostgreSQL URL points.
+fn postgres_missing() -> Option<String> {
+    let url = postgres_admin_url();
+    let authority = url.split("://").nth(1)?.split('/').next()?;
+    let host_port = authority.rsplit('@').next()?;
+    let address = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:5432") };
+    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&address)
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .is_some_and(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(1)).is_ok());
+    (!reachable).then(|| format!("no PostgreSQL answers at {address} (RINGTRACK_TEST_POSTGRES_URL)"))
+}
+
+/// The offline speech model the speech tests load: `RINGTRACK_TEST_WHISPER_MODEL`, or the
+/// one `scripts/test` prepares under `target/test-data`.
+pub fn speech_model() -> PathBuf {
+    std::env::var_os("RINGTRACK_TEST_WHISPER_MODEL").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/test-data/models/ggml-tiny.en.bin"))
+    })
+}
 
 /// Where the test suite finds a PostgreSQL server it may create databases on.
 pub fn postgres_admin_url() -> String {
@@ -96,6 +180,9 @@ macro_rules! test_on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
+                    if !$crate::testing::tier_ready($crate::testing::Tier::Postgres) {
+                        return;
+                    }
                     let $backend = $crate::Backend::Postgres;
                     $body
                 }

@@ -334,10 +334,7 @@ fn unlimited_rate() -> Rate {
 pub fn whisper() -> Arc<dyn SpeechEngine> {
     static MODEL: std::sync::OnceLock<Whisper> = std::sync::OnceLock::new();
     let model = MODEL.get_or_init(|| {
-        let path = std::env::var("RINGTRACK_TEST_WHISPER_MODEL").unwrap_or_else(|_| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/test-data/models/ggml-tiny.en.bin").to_owned()
-        });
-        Whisper::load(std::path::Path::new(&path)).unwrap_or_else(|e| {
+        Whisper::load(&ringtrack_store::testing::speech_model()).unwrap_or_else(|e| {
             panic!("{e}\n(run scripts/test, or `cargo run -- --data-dir target/test-data models fetch`)")
         })
     });
@@ -345,6 +342,7 @@ pub fn whisper() -> Arc<dyn SpeechEngine> {
 }
 
 /// A fresh bucket on the local S3 endpoint `scripts/test` starts (moto, on loopback).
+/// Call only once `tier_ready(Tier::S3)` said so.
 pub async fn s3_bucket() -> StorageConfig {
     let endpoint = std::env::var("RINGTRACK_TEST_S3_ENDPOINT")
         .expect("RINGTRACK_TEST_S3_ENDPOINT names the local S3 endpoint (scripts/test starts one)");

@@ -18,9 +18,7 @@ const LONG_VOICEMAIL: &str = "Hello, this is Maria calling about the air conditi
     Also let me know how much a service call costs on the weekend. Thank you very much.";
 
 fn model() -> String {
-    std::env::var("RINGTRACK_TEST_WHISPER_MODEL").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/test-data/models/ggml-tiny.en.bin").to_owned()
-    })
+    ringtrack_store::testing::speech_model().display().to_string()
 }
 
 /// A business with a balance and a tracking number whose flow takes voicemails; answers
@@ -276,6 +274,9 @@ async fn assert_answered_writes_complete(store: &Store, line: &Line, answered: &
 
 test_on_both_backends! {
     async fn a_server_killed_mid_transcription_finishes_the_job_after_restart(backend: Backend) {
+        if !ringtrack_store::testing::tier_ready(ringtrack_store::testing::Tier::Speech) {
+            return;
+        }
         let db = TestDatabase::create(backend).await;
         let dir = tempfile::tempdir().unwrap();
         let model = model();
@@ -405,6 +406,9 @@ test_on_both_backends! {
 /// without its write, and the same process serves again at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_outlives_its_database_connections_being_cut() {
+    if !ringtrack_store::testing::tier_ready(ringtrack_store::testing::Tier::Postgres) {
+        return;
+    }
     const CUTS: u64 = 4;
     let db = TestDatabase::create(ringtrack_store::Backend::Postgres).await;
     let dir = tempfile::tempdir().unwrap();
@@ -449,6 +453,9 @@ async fn a_server_outlives_its_database_connections_being_cut() {
 /// heartbeats and calls to the numbers shown, and a month falling due for every number.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_servers_on_one_postgres_keep_every_invariant() {
+    if !ringtrack_store::testing::tier_ready(ringtrack_store::testing::Tier::Postgres) {
+        return;
+    }
     const CALLS_PER_NODE: usize = 8;
     const POOL_SIZE: usize = 12;
     const VISITS: usize = 150;

@@ -103,6 +103,9 @@ test_on_both_backends! {
     }
 
     async fn a_voicemail_is_kept_transcribed_and_scored(backend: Backend) {
+        if !ringtrack_store::testing::tier_ready(ringtrack_store::testing::Tier::Speech) {
+            return;
+        }
         let mut app = TestApp::spawn(backend).await;
         app.start_worker(Some(whisper()), 50);
         let tracking = voicemail_number(&app).await;
@@ -148,6 +151,9 @@ test_on_both_backends! {
     }
 
     async fn an_answered_call_is_transcribed_per_channel(backend: Backend) {
+        if !ringtrack_store::testing::tier_ready(ringtrack_store::testing::Tier::Speech) {
+            return;
+        }
         let mut app = TestApp::spawn(backend).await;
         app.start_worker(Some(whisper()), 50);
         let tracking = answered_number(&app).await;
@@ -229,6 +235,9 @@ test_on_both_backends! {
     }
 
     async fn recordings_kept_on_s3_are_served_from_it(backend: Backend) {
+        if !ringtrack_store::testing::tier_ready(ringtrack_store::testing::Tier::S3) {
+            return;
+        }
         let mut app = TestApp::spawn_with_storage(backend, s3_bucket().await).await;
         app.start_worker(None, 50);
         let tracking = voicemail_number(&app).await;
