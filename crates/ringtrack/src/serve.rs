@@ -36,13 +36,19 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     let sandbox =
         (args.carrier.carrier == CarrierKind::Sandbox).then(|| wiring::sandbox_recordings(&storage.data_dir));
     let recordings = wiring::recordings(&args.pipeline, &storage.data_dir)?;
-    let mut state =
-        wiring::app_state(store.clone(), carrier, prices, &public_url, &token, sandbox, recordings);
-    state.dni_limits = Arc::new(wiring::dni_limits(&args)?);
-    state.allow_http_webhooks = args.allow_http_webhooks;
-    state.api_limits = Arc::new(wiring::api_limits(&args)?);
-    state.carrier_limits = Arc::new(wiring::carrier_limits(&args)?);
-    state.sealer = Arc::new(wiring::sealer(args.secret_key.as_deref(), &storage.data_dir)?);
+    let state = wiring::AppParts {
+        store: store.clone(),
+        carrier,
+        prices,
+        public_url: public_url.clone(),
+        webhook_token: token,
+        sandbox_recordings: sandbox,
+        recordings,
+        sealer: wiring::sealer(args.secret_key.as_deref(), &storage.data_dir)?,
+        limits: wiring::Limits::from_args(&args)?,
+        allow_http_webhooks: args.allow_http_webhooks,
+    }
+    .build();
     let pipeline = wiring::pipeline(&args.pipeline, &state, &storage.data_dir)?;
 
     let metrics = match args.metrics_bind {

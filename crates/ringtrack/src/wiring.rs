@@ -11,7 +11,7 @@ use ringtrack_api::rate_limit::{Rate, RateLimiter};
 use ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE;
 use ringtrack_carrier::sandbox_call::SandboxCaller;
 use ringtrack_carrier::{
-    BoxFuture, Carrier, CarrierError, NumberRegistry, SandboxCarrier, TwilioCarrier, TwilioConfig,
+    BoxFuture, Carrier, CarrierError, NumberRegistry, SandboxCarrier, TwilioCarrier, TwilioConfig, Webhooks,
 };
 use ringtrack_domain::jobs::RetryPolicy;
 use ringtrack_domain::secrets::Sealer;
@@ -25,11 +25,6 @@ use crate::deliveries::Sender;
 use crate::llm::LlmScorer;
 use crate::pipeline::Pipeline;
 use crate::worker::WorkerConfig;
-
-/// The API's limit per key: 20 requests a second, bursts of 100.
-pub const DEFAULT_API_RATE: Rate = Rate { per_second: 20.0, burst: 100.0 };
-/// Carrier webhooks per address: 100 a second, bursts of 500.
-pub const DEFAULT_CARRIER_WEBHOOK_RATE: Rate = Rate { per_second: 100.0, burst: 500.0 };
 
 /// The sandbox's knowledge of which numbers are sold or aging: the numbers table.
 pub struct StoreRegistry(pub Store);
@@ -138,36 +133,70 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     file.write_all(contents.as_bytes())
 }
 
-/// The server's state. `sandbox_recordings` is where the sandbox carrier keeps the
-/// recordings of the calls it places; `None` when the carrier is a real one.
-pub fn app_state(
-    store: Store,
-    carrier: Arc<dyn Carrier>,
-    prices: Prices,
-    public_url: &str,
-    webhook_token: &str,
-    sandbox_recordings: Option<PathBuf>,
-    recordings: Recordings,
-) -> AppState {
-    let mut state = AppState {
-        store,
-        carrier,
-        prices,
-        public_url: Arc::from(public_url.trim_end_matches('/')),
-        webhook_token: Arc::from(webhook_token),
-        sandbox: None,
-        recordings,
-        dni_limits: Arc::default(),
-        allow_http_webhooks: false,
-        api_limits: Arc::new(RateLimiter::new(DEFAULT_API_RATE)),
-        carrier_limits: Arc::new(RateLimiter::new(DEFAULT_CARRIER_WEBHOOK_RATE)),
-        metrics: Arc::default(),
-        sealer: Arc::new(Sealer::new(&[0; 32])),
-    };
-    if let Some(recordings) = sandbox_recordings {
-        state.sandbox = Some(Arc::new(SandboxCaller::new(webhook_token, state.webhooks(), recordings)));
+/// Everything the server's state is made of. `serve` makes it from its configuration and
+/// every test from its options; the state is then built whole, nothing patched after.
+pub struct AppParts {
+    pub store: Store,
+    pub carrier: Arc<dyn Carrier>,
+    pub prices: Prices,
+    pub public_url: String,
+    pub webhook_token: String,
+    /// Where the sandbox carrier keeps the recordings of the calls it places; `None` when
+    /// the carrier is a real one.
+    pub sandbox_recordings: Option<PathBuf>,
+    pub recordings: Recordings,
+    /// Seals secrets at rest: made only from a real key (`sealer`).
+    pub sealer: Sealer,
+    pub limits: Limits,
+    /// Webhook endpoints may be loopback, over plain http:// (local testing only).
+    pub allow_http_webhooks: bool,
+}
+
+/// This node's limits: API requests per key, carrier webhooks per address, the public DNI
+/// endpoints.
+pub struct Limits {
+    pub api: Rate,
+    pub carrier_webhooks: Rate,
+    pub dni: DniLimits,
+}
+
+impl Limits {
+    pub fn from_args(args: &ServeArgs) -> anyhow::Result<Limits> {
+        Ok(Limits {
+            api: rate("api", args.api_rate, args.api_burst)?,
+            carrier_webhooks: rate("carrier-webhook", args.carrier_webhook_rate, args.carrier_webhook_burst)?,
+            dni: DniLimits::new(
+                rate("dni-ip", args.dni_ip_rate, args.dni_ip_burst)?,
+                rate("dni-pool", args.dni_pool_rate, args.dni_pool_burst)?,
+                args.dni_leases_per_address,
+            ),
+        })
     }
-    state
+}
+
+impl AppParts {
+    /// The server's state, whole.
+    pub fn build(self) -> AppState {
+        let public_url: Arc<str> = Arc::from(self.public_url.trim_end_matches('/'));
+        let sandbox = self.sandbox_recordings.map(|recordings| {
+            Arc::new(SandboxCaller::new(&self.webhook_token, Webhooks::at(&public_url), recordings))
+        });
+        AppState {
+            store: self.store,
+            carrier: self.carrier,
+            prices: self.prices,
+            public_url,
+            webhook_token: Arc::from(self.webhook_token.as_str()),
+            sandbox,
+            recordings: self.recordings,
+            dni_limits: Arc::new(self.limits.dni),
+            allow_http_webhooks: self.allow_http_webhooks,
+            api_limits: Arc::new(RateLimiter::new(self.limits.api)),
+            carrier_limits: Arc::new(RateLimiter::new(self.limits.carrier_webhooks)),
+            metrics: Arc::default(),
+            sealer: Arc::new(self.sealer),
+        }
+    }
 }
 
 /// Where the sandbox keeps recordings under the data dir.
@@ -259,25 +288,6 @@ fn rate(flag: &str, per_second: f64, burst: f64) -> anyhow::Result<Rate> {
         bail!("--{flag}-rate must be above 0 and --{flag}-burst at least 1");
     }
     Ok(Rate { per_second, burst })
-}
-
-/// This node's limits on the public DNI endpoints.
-pub fn dni_limits(args: &ServeArgs) -> anyhow::Result<DniLimits> {
-    Ok(DniLimits::new(
-        rate("dni-ip", args.dni_ip_rate, args.dni_ip_burst)?,
-        rate("dni-pool", args.dni_pool_rate, args.dni_pool_burst)?,
-        args.dni_leases_per_address,
-    ))
-}
-
-/// This node's limit on API requests per key.
-pub fn api_limits(args: &ServeArgs) -> anyhow::Result<RateLimiter> {
-    Ok(RateLimiter::new(rate("api", args.api_rate, args.api_burst)?))
-}
-
-/// This node's limit on carrier webhooks per address.
-pub fn carrier_limits(args: &ServeArgs) -> anyhow::Result<RateLimiter> {
-    Ok(RateLimiter::new(rate("carrier-webhook", args.carrier_webhook_rate, args.carrier_webhook_burst)?))
 }
 
 /// The key secrets are sealed with at rest: `RINGTRACK_SECRET_KEY` (every node of one

@@ -129,25 +129,28 @@ impl TestApp {
         let carrier = carrier(&store, data_dir.path());
         let sandbox_recordings = ringtrack::wiring::sandbox_recordings(data_dir.path());
         let recordings = Recordings::open(&storage, data_dir.path()).unwrap();
-        let mut state = ringtrack::wiring::app_state(
-            store.clone(),
-            carrier.clone(),
-            Prices::default(),
-            &base,
-            WEBHOOK_TOKEN,
-            Some(sandbox_recordings),
-            recordings.clone(),
-        );
-        state.dni_limits = Arc::new(options.dni_limits);
-        state.allow_http_webhooks = options.allow_http_webhooks;
         let key = ringtrack_domain::secrets::Sealer::generate_key();
         run_logs::remember_secret(&key);
-        state.sealer = Arc::new(ringtrack_domain::secrets::Sealer::from_base64(&key).unwrap());
+        let state = ringtrack::wiring::AppParts {
+            store: store.clone(),
+            carrier: carrier.clone(),
+            prices: Prices::default(),
+            public_url: base.clone(),
+            webhook_token: WEBHOOK_TOKEN.to_owned(),
+            sandbox_recordings: Some(sandbox_recordings),
+            recordings: recordings.clone(),
+            sealer: ringtrack_domain::secrets::Sealer::from_base64(&key).unwrap(),
+            limits: ringtrack::wiring::Limits {
+                api: options.api_rate,
+                carrier_webhooks: options.carrier_rate,
+                dni: options.dni_limits,
+            },
+            allow_http_webhooks: options.allow_http_webhooks,
+        }
+        .build();
         let state_sealer = state.sealer.clone();
         let outbound_reach = state.outbound_reach();
         let metrics = state.metrics.clone();
-        state.api_limits = Arc::new(ringtrack_api::rate_limit::RateLimiter::new(options.api_rate));
-        state.carrier_limits = Arc::new(ringtrack_api::rate_limit::RateLimiter::new(options.carrier_rate));
         let connections = options.connections;
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(ringtrack_api::serve(listener, state, connections, async {
