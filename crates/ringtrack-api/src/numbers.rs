@@ -358,9 +358,12 @@ pub async fn purchase(
         return Ok(replayed);
     }
     check_references(&mut tx, &auth, purchase.call_flow_id, purchase.group_id).await?;
-    if let Wanted::Number(number) = &purchase.wanted {
-        affordable(&state, &mut tx, auth.business_id, number).await?;
-    }
+    // Refused before the carrier is asked: a number bought and given back still costs.
+    let wanted_type = match &purchase.wanted {
+        Wanted::Number(number) => number_type(number),
+        Wanted::AreaCode(_, number_type) => *number_type,
+    };
+    affordable(&state, &mut tx, auth.business_id, wanted_type).await?;
     idempotency::claim(&mut tx, auth.business_id, &key, &hash).await?;
     tx.commit().await?;
 
@@ -378,7 +381,7 @@ pub async fn purchase(
     let recorded = async {
         let mut tx = state.store.begin().await?;
         businesses::lock(&mut tx, auth.business_id).await?;
-        let price = affordable(&state, &mut tx, auth.business_id, &chosen).await?;
+        let price = affordable(&state, &mut tx, auth.business_id, number_type(&chosen)).await?;
         let (area, _, _) = chosen.nanp().expect("purchases are North American");
         let place = nanp::area_code(area);
         let new = NewNumber {
@@ -432,14 +435,14 @@ fn number_type(number: &PhoneNumber) -> NumberType {
     if nanp::is_toll_free(area) { NumberType::TollFree } else { NumberType::Local }
 }
 
-/// The first month's price of `number`, if the business (locked in `tx`) can pay it.
+/// The first month's price of a number of `kind`, if the business (locked in `tx`) can pay it.
 async fn affordable(
     state: &AppState,
     tx: &mut Tx,
     business: BusinessId,
-    number: &PhoneNumber,
+    kind: NumberType,
 ) -> ApiResult<Cents> {
-    let price = state.prices.monthly(number_type(number));
+    let price = state.prices.monthly(kind);
     let balance = businesses::get(&mut *tx, business).await?.ok_or(ApiError::Unauthorized)?.balance;
     if balance < price {
         return Err(ApiError::InsufficientBalance(format!(
