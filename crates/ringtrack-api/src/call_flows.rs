@@ -2,7 +2,7 @@
 //! version (calls in progress keep theirs); old versions can be listed and restored; a
 //! flow can be dry-run for a hypothetical caller without storing anything.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use jiff::Timestamp;
 use ringtrack_domain::engine::{self, CallFacts, Flow, Script, TraceEntry};
 use ringtrack_domain::flow::{Settings, Step, parse_settings, parse_steps};
@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::envelope::{Created, Data, PageInfo};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ListParams, Paging, PathId, parse_phone};
+use crate::extract::{ApiJson, ListParams, Paging, PathId, VersionNumber, parse_phone};
 
 /// A call flow at its current version.
 #[derive(Serialize, ToSchema)]
@@ -316,11 +316,9 @@ pub async fn versions(
 pub async fn restore(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, version)): Path<(String, String)>,
+    PathId((id, VersionNumber(version))): PathId<(CallFlowId, VersionNumber)>,
 ) -> ApiResult<Data<OneCallFlow>> {
     auth.require(Access::Write)?;
-    let id: CallFlowId = id.parse().map_err(|_| ApiError::NotFound("Call flow"))?;
-    let version: i64 = version.parse().map_err(|_| ApiError::NotFound("Call flow version"))?;
     let mut tx = state.store.begin().await?;
     let versions =
         call_flows::versions(&mut tx, auth.business_id, id).await?.ok_or(ApiError::NotFound("Call flow"))?;

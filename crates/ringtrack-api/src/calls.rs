@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use jiff::Timestamp;
 use ringtrack_domain::calls::{CallFilter, CallFilterParams};
-use ringtrack_domain::{Access, FieldErrors, parse_text};
+use ringtrack_domain::{Access, CallId, FieldErrors, parse_text};
 use ringtrack_store::calls::{self, Call, CallChanges};
 use ringtrack_store::recordings;
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,7 @@ use crate::auth::Auth;
 use crate::csv::{Cell, push_row, stream_calls};
 use crate::envelope::{Data, PageInfo};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery, ListParams, Paging, nullable};
+use crate::extract::{ApiJson, ApiQuery, ListParams, Paging, PathId, nullable};
 
 #[derive(Serialize, ToSchema)]
 pub struct CallView {
@@ -176,10 +176,6 @@ pub async fn list(
     Ok(Data::new(CallList { calls, page }))
 }
 
-fn call_id(raw: &str) -> ApiResult<Uuid> {
-    raw.parse().map_err(|_| ApiError::NotFound("Call"))
-}
-
 #[utoipa::path(
     get, path = "/calls/{id}", tag = "Calls", operation_id = "get_call",
     params(("id" = String, Path, format = Uuid)),
@@ -190,11 +186,11 @@ fn call_id(raw: &str) -> ApiResult<Uuid> {
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    PathId(id): PathId<CallId>,
 ) -> ApiResult<Data<CallView>> {
     auth.require(Access::Read)?;
     let call =
-        calls::get(&state.store, auth.business_id, call_id(&id)?).await?.ok_or(ApiError::NotFound("Call"))?;
+        calls::get(&state.store, auth.business_id, id.as_uuid()).await?.ok_or(ApiError::NotFound("Call"))?;
     Ok(Data::new(call.into()))
 }
 
@@ -216,11 +212,11 @@ pub async fn get(
 pub async fn recording(
     State(state): State<AppState>,
     auth: Auth,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    PathId(id): PathId<CallId>,
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     auth.require(Access::Read)?;
-    let id = call_id(&id)?;
+    let id = id.as_uuid();
     calls::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Call"))?;
     let recording = recordings::get(&state.store, auth.business_id, id, None)
         .await?
@@ -278,10 +274,10 @@ pub struct TranscriptionBody {
 pub async fn transcription(
     State(state): State<AppState>,
     auth: Auth,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    PathId(id): PathId<CallId>,
 ) -> ApiResult<Data<TranscriptionBody>> {
     auth.require(Access::Read)?;
-    let id = call_id(&id)?;
+    let id = id.as_uuid();
     calls::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Call"))?;
     let found = recordings::transcription(&state.store, auth.business_id, id)
         .await?
@@ -346,11 +342,11 @@ const MAX_TAGS: usize = 50;
 pub async fn update(
     State(state): State<AppState>,
     auth: Auth,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    PathId(id): PathId<CallId>,
     ApiJson(input): ApiJson<UpdateCall>,
 ) -> ApiResult<Data<CallView>> {
     auth.require(Access::Write)?;
-    let id = call_id(&id)?;
+    let id = id.as_uuid();
     let mut errors = FieldErrors::new();
     let notes = input.notes.map(|n| {
         n.filter(|n| !n.trim().is_empty()).and_then(|n| errors.take(parse_text("notes", &n, MAX_NOTES)))

@@ -10,7 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 use ringtrack_domain::dates::{DateRange, DateRangeParams};
 use ringtrack_domain::paging::{PageRequest, PagingParams};
 use ringtrack_domain::{
-    ApiKeyId, CallFlowId, FieldError, FieldErrors, NumberGroupId, NumberId, NumberPoolId, PhoneNumber,
+    ApiKeyId, CallFlowId, CallId, DeliveryId, FieldError, FieldErrors, FormId, NumberGroupId, NumberId,
+    NumberPoolId, PhoneNumber, VoicemailId, WebhookId,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -197,43 +198,73 @@ pub struct ListParams {
     cursor: Option<String>,
 }
 
-/// An id in the path. One that is malformed cannot exist, so it is a 404 like any other
-/// unknown id; so is another business's id.
+/// The ids in a request's path, parsed: one resource's (`PathId<CallId>`) or a resource's
+/// and one of its own (`PathId<(WebhookId, DeliveryId)>`). One that is malformed cannot
+/// exist, so it is a 404 like any other unknown id; so is another business's id.
 pub struct PathId<T>(pub T);
 
-/// What the 404 of a resource's id calls it.
-pub trait Resource {
-    const NAME: &'static str;
+/// What a path segment names, and what its 404 calls it.
+pub trait PathIds: Sized {
+    fn parse(segments: &[String]) -> Result<Self, ApiError>;
 }
 
-impl Resource for ApiKeyId {
-    const NAME: &'static str = "API key";
+macro_rules! path_segment {
+    ($($type:ty => $name:literal),+ $(,)?) => {$(
+        impl PathIds for $type {
+            fn parse(segments: &[String]) -> Result<Self, ApiError> {
+                match segments {
+                    [one] => one.parse().map_err(|_| ApiError::NotFound($name)),
+                    _ => Err(ApiError::NotFound($name)),
+                }
+            }
+        }
+    )+};
 }
 
-impl Resource for NumberId {
-    const NAME: &'static str = "Number";
+path_segment! {
+    ApiKeyId => "API key",
+    NumberId => "Number",
+    NumberGroupId => "Number group",
+    CallFlowId => "Call flow",
+    NumberPoolId => "Number pool",
+    CallId => "Call",
+    VoicemailId => "Voicemail",
+    FormId => "Form",
+    WebhookId => "Webhook",
+    DeliveryId => "Delivery",
+    VersionNumber => "Call flow version",
 }
 
-impl Resource for NumberGroupId {
-    const NAME: &'static str = "Number group";
+/// A call flow's version number, as its path names it.
+#[derive(Clone, Copy, Debug)]
+pub struct VersionNumber(pub i64);
+
+impl FromStr for VersionNumber {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(VersionNumber)
+    }
 }
 
-impl Resource for CallFlowId {
-    const NAME: &'static str = "Call flow";
+impl<A: PathIds, B: PathIds> PathIds for (A, B) {
+    fn parse(segments: &[String]) -> Result<Self, ApiError> {
+        match segments {
+            [a, b] => Ok((A::parse(std::slice::from_ref(a))?, B::parse(std::slice::from_ref(b))?)),
+            _ => Err(A::parse(&[]).err().unwrap_or(ApiError::NotFound("Route"))),
+        }
+    }
 }
 
-impl Resource for NumberPoolId {
-    const NAME: &'static str = "Number pool";
-}
-
-impl<S: Send + Sync, T: FromStr + Resource> FromRequestParts<S> for PathId<T> {
+impl<S: Send + Sync, T: PathIds> FromRequestParts<S> for PathId<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::NotFound(T::NAME))?;
-        raw.parse().map(PathId).map_err(|_| ApiError::NotFound(T::NAME))
+        let segments = match Path::<Vec<String>>::from_request_parts(parts, state).await {
+            Ok(Path(segments)) => segments,
+            Err(_) => Vec::new(),
+        };
+        T::parse(&segments).map(PathId)
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use jiff::Timestamp;
-use ringtrack_domain::{Access, FieldErrors};
+use ringtrack_domain::{Access, FieldErrors, FormId};
 use ringtrack_store::forms::{self, Form, FormFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::envelope::{Data, PageInfo};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiQuery, DateParams, ListParams, Paging, parse_id};
+use crate::extract::{ApiQuery, DateParams, ListParams, Paging, PathId, parse_id};
 
 #[derive(Serialize, ToSchema)]
 pub struct FormView {
@@ -130,10 +130,10 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    PathId(id): PathId<FormId>,
 ) -> ApiResult<Data<FormBody>> {
     auth.require(Access::Read)?;
-    let id: Uuid = id.parse().map_err(|_| ApiError::NotFound("Form"))?;
-    let form = forms::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Form"))?;
+    let form =
+        forms::get(&state.store, auth.business_id, id.as_uuid()).await?.ok_or(ApiError::NotFound("Form"))?;
     Ok(Data::new(FormBody { form: form.into() }))
 }

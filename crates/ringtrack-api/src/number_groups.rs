@@ -1,7 +1,7 @@
 //! `/api/v1/number-groups`: named sets of numbers for reporting and bulk management, and
 //! their call statistics over a period (`bulk-stats`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use jiff::Timestamp;
 use ringtrack_domain::dates::{DateRange, DateRangeParams};
 use ringtrack_domain::validation::parse_name;
@@ -298,11 +298,9 @@ pub async fn add_members(
 pub async fn remove_member(
     State(state): State<AppState>,
     auth: Auth,
-    Path((group, number)): Path<(String, String)>,
+    PathId((group, number)): PathId<(NumberGroupId, NumberId)>,
 ) -> ApiResult<Data<NumberGroupView>> {
     auth.require(Access::Write)?;
-    let group: NumberGroupId = group.parse().map_err(|_| ApiError::NotFound("Number group"))?;
-    let number: NumberId = number.parse().map_err(|_| ApiError::NotFound("Number group member"))?;
     let mut tx = state.store.begin().await?;
     let group = number_groups::remove_member(&mut tx, auth.business_id, group, number)
         .await?

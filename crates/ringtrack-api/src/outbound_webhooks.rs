@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use jiff::Timestamp;
@@ -14,7 +14,7 @@ use rand::distr::Alphanumeric;
 use ringtrack_domain::outbound;
 use ringtrack_domain::secrets::Sealer;
 use ringtrack_domain::webhooks::{self, EVENTS, ROTATION_OVERLAP, StoredHeaders};
-use ringtrack_domain::{Access, FieldErrors};
+use ringtrack_domain::{Access, DeliveryId, FieldErrors, WebhookId};
 use ringtrack_store::webhooks::{self as store, Attempt, Delivery, Endpoint, EndpointSettings};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -24,7 +24,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::envelope::{Created, Data, PageInfo};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ListParams, Paging};
+use crate::extract::{ApiJson, ListParams, Paging, PathId};
 
 #[derive(Serialize, ToSchema)]
 pub struct EndpointView {
@@ -146,9 +146,8 @@ fn new_secret() -> String {
     format!("whsec_{random}")
 }
 
-async fn endpoint(state: &AppState, auth: &Auth, id: &str) -> ApiResult<Endpoint> {
-    let id: Uuid = id.parse().map_err(|_| ApiError::NotFound("Webhook"))?;
-    store::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Webhook"))
+async fn endpoint(state: &AppState, auth: &Auth, id: WebhookId) -> ApiResult<Endpoint> {
+    store::get(&state.store, auth.business_id, id.as_uuid()).await?.ok_or(ApiError::NotFound("Webhook"))
 }
 
 #[utoipa::path(
@@ -204,11 +203,11 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<WebhookId>,
 ) -> ApiResult<Data<EndpointBody>> {
     auth.require(Access::Write)?;
     Ok(Data::new(EndpointBody {
-        webhook: EndpointView::of(endpoint(&state, &auth, &id).await?, None, &state.sealer)?,
+        webhook: EndpointView::of(endpoint(&state, &auth, id).await?, None, &state.sealer)?,
     }))
 }
 
@@ -224,11 +223,11 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<WebhookId>,
     ApiJson(input): ApiJson<EndpointInput>,
 ) -> ApiResult<Data<EndpointBody>> {
     auth.require(Access::Write)?;
-    let current = endpoint(&state, &auth, &id).await?;
+    let current = endpoint(&state, &auth, id).await?;
     let settings = settings(&state, input, Some(&current))?;
     let mut tx = state.store.begin().await?;
     let updated = store::update(&mut tx, &current, &settings).await?;
@@ -246,10 +245,10 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<WebhookId>,
 ) -> ApiResult<Data<EndpointBody>> {
     auth.require(Access::Write)?;
-    let current = endpoint(&state, &auth, &id).await?;
+    let current = endpoint(&state, &auth, id).await?;
     let mut tx = state.store.begin().await?;
     store::delete(&mut tx, &current).await?;
     tx.commit().await?;
@@ -267,10 +266,10 @@ pub async fn delete(
 pub async fn rotate(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<WebhookId>,
 ) -> ApiResult<Data<EndpointBody>> {
     auth.require(Access::Write)?;
-    let current = endpoint(&state, &auth, &id).await?;
+    let current = endpoint(&state, &auth, id).await?;
     let secret = new_secret();
     let mut tx = state.store.begin().await?;
     let rotated = store::rotate(&mut tx, &current, &state.sealer.seal(&secret), ROTATION_OVERLAP).await?;
@@ -350,11 +349,11 @@ pub struct DeliveryList {
 pub async fn deliveries(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<WebhookId>,
     Paging(page): Paging,
 ) -> ApiResult<Data<DeliveryList>> {
     auth.require(Access::Write)?;
-    let endpoint = endpoint(&state, &auth, &id).await?;
+    let endpoint = endpoint(&state, &auth, id).await?;
     let found = store::deliveries(&state.store, &endpoint, &page).await?;
     let (deliveries, page) = PageInfo::split(found, &page, DeliveryView::from);
     Ok(Data::new(DeliveryList { deliveries, page }))
@@ -376,10 +375,10 @@ pub struct QueuedDelivery {
 pub async fn test(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<WebhookId>,
 ) -> ApiResult<impl IntoResponse> {
     auth.require(Access::Write)?;
-    let endpoint = endpoint(&state, &auth, &id).await?;
+    let endpoint = endpoint(&state, &auth, id).await?;
     let mut tx = state.store.begin().await?;
     let delivery_id = store::emit_test(&mut tx, &endpoint).await?;
     tx.commit().await?;
@@ -396,11 +395,11 @@ pub async fn test(
 pub async fn redeliver(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, delivery_id)): Path<(String, String)>,
+    PathId((id, delivery_id)): PathId<(WebhookId, DeliveryId)>,
 ) -> ApiResult<impl IntoResponse> {
     auth.require(Access::Write)?;
-    let endpoint = endpoint(&state, &auth, &id).await?;
-    let delivery_id: Uuid = delivery_id.parse().map_err(|_| ApiError::NotFound("Delivery"))?;
+    let endpoint = endpoint(&state, &auth, id).await?;
+    let delivery_id = delivery_id.as_uuid();
     let delivery =
         store::delivery(&state.store, &endpoint, delivery_id).await?.ok_or(ApiError::NotFound("Delivery"))?;
     let mut tx = state.store.begin().await?;

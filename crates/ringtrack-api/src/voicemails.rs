@@ -1,10 +1,10 @@
 //! `/api/v1/voicemails`: the voicemails callers left, their transcription and audio.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use jiff::Timestamp;
 use ringtrack_domain::jobs::AudioSource;
-use ringtrack_domain::{Access, FieldErrors, NumberId};
+use ringtrack_domain::{Access, FieldErrors, NumberId, VoicemailId};
 use ringtrack_store::recordings;
 use ringtrack_store::voicemails::{self, Voicemail};
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::envelope::{Data, PageInfo};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiQuery, DateParams, ListParams, Paging, parse_id};
+use crate::extract::{ApiQuery, DateParams, ListParams, Paging, PathId, parse_id};
 
 #[derive(Serialize, ToSchema)]
 pub struct VoicemailView {
@@ -88,10 +88,6 @@ pub async fn list(
     Ok(Data::new(VoicemailList { voicemails, page }))
 }
 
-fn voicemail_id(raw: &str) -> ApiResult<Uuid> {
-    raw.parse().map_err(|_| ApiError::NotFound("Voicemail"))
-}
-
 #[utoipa::path(
     get, path = "/voicemails/{id}", tag = "Voicemails", operation_id = "get_voicemail",
     params(("id" = String, Path, format = Uuid)),
@@ -102,10 +98,10 @@ fn voicemail_id(raw: &str) -> ApiResult<Uuid> {
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<VoicemailId>,
 ) -> ApiResult<Data<VoicemailView>> {
     auth.require(Access::Read)?;
-    let voicemail = voicemails::get(&state.store, auth.business_id, voicemail_id(&id)?)
+    let voicemail = voicemails::get(&state.store, auth.business_id, id.as_uuid())
         .await?
         .ok_or(ApiError::NotFound("Voicemail"))?;
     Ok(Data::new(voicemail.into()))
@@ -128,11 +124,11 @@ pub async fn get(
 pub async fn recording(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<VoicemailId>,
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     auth.require(Access::Read)?;
-    let voicemail = voicemails::get(&state.store, auth.business_id, voicemail_id(&id)?)
+    let voicemail = voicemails::get(&state.store, auth.business_id, id.as_uuid())
         .await?
         .ok_or(ApiError::NotFound("Voicemail"))?;
     let recording =

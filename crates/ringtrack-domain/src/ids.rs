@@ -104,3 +104,23 @@ mod tests {
         assert!("".parse::<ApiKeyId>().is_err());
     }
 }
+id_type!(
+    /// A call, from its first ring.
+    CallId
+);
+id_type!(
+    /// A voicemail left on a call.
+    VoicemailId
+);
+id_type!(
+    /// A web form captured by the tracking script.
+    FormId
+);
+id_type!(
+    /// A business's outbound webhook endpoint.
+    WebhookId
+);
+id_type!(
+    /// One event's delivery to one webhook endpoint.
+    DeliveryId
+);

@@ -29,7 +29,10 @@ pub mod validation;
 pub mod webhooks;
 
 pub use api_key::{ApiKeySecret, SecretHash};
-pub use ids::{ApiKeyId, BusinessId, CallFlowId, NumberGroupId, NumberId, NumberPoolId};
+pub use ids::{
+    ApiKeyId, BusinessId, CallFlowId, CallId, DeliveryId, FormId, NumberGroupId, NumberId, NumberPoolId,
+    VoicemailId, WebhookId,
+};
 pub use money::Cents;
 pub use numbers::{NumberStatus, NumberType, Prices};
 pub use paging::{Cursor, PageRequest, PagingParams};
