@@ -385,19 +385,8 @@ pub async fn simulate(
     };
     let (end, trace) = engine::dry_run(&Flow { steps: flow.steps, settings: flow.settings }, &facts, &script);
     let outcome = SimulationOutcome {
-        status: outcome_status(&end),
+        status: end.outcome().as_str(),
         destination_number: end.answered_by.map(|n| n.to_string()),
     };
     Ok(Data::new(Simulation { trace, outcome }))
-}
-
-/// The call's status from the engine's final state: answered, voicemail or missed.
-pub fn outcome_status(end: &engine::CallState) -> &'static str {
-    if end.answered_by.is_some() {
-        "answered"
-    } else if end.voicemail {
-        "voicemail"
-    } else {
-        "missed"
-    }
 }

@@ -13,16 +13,14 @@ use axum::response::{IntoResponse, Response};
 use ringtrack_carrier::twiml::{self, Callbacks};
 use ringtrack_carrier::{signature, webhook_params};
 use ringtrack_domain::engine::{self, CallFacts, CallState, Event, Flow, SavedCall};
-use ringtrack_domain::jobs::AudioSource;
 use ringtrack_domain::sms::{self, Keyword, Status as SmsStatus};
-use ringtrack_domain::{Cents, PhoneNumber, Prices};
-use ringtrack_store::calls::{self, Call, Completion, NewCall, VisitAttribution};
+use ringtrack_domain::{Cents, PhoneNumber};
+use ringtrack_store::calls::{self, Call, NewCall, VisitAttribution};
 use ringtrack_store::messages::{self, NewMessage};
-use ringtrack_store::{StoreError, Tx, businesses, call_flows, numbers, pools, recordings};
+use ringtrack_store::{Tx, businesses, call_flows, numbers, pools};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::call_flows::outcome_status;
 use crate::error::{ApiError, ApiResult};
 
 /// A webhook request whose signature checked out: its form parameters and query.
@@ -421,45 +419,9 @@ pub async fn status(State(state): State<AppState>, request: TwilioRequest) -> Ap
     };
     let call = calls::lock(&mut tx, call.id).await?.expect("just found");
     let duration: i64 = request.param("CallDuration").and_then(|d| d.parse().ok()).unwrap_or(0).max(0);
-    settle_call(&mut tx, &state.prices, &call, duration).await?;
+    ringtrack_core::calls::settle(&mut tx, &state.prices, &call, duration).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// Completes `call` (locked in `tx`), which the carrier says is over after
-/// `duration_seconds`: its status follows from how far its flow went, its minutes are
-/// charged. Answers false when it was complete already. The status callback and the sweep
-/// of calls whose callback never came both end calls this way.
-pub async fn settle_call(
-    tx: &mut Tx,
-    prices: &Prices,
-    call: &Call,
-    duration_seconds: i64,
-) -> Result<bool, StoreError> {
-    let engine = call.engine_state.as_deref().and_then(|s| SavedCall::read(s).ok()).map(|s| s.engine);
-    let status = engine.as_ref().map_or("missed", outcome_status);
-    // What a carrier's API reports is bounded like what its callbacks carry.
-    let duration_seconds = duration_seconds.clamp(0, webhook_params::MAX_CALL_SECONDS);
-    let completion = Completion {
-        status,
-        duration_seconds,
-        cost: prices.call(duration_seconds),
-        ended_at: ringtrack_store::now(),
-    };
-    let settled = calls::complete(tx, call, &completion).await?;
-    // A connected call whose flow records has a transcription on its way, though the
-    // carrier may announce the recording only after the call's end.
-    if settled
-        && status == "answered"
-        && call.recording_url.is_none()
-        && flow_of(tx, call).await.is_ok_and(|flow| flow.settings.recording)
-    {
-        recordings::expect_transcription(tx, call.id, AudioSource::Call, call.business_id).await?;
-    }
-    if settled {
-        tracing::info!(call_id = %call.id, status, duration = duration_seconds, "call completed");
-    }
-    Ok(settled)
 }
 
 /// The attachments of an MMS: `MediaUrl0` … `MediaUrl{NumMedia-1}`.

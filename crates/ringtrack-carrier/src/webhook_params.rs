@@ -15,8 +15,7 @@ pub const MAX_SMS_BODY_CHARS: usize = 1600;
 const MAX_URL_CHARS: usize = 1000;
 /// What a carrier says of a place or a person: city, state, zip, country, caller name.
 const MAX_SHORT_TEXT_CHARS: usize = 64;
-/// The longest call or recording a carrier reports: a day (Twilio's limit is 4 hours).
-pub const MAX_CALL_SECONDS: i64 = 86_400;
+use ringtrack_domain::calls::MAX_CALL_SECONDS;
 /// Attachments an incoming text may have (Twilio's limit).
 pub const MAX_MEDIA: usize = 10;
 

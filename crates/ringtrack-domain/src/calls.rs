@@ -29,6 +29,9 @@ text_enum!(
     CallStatus::InProgress => "in_progress"
 );
 
+/// The longest call or recording a carrier may report: a day (Twilio's limit is 4 hours).
+pub const MAX_CALL_SECONDS: i64 = 86_400;
+
 /// The filters of `GET /calls` and `/calls/export`, as they arrive.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct CallFilterParams {

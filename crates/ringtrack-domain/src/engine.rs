@@ -197,6 +197,20 @@ pub fn recover(flow: &Flow, facts: &CallFacts, after_seq: u32) -> (CallState, Ve
     }
 }
 
+impl CallState {
+    /// How the call ended, from how far its flow went: answered, voicemail or missed.
+    pub fn outcome(&self) -> crate::calls::CallStatus {
+        use crate::calls::CallStatus;
+        if self.answered_by.is_some() {
+            CallStatus::Answered
+        } else if self.voicemail {
+            CallStatus::Voicemail
+        } else {
+            CallStatus::Missed
+        }
+    }
+}
+
 /// Starts a call at the first step.
 pub fn start(flow: &Flow, facts: &CallFacts) -> (CallState, Vec<Instruction>) {
     let mut state = CallState { frames: vec![Frame { path: Vec::new(), next: 0 }], ..CallState::default() };

@@ -62,7 +62,7 @@ async fn settle_if_ended(
     };
     let mut tx = store.begin().await?;
     let Some(call) = calls::lock(&mut tx, call.id).await? else { return Ok(false) };
-    let settled = ringtrack_api::webhooks::settle_call(&mut tx, prices, &call, duration_seconds).await?;
+    let settled = ringtrack_core::calls::settle(&mut tx, prices, &call, duration_seconds).await?;
     tx.commit().await?;
     if settled {
         tracing::warn!(call_id = %call.id, "a call's final status never came; settled as the carrier reports it");
