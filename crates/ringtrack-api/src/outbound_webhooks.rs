@@ -13,7 +13,7 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use ringtrack_domain::outbound;
 use ringtrack_domain::secrets::Sealer;
-use ringtrack_domain::webhooks::{self, EVENTS, ROTATION_OVERLAP, StoredHeaders};
+use ringtrack_domain::webhooks::{self, EventType, ROTATION_OVERLAP, StoredHeaders};
 use ringtrack_domain::{Access, DeliveryId, FieldErrors, WebhookId};
 use ringtrack_store::webhooks::{self as store, Attempt, Delivery, Endpoint, EndpointSettings};
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,8 @@ pub struct EndpointView {
     url: String,
     /// call.completed, call.missed, call.voicemail, call.scored, sms.received, sms.status,
     /// form.submitted.
-    events: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    events: Vec<EventType>,
     /// Sent with every delivery.
     headers: BTreeMap<String, String>,
     active: bool,
@@ -117,17 +118,21 @@ fn settings(
             if events.is_empty() {
                 errors.push("events", "must name at least one event");
             }
+            let mut unique: Vec<EventType> = Vec::new();
             for (i, event) in events.iter().enumerate() {
-                if !EVENTS.contains(&event.as_str()) {
-                    errors.push(format!("events[{i}]"), format!("must be one of {}", EVENTS.join(", ")));
+                match EventType::subscribable(event) {
+                    Some(event) if !unique.contains(&event) => unique.push(event),
+                    Some(_) => {}
+                    None => {
+                        let names: Vec<&str> = EventType::SUBSCRIBABLE.iter().map(|e| e.as_str()).collect();
+                        errors.push(format!("events[{i}]"), format!("must be one of {}", names.join(", ")));
+                    }
                 }
             }
-            let mut unique = events;
-            unique.dedup();
             unique
         }
         (None, Some(e)) => e.events.clone(),
-        (None, None) => EVENTS.iter().map(|e| (*e).to_owned()).collect(),
+        (None, None) => EventType::SUBSCRIBABLE.to_vec(),
     };
     let headers = match (input.headers, current) {
         (Some(headers), _) => errors
@@ -323,7 +328,7 @@ impl From<Delivery> for DeliveryView {
         DeliveryView {
             id: d.id,
             event_id: d.event_id,
-            event_type: d.event_type,
+            event_type: d.event_type.to_string(),
             next_attempt_at: d.next_attempt_at.filter(|_| d.status == store::PENDING),
             status: d.status,
             attempts: d.history.into_iter().map(AttemptView::from).collect(),

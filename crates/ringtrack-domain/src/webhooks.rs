@@ -12,18 +12,83 @@ use sha2::Sha256;
 use crate::FieldErrors;
 use crate::secrets::{SealError, Sealer};
 
-pub const EVENTS: [&str; 7] = [
-    "call.completed",
-    "call.missed",
-    "call.voicemail",
-    "call.scored",
-    "sms.received",
-    "sms.status",
-    "form.submitted",
-];
+/// What happened, as an event names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventType {
+    CallCompleted,
+    CallMissed,
+    CallVoicemail,
+    CallScored,
+    SmsReceived,
+    SmsStatus,
+    FormSubmitted,
+    /// The sample `POST /webhooks/{id}/test` sends; no one subscribes to it.
+    WebhookTest,
+}
 
-/// The sample `POST /webhooks/{id}/test` sends.
-pub const TEST_EVENT: &str = "webhook.test";
+text_enum!(
+    EventType, "call.completed, call.missed, call.voicemail, call.scored, sms.received, sms.status, form.submitted",
+    EventType::CallCompleted => "call.completed",
+    EventType::CallMissed => "call.missed",
+    EventType::CallVoicemail => "call.voicemail",
+    EventType::CallScored => "call.scored",
+    EventType::SmsReceived => "sms.received",
+    EventType::SmsStatus => "sms.status",
+    EventType::FormSubmitted => "form.submitted",
+    EventType::WebhookTest => "webhook.test"
+);
+
+/// What an event is about, and so what its body carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    Call,
+    Message,
+    Form,
+    Nothing,
+}
+
+impl EventType {
+    /// The events a business may subscribe an endpoint to.
+    pub const SUBSCRIBABLE: [EventType; 7] = [
+        EventType::CallCompleted,
+        EventType::CallMissed,
+        EventType::CallVoicemail,
+        EventType::CallScored,
+        EventType::SmsReceived,
+        EventType::SmsStatus,
+        EventType::FormSubmitted,
+    ];
+
+    pub fn subject(self) -> Subject {
+        match self {
+            EventType::CallCompleted
+            | EventType::CallMissed
+            | EventType::CallVoicemail
+            | EventType::CallScored => Subject::Call,
+            EventType::SmsReceived | EventType::SmsStatus => Subject::Message,
+            EventType::FormSubmitted => Subject::Form,
+            EventType::WebhookTest => Subject::Nothing,
+        }
+    }
+
+    /// A subscription as a business names it (the test event is not one).
+    pub fn subscribable(name: &str) -> Option<EventType> {
+        name.parse().ok().filter(|t| EventType::SUBSCRIBABLE.contains(t))
+    }
+}
+
+impl Serialize for EventType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EventType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
 
 /// Retries after a failed attempt: 1, 5 and 15 minutes, then 1 and 6 hours; then the
 /// delivery has failed. `scale` shrinks the schedule (tests).

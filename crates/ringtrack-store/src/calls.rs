@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use ringtrack_domain::calls::CallFilter;
 use ringtrack_domain::jobs::{AudioSource, Job};
 use ringtrack_domain::paging::{Cursor, PageRequest};
+use ringtrack_domain::webhooks::EventType;
 use ringtrack_domain::{BusinessId, CallFlowId, Cents, NumberId, PhoneNumber};
 use uuid::Uuid;
 
@@ -310,7 +311,7 @@ pub async fn set_score(tx: &mut Tx, before: &Call, scored: &Scored) -> Result<Ca
     .bind(crate::now())
     .bind(before.id);
     tx.conn().execute(update).await?;
-    webhooks::emit(tx, before.business_id, "call.scored", before.id).await?;
+    webhooks::emit(tx, before.business_id, EventType::CallScored, before.id).await?;
     rolled_up_again(tx, before).await
 }
 
@@ -627,10 +628,10 @@ pub async fn complete(tx: &mut Tx, call: &Call, completion: &Completion) -> Resu
     rollups::apply(tx, &rollups::Facts::of(&completed).into_iter().collect::<Vec<_>>(), 1).await?;
     // Scored now from its facts; scored again when a transcript arrives.
     jobs::enqueue(tx, &Job::Score { call_id: call.id }).await?;
-    webhooks::emit(tx, call.business_id, "call.completed", call.id).await?;
+    webhooks::emit(tx, call.business_id, EventType::CallCompleted, call.id).await?;
     match completion.status {
-        "missed" => webhooks::emit(tx, call.business_id, "call.missed", call.id).await?,
-        "voicemail" => webhooks::emit(tx, call.business_id, "call.voicemail", call.id).await?,
+        "missed" => webhooks::emit(tx, call.business_id, EventType::CallMissed, call.id).await?,
+        "voicemail" => webhooks::emit(tx, call.business_id, EventType::CallVoicemail, call.id).await?,
         _ => {}
     }
     if completion.cost > Cents::ZERO {

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use ringtrack_domain::dates::DateRange;
 use ringtrack_domain::dni::{Attribution, FormContact};
 use ringtrack_domain::paging::{Cursor, PageRequest};
+use ringtrack_domain::webhooks::EventType;
 use ringtrack_domain::{BusinessId, NumberPoolId};
 use uuid::Uuid;
 
@@ -106,7 +107,7 @@ pub async fn insert(tx: &mut Tx, new: &NewForm<'_>) -> Result<Uuid> {
     .bind(new.landing_page)
     .bind(crate::now());
     tx.conn().execute(insert).await?;
-    crate::webhooks::emit(tx, new.business_id, "form.submitted", id).await?;
+    crate::webhooks::emit(tx, new.business_id, EventType::FormSubmitted, id).await?;
     Ok(id)
 }
 

@@ -7,6 +7,7 @@ use ringtrack_domain::dates::DateRange;
 use ringtrack_domain::jobs::Job;
 use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::sms::Status;
+use ringtrack_domain::webhooks::EventType;
 use ringtrack_domain::{BusinessId, Cents, NumberId, PhoneNumber};
 use uuid::Uuid;
 
@@ -113,7 +114,7 @@ pub async fn record(tx: &mut Tx, new: &NewMessage<'_>) -> Result<Option<Message>
         return Ok(None);
     }
     if new.direction == INBOUND {
-        webhooks::emit(tx, new.business_id, "sms.received", id).await?;
+        webhooks::emit(tx, new.business_id, EventType::SmsReceived, id).await?;
     }
     by_id(&mut *tx, id).await
 }
@@ -174,7 +175,7 @@ pub async fn failed_to_send(tx: &mut Tx, message: &Message, error: &str) -> Resu
             .await?
             .map_err(|e| StoreError::Corrupt(format!("refunding a text: {e:?}")))?;
     }
-    webhooks::emit(tx, message.business_id, "sms.status", message.id).await?;
+    webhooks::emit(tx, message.business_id, EventType::SmsStatus, message.id).await?;
     Ok(())
 }
 
@@ -199,7 +200,7 @@ pub async fn carrier_status(
         .bind(crate::now())
         .bind(message.id);
     tx.conn().execute(update).await?;
-    webhooks::emit(tx, message.business_id, "sms.status", message.id).await?;
+    webhooks::emit(tx, message.business_id, EventType::SmsStatus, message.id).await?;
     Ok(true)
 }
 

@@ -11,7 +11,7 @@ use ringtrack_domain::BusinessId;
 use ringtrack_domain::jobs::Job;
 use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::secrets::Sealer;
-use ringtrack_domain::webhooks::StoredHeaders;
+use ringtrack_domain::webhooks::{EventType, StoredHeaders};
 use uuid::Uuid;
 
 use crate::conn::{FromRecord, Record, Sql, json_column};
@@ -23,7 +23,7 @@ pub struct Endpoint {
     pub id: Uuid,
     pub business_id: BusinessId,
     pub url: String,
-    pub events: Vec<String>,
+    pub events: Vec<EventType>,
     /// Sealed with the server's key.
     pub headers: StoredHeaders,
     pub active: bool,
@@ -83,7 +83,7 @@ impl Keyed for Endpoint {
 #[derive(Clone, Debug)]
 pub struct EndpointSettings {
     pub url: String,
-    pub events: Vec<String>,
+    pub events: Vec<EventType>,
     /// Sealed with the server's key.
     pub headers: StoredHeaders,
     pub active: bool,
@@ -202,14 +202,13 @@ pub async fn rotate(tx: &mut Tx, endpoint: &Endpoint, secret: &str, overlap: Dur
 
 /// Records that `event_type` happened to `subject` (a call, a message, a form): one event,
 /// and a delivery queued for each active endpoint of the business that wants it.
-pub async fn emit(tx: &mut Tx, business_id: BusinessId, event_type: &str, subject: Uuid) -> Result<()> {
+pub async fn emit(tx: &mut Tx, business_id: BusinessId, event_type: EventType, subject: Uuid) -> Result<()> {
     let select = Sql::new(format!(
         "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE business_id = $1 AND active AND deleted_at IS NULL"
     ))
     .bind(business_id);
     let endpoints: Vec<Endpoint> = tx.conn().fetch_all(select).await?;
-    let wanted: Vec<&Endpoint> =
-        endpoints.iter().filter(|e| e.events.iter().any(|t| t == event_type)).collect();
+    let wanted: Vec<&Endpoint> = endpoints.iter().filter(|e| e.events.contains(&event_type)).collect();
     if wanted.is_empty() {
         return Ok(());
     }
@@ -222,14 +221,14 @@ pub async fn emit(tx: &mut Tx, business_id: BusinessId, event_type: &str, subjec
 
 /// A sample event for one endpoint (`POST /webhooks/{id}/test`); answers its delivery.
 pub async fn emit_test(tx: &mut Tx, endpoint: &Endpoint) -> Result<Uuid> {
-    let event = insert_event(tx, endpoint.business_id, ringtrack_domain::webhooks::TEST_EVENT, None).await?;
+    let event = insert_event(tx, endpoint.business_id, EventType::WebhookTest, None).await?;
     queue_delivery(tx, endpoint, event).await
 }
 
 async fn insert_event(
     tx: &mut Tx,
     business_id: BusinessId,
-    event_type: &str,
+    event_type: EventType,
     subject: Option<Uuid>,
 ) -> Result<Uuid> {
     let id = Uuid::now_v7();
@@ -238,7 +237,7 @@ async fn insert_event(
     )
     .bind(id)
     .bind(business_id)
-    .bind(event_type)
+    .bind(event_type.as_str())
     .bind(subject)
     .bind(crate::now());
     tx.conn().execute(insert).await?;
@@ -271,7 +270,7 @@ pub const FAILED: &str = "failed";
 pub struct Event {
     pub id: Uuid,
     pub business_id: BusinessId,
-    pub event_type: String,
+    pub event_type: EventType,
     pub subject_id: Option<Uuid>,
     pub payload: Option<String>,
     pub created_at: Timestamp,
@@ -282,7 +281,7 @@ impl FromRecord for Event {
         Ok(Event {
             id: row.parsed("id")?,
             business_id: row.parsed("business_id")?,
-            event_type: row.text("type")?,
+            event_type: row.parsed("type")?,
             subject_id: row.opt_parsed("subject_id")?,
             payload: row.opt_text("payload")?,
             created_at: row.time("created_at")?,
@@ -295,7 +294,7 @@ pub struct Delivery {
     pub id: Uuid,
     pub endpoint_id: Uuid,
     pub event_id: Uuid,
-    pub event_type: String,
+    pub event_type: EventType,
     pub status: String,
     pub attempts: i64,
     pub next_attempt_at: Option<Timestamp>,
@@ -314,7 +313,7 @@ impl FromRecord for Delivery {
             id: row.parsed("id")?,
             endpoint_id: row.parsed("endpoint_id")?,
             event_id: row.parsed("event_id")?,
-            event_type: row.text("event_type")?,
+            event_type: row.parsed("event_type")?,
             status: row.text("status")?,
             attempts: row.int("attempts")?,
             next_attempt_at: row.opt_time("next_attempt_at")?,

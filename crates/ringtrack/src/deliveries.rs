@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use ringtrack_domain::outbound::Reach;
 use ringtrack_domain::secrets::Sealer;
-use ringtrack_domain::webhooks::{self, MAX_ATTEMPTS};
+use ringtrack_domain::webhooks::{self, MAX_ATTEMPTS, Subject};
 use ringtrack_store::webhooks::{self as store, Endpoint, Event, Outcome};
 use ringtrack_store::{Store, calls, forms, messages};
 use serde_json::{Value, json};
@@ -46,8 +46,8 @@ impl Sender {
         let missing = || format!("the {} of event {} is gone", event.event_type, event.id);
         let subject = event.subject_id;
         let db = |e: ringtrack_store::StoreError| e.to_string();
-        let value = match event.event_type.split('.').next() {
-            Some("call") => {
+        let value = match event.event_type.subject() {
+            Subject::Call => {
                 let call = calls::by_id(store, subject.ok_or_else(missing)?)
                     .await
                     .map_err(db)?
@@ -79,21 +79,21 @@ impl Sender {
                     .map_err(|e| e.to_string())?;
                 data
             }
-            Some("sms") => {
+            Subject::Message => {
                 let message = messages::by_id(store, subject.ok_or_else(missing)?)
                     .await
                     .map_err(db)?
                     .ok_or_else(missing)?;
                 json!({ "message": ringtrack_api::sms::MessageView::from(message) })
             }
-            Some("form") => {
+            Subject::Form => {
                 let form = forms::get(store, event.business_id, subject.ok_or_else(missing)?)
                     .await
                     .map_err(db)?
                     .ok_or_else(missing)?;
                 json!({ "form": ringtrack_api::forms::FormView::from(form) })
             }
-            _ => {
+            Subject::Nothing => {
                 json!({ "message": "A test delivery from ringtrack: your endpoint receives and can verify webhooks." })
             }
         };

@@ -121,7 +121,7 @@ impl Pipeline {
         } else {
             self.webhooks.attempt(&self.store, &endpoint, &event, attempt).await.map_err(JobError::Retry)?
         };
-        tracing::info!(%delivery_id, event = event.event_type, attempt, status = ?attempted.status_code,
+        tracing::info!(%delivery_id, event = event.event_type.as_str(), attempt, status = ?attempted.status_code,
             outcome = ?attempted.outcome, "webhook attempt");
         self.finish(claimed, move |tx| {
             Box::pin(async move {
