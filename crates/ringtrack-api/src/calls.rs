@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use jiff::Timestamp;
 use ringtrack_domain::calls::{CallFilter, CallFilterParams};
+use ringtrack_domain::dates::DateRangeParams;
 use ringtrack_domain::{Access, CallId, FieldErrors, parse_text};
 use ringtrack_store::calls::{self, Call, CallChanges};
 use ringtrack_store::recordings;
@@ -122,10 +123,10 @@ pub struct CallList {
     page: PageInfo,
 }
 
-/// The filters of the call list and export, as the OpenAPI document shows them.
+/// The filters of the call list, export and analytics: read as text (the domain names what
+/// is wrong with a value) and documented as what each must be.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
 pub struct CallFilters {
     /// ISO 8601 date or date-time (alias start_date).
     date_from: Option<String>,
@@ -139,21 +140,44 @@ pub struct CallFilters {
     number_id: Option<String>,
     #[param(format = Uuid)]
     call_flow_id: Option<String>,
-    qualified: Option<bool>,
+    #[param(value_type = Option<bool>)]
+    qualified: Option<String>,
     /// Calls changed since this date-time (for syncing).
     #[param(format = DateTime)]
     updated_since: Option<String>,
-    #[param(minimum = 0)]
-    min_duration: Option<u32>,
-    #[param(minimum = 0)]
-    max_duration: Option<u32>,
+    #[param(value_type = Option<u32>, minimum = 0)]
+    min_duration: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 0)]
+    max_duration: Option<String>,
     utm_source: Option<String>,
     /// Digits of the caller's number.
     search: Option<String>,
 }
 
-fn filter(params: &CallFilterParams) -> ApiResult<CallFilter> {
-    Ok(CallFilter::parse(params)?)
+impl From<CallFilters> for CallFilterParams {
+    fn from(f: CallFilters) -> Self {
+        CallFilterParams {
+            status: f.status,
+            number_id: f.number_id,
+            call_flow_id: f.call_flow_id,
+            qualified: f.qualified,
+            updated_since: f.updated_since,
+            min_duration: f.min_duration,
+            max_duration: f.max_duration,
+            utm_source: f.utm_source,
+            search: f.search,
+            dates: DateRangeParams {
+                date_from: f.date_from,
+                date_to: f.date_to,
+                start_date: f.start_date,
+                end_date: f.end_date,
+            },
+        }
+    }
+}
+
+fn filter(params: CallFilters) -> ApiResult<CallFilter> {
+    Ok(CallFilter::parse(&params.into())?)
 }
 
 #[utoipa::path(
@@ -167,10 +191,10 @@ pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
     Paging(page): Paging,
-    ApiQuery(params): ApiQuery<CallFilterParams>,
+    ApiQuery(params): ApiQuery<CallFilters>,
 ) -> ApiResult<Data<CallList>> {
     auth.require(Access::Read)?;
-    let filter = filter(&params)?;
+    let filter = filter(params)?;
     let found = calls::list(&state.store, auth.business_id, &filter, &page).await?;
     let (calls, page) = PageInfo::split(found, &page, CallView::from);
     Ok(Data::new(CallList { calls, page }))
@@ -475,10 +499,10 @@ fn push_call(out: &mut String, c: &Call) {
 pub async fn export(
     State(state): State<AppState>,
     auth: Auth,
-    ApiQuery(params): ApiQuery<CallFilterParams>,
+    ApiQuery(params): ApiQuery<CallFilters>,
 ) -> ApiResult<Response> {
     auth.require(Access::Read)?;
-    let filter = filter(&params)?;
+    let filter = filter(params)?;
     let mut header_row = String::new();
     push_row(&mut header_row, EXPORT_HEADER.iter().map(|h| Cell::Text(h)));
     let chunks = calls::export(&state.store, auth.business_id, &filter);

@@ -3,8 +3,7 @@
 
 use axum::extract::State;
 use jiff::tz::TimeZone;
-use ringtrack_domain::calls::{AnalyticsQuery, CallFilter, CallFilterParams, Metric};
-use ringtrack_domain::dates::{DateRange, DateRangeParams};
+use ringtrack_domain::calls::{AnalyticsQuery, CallFilter, Metric};
 use ringtrack_domain::{Access, BusinessId};
 use ringtrack_store::analytics::{self, Aggregates, Key};
 use ringtrack_store::{businesses, numbers, rollups};
@@ -16,7 +15,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::envelope::Data;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, DateParams};
 
 /// Exactly the reference's ten fields.
 #[derive(Serialize, ToSchema)]
@@ -37,18 +36,6 @@ pub struct DashboardStats {
     balance_cents: i64,
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct StatsParams {
-    /// ISO 8601 date or date-time (alias start_date).
-    date_from: Option<String>,
-    /// ISO 8601 date (the whole day, UTC) or date-time (alias end_date).
-    date_to: Option<String>,
-    start_date: Option<String>,
-    end_date: Option<String>,
-}
-
 fn minutes(seconds: i64) -> i64 {
     (seconds + 30) / 60
 }
@@ -60,7 +47,7 @@ async fn timezone(state: &AppState, business: BusinessId) -> ApiResult<TimeZone>
 
 #[utoipa::path(
     get, path = "/dashboard/stats", tag = "Dashboard", operation_id = "dashboard_stats",
-    params(StatsParams),
+    params(DateParams),
     responses((status = 200, body = Data<DashboardStats>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])),
 )]
@@ -68,10 +55,10 @@ async fn timezone(state: &AppState, business: BusinessId) -> ApiResult<TimeZone>
 pub async fn stats(
     State(state): State<AppState>,
     auth: Auth,
-    ApiQuery(dates): ApiQuery<DateRangeParams>,
+    ApiQuery(dates): ApiQuery<DateParams>,
 ) -> ApiResult<Data<DashboardStats>> {
     auth.require(Access::Read)?;
-    let range = DateRange::parse(&dates)?;
+    let range = dates.range()?;
     let totals = rollups::totals(&state.store, auth.business_id, &range).await?;
     let business = businesses::get(&state.store, auth.business_id).await?.ok_or(ApiError::Unauthorized)?;
     let active_numbers = numbers::count_active(&state.store, auth.business_id).await?;
@@ -91,7 +78,6 @@ pub async fn stats(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
 pub struct AnalyticsParams {
     /// Up to three of source, utm_source, utm_medium, utm_campaign, number_id, call_flow_id,
     /// status, date, week, month, hour_of_day, day_of_week (comma-separated; local time of the business).
@@ -99,14 +85,6 @@ pub struct AnalyticsParams {
     /// Any of count, answered, missed, voicemail, qualified, qualified_pct, avg_duration,
     /// total_minutes, avg_ai_score, unique_callers (comma-separated; default count).
     metrics: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct AnalyticsRequest {
-    group_by: Option<String>,
-    metrics: Option<String>,
-    #[serde(flatten)]
-    filters: CallFilterParams,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -153,13 +131,14 @@ fn metric_value(metric: Metric, a: &Aggregates) -> Value {
 pub async fn calls(
     State(state): State<AppState>,
     auth: Auth,
-    ApiQuery(request): ApiQuery<AnalyticsRequest>,
+    ApiQuery(request): ApiQuery<AnalyticsParams>,
+    ApiQuery(filters): ApiQuery<crate::calls::CallFilters>,
 ) -> ApiResult<Data<AnalyticsAnswer>> {
     auth.require(Access::Read)?;
     let mut errors = ringtrack_domain::FieldErrors::new();
     let query =
         errors.take_all(AnalyticsQuery::parse(request.group_by.as_deref(), request.metrics.as_deref()));
-    let filter = errors.take_all(CallFilter::parse(&request.filters));
+    let filter = errors.take_all(CallFilter::parse(&filters.into()));
     errors.finish(())?;
     let (query, filter) = (query.expect("checked"), filter.expect("checked"));
     let unique = query.metrics.contains(&Metric::UniqueCallers);

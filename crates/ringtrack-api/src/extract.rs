@@ -96,6 +96,13 @@ impl DateParams {
         };
         errors.take_all(DateRange::parse(&params)).unwrap_or_default()
     }
+
+    /// The period alone, or its refusal naming the parameters.
+    pub fn range(self) -> Result<DateRange, ApiError> {
+        let mut errors = FieldErrors::new();
+        let range = self.take(&mut errors);
+        errors.finish(range).map_err(Into::into)
+    }
 }
 
 /// Query-string parameters. Parameters a type does not name are ignored.
@@ -152,8 +159,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let params: PagingParams = parse_query(parts.uri.query().unwrap_or(""))?;
-        Ok(Paging(PageRequest::parse(&params)?))
+        let params: ListParams = parse_query(parts.uri.query().unwrap_or(""))?;
+        Ok(Paging(PageRequest::parse(&params.into())?))
     }
 }
 
@@ -177,25 +184,37 @@ pub fn parse_phone(field: &str, raw: &str) -> Result<PhoneNumber, FieldError> {
     PhoneNumber::parse(raw).map_err(|_| FieldError::new(field, "is not a valid phone number"))
 }
 
-/// The paging parameters as the OpenAPI document shows them.
-#[derive(IntoParams)]
+/// The paging parameters: read as text (the domain names what is wrong with a value) and
+/// documented as the numbers they must be.
+#[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
 pub struct ListParams {
     /// Page number, from 1. Not with `offset` or `cursor`.
-    #[param(minimum = 1)]
-    page: Option<u64>,
+    #[param(value_type = Option<u64>, minimum = 1)]
+    page: Option<String>,
     /// Rows per page, 1 to 250 (default 25). Not with `limit`.
-    #[param(minimum = 1, maximum = 250)]
-    per_page: Option<u32>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 250)]
+    per_page: Option<String>,
     /// Same as `per_page`.
-    #[param(minimum = 1, maximum = 250)]
-    limit: Option<u32>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 250)]
+    limit: Option<String>,
     /// Rows to skip. Not with `page` or `cursor`.
-    #[param(minimum = 0)]
-    offset: Option<u64>,
+    #[param(value_type = Option<u64>, minimum = 0)]
+    offset: Option<String>,
     /// The `next_cursor` of the previous page: stable while new rows arrive.
     cursor: Option<String>,
+}
+
+impl From<ListParams> for PagingParams {
+    fn from(p: ListParams) -> Self {
+        PagingParams {
+            page: p.page,
+            per_page: p.per_page,
+            limit: p.limit,
+            offset: p.offset,
+            cursor: p.cursor,
+        }
+    }
 }
 
 /// The ids in a request's path, parsed: one resource's (`PathId<CallId>`) or a resource's

@@ -3,18 +3,17 @@
 
 use axum::extract::State;
 use jiff::Timestamp;
-use ringtrack_domain::dates::{DateRange, DateRangeParams};
 use ringtrack_domain::validation::parse_name;
 use ringtrack_domain::{Access, FieldErrors, NumberGroupId, NumberId};
 use ringtrack_store::number_groups::{self, GroupError, GroupStats, NumberGroup};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Auth;
 use crate::envelope::{Created, Data, PageInfo};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery, ListParams, Paging, PathId};
+use crate::extract::{ApiJson, ApiQuery, DateParams, ListParams, Paging, PathId};
 
 #[derive(Serialize, ToSchema)]
 pub struct NumberGroupView {
@@ -107,18 +106,6 @@ impl From<GroupStats> for GroupStatsView {
 #[derive(Serialize, ToSchema)]
 pub struct BulkStats {
     groups: Vec<GroupStatsView>,
-}
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct DateParams {
-    /// ISO 8601 date or date-time (alias start_date).
-    date_from: Option<String>,
-    /// ISO 8601 date (the whole day, UTC) or date-time (alias end_date).
-    date_to: Option<String>,
-    start_date: Option<String>,
-    end_date: Option<String>,
 }
 
 fn group_name(raw: &str) -> ApiResult<String> {
@@ -319,10 +306,10 @@ pub async fn remove_member(
 pub async fn bulk_stats(
     State(state): State<AppState>,
     auth: Auth,
-    ApiQuery(dates): ApiQuery<DateRangeParams>,
+    ApiQuery(dates): ApiQuery<DateParams>,
 ) -> ApiResult<Data<BulkStats>> {
     auth.require(Access::Read)?;
-    let range = DateRange::parse(&dates)?;
+    let range = dates.range()?;
     let stats = number_groups::bulk_stats(&state.store, auth.business_id, range.from, range.to).await?;
     Ok(Data::new(BulkStats { groups: stats.into_iter().map(GroupStatsView::from).collect() }))
 }
