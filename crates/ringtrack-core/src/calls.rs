@@ -28,7 +28,7 @@ pub async fn settle(
     // What a carrier reports is bounded like what its callbacks carry.
     let duration_seconds = duration_seconds.clamp(0, MAX_CALL_SECONDS);
     let completion = Completion {
-        status: status.as_str(),
+        status,
         duration_seconds,
         cost: prices.call(duration_seconds),
         ended_at: ringtrack_store::now(),

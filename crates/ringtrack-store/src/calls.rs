@@ -3,7 +3,7 @@
 //! with the answer given, so a repeat changes nothing and answers the same.
 
 use jiff::Timestamp;
-use ringtrack_domain::calls::CallFilter;
+use ringtrack_domain::calls::{CallFilter, CallStatus};
 use ringtrack_domain::jobs::{AudioSource, Job};
 use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::webhooks::EventType;
@@ -519,7 +519,7 @@ pub struct PastCall {
     pub destination_number: Option<String>,
     pub call_flow_id: Option<CallFlowId>,
     pub call_flow_name: Option<String>,
-    pub status: &'static str,
+    pub status: CallStatus,
     pub duration_seconds: i64,
     pub qualified: bool,
     pub ai_score: Option<i64>,
@@ -557,7 +557,7 @@ pub async fn insert_past(tx: &mut Tx, past: &[PastCall]) -> Result<()> {
                 .push(", ")
                 .push_bind(c.tracking_number.as_str());
             insert.push(", ").push_bind(c.destination_number.clone()).push(", ").push_bind(c.call_flow_id);
-            insert.push(", ").push_bind(c.call_flow_name.clone()).push(", ").push_bind(c.status);
+            insert.push(", ").push_bind(c.call_flow_name.clone()).push(", ").push_bind(c.status.as_str());
             insert.push(", ").push_bind(c.duration_seconds).push(", ").push_bind(c.qualified);
             insert.push(", ").push_bind(c.qualified).push(", ").push_bind(c.ai_score);
             insert.push(", ").push_bind(c.first_time_caller).push(", ").push_bind(c.source.clone());
@@ -567,8 +567,8 @@ pub async fn insert_past(tx: &mut Tx, past: &[PastCall]) -> Result<()> {
             insert.push(", ").push_bind(c.cost.get()).push(", ").push_bind(c.created_at);
             // updated_at, answered_at and ended_at follow from the start and the length.
             let ended = c.created_at + jiff::SignedDuration::from_secs(c.duration_seconds + 20);
-            let answered =
-                (c.status == "answered").then(|| c.created_at + jiff::SignedDuration::from_secs(15));
+            let answered = (c.status == CallStatus::Answered)
+                .then(|| c.created_at + jiff::SignedDuration::from_secs(15));
             insert
                 .push(", ")
                 .push_bind(ended)
@@ -582,12 +582,12 @@ pub async fn insert_past(tx: &mut Tx, past: &[PastCall]) -> Result<()> {
     }
     let facts: Vec<rollups::Facts> = past
         .iter()
-        .filter(|c| c.status != IN_PROGRESS)
+        .filter(|c| c.status != CallStatus::InProgress)
         .map(|c| {
             rollups::Facts::new(
                 c.business_id,
                 c.created_at,
-                (c.status, c.qualified),
+                (c.status.as_str(), c.qualified),
                 c.duration_seconds,
                 c.ai_score,
                 &c.caller_number,
@@ -600,7 +600,7 @@ pub async fn insert_past(tx: &mut Tx, past: &[PastCall]) -> Result<()> {
 /// How a call ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Completion {
-    pub status: &'static str,
+    pub status: CallStatus,
     pub duration_seconds: i64,
     pub cost: Cents,
     pub ended_at: Timestamp,
@@ -615,7 +615,7 @@ pub async fn complete(tx: &mut Tx, call: &Call, completion: &Completion) -> Resu
         "UPDATE calls SET status = $1, duration_seconds = $2, cost_cents = $3, ended_at = $4, updated_at = $4
          WHERE id = $5 AND status = $6",
     )
-    .bind(completion.status)
+    .bind(completion.status.as_str())
     .bind(completion.duration_seconds)
     .bind(completion.cost.get())
     .bind(completion.ended_at)
@@ -629,10 +629,13 @@ pub async fn complete(tx: &mut Tx, call: &Call, completion: &Completion) -> Resu
     // Scored now from its facts; scored again when a transcript arrives.
     jobs::enqueue(tx, &Job::Score { call_id: call.id }).await?;
     webhooks::emit(tx, call.business_id, EventType::CallCompleted, call.id).await?;
-    match completion.status {
-        "missed" => webhooks::emit(tx, call.business_id, EventType::CallMissed, call.id).await?,
-        "voicemail" => webhooks::emit(tx, call.business_id, EventType::CallVoicemail, call.id).await?,
-        _ => {}
+    let ending = match completion.status {
+        CallStatus::Missed => Some(EventType::CallMissed),
+        CallStatus::Voicemail => Some(EventType::CallVoicemail),
+        CallStatus::Answered | CallStatus::InProgress => None,
+    };
+    if let Some(ending) = ending {
+        webhooks::emit(tx, call.business_id, ending, call.id).await?;
     }
     if completion.cost > Cents::ZERO {
         let reason = format!("call {} ({} s)", call.id, completion.duration_seconds);

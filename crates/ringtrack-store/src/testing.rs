@@ -221,7 +221,7 @@ pub fn past_call(
         destination_number: None,
         call_flow_id: None,
         call_flow_name: None,
-        status,
+        status: status.parse().expect("a call status"),
         duration_seconds: seconds,
         qualified: false,
         ai_score: None,

@@ -8,6 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use ringtrack_carrier::sandbox::inventory;
+use ringtrack_domain::calls::CallStatus;
 use ringtrack_domain::flow::{Settings, parse_steps};
 use ringtrack_domain::nanp;
 use ringtrack_domain::{Cents, NumberType};
@@ -151,18 +152,19 @@ fn fake_call(
 ) -> PastCall {
     let number = &numbers[rng.random_range(0..numbers.len())];
     let flow = flows.iter().find(|f| Some(f.id) == number.call_flow_id);
-    let status = *pick(rng, &[("answered", 70), ("missed", 20), ("voicemail", 10)]);
+    let status =
+        *pick(rng, &[(CallStatus::Answered, 70), (CallStatus::Missed, 20), (CallStatus::Voicemail, 10)]);
     let duration: i64 = match status {
-        "answered" => 15 + (rng.random::<f64>().powi(2) * 900.0) as i64,
-        "voicemail" => rng.random_range(8..90),
-        _ => 0,
+        CallStatus::Answered => 15 + (rng.random::<f64>().powi(2) * 900.0) as i64,
+        CallStatus::Voicemail => rng.random_range(8..90),
+        CallStatus::Missed | CallStatus::InProgress => 0,
     };
     let (source, medium, _) = SOURCES[rng.random_range(0..SOURCES.len())];
     let source = (!source.is_empty()).then(|| source.to_owned());
     let paid = medium == Some("cpc");
-    let ai_score = (status != "missed").then(|| rng.random_range(0..=100));
-    let qualified =
-        status == "answered" && duration >= 60 && rng.random_bool(0.8) || ai_score.is_some_and(|s| s >= 85);
+    let ai_score = (status != CallStatus::Missed).then(|| rng.random_range(0..=100));
+    let qualified = status == CallStatus::Answered && duration >= 60 && rng.random_bool(0.8)
+        || ai_score.is_some_and(|s| s >= 85);
     let caller = &callers[rng.random_range(0..callers.len())];
     PastCall {
         id: Uuid::now_v7(),
@@ -170,7 +172,7 @@ fn fake_call(
         number_id: Some(number.id),
         caller_number: caller.clone(),
         tracking_number: number.phone_number.to_string(),
-        destination_number: (status == "answered").then(|| "+13055554567".to_owned()),
+        destination_number: (status == CallStatus::Answered).then(|| "+13055554567".to_owned()),
         call_flow_id: flow.map(|f| f.id),
         call_flow_name: flow.map(|f| f.name.clone()),
         status,
