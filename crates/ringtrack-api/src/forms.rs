@@ -1,67 +1,18 @@
 //! `/api/v1/forms`: web forms captured by the tracking script, with the attribution of the
 //! visit that sent them and the contact picked out of their fields.
 
-use std::collections::BTreeMap;
-
 use axum::extract::State;
-use jiff::Timestamp;
 use ringtrack_domain::{Access, FieldErrors, FormId};
-use ringtrack_store::forms::{self, Form, FormFilter};
+use ringtrack_store::forms::{self, FormFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Auth;
 use crate::envelope::{Data, PageInfo};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiQuery, DateParams, ListParams, Paging, PathId, parse_id};
-
-#[derive(Serialize, ToSchema)]
-pub struct FormView {
-    #[schema(format = Uuid)]
-    id: Uuid,
-    form_name: Option<String>,
-    page_url: Option<String>,
-    /// Every field submitted (passwords and card numbers are never kept).
-    fields: BTreeMap<String, String>,
-    name: Option<String>,
-    email: Option<String>,
-    #[schema(example = "+15735550142")]
-    phone: Option<String>,
-    utm_source: Option<String>,
-    utm_medium: Option<String>,
-    utm_campaign: Option<String>,
-    gclid: Option<String>,
-    referrer: Option<String>,
-    landing_page: Option<String>,
-    #[schema(format = Uuid)]
-    session_id: Option<Uuid>,
-    #[schema(value_type = String, format = DateTime)]
-    created_at: Timestamp,
-}
-
-impl From<Form> for FormView {
-    fn from(f: Form) -> Self {
-        FormView {
-            id: f.id,
-            form_name: f.form_name,
-            page_url: f.page_url,
-            fields: f.fields,
-            name: f.contact.name,
-            email: f.contact.email,
-            phone: f.contact.phone,
-            utm_source: f.attribution.utm_source,
-            utm_medium: f.attribution.utm_medium,
-            utm_campaign: f.attribution.utm_campaign,
-            gclid: f.attribution.gclid,
-            referrer: f.referrer,
-            landing_page: f.landing_page,
-            session_id: f.session_id,
-            created_at: f.created_at,
-        }
-    }
-}
+pub use ringtrack_core::views::FormView;
 
 #[derive(Serialize, ToSchema)]
 pub struct FormList {

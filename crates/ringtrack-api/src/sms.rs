@@ -6,14 +6,12 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use jiff::Timestamp;
 use ringtrack_domain::sms::{self, MAX_BODY_CHARS, Status};
-use ringtrack_domain::{Access, FieldErrors, NumberId, NumberStatus, parse_text};
-use ringtrack_store::messages::{self, INBOUND, Message, MessageFilter, NewMessage, OUTBOUND};
+use ringtrack_domain::{Access, FieldErrors, NumberStatus, parse_text};
+use ringtrack_store::messages::{self, INBOUND, MessageFilter, NewMessage, OUTBOUND};
 use ringtrack_store::{businesses, numbers};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -21,58 +19,7 @@ use crate::envelope::{Data, PageInfo};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, DateParams, ListParams, Paging, parse_id, parse_phone};
 use crate::idempotency::{self, IdempotencyKey};
-
-#[derive(Serialize, ToSchema)]
-pub struct MessageView {
-    #[schema(format = Uuid)]
-    id: Uuid,
-    /// The tracking number that sent or received it.
-    #[schema(value_type = Option<String>, format = Uuid)]
-    number_id: Option<NumberId>,
-    #[schema(example = "+15735559876")]
-    from: String,
-    #[schema(example = "+13055551234")]
-    to: String,
-    /// The other party: the recipient of an outbound text, the sender of an inbound one.
-    #[schema(example = "+13055551234")]
-    contact: String,
-    body: String,
-    /// inbound or outbound.
-    direction: String,
-    /// queued, sent, delivered, failed or received.
-    status: String,
-    segments: i64,
-    cost_cents: i64,
-    /// Why it failed (the carrier's error code and message).
-    error: Option<String>,
-    /// MMS attachments of an inbound message.
-    media_urls: Vec<String>,
-    #[schema(value_type = String, format = DateTime)]
-    created_at: Timestamp,
-    #[schema(value_type = String, format = DateTime)]
-    updated_at: Timestamp,
-}
-
-impl From<Message> for MessageView {
-    fn from(m: Message) -> Self {
-        MessageView {
-            id: m.id,
-            number_id: m.number_id,
-            from: m.from,
-            to: m.to,
-            contact: m.contact,
-            body: m.body,
-            direction: m.direction,
-            status: m.status,
-            segments: m.segments,
-            cost_cents: m.cost.get(),
-            error: m.error,
-            media_urls: m.media_urls,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        }
-    }
-}
+pub use ringtrack_core::views::MessageView;
 
 #[derive(Serialize, ToSchema)]
 pub struct MessageList {
@@ -208,10 +155,11 @@ pub async fn send(
         carrier_sid: None,
     };
     let message = messages::send(&mut tx, &new).await?;
+    let message_id = message.id;
     let view = MessageView::from(message);
     let response =
         idempotency::respond(&mut tx, auth.business_id, &key, hash, StatusCode::CREATED, &view).await?;
     tx.commit().await?;
-    tracing::info!(message_id = %view.id, segments, "text queued");
+    tracing::info!(%message_id, segments, "text queued");
     Ok(response)
 }

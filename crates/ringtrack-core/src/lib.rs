@@ -4,6 +4,9 @@
 //! sit the store, the carrier and media; nothing here knows HTTP.
 //!
 //! This crate is being grown out of the API handlers, one use case at a time: a call's end
-//! is the first.
+//! and what an event says are the first; the public shapes of a call, a text and a form
+//! (`views`) are here because both the API and the events speak them.
 
 pub mod calls;
+pub mod events;
+pub mod views;

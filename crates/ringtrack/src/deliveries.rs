@@ -9,10 +9,9 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use ringtrack_domain::outbound::Reach;
 use ringtrack_domain::secrets::Sealer;
-use ringtrack_domain::webhooks::{self, MAX_ATTEMPTS, Subject};
+use ringtrack_domain::webhooks::{self, MAX_ATTEMPTS};
+use ringtrack_store::Store;
 use ringtrack_store::webhooks::{self as store, Endpoint, Event, Outcome};
-use ringtrack_store::{Store, calls, forms, messages};
-use serde_json::{Value, json};
 
 use crate::outbound::{self, OutboundClient};
 
@@ -41,83 +40,6 @@ impl Sender {
         &self.public_url
     }
 
-    /// The event's `data`: what the event is about, in the API's shapes.
-    async fn data(&self, store: &Store, event: &Event) -> Result<Value, String> {
-        let missing = || format!("the {} of event {} is gone", event.event_type, event.id);
-        let subject = event.subject_id;
-        let db = |e: ringtrack_store::StoreError| e.to_string();
-        let value = match event.event_type.subject() {
-            Subject::Call => {
-                let call = calls::by_id(store, subject.ok_or_else(missing)?)
-                    .await
-                    .map_err(db)?
-                    .ok_or_else(missing)?;
-                let recording = call
-                    .has_recording
-                    .then(|| format!("{}/api/v1/calls/{}/recording", self.public_url, call.id));
-                let mut data = json!({
-                    "call_id": call.id,
-                    "business_id": call.business_id,
-                    "tracking_number": call.tracking_number,
-                    "caller_number": call.caller_number,
-                    "caller_name": null,
-                    "destination_number": call.destination_number,
-                    "duration_seconds": call.duration_seconds,
-                    "status": call.status,
-                    "call_flow_name": call.call_flow_name,
-                    "recording_url": recording,
-                    "utm_source": call.utm_source,
-                    "utm_medium": call.utm_medium,
-                    "utm_campaign": call.utm_campaign,
-                    "gclid": call.gclid,
-                    "landing_page_url": call.landing_page,
-                    "caller_city": call.caller_city,
-                    "caller_state": call.caller_state,
-                    "timestamp": call.created_at,
-                });
-                data["call"] = serde_json::to_value(ringtrack_api::calls::CallView::from(call))
-                    .map_err(|e| e.to_string())?;
-                data
-            }
-            Subject::Message => {
-                let message = messages::by_id(store, subject.ok_or_else(missing)?)
-                    .await
-                    .map_err(db)?
-                    .ok_or_else(missing)?;
-                json!({ "message": ringtrack_api::sms::MessageView::from(message) })
-            }
-            Subject::Form => {
-                let form = forms::get(store, event.business_id, subject.ok_or_else(missing)?)
-                    .await
-                    .map_err(db)?
-                    .ok_or_else(missing)?;
-                json!({ "form": ringtrack_api::forms::FormView::from(form) })
-            }
-            Subject::Nothing => {
-                json!({ "message": "A test delivery from ringtrack: your endpoint receives and can verify webhooks." })
-            }
-        };
-        Ok(value)
-    }
-
-    /// The body every attempt and every endpoint gets for this event.
-    async fn body(&self, store: &Store, event: &Event) -> Result<String, String> {
-        if let Some(kept) = &event.payload {
-            return Ok(kept.clone());
-        }
-        let body = json!({
-            "id": event.id,
-            "type": event.event_type,
-            "created_at": event.created_at,
-            "data": self.data(store, event).await?,
-        })
-        .to_string();
-        let mut tx = store.begin().await.map_err(|e| e.to_string())?;
-        let kept = store::keep_payload(&mut tx, event.id, &body).await.map_err(|e| e.to_string())?;
-        tx.commit().await.map_err(|e| e.to_string())?;
-        Ok(kept)
-    }
-
     /// One attempt: sends, and says what it came to.
     pub async fn attempt(
         &self,
@@ -126,7 +48,8 @@ impl Sender {
         event: &Event,
         attempt: u32,
     ) -> Result<Attempted, String> {
-        let body = self.body(store, event).await?;
+        let body =
+            ringtrack_core::events::body(store, event, &self.public_url).await.map_err(|e| e.to_string())?;
         let now = Timestamp::now();
         let secrets = endpoint
             .signing_secrets(now)
