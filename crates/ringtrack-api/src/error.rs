@@ -185,6 +185,19 @@ impl From<CarrierError> for ApiError {
     }
 }
 
+impl From<ringtrack_core::numbers::PurchaseError> for ApiError {
+    fn from(error: ringtrack_core::numbers::PurchaseError) -> Self {
+        use ringtrack_core::numbers::PurchaseError;
+        match error {
+            PurchaseError::Refused(fields) => fields.into(),
+            PurchaseError::InsufficientBalance { .. } => ApiError::InsufficientBalance(error.to_string()),
+            PurchaseError::Taken(_) => ApiError::Conflict(error.to_string()),
+            PurchaseError::Carrier(carrier) => carrier.into(),
+            PurchaseError::Store(store) => store.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         ApiError::internal(error)

@@ -5,14 +5,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::Timestamp;
-use ringtrack_carrier::{Provisioned, SearchQuery};
+use ringtrack_carrier::SearchQuery;
+use ringtrack_core::numbers::{self as numbers_core, Purchase, Wanted};
 use ringtrack_domain::nanp;
 use ringtrack_domain::validation::parse_name;
 use ringtrack_domain::{
     Access, BusinessId, CallFlowId, Cents, FieldError, FieldErrors, NumberGroupId, NumberId, NumberStatus,
     NumberType, PhoneNumber,
 };
-use ringtrack_store::numbers::{self, InsertError, NewNumber, Number, NumberChanges, NumberFilter};
+use ringtrack_store::numbers::{self, Number, NumberChanges, NumberFilter};
 use ringtrack_store::{Tx, businesses, call_flows, number_groups};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -242,21 +243,7 @@ pub async fn search(
     Ok(Data::new(AvailableNumbers { available_numbers }))
 }
 
-/// A purchase request, checked.
-struct Purchase {
-    wanted: Wanted,
-    friendly_name: Option<String>,
-    call_flow_id: Option<CallFlowId>,
-    group_id: Option<NumberGroupId>,
-    source: Option<String>,
-}
-
-enum Wanted {
-    Number(PhoneNumber),
-    AreaCode(String, NumberType),
-}
-
-fn parse_purchase(input: &PurchaseNumber) -> Result<Purchase, ApiError> {
+fn parse_purchase(input: &PurchaseNumber, business_id: BusinessId) -> Result<Purchase, ApiError> {
     let mut errors = FieldErrors::new();
     let wanted = match (&input.phone_number, &input.area_code) {
         (Some(number), None) => errors.take(north_american(number)).map(Wanted::Number),
@@ -280,6 +267,7 @@ fn parse_purchase(input: &PurchaseNumber) -> Result<Purchase, ApiError> {
     let group_id = errors.take(parse_id("group_id", input.group_id.as_deref())).flatten();
     errors.finish(())?;
     Ok(Purchase {
+        business_id,
         wanted: wanted.expect("no errors means a number was asked for"),
         friendly_name,
         call_flow_id,
@@ -347,133 +335,51 @@ pub async fn purchase(
     ApiJson(input): ApiJson<PurchaseNumber>,
 ) -> ApiResult<Response> {
     auth.require(Access::Write)?;
-    let purchase = parse_purchase(&input)?;
+    let purchase = parse_purchase(&input, auth.business_id)?;
     let hash = idempotency::request_hash("POST /numbers/purchase", &input);
 
-    // 1. Check, and claim the key, in a short transaction: the carrier is called outside
-    //    any, so a slow carrier never holds the database (SQLite's one writer) for others.
+    // Checked, and the key claimed, in a short transaction: the carrier is called outside
+    // any (see `ringtrack_core::numbers`).
     let mut tx = state.store.begin().await?;
     businesses::lock(&mut tx, auth.business_id).await?;
     if let Some(replayed) = idempotency::replay(&mut tx, auth.business_id, &key, &hash).await? {
         return Ok(replayed);
     }
-    check_references(&mut tx, &auth, purchase.call_flow_id, purchase.group_id).await?;
-    // Refused before the carrier is asked: a number bought and given back still costs.
-    let wanted_type = match &purchase.wanted {
-        Wanted::Number(number) => number_type(number),
-        Wanted::AreaCode(_, number_type) => *number_type,
-    };
-    affordable(&state, &mut tx, auth.business_id, wanted_type).await?;
+    numbers_core::check(&mut tx, &state.prices, &purchase).await?;
     idempotency::claim(&mut tx, auth.business_id, &key, &hash).await?;
     tx.commit().await?;
 
-    // 2. Buy at the carrier.
-    let bought = buy(&state, &purchase.wanted).await;
-    let (chosen, provisioned) = match bought {
-        Ok(bought) => bought,
-        Err(error) => {
-            idempotency::release(&state.store, auth.business_id, &key).await;
-            return Err(error);
-        }
-    };
+    let (chosen, provisioned) =
+        match numbers_core::buy(state.carrier.as_ref(), state.webhooks(), &purchase.wanted).await {
+            Ok(bought) => bought,
+            Err(error) => {
+                idempotency::release(&state.store, auth.business_id, &key).await;
+                return Err(error.into());
+            }
+        };
 
-    // 3. Record it, charge it and keep the answer, in one transaction; or give it back.
     let recorded = async {
         let mut tx = state.store.begin().await?;
         businesses::lock(&mut tx, auth.business_id).await?;
-        let price = affordable(&state, &mut tx, auth.business_id, number_type(&chosen)).await?;
-        let (area, _, _) = chosen.nanp().expect("purchases are North American");
-        let place = nanp::area_code(area);
-        let new = NewNumber {
-            business_id: auth.business_id,
-            phone_number: chosen.clone(),
-            friendly_name: purchase.friendly_name.clone().unwrap_or_else(|| chosen.national_format()),
-            number_type: number_type(&chosen),
-            locality: place.map(|p| p.city.to_owned()),
-            region: place.map(|p| p.region.to_owned()),
-            call_flow_id: purchase.call_flow_id,
-            group_id: purchase.group_id,
-            source: purchase.source.clone(),
-            monthly_cost: price,
-            carrier_sid: provisioned.carrier_sid.clone(),
-        };
-        let number = match numbers::insert(&mut tx, new).await? {
-            Ok(number) => number,
-            Err(InsertError::AlreadyOwned) => {
-                return Err(ApiError::Conflict(format!("{chosen} was just bought by someone else")));
-            }
-        };
-        let reason = format!("purchase of {chosen} (month 1)");
-        businesses::change_balance(&mut tx, auth.business_id, Cents::new(-price.get()), &reason)
-            .await?
-            .map_err(|e| ApiError::internal(format!("charging a purchase: {e:?}")))?;
+        let number = numbers_core::record(&mut tx, &state.prices, &purchase, &chosen, &provisioned).await?;
         let view = NumberView::from(number);
         let response =
             idempotency::respond(&mut tx, auth.business_id, &key, hash, StatusCode::CREATED, &view).await?;
         tx.commit().await?;
-        Ok((view, response))
+        Ok::<_, ApiError>((view.id, response))
     }
     .await;
     match recorded {
-        Ok((view, response)) => {
-            tracing::info!(number_id = %view.id, phone_number = %chosen, "number purchased");
+        Ok((number_id, response)) => {
+            tracing::info!(%number_id, phone_number = %chosen, "number purchased");
             Ok(response)
         }
         Err(error) => {
-            // Nothing was recorded: give the number back rather than pay for it unused.
-            if let Err(release) = state.carrier.release(provisioned.carrier_sid).await {
-                tracing::error!(%release, phone_number = %chosen, "could not release a number bought but not recorded");
-            }
+            numbers_core::give_back(state.carrier.as_ref(), &chosen, provisioned).await;
             idempotency::release(&state.store, auth.business_id, &key).await;
             Err(error)
         }
     }
-}
-
-fn number_type(number: &PhoneNumber) -> NumberType {
-    let (area, _, _) = number.nanp().expect("purchases are North American");
-    if nanp::is_toll_free(area) { NumberType::TollFree } else { NumberType::Local }
-}
-
-/// The first month's price of a number of `kind`, if the business (locked in `tx`) can pay it.
-async fn affordable(
-    state: &AppState,
-    tx: &mut Tx,
-    business: BusinessId,
-    kind: NumberType,
-) -> ApiResult<Cents> {
-    let price = state.prices.monthly(kind);
-    let balance = businesses::get(&mut *tx, business).await?.ok_or(ApiError::Unauthorized)?.balance;
-    if balance < price {
-        return Err(ApiError::InsufficientBalance(format!(
-            "The balance ({balance}) cannot pay the first month ({price}); add funds first"
-        )));
-    }
-    Ok(price)
-}
-
-/// Finds (for an area code) and buys the number at the carrier.
-async fn buy(state: &AppState, wanted: &Wanted) -> ApiResult<(PhoneNumber, Provisioned)> {
-    let chosen = match wanted {
-        Wanted::Number(number) => number.clone(),
-        Wanted::AreaCode(code, number_type) => {
-            let query = SearchQuery {
-                number_type: *number_type,
-                area_code: Some(code.clone()),
-                contains: None,
-                limit: 1,
-            };
-            let found = state.carrier.search(query).await?;
-            match found.into_iter().next() {
-                Some(available) => available.phone_number,
-                None => {
-                    return Err(ApiError::field("area_code", format!("no numbers are available in {code}")));
-                }
-            }
-        }
-    };
-    let provisioned = state.carrier.buy(chosen.clone(), state.webhooks()).await?;
-    Ok((chosen, provisioned))
 }
 
 #[utoipa::path(

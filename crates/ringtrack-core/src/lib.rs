@@ -9,4 +9,5 @@
 
 pub mod calls;
 pub mod events;
+pub mod numbers;
 pub mod views;
