@@ -198,6 +198,18 @@ impl From<ringtrack_core::numbers::PurchaseError> for ApiError {
     }
 }
 
+impl From<ringtrack_core::texts::TextError> for ApiError {
+    fn from(error: ringtrack_core::texts::TextError) -> Self {
+        use ringtrack_core::texts::TextError;
+        match error {
+            TextError::Refused(fields) => fields.into(),
+            TextError::OptedOut(to) => ApiError::OptedOut(to.to_string()),
+            TextError::InsufficientBalance { .. } => ApiError::InsufficientBalance(error.to_string()),
+            TextError::Store(store) => store.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         ApiError::internal(error)

@@ -6,17 +6,18 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use ringtrack_domain::sms::{self, MAX_BODY_CHARS, Status};
-use ringtrack_domain::{Access, FieldErrors, NumberStatus, parse_text};
-use ringtrack_store::messages::{self, INBOUND, MessageFilter, NewMessage, OUTBOUND};
-use ringtrack_store::{businesses, numbers};
+use ringtrack_core::texts::{self, OutgoingText};
+use ringtrack_domain::sms::MAX_BODY_CHARS;
+use ringtrack_domain::{Access, FieldErrors, parse_text};
+use ringtrack_store::businesses;
+use ringtrack_store::messages::{self, INBOUND, MessageFilter, OUTBOUND};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Auth;
 use crate::envelope::{Data, PageInfo};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, DateParams, ListParams, Paging, parse_id, parse_phone};
 use crate::idempotency::{self, IdempotencyKey};
 pub use ringtrack_core::views::MessageView;
@@ -110,9 +111,9 @@ pub async fn send(
     let mut errors = FieldErrors::new();
     let number_id = errors.take(parse_id("from_number_id", Some(input.from_number_id.as_str()))).flatten();
     let to = errors.take(parse_phone("to", &input.to));
-    errors.take(parse_text("body", &input.body, MAX_BODY_CHARS));
+    let body = errors.take(parse_text("body", &input.body, MAX_BODY_CHARS));
     errors.finish(())?;
-    let (number_id, to) = (number_id.expect("checked"), to.expect("checked"));
+    let (from_number, to, body) = (number_id.expect("checked"), to.expect("checked"), body.expect("checked"));
     let hash = idempotency::request_hash("POST /texts", &input);
 
     let mut tx = state.store.begin().await?;
@@ -120,46 +121,17 @@ pub async fn send(
     if let Some(replayed) = idempotency::replay(&mut tx, auth.business_id, &key, &hash).await? {
         return Ok(replayed);
     }
-    let number = numbers::get(&mut tx, auth.business_id, number_id)
-        .await?
-        .ok_or_else(|| ApiError::field("from_number_id", "is not a number of this business"))?;
-    if number.status == NumberStatus::Released {
-        return Err(ApiError::field("from_number_id", "is released and can no longer send texts"));
-    }
-    if !number.sms_enabled {
-        return Err(ApiError::field("from_number_id", "cannot send texts"));
-    }
-    if messages::is_opted_out(&mut tx, auth.business_id, &to).await? {
-        return Err(ApiError::OptedOut(to.to_string()));
-    }
-    let segments = sms::segments(&input.body).count;
-    let cost = state.prices.text(segments);
-    let business = businesses::get(&mut tx, auth.business_id).await?.ok_or(ApiError::Unauthorized)?;
-    if business.balance < cost {
-        return Err(ApiError::InsufficientBalance(format!(
-            "The balance ({}) cannot pay this text ({segments} segments, {cost})",
-            business.balance
-        )));
-    }
-    let new = NewMessage {
-        business_id: auth.business_id,
-        number_id: Some(number.id),
-        from: &number.phone_number,
-        to: &to,
-        body: &input.body,
-        direction: OUTBOUND,
-        status: Status::Queued,
-        segments,
-        cost,
-        media_urls: &[],
-        carrier_sid: None,
-    };
-    let message = messages::send(&mut tx, &new).await?;
-    let message_id = message.id;
-    let view = MessageView::from(message);
-    let response =
-        idempotency::respond(&mut tx, auth.business_id, &key, hash, StatusCode::CREATED, &view).await?;
+    let text = OutgoingText { business_id: auth.business_id, from_number, to: &to, body: &body };
+    let message = texts::queue(&mut tx, &state.prices, &text).await?;
+    let response = idempotency::respond(
+        &mut tx,
+        auth.business_id,
+        &key,
+        hash,
+        StatusCode::CREATED,
+        &MessageView::from(message),
+    )
+    .await?;
     tx.commit().await?;
-    tracing::info!(%message_id, segments, "text queued");
     Ok(response)
 }

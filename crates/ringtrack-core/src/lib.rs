@@ -10,4 +10,5 @@
 pub mod calls;
 pub mod events;
 pub mod numbers;
+pub mod texts;
 pub mod views;
