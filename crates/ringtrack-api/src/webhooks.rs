@@ -12,12 +12,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ringtrack_carrier::twiml::{self, Callbacks};
 use ringtrack_carrier::{signature, webhook_params};
+use ringtrack_core::texts::{self, IncomingText, Received};
+use ringtrack_domain::PhoneNumber;
 use ringtrack_domain::engine::{self, CallFacts, CallState, Event, Flow, SavedCall};
-use ringtrack_domain::sms::{self, Keyword, Status as SmsStatus};
-use ringtrack_domain::{Cents, PhoneNumber};
+use ringtrack_domain::sms::{self, Status as SmsStatus};
 use ringtrack_store::calls::{self, Call, NewCall, VisitAttribution};
-use ringtrack_store::messages::{self, NewMessage};
-use ringtrack_store::{Tx, businesses, call_flows, numbers, pools};
+use ringtrack_store::messages::{self};
+use ringtrack_store::{Tx, call_flows, numbers, pools};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -444,63 +445,19 @@ pub async fn sms(State(state): State<AppState>, request: TwilioRequest) -> ApiRe
         return Ok(xml(twiml::empty()));
     };
     let body = request.form.get("Body").map(String::as_str).unwrap_or("");
+    let media_urls = media_urls(&request);
+    let text = IncomingText { carrier_sid: sid, from: &from, to: &to, body, media_urls: &media_urls };
     let mut tx = state.store.begin().await?;
-    let Some(number) = numbers::in_service(&mut tx, &to).await? else {
-        tracing::info!(message_sid = sid, to = %to, "a text to a number not in service; no reply");
-        return Ok(xml(twiml::empty()));
-    };
-    let media = media_urls(&request);
-    let inbound = NewMessage {
-        business_id: number.business_id,
-        number_id: Some(number.id),
-        from: &from,
-        to: &to,
-        body,
-        direction: messages::INBOUND,
-        status: SmsStatus::Received,
-        segments: sms::segments(body).count,
-        cost: Cents::ZERO,
-        media_urls: &media,
-        carrier_sid: Some(sid),
-    };
-    if messages::record(&mut tx, &inbound).await?.is_none() {
-        // The carrier repeated a text already answered.
-        return Ok(xml(twiml::empty()));
-    }
-    let business =
-        businesses::get(&mut tx, number.business_id).await?.ok_or(ApiError::NotFound("Business"))?;
-    let reply = match Keyword::of(body) {
-        // Confirmed once: a second STOP from someone already opted out gets no answer.
-        Some(Keyword::OptOut) => messages::opt_out(&mut tx, number.business_id, &from)
-            .await?
-            .then(|| sms::opt_out_reply(&business.name)),
-        Some(Keyword::OptIn) => {
-            messages::opt_in(&mut tx, number.business_id, &from).await?;
-            Some(sms::opt_in_reply(&business.name))
-        }
-        Some(Keyword::Help) => Some(sms::help_reply(&business.name)),
-        None => None,
-    };
-    let answer = match &reply {
-        Some(text) => {
-            let outbound = NewMessage {
-                from: &to,
-                to: &from,
-                body: text,
-                direction: messages::OUTBOUND,
-                status: SmsStatus::Sent,
-                segments: sms::segments(text).count,
-                media_urls: &[],
-                carrier_sid: None,
-                ..inbound
-            };
-            messages::record(&mut tx, &outbound).await?;
-            twiml::reply(text)
-        }
-        None => twiml::empty(),
-    };
+    let received = texts::receive(&mut tx, &text).await?;
     tx.commit().await?;
-    tracing::info!(message_sid = sid, number_id = %number.id, keyword = ?Keyword::of(body), "text received");
+    let answer = match received {
+        Received::Kept { reply: Some(reply), .. } => twiml::reply(&reply),
+        Received::NotOurs => {
+            tracing::info!(message_sid = sid, to = %to, "a text to a number not in service; no reply");
+            twiml::empty()
+        }
+        Received::Kept { reply: None, .. } | Received::Repeated => twiml::empty(),
+    };
     Ok(xml(answer))
 }
 
