@@ -12,13 +12,14 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ringtrack_carrier::twiml::{self, Callbacks};
 use ringtrack_carrier::{signature, webhook_params};
+use ringtrack_core::calls::{Arrival, Arrived};
 use ringtrack_core::texts::{self, IncomingText, Received};
 use ringtrack_domain::PhoneNumber;
-use ringtrack_domain::engine::{self, CallFacts, CallState, Event, Flow, SavedCall};
+use ringtrack_domain::engine::{self, CallState, Event, Flow, SavedCall};
 use ringtrack_domain::sms::{self, Status as SmsStatus};
-use ringtrack_store::calls::{self, Call, NewCall, VisitAttribution};
+use ringtrack_store::calls::{self, Call};
 use ringtrack_store::messages::{self};
-use ringtrack_store::{Tx, call_flows, numbers, pools};
+use ringtrack_store::{Tx, call_flows};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -104,107 +105,45 @@ fn phone(raw: Option<&str>) -> Option<PhoneNumber> {
     raw.and_then(|r| PhoneNumber::parse(r).ok())
 }
 
-fn facts(call: &Call, stored: &SavedCall) -> ApiResult<CallFacts> {
-    Ok(CallFacts {
-        caller: phone(Some(&call.caller_number))
-            .ok_or_else(|| ApiError::internal("a stored caller number is invalid"))?,
-        tracking_number: phone(call.tracking_number.as_deref())
-            .ok_or_else(|| ApiError::internal("a call without its tracking number"))?,
-        tracking_name: stored.tracking_name.clone(),
-        caller_state: call.caller_state.clone(),
-        caller_zip: call.caller_zip.clone(),
-        at: call.created_at,
-        utm_source: call.utm_source.clone(),
-        referrer: call.referrer.clone(),
-        rotation: stored.rotation,
-    })
-}
-
 /// `POST /webhooks/twilio/voice`: a call arrives at a tracking number.
 pub async fn voice(State(state): State<AppState>, request: TwilioRequest) -> ApiResult<Response> {
-    let call_sid =
-        request.param("CallSid").ok_or_else(|| ApiError::field("CallSid", "is required"))?.to_owned();
-    let from = request.param("From").unwrap_or("anonymous").to_owned();
+    let call_sid = request.param("CallSid").ok_or_else(|| ApiError::field("CallSid", "is required"))?;
     let to = request.param("To").and_then(|t| PhoneNumber::parse(t).ok());
+    let arrival = Arrival {
+        call_sid,
+        from: request.param("From").unwrap_or("anonymous"),
+        to: to.as_ref(),
+        caller_city: request.param("FromCity"),
+        caller_state: request.param("FromState"),
+        caller_zip: request.param("FromZip"),
+    };
     let mut tx = state.store.begin().await?;
-    if let Some(existing) = calls::by_sid(&mut tx, &call_sid).await? {
-        // The carrier repeated the call's first request: answer as the first time.
-        let first = calls::event(&mut tx, existing.id, "voice", 0).await?;
-        return Ok(xml(first.unwrap_or_else(twiml::empty)));
-    }
-    let number = match &to {
-        Some(to) => numbers::in_service(&mut tx, to).await?,
-        None => None,
-    };
-    let Some(number) = number else {
-        tracing::warn!(%call_sid, from, to = request.param("To"), "a call to a number that is not in service");
-        return Ok(xml(twiml::say_and_hang_up("The number you have called is not in service. Goodbye.")));
-    };
-    let flow = match number.call_flow_id {
-        Some(flow_id) => match call_flows::current_version(&mut tx, flow_id).await? {
-            Some(version) => call_flows::version(&mut tx, flow_id, version)
-                .await?
-                .map(|(name, flow)| (flow_id, version, name, flow)),
-            None => None,
-        },
-        None => None,
-    };
-    let rotation = match &flow {
-        Some((flow_id, _, _, f)) if ringtrack_domain::flow::has_round_robin(&f.steps) => {
-            call_flows::next_rotation(&mut tx, *flow_id).await?
+    let (call, answer) = match ringtrack_core::calls::arrive(&mut tx, &arrival).await? {
+        Arrived::Repeated(call) => {
+            // Answered as the first time.
+            let first = calls::event(&mut tx, call.id, "voice", 0).await?;
+            return Ok(xml(first.unwrap_or_else(twiml::empty)));
         }
-        _ => 0,
-    };
-    // A pool number: the call belongs to the website visit that was shown it.
-    let visit = match number.pool_id {
-        Some(_) => pools::session_for_call(&mut tx, number.id, ringtrack_store::now()).await?,
-        None => None,
-    };
-    let utm_source = match &visit {
-        Some(v) => v.attribution.utm_source.clone().or_else(|| number.source.clone()),
-        None => number.source.clone(),
-    };
-    let new = NewCall {
-        business_id: number.business_id,
-        call_sid: call_sid.clone(),
-        number_id: Some(number.id),
-        caller_number: PhoneNumber::parse(&from).map(|p| p.to_string()).unwrap_or(from.clone()),
-        tracking_number: number.phone_number.to_string(),
-        call_flow_id: flow.as_ref().map(|f| f.0),
-        call_flow_version: flow.as_ref().map(|f| f.1),
-        call_flow_name: flow.as_ref().map(|f| f.2.clone()),
-        caller_city: request.param("FromCity").map(str::to_owned),
-        caller_state: request.param("FromState").map(str::to_owned),
-        caller_zip: request.param("FromZip").map(str::to_owned),
-        utm_source,
-        source: number.source.clone(),
-        visit: visit.map(|v| VisitAttribution {
-            utm_medium: v.attribution.utm_medium,
-            utm_campaign: v.attribution.utm_campaign,
-            gclid: v.attribution.gclid,
-            landing_page: v.landing_page,
-            referrer: v.referrer,
-            session_id: Some(v.id.to_string()),
-        }),
-    };
-    let stored = SavedCall::new(rotation, number.friendly_name.clone(), CallState::default());
-    let call = calls::insert(&mut tx, new, &stored.to_json()).await?;
-    let answer = match flow {
-        None => twiml::say_and_hang_up("Thank you for calling. Goodbye."),
-        Some((_, _, _, flow)) => {
-            let (engine_state, instructions) = engine::start(&flow, &facts(&call, &stored)?);
+        Arrived::NotInService => {
+            tracing::warn!(
+                call_sid,
+                from = arrival.from,
+                to = request.param("To"),
+                "a call to a number that is not in service"
+            );
+            return Ok(xml(twiml::say_and_hang_up("The number you have called is not in service. Goodbye.")));
+        }
+        Arrived::NoFlow(call) => (call, twiml::say_and_hang_up("Thank you for calling. Goodbye.")),
+        Arrived::Started { call, state: engine_state, instructions } => {
             let answer = twiml::render(
                 &instructions,
                 &callbacks(&state, call.id, engine_state.seq, &call.caller_number),
             );
-            calls::save_state(&mut tx, call.id, &SavedCall { engine: engine_state, ..stored }.to_json())
-                .await?;
-            answer
+            (call, answer)
         }
     };
     calls::remember(&mut tx, call.id, "voice", 0, &answer).await?;
     tx.commit().await?;
-    tracing::info!(call_id = %call.id, %call_sid, number_id = %number.id, "call arrived");
     Ok(xml(answer))
 }
 
@@ -270,8 +209,12 @@ async fn advance(state: &AppState, request: &TwilioRequest, callback: Callback) 
     let event = callback.event(&mut tx, &call, seq).await?;
     let (mut stored, engine_state, instructions) = match read {
         Ok(stored) => {
-            let (engine_state, instructions) =
-                engine::step(&flow, &facts(&call, &stored)?, stored.engine.clone(), event);
+            let (engine_state, instructions) = engine::step(
+                &flow,
+                &ringtrack_core::calls::facts(&call, &stored)?,
+                stored.engine.clone(),
+                event,
+            );
             (stored, engine_state, instructions)
         }
         Err(unreadable) => {
@@ -281,7 +224,8 @@ async fn advance(state: &AppState, request: &TwilioRequest, callback: Callback) 
             let stored =
                 SavedCall::new(0, call.tracking_number.clone().unwrap_or_default(), CallState::default());
             let after = u32::try_from(seq).unwrap_or(0);
-            let (engine_state, instructions) = engine::recover(&flow, &facts(&call, &stored)?, after);
+            let (engine_state, instructions) =
+                engine::recover(&flow, &ringtrack_core::calls::facts(&call, &stored)?, after);
             (stored, engine_state, instructions)
         }
     };

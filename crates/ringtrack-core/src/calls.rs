@@ -1,12 +1,125 @@
-//! A call's end: the one place that completes a call, whichever door learns it is over —
-//! the carrier's final status callback, or the sweep of calls whose callback never came.
+//! A call's life: its arrival (recorded, attributed, its flow started) and its end (the
+//! one place that completes a call, whichever door learns it is over — the carrier's final
+//! status callback, or the sweep of calls whose callback never came). The carrier's own
+//! dialect (TwiML, callback URLs) stays with the door that speaks it.
 
-use ringtrack_domain::Prices;
 use ringtrack_domain::calls::{CallStatus, MAX_CALL_SECONDS};
-use ringtrack_domain::engine::SavedCall;
+use ringtrack_domain::engine::{self, CallFacts, CallState, Instruction, SavedCall};
 use ringtrack_domain::jobs::AudioSource;
-use ringtrack_store::calls::{self, Call, Completion};
-use ringtrack_store::{StoreError, Tx, call_flows, recordings};
+use ringtrack_domain::{PhoneNumber, Prices};
+use ringtrack_store::calls::{self, Call, Completion, NewCall, VisitAttribution};
+use ringtrack_store::{StoreError, Tx, call_flows, numbers, pools, recordings};
+
+/// A call arriving at one of our numbers, as the carrier reports it.
+pub struct Arrival<'a> {
+    pub call_sid: &'a str,
+    /// The caller as the carrier wrote it (`anonymous` when withheld).
+    pub from: &'a str,
+    pub to: Option<&'a PhoneNumber>,
+    pub caller_city: Option<&'a str>,
+    pub caller_state: Option<&'a str>,
+    pub caller_zip: Option<&'a str>,
+}
+
+/// What became of an arrival.
+pub enum Arrived {
+    /// The carrier repeated the call's first request: the call it already is.
+    Repeated(Call),
+    /// The number called is not in service.
+    NotInService,
+    /// Recorded; its number has no flow, so it is thanked and let go.
+    NoFlow(Call),
+    /// Recorded, attributed, and its flow started: what the carrier is to do first.
+    Started { call: Call, state: CallState, instructions: Vec<Instruction> },
+}
+
+/// Records an arriving call (idempotent on its SID) with the attribution of the website
+/// visit that was shown the number, if any, and starts its flow's current version; the
+/// engine's state is saved in `tx`.
+pub async fn arrive(tx: &mut Tx, arrival: &Arrival<'_>) -> Result<Arrived, StoreError> {
+    if let Some(existing) = calls::by_sid(&mut *tx, arrival.call_sid).await? {
+        return Ok(Arrived::Repeated(existing));
+    }
+    let number = match arrival.to {
+        Some(to) => numbers::in_service(&mut *tx, to).await?,
+        None => None,
+    };
+    let Some(number) = number else { return Ok(Arrived::NotInService) };
+    let flow = match number.call_flow_id {
+        Some(flow_id) => match call_flows::current_version(&mut *tx, flow_id).await? {
+            Some(version) => call_flows::version(&mut *tx, flow_id, version)
+                .await?
+                .map(|(name, flow)| (flow_id, version, name, flow)),
+            None => None,
+        },
+        None => None,
+    };
+    let rotation = match &flow {
+        Some((flow_id, _, _, f)) if ringtrack_domain::flow::has_round_robin(&f.steps) => {
+            call_flows::next_rotation(&mut *tx, *flow_id).await?
+        }
+        _ => 0,
+    };
+    // A pool number: the call belongs to the website visit that was shown it.
+    let visit = match number.pool_id {
+        Some(_) => pools::session_for_call(&mut *tx, number.id, ringtrack_store::now()).await?,
+        None => None,
+    };
+    let utm_source = match &visit {
+        Some(v) => v.attribution.utm_source.clone().or_else(|| number.source.clone()),
+        None => number.source.clone(),
+    };
+    let new = NewCall {
+        business_id: number.business_id,
+        call_sid: arrival.call_sid.to_owned(),
+        number_id: Some(number.id),
+        caller_number: PhoneNumber::parse(arrival.from)
+            .map_or_else(|_| arrival.from.to_owned(), |p| p.to_string()),
+        tracking_number: number.phone_number.to_string(),
+        call_flow_id: flow.as_ref().map(|f| f.0),
+        call_flow_version: flow.as_ref().map(|f| f.1),
+        call_flow_name: flow.as_ref().map(|f| f.2.clone()),
+        caller_city: arrival.caller_city.map(str::to_owned),
+        caller_state: arrival.caller_state.map(str::to_owned),
+        caller_zip: arrival.caller_zip.map(str::to_owned),
+        utm_source,
+        source: number.source.clone(),
+        visit: visit.map(|v| VisitAttribution {
+            utm_medium: v.attribution.utm_medium,
+            utm_campaign: v.attribution.utm_campaign,
+            gclid: v.attribution.gclid,
+            landing_page: v.landing_page,
+            referrer: v.referrer,
+            session_id: Some(v.id.to_string()),
+        }),
+    };
+    let saved = SavedCall::new(rotation, number.friendly_name.clone(), CallState::default());
+    let call = calls::insert(tx, new, &saved.to_json()).await?;
+    tracing::info!(call_id = %call.id, call_sid = arrival.call_sid, number_id = %number.id, "call arrived");
+    let Some((_, _, _, flow)) = flow else { return Ok(Arrived::NoFlow(call)) };
+    let (state, instructions) = engine::start(&flow, &facts(&call, &saved)?);
+    calls::save_state(tx, call.id, &SavedCall { engine: state.clone(), ..saved }.to_json()).await?;
+    Ok(Arrived::Started { call, state, instructions })
+}
+
+/// What the engine knows of a call, from its row and its saved state.
+pub fn facts(call: &Call, saved: &SavedCall) -> Result<CallFacts, StoreError> {
+    let number = |raw: Option<&str>, what: &str| {
+        raw.and_then(|r| PhoneNumber::parse(r).ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("call {} has no valid {what}", call.id)))
+    };
+    Ok(CallFacts {
+        caller: number(Some(&call.caller_number), "caller number")?,
+        tracking_number: number(call.tracking_number.as_deref(), "tracking number")?,
+        tracking_name: saved.tracking_name.clone(),
+        caller_state: call.caller_state.clone(),
+        caller_zip: call.caller_zip.clone(),
+        at: call.created_at,
+        utm_source: call.utm_source.clone(),
+        referrer: call.referrer.clone(),
+        rotation: saved.rotation,
+    })
+}
 
 /// Completes `call` (locked in `tx`), which the carrier says is over after
 /// `duration_seconds`: its status follows from how far its flow went (a state that cannot
