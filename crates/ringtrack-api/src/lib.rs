@@ -162,7 +162,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit_api))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::measure))
         .layer(axum::middleware::from_fn(request_log::request_context))
-        .layer(axum::middleware::from_fn(request_log::refuse_unknown_methods))
+        .layer(axum::middleware::from_fn(request_log::guard))
         .with_state(state)
 }
 

@@ -39,12 +39,9 @@ pub async fn request_context(request: Request, next: Next) -> Response {
             "request"
         );
     });
-    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
-        headers.insert(REQUEST_ID, value);
+        response.headers_mut().insert(REQUEST_ID, value);
     }
-    // No answer is ever read as another type than the one it declares.
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
 }
 
@@ -67,12 +64,15 @@ pub fn method_label(method: &Method) -> &'static str {
     KNOWN_METHODS.iter().find(|known| *known == method).map_or("OTHER", Method::as_str)
 }
 
-pub async fn refuse_unknown_methods(request: Request, next: Next) -> Response {
+/// The outermost layer: refuses a method HTTP does not define, and says `nosniff` on
+/// every answer (no answer is ever read as another type than the one it declares).
+pub async fn guard(request: Request, next: Next) -> Response {
     use axum::response::IntoResponse;
-    if KNOWN_METHODS.contains(request.method()) {
-        return next.run(request).await;
-    }
-    let mut response = crate::error::ApiError::MethodNotAllowed.into_response();
+    let mut response = if KNOWN_METHODS.contains(request.method()) {
+        next.run(request).await
+    } else {
+        crate::error::ApiError::MethodNotAllowed.into_response()
+    };
     response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
 }

@@ -47,7 +47,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let router = crate::router(state);
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    // Dropped when shutdown begins: every connection then finishes its request and closes.
+    // Turns true when shutdown begins: every connection then finishes its request and closes.
     let (stopping_tx, stopping) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {

@@ -17,9 +17,9 @@ use ringtrack_core::texts::{self, IncomingText, Received};
 use ringtrack_domain::PhoneNumber;
 use ringtrack_domain::engine::{self, CallState, Event, Flow, SavedCall};
 use ringtrack_domain::sms::{self, Status as SmsStatus};
+use ringtrack_store::Tx;
 use ringtrack_store::calls::{self, Call};
-use ringtrack_store::messages::{self};
-use ringtrack_store::{Tx, call_flows};
+use ringtrack_store::messages;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -108,7 +108,7 @@ fn phone(raw: Option<&str>) -> Option<PhoneNumber> {
 /// `POST /webhooks/twilio/voice`: a call arrives at a tracking number.
 pub async fn voice(State(state): State<AppState>, request: TwilioRequest) -> ApiResult<Response> {
     let call_sid = request.param("CallSid").ok_or_else(|| ApiError::field("CallSid", "is required"))?;
-    let to = request.param("To").and_then(|t| PhoneNumber::parse(t).ok());
+    let to = phone(request.param("To"));
     let arrival = Arrival {
         call_sid,
         from: request.param("From").unwrap_or("anonymous"),
@@ -199,12 +199,12 @@ async fn advance(state: &AppState, request: &TwilioRequest, callback: Callback) 
     }
     // A call without a flow was told goodbye when it arrived.
     let Some(saved) = call.engine_state.as_deref() else { return Ok(xml(twiml::hang_up())) };
-    let flow = flow_of(&mut tx, &call).await?;
     let read = SavedCall::read(saved);
     if read.as_ref().is_ok_and(|stored| i64::from(stored.engine.seq) != seq) {
         // A callback from an earlier step that was never answered: nothing to do.
         return Ok(xml(twiml::empty()));
     }
+    let flow = flow_of(&mut tx, &call).await?;
     // What the callback tells of the call (a voicemail left) is kept however it goes on.
     let event = callback.event(&mut tx, &call, seq).await?;
     let (mut stored, engine_state, instructions) = match read {
@@ -238,13 +238,11 @@ async fn advance(state: &AppState, request: &TwilioRequest, callback: Callback) 
     Ok(xml(answer))
 }
 
+/// The flow a call with engine state runs: it has one, or its data is damaged.
 async fn flow_of(tx: &mut Tx, call: &Call) -> ApiResult<Flow> {
-    let (Some(id), Some(version)) = (call.call_flow_id, call.call_flow_version) else {
-        return Err(ApiError::internal("a call with engine state has no flow"));
-    };
-    let found = call_flows::version(&mut *tx, id, version).await?;
-    let (_, flow) = found.ok_or_else(|| ApiError::internal("a call's flow version is gone"))?;
-    Ok(flow)
+    ringtrack_core::calls::flow_of(tx, call)
+        .await?
+        .ok_or_else(|| ApiError::internal("a call with engine state has no flow version"))
 }
 
 /// `…/voice/gather`: the caller pressed a key at a menu (or did not, in time).

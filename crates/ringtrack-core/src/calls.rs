@@ -4,7 +4,7 @@
 //! dialect (TwiML, callback URLs) stays with the door that speaks it.
 
 use ringtrack_domain::calls::{CallStatus, MAX_CALL_SECONDS};
-use ringtrack_domain::engine::{self, CallFacts, CallState, Instruction, SavedCall};
+use ringtrack_domain::engine::{self, CallFacts, CallState, Flow, Instruction, SavedCall};
 use ringtrack_domain::jobs::AudioSource;
 use ringtrack_domain::{PhoneNumber, Prices};
 use ringtrack_store::calls::{self, Call, Completion, NewCall, VisitAttribution};
@@ -159,6 +159,11 @@ pub async fn settle(
 
 /// Whether the flow version the call ran records its conversations.
 async fn records(tx: &mut Tx, call: &Call) -> Result<bool, StoreError> {
-    let (Some(id), Some(version)) = (call.call_flow_id, call.call_flow_version) else { return Ok(false) };
-    Ok(call_flows::version(&mut *tx, id, version).await?.is_some_and(|(_, flow)| flow.settings.recording))
+    Ok(flow_of(tx, call).await?.is_some_and(|flow| flow.settings.recording))
+}
+
+/// The flow version the call runs, if it runs one.
+pub async fn flow_of(tx: &mut Tx, call: &Call) -> Result<Option<Flow>, StoreError> {
+    let (Some(id), Some(version)) = (call.call_flow_id, call.call_flow_version) else { return Ok(None) };
+    Ok(call_flows::version(&mut *tx, id, version).await?.map(|(_, flow)| flow))
 }

@@ -1,7 +1,8 @@
-//! Delivering webhook events: the body (made once per event, from the API's own shapes),
-//! the signature, one HTTP attempt through the checked outbound client (10 s, no redirects), and what the attempt
-//! means for the next one. A delivery job only ever makes one attempt; retries are new
-//! jobs queued at their time, so a restart between attempts loses nothing.
+//! Delivering webhook events: the body (made once per event by `ringtrack_core::events`),
+//! the signature, one HTTP attempt through the checked outbound client (10 s, no
+//! redirects), and what the attempt means for the next one. A delivery job only ever makes
+//! one attempt; retries are new jobs queued at their time, so a restart between attempts
+//! loses nothing.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
