@@ -298,8 +298,9 @@ pub async fn update(
     errors.finish(())?;
     let mut tx = state.store.begin().await?;
     let changes = CallChanges { qualified: input.qualified, notes, tags };
-    let call =
-        calls::update(&mut tx, auth.business_id, id, changes).await?.ok_or(ApiError::NotFound("Call"))?;
+    let call = ringtrack_core::calls::change(&mut tx, auth.business_id, id, changes)
+        .await?
+        .ok_or(ApiError::NotFound("Call"))?;
     tx.commit().await?;
     Ok(Data::new(call.into()))
 }

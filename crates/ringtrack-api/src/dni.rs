@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ringtrack_domain::NumberPoolId;
 use ringtrack_domain::dni::{self, Attribution};
-use ringtrack_store::forms::{self, NewForm};
+use ringtrack_store::forms::NewForm;
 use ringtrack_store::pools::{self, Guards, Lease, Visit};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -303,7 +303,7 @@ pub async fn form(
                 referrer: referrer.as_deref(),
                 landing_page: landing_page.as_deref(),
             };
-            forms::insert(&mut tx, &new).await?;
+            ringtrack_core::forms::submit(&mut tx, &new).await?;
             tx.commit().await?;
             Ok((StatusCode::ACCEPTED, axum::Json(json!({"received": true}))).into_response())
         }

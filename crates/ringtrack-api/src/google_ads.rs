@@ -7,10 +7,11 @@ use axum::response::Response;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ringtrack_domain::calls::CallFilter;
+use ringtrack_domain::calls::CallStatus;
 use ringtrack_domain::google_ads::{self, Rules};
 use ringtrack_domain::{Access, FieldErrors};
 use ringtrack_store::businesses;
-use ringtrack_store::calls::{self, Call, IN_PROGRESS};
+use ringtrack_store::calls::{self, Call};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -93,7 +94,7 @@ async fn zone_of(state: &AppState, auth: &Auth) -> ApiResult<(String, TimeZone)>
 }
 
 fn judged(call: &Call, rules: &Rules) -> Option<Result<(), google_ads::Ineligible>> {
-    (call.status != IN_PROGRESS)
+    (call.status != CallStatus::InProgress)
         .then(|| google_ads::eligibility(call.gclid.as_deref(), call.duration_seconds, call.qualified, rules))
 }
 

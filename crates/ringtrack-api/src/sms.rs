@@ -7,10 +7,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use ringtrack_core::texts::{self, OutgoingText};
+use ringtrack_domain::calls::Direction;
 use ringtrack_domain::sms::MAX_BODY_CHARS;
 use ringtrack_domain::{Access, FieldErrors, parse_text};
 use ringtrack_store::businesses;
-use ringtrack_store::messages::{self, INBOUND, MessageFilter, OUTBOUND};
+use ringtrack_store::messages::{self, MessageFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -58,11 +59,10 @@ pub async fn list(
     let mut errors = FieldErrors::new();
     let range = dates.take(&mut errors);
     let number_id = errors.take(parse_id("number_id", filters.number_id.as_deref())).flatten();
-    let direction = match filters.direction.as_deref() {
+    let direction = match filters.direction.as_deref().map(str::parse::<Direction>) {
         None => None,
-        Some("inbound") => Some(INBOUND),
-        Some("outbound") => Some(OUTBOUND),
-        Some(_) => {
+        Some(Ok(direction)) => Some(direction),
+        Some(Err(_)) => {
             errors.push("direction", "must be inbound or outbound");
             None
         }

@@ -12,14 +12,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ringtrack_carrier::twiml::{self, Callbacks};
 use ringtrack_carrier::{signature, webhook_params};
-use ringtrack_core::calls::{Arrival, Arrived};
+use ringtrack_core::calls::{self as core_calls, Arrival, Arrived};
 use ringtrack_core::texts::{self, IncomingText, Received};
 use ringtrack_domain::PhoneNumber;
 use ringtrack_domain::engine::{self, CallState, Event, Flow, SavedCall};
 use ringtrack_domain::sms::{self, Status as SmsStatus};
 use ringtrack_store::Tx;
 use ringtrack_store::calls::{self, Call};
-use ringtrack_store::messages;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -118,7 +117,7 @@ pub async fn voice(State(state): State<AppState>, request: TwilioRequest) -> Api
         caller_zip: request.param("FromZip"),
     };
     let mut tx = state.store.begin().await?;
-    let (call, answer) = match ringtrack_core::calls::arrive(&mut tx, &arrival).await? {
+    let (call, answer) = match core_calls::arrive(&mut tx, &arrival).await? {
         Arrived::Repeated(call) => {
             // Answered as the first time.
             let first = calls::event(&mut tx, call.id, "voice", 0).await?;
@@ -179,7 +178,7 @@ impl Callback {
             Callback::Record { url, seconds, transcribe } => {
                 let audio = seconds > 0 && url.is_some();
                 if let (true, Some(url)) = (audio, &url) {
-                    calls::set_voicemail(tx, call, url, seconds, transcribe).await?;
+                    core_calls::voicemail_left(tx, call, url, seconds, transcribe).await?;
                 }
                 Event::VoicemailRecorded { audio }
             }
@@ -209,12 +208,8 @@ async fn advance(state: &AppState, request: &TwilioRequest, callback: Callback) 
     let event = callback.event(&mut tx, &call, seq).await?;
     let (mut stored, engine_state, instructions) = match read {
         Ok(stored) => {
-            let (engine_state, instructions) = engine::step(
-                &flow,
-                &ringtrack_core::calls::facts(&call, &stored)?,
-                stored.engine.clone(),
-                event,
-            );
+            let (engine_state, instructions) =
+                engine::step(&flow, &core_calls::facts(&call, &stored)?, stored.engine.clone(), event);
             (stored, engine_state, instructions)
         }
         Err(unreadable) => {
@@ -225,7 +220,7 @@ async fn advance(state: &AppState, request: &TwilioRequest, callback: Callback) 
                 SavedCall::new(0, call.tracking_number.clone().unwrap_or_default(), CallState::default());
             let after = u32::try_from(seq).unwrap_or(0);
             let (engine_state, instructions) =
-                engine::recover(&flow, &ringtrack_core::calls::facts(&call, &stored)?, after);
+                engine::recover(&flow, &core_calls::facts(&call, &stored)?, after);
             (stored, engine_state, instructions)
         }
     };
@@ -240,7 +235,7 @@ async fn advance(state: &AppState, request: &TwilioRequest, callback: Callback) 
 
 /// The flow a call with engine state runs: it has one, or its data is damaged.
 async fn flow_of(tx: &mut Tx, call: &Call) -> ApiResult<Flow> {
-    ringtrack_core::calls::flow_of(tx, call)
+    core_calls::flow_of(tx, call)
         .await?
         .ok_or_else(|| ApiError::internal("a call with engine state has no flow version"))
 }
@@ -339,10 +334,10 @@ pub async fn recording(State(state): State<AppState>, request: TwilioRequest) ->
     if request.param("RecordingSource") == Some("RecordVerb") {
         if call.voicemail_url.is_none() {
             let seconds = request.param("RecordingDuration").and_then(|d| d.parse().ok()).unwrap_or(0);
-            calls::set_voicemail(&mut tx, &call, &url, seconds, request.transcribe()).await?;
+            core_calls::voicemail_left(&mut tx, &call, &url, seconds, request.transcribe()).await?;
         }
     } else {
-        calls::set_recording(&mut tx, &call, &url).await?;
+        core_calls::recording_announced(&mut tx, &call, &url).await?;
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -362,7 +357,7 @@ pub async fn status(State(state): State<AppState>, request: TwilioRequest) -> Ap
     };
     let call = calls::lock(&mut tx, call.id).await?.expect("just found");
     let duration: i64 = request.param("CallDuration").and_then(|d| d.parse().ok()).unwrap_or(0).max(0);
-    ringtrack_core::calls::settle(&mut tx, &state.prices, &call, duration).await?;
+    core_calls::settle(&mut tx, &state.prices, &call, duration).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -416,7 +411,7 @@ pub async fn sms_status(State(state): State<AppState>, request: TwilioRequest) -
     };
     let error = request.param("ErrorCode").map(sms::carrier_error);
     let mut tx = state.store.begin().await?;
-    let changed = messages::carrier_status(&mut tx, sid, status, error.as_deref()).await?;
+    let changed = texts::carrier_status(&mut tx, sid, status, error.as_deref()).await?;
     tx.commit().await?;
     if changed {
         tracing::info!(message_sid = sid, status = status.as_str(), error, "text status");

@@ -1,14 +1,21 @@
-//! A call's life: its arrival (recorded, attributed, its flow started) and its end (the
-//! one place that completes a call, whichever door learns it is over — the carrier's final
-//! status callback, or the sweep of calls whose callback never came). The carrier's own
+//! A call's life: its arrival (recorded, attributed, its flow started), its recording and
+//! voicemail announced, its end (the one place that completes a call, whichever door
+//! learns it is over — the carrier's final status callback, or the sweep of calls whose
+//! callback never came), its score, and a person's verdict on it. The carrier's own
 //! dialect (TwiML, callback URLs) stays with the door that speaks it.
 
 use ringtrack_domain::calls::{CallStatus, MAX_CALL_SECONDS};
 use ringtrack_domain::engine::{self, CallFacts, CallState, Flow, Instruction, SavedCall};
-use ringtrack_domain::jobs::AudioSource;
-use ringtrack_domain::{PhoneNumber, Prices};
-use ringtrack_store::calls::{self, Call, Completion, NewCall, VisitAttribution};
-use ringtrack_store::{StoreError, Tx, call_flows, numbers, pools, recordings};
+use ringtrack_domain::jobs::{AudioSource, Job};
+use ringtrack_domain::webhooks::EventType;
+use ringtrack_domain::{BusinessId, PhoneNumber, Prices};
+use ringtrack_store::calls::{
+    self, Call, CallChanges, Completion, NewCall, PastCall, Scored, VisitAttribution,
+};
+use ringtrack_store::{StoreError, Tx, businesses, call_flows, jobs, numbers, pools, recordings, webhooks};
+use uuid::Uuid;
+
+use crate::balance;
 
 /// A call arriving at one of our numbers, as the carrier reports it.
 pub struct Arrival<'a> {
@@ -123,10 +130,13 @@ pub fn facts(call: &Call, saved: &SavedCall) -> Result<CallFacts, StoreError> {
 
 /// Completes `call` (locked in `tx`), which the carrier says is over after
 /// `duration_seconds`: its status follows from how far its flow went (a state that cannot
-/// be read counts as missed), its minutes are charged, roll-ups, events and jobs follow
-/// (`store::calls::complete`), and a connected call whose flow records has its
-/// transcription pending from now (carriers may announce the recording only after the
-/// call's end). Answers false when the call was complete already.
+/// be read counts as missed); it joins the roll-ups, is scored from its facts (and again
+/// when a transcript arrives), `call.completed` and `call.missed` or `call.voicemail` are
+/// sent, its minutes are charged (the balance may go below zero: a call is never refused
+/// for a low balance), and a connected call whose flow records has its transcription
+/// pending from now (carriers may announce the recording only after the call's end).
+/// Answers false when the call was complete already: a repeated final status changes and
+/// charges nothing.
 pub async fn settle(
     tx: &mut Tx,
     prices: &Prices,
@@ -146,10 +156,22 @@ pub async fn settle(
         cost: prices.call(duration_seconds),
         ended_at: ringtrack_store::now(),
     };
-    let settled = calls::complete(tx, call, &completion).await?;
-    if !settled {
-        return Ok(false);
+    // The balance is charged last, but its lock comes first, as every balance change's.
+    businesses::lock(tx, call.business_id).await?;
+    let Some(completed) = calls::mark_complete(tx, call, &completion).await? else { return Ok(false) };
+    calls::roll_up(tx, &[&completed], 1).await?;
+    jobs::enqueue(tx, &Job::Score { call_id: call.id }).await?;
+    webhooks::emit(tx, call.business_id, EventType::CallCompleted, call.id).await?;
+    let ending = match status {
+        CallStatus::Missed => Some(EventType::CallMissed),
+        CallStatus::Voicemail => Some(EventType::CallVoicemail),
+        CallStatus::Answered | CallStatus::InProgress => None,
+    };
+    if let Some(ending) = ending {
+        webhooks::emit(tx, call.business_id, ending, call.id).await?;
     }
+    let reason = format!("call {} ({duration_seconds} s)", call.id);
+    balance::charge(tx, call.business_id, completion.cost, &reason).await?;
     if status == CallStatus::Answered && call.recording_url.is_none() && records(tx, call).await? {
         recordings::expect_transcription(tx, call.id, AudioSource::Call, call.business_id).await?;
     }
@@ -166,4 +188,82 @@ async fn records(tx: &mut Tx, call: &Call) -> Result<bool, StoreError> {
 pub async fn flow_of(tx: &mut Tx, call: &Call) -> Result<Option<Flow>, StoreError> {
     let (Some(id), Some(version)) = (call.call_flow_id, call.call_flow_version) else { return Ok(None) };
     Ok(call_flows::version(&mut *tx, id, version).await?.map(|(_, flow)| flow))
+}
+
+/// The carrier announced the call's recording: its transcription is pending from now, and
+/// the audio is fetched (and transcribed) by a job.
+pub async fn recording_announced(tx: &mut Tx, call: &Call, url: &str) -> Result<(), StoreError> {
+    calls::set_recording_url(tx, call.id, url).await?;
+    recordings::expect_transcription(tx, call.id, AudioSource::Call, call.business_id).await?;
+    let fetch = Job::StoreRecording {
+        call_id: call.id,
+        source: AudioSource::Call,
+        carrier_url: url.to_owned(),
+        transcribe: true,
+    };
+    jobs::enqueue(tx, &fetch).await.map(drop)
+}
+
+/// The caller left a voicemail of `seconds`: kept in the voicemails list (once), its audio
+/// fetched by a job and transcribed if the flow wants it.
+pub async fn voicemail_left(
+    tx: &mut Tx,
+    call: &Call,
+    url: &str,
+    seconds: i64,
+    transcribe: bool,
+) -> Result<(), StoreError> {
+    if !calls::keep_voicemail(tx, call, url, seconds).await? {
+        return Ok(());
+    }
+    if transcribe {
+        recordings::expect_transcription(tx, call.id, AudioSource::Voicemail, call.business_id).await?;
+    }
+    let fetch = Job::StoreRecording {
+        call_id: call.id,
+        source: AudioSource::Voicemail,
+        carrier_url: url.to_owned(),
+        transcribe,
+    };
+    jobs::enqueue(tx, &fetch).await.map(drop)
+}
+
+/// Keeps the automatic verdict on a call (`before`, locked in `tx`) and sends
+/// `call.scored`; a person's verdict, when given, stays the effective one.
+pub async fn score(tx: &mut Tx, before: &Call, scored: &Scored) -> Result<Call, StoreError> {
+    let after = calls::set_score(tx, before.id, scored).await?;
+    webhooks::emit(tx, before.business_id, EventType::CallScored, before.id).await?;
+    recount(tx, before, &after).await?;
+    Ok(after)
+}
+
+/// A person's changes to a call (verdict, notes, tags); `None` when the business has no
+/// such call.
+pub async fn change(
+    tx: &mut Tx,
+    business_id: BusinessId,
+    id: Uuid,
+    changes: CallChanges,
+) -> Result<Option<Call>, StoreError> {
+    let Some(before) = calls::get(&mut *tx, business_id, id).await? else { return Ok(None) };
+    let Some(after) = calls::update(tx, business_id, id, changes).await? else { return Ok(None) };
+    recount(tx, &before, &after).await?;
+    Ok(Some(after))
+}
+
+/// Moves a call's roll-ups when a change touched what they count (the verdict or the
+/// score).
+async fn recount(tx: &mut Tx, before: &Call, after: &Call) -> Result<(), StoreError> {
+    if (before.qualified, before.ai_score) != (after.qualified, after.ai_score) {
+        calls::roll_up(tx, &[before], -1).await?;
+        calls::roll_up(tx, &[after], 1).await?;
+    }
+    Ok(())
+}
+
+/// Writes finished calls whole, with their roll-ups (an import, or `ringtrack seed`): no
+/// events, jobs or charges, since they are history.
+pub async fn import(tx: &mut Tx, past: &[PastCall]) -> Result<(), StoreError> {
+    calls::insert_past(tx, past).await?;
+    calls::roll_up_past(tx, past).await
 }

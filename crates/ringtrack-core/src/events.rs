@@ -56,7 +56,7 @@ async fn data(store: &Store, event: &Event, public_url: &str) -> Result<Value, P
                 "caller_name": null,
                 "destination_number": call.destination_number,
                 "duration_seconds": call.duration_seconds,
-                "status": call.status,
+                "status": call.status.as_str(),
                 "call_flow_name": call.call_flow_name,
                 "recording_url": recording,
                 "utm_source": call.utm_source,

@@ -3,12 +3,16 @@
 //! worker, the timed passes, the CLI) calls, so that none of them copies another. Below it
 //! sit the store, the carrier and media; nothing here knows HTTP.
 //!
-//! This crate is being grown out of the API handlers, one use case at a time: a call's end
-//! and what an event says are the first; the public shapes of a call, a text and a form
-//! (`views`) are here because both the API and the events speak them.
+//! The store below keeps data and nothing else: which events a change sends, which jobs it
+//! queues, what it charges and which roll-ups it moves are decided here. The public shapes
+//! of a call, a text and a form (`views`) are here because both the API and the events
+//! speak them.
 
+pub mod balance;
 pub mod calls;
 pub mod events;
+pub mod forms;
 pub mod numbers;
+pub mod recordings;
 pub mod texts;
 pub mod views;

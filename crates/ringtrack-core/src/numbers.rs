@@ -2,14 +2,19 @@
 //! (a slow carrier would hold SQLite's one writer for every business): a door checks the
 //! purchase in a short transaction (`check`), buys at the carrier (`buy`), then records
 //! and charges it in another (`record`) — or, when it cannot be recorded, gives the number
-//! back (`give_back`), since a number bought and unused still costs.
+//! back (`give_back`), since a number bought and unused still costs. And renewing: each
+//! month at the purchase's anniversary (`renew`).
 
+use jiff::Timestamp;
 use ringtrack_carrier::{Carrier, CarrierError, Provisioned, SearchQuery, Webhooks};
 use ringtrack_domain::{
-    BusinessId, CallFlowId, Cents, FieldErrors, NumberGroupId, NumberType, PhoneNumber, Prices, nanp,
+    BusinessId, CallFlowId, Cents, FieldErrors, NumberGroupId, NumberId, NumberType, PhoneNumber, Prices,
+    nanp,
 };
 use ringtrack_store::numbers::{self, InsertError, NewNumber, Number};
 use ringtrack_store::{StoreError, Tx, businesses, call_flows, number_groups};
+
+use crate::balance;
 
 /// A purchase, its fields checked.
 #[derive(Clone, Debug)]
@@ -132,10 +137,7 @@ pub async fn record(
         Ok(number) => number,
         Err(InsertError::AlreadyOwned) => return Err(PurchaseError::Taken(chosen.clone())),
     };
-    let reason = format!("purchase of {chosen} (month 1)");
-    businesses::change_balance(tx, purchase.business_id, Cents::new(-price.get()), &reason)
-        .await?
-        .map_err(|e| StoreError::Corrupt(format!("charging a purchase: {e:?}")))?;
+    balance::charge(tx, purchase.business_id, price, &format!("purchase of {chosen} (month 1)")).await?;
     Ok(number)
 }
 
@@ -162,4 +164,45 @@ async fn affordable(
         return Err(PurchaseError::InsufficientBalance { balance, price });
     }
     Ok(price)
+}
+
+/// What a renewal did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Renewal {
+    /// Another month was charged; the number is active until the next renewal.
+    Paid { cost: Cents },
+    /// The balance could not pay: the number is suspended (still answering calls) until it
+    /// can.
+    Suspended,
+    /// Not due (another node renewed it first, or it was released).
+    NotDue,
+}
+
+/// Renews one number if it is due at `now`: charges a month when the balance allows,
+/// otherwise suspends it. Safe on several nodes at once: the business row is locked and
+/// the renewal is conditional on the months already paid, so a month is never charged
+/// twice.
+pub async fn renew(
+    tx: &mut Tx,
+    business_id: BusinessId,
+    id: NumberId,
+    now: Timestamp,
+) -> Result<Renewal, StoreError> {
+    businesses::lock(tx, business_id).await?;
+    let Some(months_paid) = numbers::months_paid_if_due(tx, id, now).await? else {
+        return Ok(Renewal::NotDue);
+    };
+    let gone = || StoreError::Corrupt(format!("number {id} is due but gone"));
+    let number = numbers::get(&mut *tx, business_id, id).await?.ok_or_else(gone)?;
+    let business = businesses::get(&mut *tx, business_id).await?.ok_or_else(gone)?;
+    if business.balance < number.monthly_cost {
+        numbers::suspend(tx, id, now).await?;
+        return Ok(Renewal::Suspended);
+    }
+    if !numbers::mark_renewed(tx, &number, months_paid, now).await? {
+        return Ok(Renewal::NotDue);
+    }
+    let reason = format!("renewal of {} (month {})", number.phone_number, months_paid + 1);
+    balance::charge(tx, business_id, number.monthly_cost, &reason).await?;
+    Ok(Renewal::Paid { cost: number.monthly_cost })
 }

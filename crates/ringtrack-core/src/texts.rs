@@ -1,11 +1,18 @@
 //! Texts both ways. Sending: from one of the business's numbers that can text, never to
-//! someone who opted out, charged per segment when queued (the job that sends it refunds a
-//! refusal). Receiving: kept on the number it reached, compliance keywords answered.
+//! someone who opted out, charged per segment when queued and sent by a job (a refusal is
+//! refunded); the carrier's status callbacks move it forward. Receiving: kept on the
+//! number it reached, compliance keywords answered. Every change of status is an
+//! `sms.status` event, every text received an `sms.received`.
 
+use ringtrack_domain::calls::Direction;
+use ringtrack_domain::jobs::Job;
 use ringtrack_domain::sms::{self, Keyword, Status};
+use ringtrack_domain::webhooks::EventType;
 use ringtrack_domain::{BusinessId, Cents, FieldErrors, NumberId, NumberStatus, PhoneNumber, Prices};
-use ringtrack_store::messages::{self, Message, NewMessage, OUTBOUND};
-use ringtrack_store::{StoreError, Tx, businesses, numbers};
+use ringtrack_store::messages::{self, Message, NewMessage};
+use ringtrack_store::{StoreError, Tx, businesses, jobs, numbers, webhooks};
+
+use crate::balance;
 
 /// A text a business asks to send, its fields checked.
 pub struct OutgoingText<'a> {
@@ -63,14 +70,19 @@ pub async fn queue(tx: &mut Tx, prices: &Prices, text: &OutgoingText<'_>) -> Res
         from: &number.phone_number,
         to: text.to,
         body: text.body,
-        direction: OUTBOUND,
+        direction: Direction::Outbound,
         status: Status::Queued,
         segments,
         cost,
         media_urls: &[],
         carrier_sid: None,
     };
-    let message = messages::send(tx, &new).await?;
+    let message = messages::record(tx, &new)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("a new outbound text has no carrier id to repeat".into()))?;
+    balance::charge(tx, text.business_id, cost, &format!("text {} ({segments} segments)", message.id))
+        .await?;
+    jobs::enqueue(tx, &Job::SendSms { message_id: message.id }).await?;
     tracing::info!(message_id = %message.id, segments, "text queued");
     Ok(message)
 }
@@ -106,16 +118,15 @@ pub async fn receive(tx: &mut Tx, text: &IncomingText<'_>) -> Result<Received, S
         from: text.from,
         to: text.to,
         body: text.body,
-        direction: messages::INBOUND,
+        direction: Direction::Inbound,
         status: Status::Received,
         segments: sms::segments(text.body).count,
         cost: Cents::ZERO,
         media_urls: text.media_urls,
         carrier_sid: Some(text.carrier_sid),
     };
-    if messages::record(tx, &inbound).await?.is_none() {
-        return Ok(Received::Repeated);
-    }
+    let Some(kept) = messages::record(tx, &inbound).await? else { return Ok(Received::Repeated) };
+    webhooks::emit(tx, number.business_id, EventType::SmsReceived, kept.id).await?;
     let business = businesses::get(&mut *tx, number.business_id)
         .await?
         .ok_or_else(|| StoreError::Corrupt("a number's business is gone".into()))?;
@@ -135,7 +146,7 @@ pub async fn receive(tx: &mut Tx, text: &IncomingText<'_>) -> Result<Received, S
             from: text.to,
             to: text.from,
             body: reply,
-            direction: OUTBOUND,
+            direction: Direction::Outbound,
             status: Status::Sent,
             segments: sms::segments(reply).count,
             media_urls: &[],
@@ -146,4 +157,35 @@ pub async fn receive(tx: &mut Tx, text: &IncomingText<'_>) -> Result<Received, S
     }
     tracing::info!(message_sid = text.carrier_sid, number_id = %number.id, keyword = ?Keyword::of(text.body), "text received");
     Ok(Received::Kept { number_id: number.id, reply })
+}
+
+/// The carrier refused to send a queued text: it is `failed` with the carrier's `error`,
+/// and its cost refunded (once, however often this is learnt).
+pub async fn not_sent(tx: &mut Tx, message: &Message, error: &str) -> Result<(), StoreError> {
+    if !messages::mark_failed(tx, message, error).await? {
+        return Ok(());
+    }
+    balance::refund(
+        tx,
+        message.business_id,
+        message.cost,
+        &format!("refund of text {} (not sent)", message.id),
+    )
+    .await?;
+    webhooks::emit(tx, message.business_id, EventType::SmsStatus, message.id).await
+}
+
+/// The carrier's word on a text it took (`sent`, `delivered`, `failed` with its error):
+/// the status moves forward only. Answers whether anything changed.
+pub async fn carrier_status(
+    tx: &mut Tx,
+    carrier_sid: &str,
+    status: Status,
+    error: Option<&str>,
+) -> Result<bool, StoreError> {
+    let Some(message) = messages::carrier_status(tx, carrier_sid, status, error).await? else {
+        return Ok(false);
+    };
+    webhooks::emit(tx, message.business_id, EventType::SmsStatus, message.id).await?;
+    Ok(true)
 }

@@ -27,7 +27,7 @@ pub struct CallView {
     call_flow_name: Option<String>,
     /// answered, missed or voicemail (in_progress until the call ends).
     #[schema(example = "answered")]
-    status: String,
+    status: &'static str,
     duration_seconds: i64,
     qualified: bool,
     /// The lead score, once the call is scored.
@@ -45,7 +45,7 @@ pub struct CallView {
     #[schema(value_type = Option<String>, format = Uuid)]
     call_flow_id: Option<ringtrack_domain::CallFlowId>,
     call_flow_version: Option<i64>,
-    direction: String,
+    direction: &'static str,
     caller_city: Option<String>,
     caller_state: Option<String>,
     caller_zip: Option<String>,
@@ -74,7 +74,7 @@ impl From<Call> for CallView {
             tracking_number: c.tracking_number,
             destination_number: c.destination_number,
             call_flow_name: c.call_flow_name,
-            status: c.status,
+            status: c.status.as_str(),
             duration_seconds: c.duration_seconds,
             qualified: c.qualified,
             ai_score: c.ai_score,
@@ -88,7 +88,7 @@ impl From<Call> for CallView {
             number_id: c.number_id,
             call_flow_id: c.call_flow_id,
             call_flow_version: c.call_flow_version,
-            direction: c.direction,
+            direction: c.direction.as_str(),
             caller_city: c.caller_city,
             caller_state: c.caller_state,
             caller_zip: c.caller_zip,
@@ -124,9 +124,9 @@ pub struct MessageView {
     contact: String,
     body: String,
     /// inbound or outbound.
-    direction: String,
+    direction: &'static str,
     /// queued, sent, delivered, failed or received.
-    status: String,
+    status: &'static str,
     segments: i64,
     cost_cents: i64,
     /// Why it failed (the carrier's error code and message).
@@ -147,8 +147,8 @@ impl From<Message> for MessageView {
             to: m.to,
             contact: m.contact,
             body: m.body,
-            direction: m.direction,
-            status: m.status,
+            direction: m.direction.as_str(),
+            status: m.status.as_str(),
             segments: m.segments,
             cost_cents: m.cost.get(),
             error: m.error,

@@ -29,6 +29,19 @@ text_enum!(
     CallStatus::InProgress => "in_progress"
 );
 
+/// Which way a call or a text went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+text_enum!(
+    Direction, "inbound, outbound",
+    Direction::Inbound => "inbound",
+    Direction::Outbound => "outbound"
+);
+
 /// The longest call or recording a carrier may report: a day (Twilio's limit is 4 hours).
 pub const MAX_CALL_SECONDS: i64 = 86_400;
 

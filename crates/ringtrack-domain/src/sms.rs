@@ -128,23 +128,16 @@ pub enum Status {
     Received,
 }
 
+text_enum!(
+    Status, "queued, sent, delivered, failed, received",
+    Status::Queued => "queued",
+    Status::Sent => "sent",
+    Status::Delivered => "delivered",
+    Status::Failed => "failed",
+    Status::Received => "received"
+);
+
 impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Queued => "queued",
-            Status::Sent => "sent",
-            Status::Delivered => "delivered",
-            Status::Failed => "failed",
-            Status::Received => "received",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Status> {
-        [Status::Queued, Status::Sent, Status::Delivered, Status::Failed, Status::Received]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-    }
-
     /// Twilio's `MessageStatus` as ours; `None` for statuses that say nothing new
     /// (`receiving`, `scheduled`, `read` and the like).
     pub fn from_carrier(raw: &str) -> Option<Status> {

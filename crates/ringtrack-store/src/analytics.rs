@@ -8,8 +8,9 @@ use jiff::tz::TimeZone;
 use ringtrack_domain::BusinessId;
 use ringtrack_domain::calls::{CallFilter, Dimension, WEEKDAYS, day_label, months, offsets};
 
-use crate::calls::{IN_PROGRESS, push_filter};
-use crate::conn::{Record, Sql};
+use crate::call_filter::{IN_PROGRESS, push_filter};
+use crate::record::Record;
+use crate::sql::Sql;
 use crate::{Connection, Result};
 
 /// The sums a group's metrics are computed from.

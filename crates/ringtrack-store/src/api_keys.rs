@@ -4,8 +4,9 @@ use jiff::Timestamp;
 use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::{ApiKeyId, ApiKeySecret, BusinessId, Role, SecretHash};
 
-use crate::conn::{FromRecord, Record, Sql};
 use crate::paging::{Keyed, Page, fetch_page};
+use crate::record::{FromRecord, Record};
+use crate::sql::Sql;
 use crate::{Connection, Result, Tx, businesses};
 
 /// How many keys a business may have that are not revoked.

@@ -4,7 +4,8 @@
 use jiff::Timestamp;
 use ringtrack_domain::{BusinessId, Cents};
 
-use crate::conn::{FromRecord, Record, Sql};
+use crate::record::{FromRecord, Record};
+use crate::sql::Sql;
 use crate::{Backend, Connection, Result, Tx};
 
 #[derive(Clone, Debug, PartialEq, Eq)]

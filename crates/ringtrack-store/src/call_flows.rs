@@ -8,8 +8,9 @@ use ringtrack_domain::flow::{Settings, Step};
 use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::{BusinessId, CallFlowId};
 
-use crate::conn::{FromRecord, Record, Sql, json_column};
 use crate::paging::{Keyed, Page, fetch_page};
+use crate::record::{FromRecord, Record, json_column};
+use crate::sql::Sql;
 use crate::{Connection, Result, StoreError, Tx, businesses};
 
 /// A flow at its current version.

@@ -3,121 +3,65 @@
 //! with the answer given, so a repeat changes nothing and answers the same.
 
 use jiff::Timestamp;
-use ringtrack_domain::calls::{CallFilter, CallStatus};
-use ringtrack_domain::jobs::{AudioSource, Job};
+use ringtrack_domain::calls::{CallFilter, CallStatus, Direction};
 use ringtrack_domain::paging::{Cursor, PageRequest};
-use ringtrack_domain::webhooks::EventType;
 use ringtrack_domain::{BusinessId, CallFlowId, Cents, NumberId, PhoneNumber};
 use uuid::Uuid;
 
-use crate::conn::{FromRecord, Record, Sql, json_column};
+use crate::call_filter::{IN_PROGRESS, push_filter};
 use crate::paging::{Keyed, Page, fetch_page_counted};
-use crate::{Connection, Result, Tx, businesses, jobs, recordings, rollups, webhooks};
+use crate::record::{FromRecord, Record, model};
+use crate::rollups::{self, Facts};
+use crate::sql::Sql;
+use crate::{Connection, Result, Tx};
 
-/// Until its final status arrives, a call is `in_progress`.
-pub const IN_PROGRESS: &str = "in_progress";
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Call {
-    pub id: Uuid,
-    pub business_id: BusinessId,
-    pub call_sid: Option<String>,
-    pub number_id: Option<NumberId>,
-    pub caller_number: String,
-    pub tracking_number: Option<String>,
-    pub destination_number: Option<String>,
-    pub call_flow_id: Option<CallFlowId>,
-    pub call_flow_version: Option<i64>,
-    pub call_flow_name: Option<String>,
-    pub direction: String,
-    pub status: String,
-    pub duration_seconds: i64,
-    /// The effective verdict: the person's when given, else the automatic one.
-    pub qualified: bool,
-    pub qualified_by_person: Option<bool>,
-    pub ai_score: Option<i64>,
-    pub ai_category: Option<String>,
-    pub ai_reasons: Vec<String>,
-    pub has_transcription: bool,
-    /// The recording is stored (not merely announced by the carrier).
-    pub has_recording: bool,
-    pub notes: Option<String>,
-    pub tags: Vec<String>,
-    pub caller_city: Option<String>,
-    pub caller_state: Option<String>,
-    pub caller_zip: Option<String>,
-    pub first_time_caller: bool,
-    pub utm_source: Option<String>,
-    pub utm_medium: Option<String>,
-    pub utm_campaign: Option<String>,
-    pub gclid: Option<String>,
-    pub landing_page: Option<String>,
-    pub referrer: Option<String>,
-    pub session_id: Option<String>,
-    pub recording_url: Option<String>,
-    pub voicemail_url: Option<String>,
-    pub cost: Cents,
-    pub answered_at: Option<Timestamp>,
-    pub ended_at: Option<Timestamp>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    /// The flow engine's state, as JSON.
-    pub engine_state: Option<String>,
-}
-
-const COLUMNS: &str =
-    "id, business_id, call_sid, number_id, caller_number, tracking_number, destination_number,
-    call_flow_id, call_flow_version, call_flow_name, direction, status, duration_seconds, qualified,
-    qualified_by_person, ai_score, ai_category, ai_reasons, has_transcription, has_recording, notes, tags, caller_city,
-    caller_state, caller_zip, first_time_caller, utm_source, utm_medium, utm_campaign, gclid, landing_page,
-    referrer, session_id, recording_url, voicemail_url, cost_cents, answered_at, ended_at, created_at,
-    updated_at, engine_state";
-
-impl FromRecord for Call {
-    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
-        Ok(Call {
-            id: row.parsed("id")?,
-            business_id: row.parsed("business_id")?,
-            call_sid: row.opt_text("call_sid")?,
-            number_id: row.opt_parsed("number_id")?,
-            caller_number: row.text("caller_number")?,
-            tracking_number: row.opt_text("tracking_number")?,
-            destination_number: row.opt_text("destination_number")?,
-            call_flow_id: row.opt_parsed("call_flow_id")?,
-            call_flow_version: row.opt_int("call_flow_version")?,
-            call_flow_name: row.opt_text("call_flow_name")?,
-            direction: row.text("direction")?,
-            status: row.text("status")?,
-            duration_seconds: row.int("duration_seconds")?,
-            qualified: row.boolean("qualified")?,
-            qualified_by_person: row.opt_boolean("qualified_by_person")?,
-            ai_score: row.opt_int("ai_score")?,
-            ai_category: row.opt_text("ai_category")?,
-            ai_reasons: json_column(row, "ai_reasons")?,
-            has_transcription: row.boolean("has_transcription")?,
-            has_recording: row.boolean("has_recording")?,
-            notes: row.opt_text("notes")?,
-            tags: json_column(row, "tags")?,
-            caller_city: row.opt_text("caller_city")?,
-            caller_state: row.opt_text("caller_state")?,
-            caller_zip: row.opt_text("caller_zip")?,
-            first_time_caller: row.boolean("first_time_caller")?,
-            utm_source: row.opt_text("utm_source")?,
-            utm_medium: row.opt_text("utm_medium")?,
-            utm_campaign: row.opt_text("utm_campaign")?,
-            gclid: row.opt_text("gclid")?,
-            landing_page: row.opt_text("landing_page")?,
-            referrer: row.opt_text("referrer")?,
-            session_id: row.opt_text("session_id")?,
-            recording_url: row.opt_text("recording_url")?,
-            voicemail_url: row.opt_text("voicemail_url")?,
-            cost: Cents::new(row.int("cost_cents")?),
-            answered_at: row.opt_time("answered_at")?,
-            ended_at: row.opt_time("ended_at")?,
-            created_at: row.time("created_at")?,
-            updated_at: row.time("updated_at")?,
-            engine_state: row.opt_text("engine_state")?,
-        })
+model! {
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Call, columns COLUMNS {
+        pub id: Uuid = parsed,
+        pub business_id: BusinessId = parsed,
+        pub call_sid: Option<String> = opt_text,
+        pub number_id: Option<NumberId> = opt_parsed,
+        pub caller_number: String = text,
+        pub tracking_number: Option<String> = opt_text,
+        pub destination_number: Option<String> = opt_text,
+        pub call_flow_id: Option<CallFlowId> = opt_parsed,
+        pub call_flow_version: Option<i64> = opt_int,
+        pub call_flow_name: Option<String> = opt_text,
+        pub direction: Direction = parsed,
+        pub status: CallStatus = parsed,
+        pub duration_seconds: i64 = int,
+        /// The effective verdict: the person's when given, else the automatic one.
+        pub qualified: bool = boolean,
+        pub qualified_by_person: Option<bool> = opt_boolean,
+        pub ai_score: Option<i64> = opt_int,
+        pub ai_category: Option<String> = opt_text,
+        pub ai_reasons: Vec<String> = json,
+        pub has_transcription: bool = boolean,
+        /// The recording is stored (not merely announced by the carrier).
+        pub has_recording: bool = boolean,
+        pub notes: Option<String> = opt_text,
+        pub tags: Vec<String> = json,
+        pub caller_city: Option<String> = opt_text,
+        pub caller_state: Option<String> = opt_text,
+        pub caller_zip: Option<String> = opt_text,
+        pub first_time_caller: bool = boolean,
+        pub utm_source: Option<String> = opt_text,
+        pub utm_medium: Option<String> = opt_text,
+        pub utm_campaign: Option<String> = opt_text,
+        pub gclid: Option<String> = opt_text,
+        pub landing_page: Option<String> = opt_text,
+        pub referrer: Option<String> = opt_text,
+        pub session_id: Option<String> = opt_text,
+        pub recording_url: Option<String> = opt_text,
+        pub voicemail_url: Option<String> = opt_text,
+        pub cost: Cents = cents("cost_cents"),
+        pub answered_at: Option<Timestamp> = opt_time,
+        pub ended_at: Option<Timestamp> = opt_time,
+        pub created_at: Timestamp = time,
+        pub updated_at: Timestamp = time,
+        /// The flow engine's state, as JSON.
+        pub engine_state: Option<String> = opt_text,
     }
 }
 
@@ -177,38 +121,6 @@ pub async fn get(mut db: impl Connection, business_id: BusinessId, id: Uuid) -> 
     Ok(db.conn().fetch_optional(select).await?)
 }
 
-/// Appends the filter's conditions to a `… WHERE` clause over `calls`.
-pub(crate) fn push_filter(sql: &mut Sql, filter: &CallFilter) {
-    sql.push_period(&filter.range);
-    if let Some(status) = filter.status {
-        sql.push(" AND status = ").push_bind(status.as_str());
-    }
-    if let Some(number) = filter.number_id {
-        sql.push(" AND number_id = ").push_bind(number);
-    }
-    if let Some(flow) = filter.call_flow_id {
-        sql.push(" AND call_flow_id = ").push_bind(flow);
-    }
-    if let Some(qualified) = filter.qualified {
-        sql.push(" AND qualified = ").push_bind(qualified);
-    }
-    if let Some(since) = filter.updated_since {
-        sql.push(" AND updated_at >= ").push_bind(since);
-    }
-    if let Some(min) = filter.min_duration {
-        sql.push(" AND duration_seconds >= ").push_bind(min);
-    }
-    if let Some(max) = filter.max_duration {
-        sql.push(" AND duration_seconds <= ").push_bind(max);
-    }
-    if let Some(source) = &filter.utm_source {
-        sql.push(" AND utm_source = ").push_bind(source.as_str());
-    }
-    if let Some(digits) = &filter.caller_digits {
-        sql.push(" AND caller_number LIKE ").push_bind(format!("%{digits}%"));
-    }
-}
-
 fn filtered(business_id: BusinessId, filter: &CallFilter) -> Sql {
     let mut from = Sql::new("FROM calls WHERE business_id = $1").bind(business_id);
     push_filter(&mut from, filter);
@@ -251,6 +163,7 @@ pub struct CallChanges {
     pub tags: Option<Vec<String>>,
 }
 
+/// Writes a person's changes to a call; `None` when the business has no such call.
 pub async fn update(
     tx: &mut Tx,
     business_id: BusinessId,
@@ -271,20 +184,30 @@ pub async fn update(
         update.push(", tags = ").push_bind(tags);
     }
     update.push(" WHERE business_id = ").push_bind(business_id).push(" AND id = ").push_bind(id);
-    let Some(before) = get(&mut *tx, business_id, id).await? else { return Ok(None) };
-    tx.conn().execute(update).await?;
-    Ok(Some(rolled_up_again(tx, &before).await?))
+    if tx.conn().execute(update).await? == 0 {
+        return Ok(None);
+    }
+    by_id(&mut *tx, id).await
 }
 
-/// The call after a change to it, with its roll-ups moved if the change touched what they
-/// count (the verdict or the score).
-async fn rolled_up_again(tx: &mut Tx, before: &Call) -> Result<Call> {
-    let after = by_id(&mut *tx, before.id).await?.expect("the call exists");
-    if (before.qualified, before.ai_score) != (after.qualified, after.ai_score) {
-        rollups::apply(tx, &rollups::Facts::of(before).into_iter().collect::<Vec<_>>(), -1).await?;
-        rollups::apply(tx, &rollups::Facts::of(&after).into_iter().collect::<Vec<_>>(), 1).await?;
-    }
-    Ok(after)
+/// Adds (`sign` 1) completed calls to their roll-ups, or takes them away (`sign` -1);
+/// calls in progress are not rolled up.
+pub async fn roll_up(tx: &mut Tx, calls: &[&Call], sign: i64) -> Result<()> {
+    let facts: Vec<Facts> = calls
+        .iter()
+        .filter(|c| c.status != CallStatus::InProgress)
+        .map(|c| {
+            Facts::new(
+                c.business_id,
+                c.created_at,
+                (c.status, c.qualified),
+                c.duration_seconds,
+                c.ai_score,
+                &c.caller_number,
+            )
+        })
+        .collect();
+    rollups::apply(tx, &facts, sign).await
 }
 
 /// The automatic verdict on a call: its lead score and whether it qualifies. A person's
@@ -297,7 +220,7 @@ pub struct Scored {
     pub qualified_auto: bool,
 }
 
-pub async fn set_score(tx: &mut Tx, before: &Call, scored: &Scored) -> Result<Call> {
+pub async fn set_score(tx: &mut Tx, id: Uuid, scored: &Scored) -> Result<Call> {
     let reasons =
         serde_json::to_string(&scored.ai_reasons).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
     let update = Sql::new(
@@ -309,10 +232,9 @@ pub async fn set_score(tx: &mut Tx, before: &Call, scored: &Scored) -> Result<Ca
     .bind(reasons)
     .bind(scored.qualified_auto)
     .bind(crate::now())
-    .bind(before.id);
+    .bind(id);
     tx.conn().execute(update).await?;
-    webhooks::emit(tx, before.business_id, EventType::CallScored, before.id).await?;
-    rolled_up_again(tx, before).await
+    Ok(by_id(&mut *tx, id).await?.expect("the call exists"))
 }
 
 /// Records a new inbound call, in progress. `first_time_caller` is whether the business
@@ -445,35 +367,19 @@ pub async fn set_answered(tx: &mut Tx, id: Uuid, agent: &PhoneNumber, at: Timest
     Ok(())
 }
 
-/// Notes the carrier's recording of the call and queues its fetching; its transcription is
-/// pending from now.
-pub async fn set_recording(tx: &mut Tx, call: &Call, url: &str) -> Result<()> {
-    let id = call.id;
+/// Notes where the carrier keeps the call's recording.
+pub async fn set_recording_url(tx: &mut Tx, id: Uuid, url: &str) -> Result<()> {
     let update = Sql::new("UPDATE calls SET recording_url = $1, updated_at = $2 WHERE id = $3")
         .bind(url)
         .bind(crate::now())
         .bind(id);
     tx.conn().execute(update).await?;
-    recordings::expect_transcription(tx, id, AudioSource::Call, call.business_id).await?;
-    let fetch = Job::StoreRecording {
-        call_id: id,
-        source: AudioSource::Call,
-        carrier_url: url.to_owned(),
-        transcribe: true,
-    };
-    jobs::enqueue(tx, &fetch).await?;
     Ok(())
 }
 
-/// Keeps a voicemail the caller left: on the call, and in the voicemails list (once),
-/// and queues the fetching of its audio (and its transcription, if the flow wants it).
-pub async fn set_voicemail(
-    tx: &mut Tx,
-    call: &Call,
-    url: &str,
-    seconds: i64,
-    transcribe: bool,
-) -> Result<()> {
+/// Keeps a voicemail the caller left: on the call, and in the voicemails list (once).
+/// Answers whether it is new to the list.
+pub async fn keep_voicemail(tx: &mut Tx, call: &Call, url: &str, seconds: i64) -> Result<bool> {
     let now = crate::now();
     let update = Sql::new(
         "UPDATE calls SET voicemail_url = $1, voicemail_seconds = $2, updated_at = $3 WHERE id = $4",
@@ -493,19 +399,7 @@ pub async fn set_voicemail(
     .bind(url)
     .bind(seconds)
     .bind(now);
-    if tx.conn().execute(insert).await? == 1 {
-        if transcribe {
-            recordings::expect_transcription(tx, call.id, AudioSource::Voicemail, call.business_id).await?;
-        }
-        let fetch = Job::StoreRecording {
-            call_id: call.id,
-            source: AudioSource::Voicemail,
-            carrier_url: url.to_owned(),
-            transcribe,
-        };
-        jobs::enqueue(tx, &fetch).await?;
-    }
-    Ok(())
+    Ok(tx.conn().execute(insert).await? == 1)
 }
 
 /// A finished call written whole, as an import or `ringtrack seed` records history.
@@ -580,14 +474,19 @@ pub async fn insert_past(tx: &mut Tx, past: &[PastCall]) -> Result<()> {
         }
         tx.conn().execute(insert).await?;
     }
-    let facts: Vec<rollups::Facts> = past
+    Ok(())
+}
+
+/// Adds finished calls written by [`insert_past`] to their roll-ups.
+pub async fn roll_up_past(tx: &mut Tx, past: &[PastCall]) -> Result<()> {
+    let facts: Vec<Facts> = past
         .iter()
         .filter(|c| c.status != CallStatus::InProgress)
         .map(|c| {
-            rollups::Facts::new(
+            Facts::new(
                 c.business_id,
                 c.created_at,
-                (c.status.as_str(), c.qualified),
+                (c.status, c.qualified),
                 c.duration_seconds,
                 c.ai_score,
                 &c.caller_number,
@@ -606,11 +505,9 @@ pub struct Completion {
     pub ended_at: Timestamp,
 }
 
-/// Completes a call in progress and charges its cost to the balance (which may go below
-/// zero: a call is never refused for a low balance). Answers false when the call was
-/// already complete, so a repeated final status charges nothing.
-pub async fn complete(tx: &mut Tx, call: &Call, completion: &Completion) -> Result<bool> {
-    businesses::lock(tx, call.business_id).await?;
+/// Completes a call in progress; `None` when it was complete already (a repeated final
+/// status).
+pub async fn mark_complete(tx: &mut Tx, call: &Call, completion: &Completion) -> Result<Option<Call>> {
     let update = Sql::new(
         "UPDATE calls SET status = $1, duration_seconds = $2, cost_cents = $3, ended_at = $4, updated_at = $4
          WHERE id = $5 AND status = $6",
@@ -622,26 +519,7 @@ pub async fn complete(tx: &mut Tx, call: &Call, completion: &Completion) -> Resu
     .bind(call.id)
     .bind(IN_PROGRESS);
     if tx.conn().execute(update).await? == 0 {
-        return Ok(false);
+        return Ok(None);
     }
-    let completed = by_id(&mut *tx, call.id).await?.expect("the call exists");
-    rollups::apply(tx, &rollups::Facts::of(&completed).into_iter().collect::<Vec<_>>(), 1).await?;
-    // Scored now from its facts; scored again when a transcript arrives.
-    jobs::enqueue(tx, &Job::Score { call_id: call.id }).await?;
-    webhooks::emit(tx, call.business_id, EventType::CallCompleted, call.id).await?;
-    let ending = match completion.status {
-        CallStatus::Missed => Some(EventType::CallMissed),
-        CallStatus::Voicemail => Some(EventType::CallVoicemail),
-        CallStatus::Answered | CallStatus::InProgress => None,
-    };
-    if let Some(ending) = ending {
-        webhooks::emit(tx, call.business_id, ending, call.id).await?;
-    }
-    if completion.cost > Cents::ZERO {
-        let reason = format!("call {} ({} s)", call.id, completion.duration_seconds);
-        businesses::change_balance(tx, call.business_id, Cents::new(-completion.cost.get()), &reason)
-            .await?
-            .map_err(|e| crate::StoreError::Corrupt(format!("charging a call: {e:?}")))?;
-    }
-    Ok(true)
+    by_id(&mut *tx, call.id).await
 }

@@ -7,12 +7,12 @@ use jiff::Timestamp;
 use ringtrack_domain::dates::DateRange;
 use ringtrack_domain::dni::{Attribution, FormContact};
 use ringtrack_domain::paging::{Cursor, PageRequest};
-use ringtrack_domain::webhooks::EventType;
 use ringtrack_domain::{BusinessId, NumberPoolId};
 use uuid::Uuid;
 
-use crate::conn::{FromRecord, Record, Sql, json_column};
 use crate::paging::{Keyed, Page, fetch_page};
+use crate::record::{FromRecord, Record, json_column};
+use crate::sql::Sql;
 use crate::{Connection, Result, StoreError, Tx};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,7 +107,6 @@ pub async fn insert(tx: &mut Tx, new: &NewForm<'_>) -> Result<Uuid> {
     .bind(new.landing_page)
     .bind(crate::now());
     tx.conn().execute(insert).await?;
-    crate::webhooks::emit(tx, new.business_id, EventType::FormSubmitted, id).await?;
     Ok(id)
 }
 

@@ -5,7 +5,8 @@
 
 use ringtrack_domain::BusinessId;
 
-use crate::conn::{FromRecord, Record, Sql};
+use crate::record::{FromRecord, Record};
+use crate::sql::Sql;
 use crate::{Connection, Result, Tx};
 
 /// The status code a claimed key's row holds until its answer is saved.

@@ -11,7 +11,8 @@ use std::time::Duration;
 use ringtrack_domain::jobs::{Job, RetryPolicy};
 use uuid::Uuid;
 
-use crate::conn::{FromRecord, Record, Sql};
+use crate::record::{FromRecord, Record};
+use crate::sql::Sql;
 use crate::{Backend, Connection, Result, Store, Tx};
 
 pub const QUEUED: &str = "queued";

@@ -12,6 +12,7 @@
 pub mod analytics;
 pub mod api_keys;
 pub mod businesses;
+mod call_filter;
 pub mod call_flows;
 pub mod calls;
 mod conn;
@@ -24,9 +25,11 @@ pub mod number_groups;
 pub mod numbers;
 mod paging;
 pub mod pools;
+mod record;
 pub mod recordings;
 pub mod rollups;
 pub mod scoring;
+mod sql;
 mod sqlite_read;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -159,14 +162,14 @@ impl Store {
     /// Whether the database answers a trivial query (for readiness probes).
     pub async fn ping(&self) -> bool {
         let mut db = self;
-        db.conn().execute(conn::Sql::new("SELECT 1")).await.is_ok()
+        db.conn().fetch_one::<i64>(sql::Sql::new("SELECT 1 AS value")).await.is_ok()
     }
 
     /// Every row of one statement, read as the receiver takes them, `chunk` rows at a time:
     /// constant memory whatever the row count, and one statement (one snapshot) for all.
-    pub(crate) fn stream<T: conn::FromRecord + Send + 'static>(
+    pub(crate) fn stream<T: record::FromRecord + Send + 'static>(
         &self,
-        sql: conn::Sql,
+        sql: sql::Sql,
         chunk: usize,
     ) -> tokio::sync::mpsc::Receiver<sqlx::Result<Vec<T>>> {
         let (sender, receiver) = tokio::sync::mpsc::channel(2);

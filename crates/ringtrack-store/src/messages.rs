@@ -1,66 +1,38 @@
-//! Text messages, both ways, and opt-outs. An outbound text is written, charged and queued
-//! for sending in one transaction; the carrier's answers and status callbacks move its
-//! status forward only; inbound texts are kept once per carrier id.
+//! Text messages, both ways, and opt-outs. The carrier's answers and status callbacks move
+//! a message's status forward only; inbound texts are kept once per carrier id.
 
 use jiff::Timestamp;
+use ringtrack_domain::calls::Direction;
 use ringtrack_domain::dates::DateRange;
-use ringtrack_domain::jobs::Job;
 use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::sms::Status;
-use ringtrack_domain::webhooks::EventType;
 use ringtrack_domain::{BusinessId, Cents, NumberId, PhoneNumber};
 use uuid::Uuid;
 
-use crate::conn::{FromRecord, Record, Sql, json_column};
 use crate::paging::{Keyed, Page, fetch_page};
-use crate::{Connection, Result, StoreError, Tx, businesses, jobs, webhooks};
+use crate::record::model;
+use crate::sql::Sql;
+use crate::{Connection, Result, StoreError, Tx};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Message {
-    pub id: Uuid,
-    pub business_id: BusinessId,
-    pub number_id: Option<NumberId>,
-    pub from: String,
-    pub to: String,
-    pub contact: String,
-    pub body: String,
-    pub direction: String,
-    pub status: String,
-    pub segments: i64,
-    pub cost: Cents,
-    pub error: Option<String>,
-    pub media_urls: Vec<String>,
-    pub carrier_sid: Option<String>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-pub const OUTBOUND: &str = "outbound";
-pub const INBOUND: &str = "inbound";
-
-const COLUMNS: &str = "id, business_id, number_id, from_number, to_number, contact, body, direction, status,
-    segments, cost_cents, error, media_urls, carrier_sid, created_at, updated_at";
-
-impl FromRecord for Message {
-    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
-        Ok(Message {
-            id: row.parsed("id")?,
-            business_id: row.parsed("business_id")?,
-            number_id: row.opt_parsed("number_id")?,
-            from: row.text("from_number")?,
-            to: row.text("to_number")?,
-            contact: row.text("contact")?,
-            body: row.text("body")?,
-            direction: row.text("direction")?,
-            status: row.text("status")?,
-            segments: row.int("segments")?,
-            cost: Cents::new(row.int("cost_cents")?),
-            error: row.opt_text("error")?,
-            media_urls: json_column(row, "media_urls")?,
-            carrier_sid: row.opt_text("carrier_sid")?,
-            created_at: row.time("created_at")?,
-            updated_at: row.time("updated_at")?,
-        })
+model! {
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Message, columns COLUMNS {
+        pub id: Uuid = parsed,
+        pub business_id: BusinessId = parsed,
+        pub number_id: Option<NumberId> = opt_parsed,
+        pub from: String = text("from_number"),
+        pub to: String = text("to_number"),
+        pub contact: String = text,
+        pub body: String = text,
+        pub direction: Direction = parsed,
+        pub status: Status = parsed,
+        pub segments: i64 = int,
+        pub cost: Cents = cents("cost_cents"),
+        pub error: Option<String> = opt_text,
+        pub media_urls: Vec<String> = json,
+        pub carrier_sid: Option<String> = opt_text,
+        pub created_at: Timestamp = time,
+        pub updated_at: Timestamp = time,
     }
 }
 
@@ -77,7 +49,7 @@ pub struct NewMessage<'a> {
     pub from: &'a PhoneNumber,
     pub to: &'a PhoneNumber,
     pub body: &'a str,
-    pub direction: &'static str,
+    pub direction: Direction,
     pub status: Status,
     pub segments: u32,
     pub cost: Cents,
@@ -89,7 +61,7 @@ pub struct NewMessage<'a> {
 /// carrier id was already recorded (a repeated webhook).
 pub async fn record(tx: &mut Tx, new: &NewMessage<'_>) -> Result<Option<Message>> {
     let id = Uuid::now_v7();
-    let contact = if new.direction == OUTBOUND { new.to } else { new.from };
+    let contact = if new.direction == Direction::Outbound { new.to } else { new.from };
     let media = serde_json::to_string(new.media_urls).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let now = crate::now();
     let insert = Sql::new(format!(
@@ -103,7 +75,7 @@ pub async fn record(tx: &mut Tx, new: &NewMessage<'_>) -> Result<Option<Message>
     .bind(new.to.as_str())
     .bind(contact.as_str())
     .bind(new.body)
-    .bind(new.direction)
+    .bind(new.direction.as_str())
     .bind(new.status.as_str())
     .bind(i64::from(new.segments))
     .bind(new.cost.get())
@@ -113,24 +85,7 @@ pub async fn record(tx: &mut Tx, new: &NewMessage<'_>) -> Result<Option<Message>
     if tx.conn().execute(insert).await? == 0 {
         return Ok(None);
     }
-    if new.direction == INBOUND {
-        webhooks::emit(tx, new.business_id, EventType::SmsReceived, id).await?;
-    }
     by_id(&mut *tx, id).await
-}
-
-/// Records an outbound text, charges it and queues its sending, all in `tx` (which holds
-/// the business's lock). The caller has checked the balance covers `new.cost`.
-pub async fn send(tx: &mut Tx, new: &NewMessage<'_>) -> Result<Message> {
-    let message = record(tx, new).await?.expect("a new outbound message has no carrier id yet");
-    if new.cost > Cents::ZERO {
-        let reason = format!("text {} ({} segments)", message.id, new.segments);
-        businesses::change_balance(tx, new.business_id, Cents::new(-new.cost.get()), &reason)
-            .await?
-            .map_err(|e| StoreError::Corrupt(format!("charging a text: {e:?}")))?;
-    }
-    jobs::enqueue(tx, &Job::SendSms { message_id: message.id }).await?;
-    Ok(message)
 }
 
 pub async fn by_id(mut db: impl Connection, id: Uuid) -> Result<Option<Message>> {
@@ -156,8 +111,9 @@ pub async fn accepted(tx: &mut Tx, id: Uuid, carrier_sid: &str, status: Status) 
     Ok(())
 }
 
-/// The text could not be sent: `failed` with the carrier's error, and its cost refunded.
-pub async fn failed_to_send(tx: &mut Tx, message: &Message, error: &str) -> Result<()> {
+/// The text could not be sent: `failed` with the carrier's error. Answers false when it
+/// had left the queue already.
+pub async fn mark_failed(tx: &mut Tx, message: &Message, error: &str) -> Result<bool> {
     let update = Sql::new(
         "UPDATE messages SET status = $1, error = $2, updated_at = $3 WHERE id = $4 AND status = $5",
     )
@@ -166,33 +122,22 @@ pub async fn failed_to_send(tx: &mut Tx, message: &Message, error: &str) -> Resu
     .bind(crate::now())
     .bind(message.id)
     .bind(Status::Queued.as_str());
-    if tx.conn().execute(update).await? == 0 {
-        return Ok(());
-    }
-    if message.cost > Cents::ZERO {
-        let reason = format!("refund of text {} (not sent)", message.id);
-        businesses::change_balance(tx, message.business_id, message.cost, &reason)
-            .await?
-            .map_err(|e| StoreError::Corrupt(format!("refunding a text: {e:?}")))?;
-    }
-    webhooks::emit(tx, message.business_id, EventType::SmsStatus, message.id).await?;
-    Ok(())
+    Ok(tx.conn().execute(update).await? == 1)
 }
 
 /// A carrier status callback: moves the message forward (never back); a failure keeps the
-/// carrier's error. Answers whether anything changed.
+/// carrier's error. Answers the message when it changed.
 pub async fn carrier_status(
     tx: &mut Tx,
     carrier_sid: &str,
     status: Status,
     error: Option<&str>,
-) -> Result<bool> {
+) -> Result<Option<Message>> {
     let select = Sql::new(format!("SELECT {COLUMNS} FROM messages WHERE carrier_sid = $1{}", tx.row_lock()))
         .bind(carrier_sid);
-    let Some(message) = tx.conn().fetch_optional::<Message>(select).await? else { return Ok(false) };
-    let current = Status::parse(&message.status).unwrap_or(Status::Queued);
-    if !current.may_become(status) {
-        return Ok(false);
+    let Some(message) = tx.conn().fetch_optional::<Message>(select).await? else { return Ok(None) };
+    if !message.status.may_become(status) {
+        return Ok(None);
     }
     let update = Sql::new("UPDATE messages SET status = $1, error = $2, updated_at = $3 WHERE id = $4")
         .bind(status.as_str())
@@ -200,14 +145,13 @@ pub async fn carrier_status(
         .bind(crate::now())
         .bind(message.id);
     tx.conn().execute(update).await?;
-    webhooks::emit(tx, message.business_id, EventType::SmsStatus, message.id).await?;
-    Ok(true)
+    Ok(Some(message))
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct MessageFilter {
     pub number_id: Option<NumberId>,
-    pub direction: Option<&'static str>,
+    pub direction: Option<Direction>,
     pub contact: Option<PhoneNumber>,
     pub range: DateRange,
 }
@@ -226,7 +170,7 @@ pub async fn list(
         from.push(" AND number_id = ").push_bind(number);
     }
     if let Some(direction) = filter.direction {
-        from.push(" AND direction = ").push_bind(direction);
+        from.push(" AND direction = ").push_bind(direction.as_str());
     }
     from.push_period(&filter.range);
     fetch_page(db, COLUMNS, from, "", page).await

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::conn::Sql;
+use crate::sql::Sql;
 use crate::{Backend, Connection, Result, Store, StoreError, Tx};
 
 pub struct Migration {

@@ -5,8 +5,9 @@ use jiff::Timestamp;
 use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::{BusinessId, NumberGroupId, NumberId};
 
-use crate::conn::{FromRecord, Record, Sql};
 use crate::paging::{Keyed, Page, fetch_page};
+use crate::record::{FromRecord, Record};
+use crate::sql::Sql;
 use crate::{Connection, Result, Tx};
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,9 +10,10 @@ use ringtrack_domain::{
     BusinessId, CallFlowId, Cents, NumberGroupId, NumberId, NumberStatus, NumberType, PhoneNumber,
 };
 
-use crate::conn::{FromRecord, Record, Sql};
 use crate::paging::{Keyed, Page, fetch_page};
-use crate::{Connection, Result, Tx, businesses};
+use crate::record::{FromRecord, Record};
+use crate::sql::Sql;
+use crate::{Connection, Result, Tx};
 
 /// A number as the API shows it: its own columns and what they refer to, by join.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -296,17 +297,6 @@ impl FromRecord for PhoneNumberRow {
     }
 }
 
-/// What a renewal did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Renewal {
-    /// Another month was charged; the number is active until the next renewal.
-    Paid { cost: Cents },
-    /// The balance could not pay: the number is suspended until it can.
-    Suspended,
-    /// Not due (another node renewed it first, or it was released).
-    NotDue,
-}
-
 /// The numbers whose renewal is due at `now`, oldest due first.
 pub async fn due_for_renewal(
     mut db: impl Connection,
@@ -331,29 +321,29 @@ impl FromRecord for DueRow {
     }
 }
 
-/// Renews one number if it is due at `now`: charges a month when the balance allows,
-/// otherwise suspends it. Safe to run on several nodes at once: the business row is
-/// locked and the renewal is conditional on the months already paid.
-pub async fn renew(tx: &mut Tx, business_id: BusinessId, id: NumberId, now: Timestamp) -> Result<Renewal> {
-    businesses::lock(tx, business_id).await?;
+/// The months paid of a number due for renewal at `now`; `None` when it is not due (or
+/// released).
+pub async fn months_paid_if_due(tx: &mut Tx, id: NumberId, now: Timestamp) -> Result<Option<i64>> {
     let select = Sql::new(
         "SELECT n.months_paid AS value FROM numbers n
          WHERE n.id = $1 AND n.status <> 'released' AND n.renews_at <= $2",
     )
     .bind(id)
     .bind(now);
-    let Some(months_paid) = tx.conn().fetch_optional::<i64>(select).await? else {
-        return Ok(Renewal::NotDue);
-    };
-    let number = get(&mut *tx, business_id, id).await?.expect("a due number exists");
-    let business = businesses::get(&mut *tx, business_id).await?.expect("a number's business exists");
-    if business.balance < number.monthly_cost {
-        let suspend = Sql::new("UPDATE numbers SET status = 'suspended', updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(id);
-        tx.conn().execute(suspend).await?;
-        return Ok(Renewal::Suspended);
-    }
+    Ok(tx.conn().fetch_optional::<i64>(select).await?)
+}
+
+/// Suspends a number whose month is unpaid; it still answers calls.
+pub async fn suspend(tx: &mut Tx, id: NumberId, now: Timestamp) -> Result<()> {
+    let suspend =
+        Sql::new("UPDATE numbers SET status = 'suspended', updated_at = $1 WHERE id = $2").bind(now).bind(id);
+    tx.conn().execute(suspend).await?;
+    Ok(())
+}
+
+/// Counts one more month paid (active until the next anniversary), on the condition that
+/// `months_paid` were paid before: false when another node renewed it first.
+pub async fn mark_renewed(tx: &mut Tx, number: &Number, months_paid: i64, now: Timestamp) -> Result<bool> {
     let paid = months_paid + 1;
     let months = u32::try_from(paid).unwrap_or(u32::MAX);
     let update = Sql::new(
@@ -363,15 +353,7 @@ pub async fn renew(tx: &mut Tx, business_id: BusinessId, id: NumberId, now: Time
     .bind(paid)
     .bind(renewal_due(number.created_at, months))
     .bind(now)
-    .bind(id)
+    .bind(number.id)
     .bind(months_paid);
-    if tx.conn().execute(update).await? == 0 {
-        return Ok(Renewal::NotDue);
-    }
-    let reason = format!("renewal of {} (month {paid})", number.phone_number);
-    let charge = Cents::new(-number.monthly_cost.get());
-    businesses::change_balance(tx, business_id, charge, &reason)
-        .await?
-        .expect("the business exists and a charge within its balance cannot overflow");
-    Ok(Renewal::Paid { cost: number.monthly_cost })
+    Ok(tx.conn().execute(update).await? == 1)
 }

@@ -3,7 +3,8 @@
 
 use ringtrack_domain::paging::{Cursor, PageRequest, Position};
 
-use crate::conn::{FromRecord, Sql};
+use crate::record::FromRecord;
+use crate::sql::Sql;
 use crate::{Connection, Result};
 
 pub struct Page<T> {

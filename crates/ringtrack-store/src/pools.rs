@@ -10,8 +10,9 @@ use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::{BusinessId, CallFlowId, NumberId, NumberPoolId, PhoneNumber};
 use uuid::Uuid;
 
-use crate::conn::{FromRecord, Record, Sql};
 use crate::paging::{Keyed, Page, fetch_page};
+use crate::record::{FromRecord, Record};
+use crate::sql::Sql;
 use crate::{Backend, Connection, Result, Tx};
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,11 +4,12 @@
 
 use jiff::Timestamp;
 use ringtrack_domain::BusinessId;
-use ringtrack_domain::jobs::{AudioSource, Job};
+use ringtrack_domain::jobs::AudioSource;
 use uuid::Uuid;
 
-use crate::conn::{FromRecord, Record, Sql, json_column};
-use crate::{Connection, Result, Tx, jobs};
+use crate::record::{FromRecord, Record, json_column};
+use crate::sql::Sql;
+use crate::{Connection, Result, Tx};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recording {
@@ -48,10 +49,10 @@ impl FromRecord for Recording {
 
 const RECORDING_COLUMNS: &str = "call_id, source, business_id, object_key, content_type, bytes, sha256, channels, duration_ms, created_at";
 
-/// Records that `recording` is stored, marks the call (or voicemail) as having it, and
-/// queues its transcription when `transcribe` (which also writes a pending transcription).
-/// A repeat for the same audio changes nothing.
-pub async fn stored(tx: &mut Tx, recording: &Recording, transcribe: bool) -> Result<()> {
+/// Records that `recording` is stored and marks the call (or voicemail) as having it; its
+/// transcription is pending when `transcribe`, else none is expected. Answers false for a
+/// repeat for the same audio, which changes nothing.
+pub async fn stored(tx: &mut Tx, recording: &Recording, transcribe: bool) -> Result<bool> {
     let insert = Sql::new(format!(
         "INSERT INTO recordings ({RECORDING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (call_id, source) DO NOTHING"
@@ -67,7 +68,7 @@ pub async fn stored(tx: &mut Tx, recording: &Recording, transcribe: bool) -> Res
     .bind(recording.duration_ms)
     .bind(recording.created_at);
     if tx.conn().execute(insert).await? == 0 {
-        return Ok(());
+        return Ok(false);
     }
     // A call has a recording when it has any audio: its conversation or its voicemail.
     let call = Sql::new("UPDATE calls SET has_recording = TRUE, updated_at = $1 WHERE id = $2")
@@ -96,9 +97,8 @@ pub async fn stored(tx: &mut Tx, recording: &Recording, transcribe: bool) -> Res
             recording.business_id,
         )
         .await?;
-        jobs::enqueue(tx, &Job::Transcribe { call_id: recording.call_id, source: recording.source }).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// A call's stored audio, only for its own business: `source`'s, or with `None` the
@@ -245,7 +245,6 @@ pub async fn set_transcription(
             .bind(call_id);
             tx.conn().execute(voicemail).await?;
         }
-        jobs::enqueue(tx, &Job::Score { call_id }).await?;
     }
     Ok(())
 }

@@ -14,8 +14,9 @@ use ringtrack_domain::calls::{CallFilter, CallStatus};
 use ringtrack_domain::dates::DateRange;
 
 use crate::analytics::{Aggregates, read_sums};
-use crate::calls::{Call, IN_PROGRESS, push_filter};
-use crate::conn::{Record, Sql};
+use crate::call_filter::{IN_PROGRESS, push_filter};
+use crate::record::Record;
+use crate::sql::Sql;
 use crate::{Connection, Result, StoreError, Tx};
 
 const DAY: i64 = 86_400;
@@ -25,7 +26,7 @@ const DAY: i64 = 86_400;
 pub(crate) struct Facts {
     business_id: String,
     day: i64,
-    status: String,
+    status: &'static str,
     qualified: bool,
     seconds: i64,
     ai_score: Option<i64>,
@@ -33,23 +34,10 @@ pub(crate) struct Facts {
 }
 
 impl Facts {
-    /// `None` for a call in progress: only completed calls are rolled up.
-    pub(crate) fn of(call: &Call) -> Option<Facts> {
-        (call.status != IN_PROGRESS).then(|| Facts {
-            business_id: call.business_id.to_string(),
-            day: call.created_at.as_second().div_euclid(DAY),
-            status: call.status.clone(),
-            qualified: call.qualified,
-            seconds: call.duration_seconds,
-            ai_score: call.ai_score,
-            caller: call.caller_number.clone(),
-        })
-    }
-
     pub(crate) fn new(
         business_id: BusinessId,
         created_at: Timestamp,
-        (status, qualified): (&str, bool),
+        (status, qualified): (CallStatus, bool),
         seconds: i64,
         ai_score: Option<i64>,
         caller: &str,
@@ -57,7 +45,7 @@ impl Facts {
         Facts {
             business_id: business_id.to_string(),
             day: created_at.as_second().div_euclid(DAY),
-            status: status.to_owned(),
+            status: status.as_str(),
             qualified,
             seconds,
             ai_score,
@@ -71,7 +59,7 @@ impl Facts {
 pub(crate) async fn apply(tx: &mut Tx, calls: &[Facts], sign: i64) -> Result<()> {
     let mut sums: BTreeMap<(&str, i64, &str, bool), [i64; 4]> = BTreeMap::new();
     for c in calls {
-        let sum = sums.entry((&c.business_id, c.day, &c.status, c.qualified)).or_default();
+        let sum = sums.entry((&c.business_id, c.day, c.status, c.qualified)).or_default();
         sum[0] += sign;
         sum[1] += sign * c.seconds;
         sum[2] += sign * c.ai_score.unwrap_or(0);

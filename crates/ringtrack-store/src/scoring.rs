@@ -3,7 +3,8 @@
 use ringtrack_domain::BusinessId;
 use ringtrack_domain::scoring::ScoringSettings;
 
-use crate::conn::{FromRecord, Record, Sql};
+use crate::record::{FromRecord, Record};
+use crate::sql::Sql;
 use crate::{Connection, Result, StoreError, Tx};
 
 struct Stored(String);

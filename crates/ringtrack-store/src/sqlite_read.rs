@@ -11,7 +11,8 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::WAIT;
-use crate::conn::{Chunks, Record, Sql, Value, sqlite_placeholders};
+use crate::record::{Chunks, Record};
+use crate::sql::{Sql, Value, sqlite_placeholders};
 
 /// A fixed set of read-only connections, each used by one statement at a time.
 #[derive(Clone)]

@@ -194,14 +194,14 @@ macro_rules! test_on_both_backends {
 /// Runs raw SQL in a test (to set up a state the API cannot make).
 pub async fn execute(tx: &mut crate::Tx, sql: &str) {
     use crate::Connection;
-    tx.conn().execute(crate::conn::Sql::new(sql)).await.expect(sql);
+    tx.conn().execute(crate::sql::Sql::new(sql)).await.expect(sql);
 }
 
 /// Reads one number, selected `AS value`, in a test.
 pub async fn count(store: &crate::Store, sql: &str) -> i64 {
     use crate::Connection;
     let mut db = store;
-    db.conn().fetch_one(crate::conn::Sql::new(sql)).await.expect(sql)
+    db.conn().fetch_one(crate::sql::Sql::new(sql)).await.expect(sql)
 }
 
 /// A completed call from +13055550100 to +15735550134 with no attribution, unqualified,

@@ -6,8 +6,9 @@ use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::{BusinessId, NumberId};
 use uuid::Uuid;
 
-use crate::conn::{FromRecord, Record, Sql};
 use crate::paging::{Keyed, Page, fetch_page};
+use crate::record::{FromRecord, Record};
+use crate::sql::Sql;
 use crate::{Connection, Result};
 
 #[derive(Clone, Debug, PartialEq, Eq)]

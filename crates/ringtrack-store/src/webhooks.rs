@@ -14,8 +14,9 @@ use ringtrack_domain::secrets::Sealer;
 use ringtrack_domain::webhooks::{EventType, StoredHeaders};
 use uuid::Uuid;
 
-use crate::conn::{FromRecord, Record, Sql, json_column};
 use crate::paging::{Keyed, Page, fetch_page};
+use crate::record::{FromRecord, Record, json_column};
+use crate::sql::Sql;
 use crate::{Connection, Result, StoreError, Tx, jobs};
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,7 +7,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use ringtrack_carrier::{Carrier, CarrierError, OutboundSms, Webhooks};
+use ringtrack_core::calls as core_calls;
+use ringtrack_core::recordings as core_recordings;
+use ringtrack_core::texts;
 use ringtrack_domain::PhoneNumber;
+use ringtrack_domain::calls::CallStatus;
 use ringtrack_domain::jobs::{AudioSource, Job};
 use ringtrack_domain::scoring::{self, CallFacts, CallOutcome, Engine, RuleScorer, Scorer};
 use ringtrack_domain::sms::Status as SmsStatus;
@@ -148,7 +152,7 @@ impl Pipeline {
             && let Some(message) = messages::by_id(&self.store, *message_id).await?
         {
             let mut tx = self.store.begin().await?;
-            messages::failed_to_send(&mut tx, &message, error).await?;
+            texts::not_sent(&mut tx, &message, error).await?;
             tx.commit().await?;
         }
         if let Job::Transcribe { call_id, source } = job
@@ -157,7 +161,7 @@ impl Pipeline {
             let engine = self.speech.as_ref().map_or_else(|| "none".into(), |s| s.name());
             let failed = TranscriptionResult::Failed { engine, error: error.to_owned() };
             let mut tx = self.store.begin().await?;
-            recordings::set_transcription(&mut tx, *call_id, *source, &failed, call.business_id).await?;
+            core_recordings::transcribed(&mut tx, *call_id, *source, &failed, call.business_id).await?;
             tx.commit().await?;
         }
         Ok(())
@@ -231,7 +235,7 @@ impl Pipeline {
         tracing::info!(%call_id, source = source.as_str(), bytes = size, "recording stored");
         self.finish(claimed, move |tx| {
             Box::pin(async move {
-                recordings::stored(tx, &recording, transcribe).await?;
+                core_recordings::stored(tx, &recording, transcribe).await?;
                 // Deleted at the carrier only now that it is safely kept here.
                 ringtrack_store::jobs::enqueue(tx, &delete).await.map(drop)
             })
@@ -279,7 +283,7 @@ impl Pipeline {
         let business = recording.business_id;
         self.finish(claimed, move |tx| {
             Box::pin(
-                async move { recordings::set_transcription(tx, call_id, source, &result, business).await },
+                async move { core_recordings::transcribed(tx, call_id, source, &result, business).await },
             )
         })
         .await
@@ -288,7 +292,7 @@ impl Pipeline {
     async fn send_sms(&self, claimed: &Claimed, message_id: uuid::Uuid) -> Result<(), JobError> {
         let message = match messages::by_id(&self.store, message_id).await? {
             // Already handed over (a retry after the carrier answered), or gone.
-            Some(m) if m.carrier_sid.is_none() && m.status == SmsStatus::Queued.as_str() => m,
+            Some(m) if m.carrier_sid.is_none() && m.status == SmsStatus::Queued => m,
             _ => return self.done(claimed).await,
         };
         let parse =
@@ -319,7 +323,7 @@ impl Pipeline {
                 };
                 tracing::warn!(%message_id, error, "the carrier refused a text");
                 self.finish(claimed, move |tx| {
-                    Box::pin(async move { messages::failed_to_send(tx, &message, &error).await })
+                    Box::pin(async move { texts::not_sent(tx, &message, &error).await })
                 })
                 .await
             }
@@ -333,10 +337,10 @@ impl Pipeline {
         let settings = ringtrack_store::scoring::get(&self.store, call.business_id).await?;
         let transcript = recordings::transcript_text(&self.store, call_id).await?;
         let facts = CallFacts {
-            status: match call.status.as_str() {
-                "answered" => CallOutcome::Answered,
-                "voicemail" => CallOutcome::Voicemail,
-                _ => CallOutcome::Missed,
+            status: match call.status {
+                CallStatus::Answered => CallOutcome::Answered,
+                CallStatus::Voicemail => CallOutcome::Voicemail,
+                CallStatus::Missed | CallStatus::InProgress => CallOutcome::Missed,
             },
             duration_seconds: call.duration_seconds,
             first_time_caller: call.first_time_caller,
@@ -363,7 +367,7 @@ impl Pipeline {
             Box::pin(async move {
                 // Locked, so a person's verdict given meanwhile is not lost.
                 let Some(current) = calls::lock(tx, call_id).await? else { return Ok(()) };
-                calls::set_score(tx, &current, &scored).await.map(drop)
+                core_calls::score(tx, &current, &scored).await.map(drop)
             })
         })
         .await

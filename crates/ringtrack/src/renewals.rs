@@ -4,8 +4,8 @@
 //! so a month is never charged twice.
 
 use jiff::Timestamp;
-use ringtrack_store::numbers::{self, Renewal};
-use ringtrack_store::{Store, StoreError};
+use ringtrack_core::numbers::{Renewal, renew};
+use ringtrack_store::{Store, StoreError, numbers};
 
 /// How many due numbers one pass looks at.
 const BATCH: i64 = 500;
@@ -21,7 +21,7 @@ pub async fn renew_due_numbers(store: &Store, now: Timestamp) -> Result<RenewalP
     let mut pass = RenewalPass::default();
     for (business, number) in numbers::due_for_renewal(store, now, BATCH).await? {
         let mut tx = store.begin().await?;
-        let outcome = numbers::renew(&mut tx, business, number, now).await?;
+        let outcome = renew(&mut tx, business, number, now).await?;
         tx.commit().await?;
         match outcome {
             Renewal::Paid { cost } => {

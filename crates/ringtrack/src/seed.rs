@@ -8,11 +8,12 @@ use jiff::{SignedDuration, Timestamp};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use ringtrack_carrier::sandbox::inventory;
+use ringtrack_core::calls::import;
 use ringtrack_domain::calls::CallStatus;
 use ringtrack_domain::flow::{Settings, parse_steps};
 use ringtrack_domain::nanp;
 use ringtrack_domain::{Cents, NumberType};
-use ringtrack_store::calls::{PastCall, insert_past};
+use ringtrack_store::calls::PastCall;
 use ringtrack_store::numbers::{self, NewNumber, Number};
 use ringtrack_store::{call_flows, number_groups};
 use serde_json::json;
@@ -112,7 +113,7 @@ pub async fn run(storage: &StorageArgs, args: SeedArgs) -> anyhow::Result<()> {
             })
             .collect();
         let mut tx = store.begin().await?;
-        insert_past(&mut tx, &calls).await.context("writing seeded calls")?;
+        import(&mut tx, &calls).await.context("writing seeded calls")?;
         tx.commit().await?;
         written += batch as u64;
         if written % ANALYZE_EVERY < batch as u64 {

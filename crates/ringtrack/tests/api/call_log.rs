@@ -4,8 +4,9 @@
 
 use jiff::Timestamp;
 use reqwest::{Method, StatusCode};
+use ringtrack_core::calls::import;
 use ringtrack_domain::BusinessId;
-use ringtrack_store::calls::{PastCall, insert_past};
+use ringtrack_store::calls::PastCall;
 use ringtrack_store::test_on_both_backends;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -22,7 +23,7 @@ fn past(business: BusinessId, created: &str, status: &'static str, seconds: i64)
 
 async fn record(app: &TestApp, calls: &[PastCall]) {
     let mut tx = app.store.begin().await.unwrap();
-    insert_past(&mut tx, calls).await.unwrap();
+    import(&mut tx, calls).await.unwrap();
     tx.commit().await.unwrap();
 }
 

@@ -379,7 +379,7 @@ test_on_both_backends! {
             call("2026-03-23T22:00:00Z", None, 300, true),
             call("2026-03-25T15:00:00Z", Some("Cj0-later"), 100, true),
         ];
-        ringtrack_store::calls::insert_past(&mut tx, &calls).await.unwrap();
+        ringtrack_core::calls::import(&mut tx, &calls).await.unwrap();
         tx.commit().await.unwrap();
 
         let query = "date_from=2026-03-23&date_to=2026-03-24&min_duration=60&qualified_only=true&conversion_name=Phone%20lead&conversion_value=25";
