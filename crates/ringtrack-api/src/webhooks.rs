@@ -12,12 +12,11 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ringtrack_carrier::twiml::{self, Callbacks};
 use ringtrack_carrier::{signature, webhook_params};
-use ringtrack_core::calls::{self as core_calls, Arrival, Arrived};
+use ringtrack_core::calls::{self as core_calls, Advanced, Arrival, Arrived, Callback};
 use ringtrack_core::texts::{self, IncomingText, Received};
 use ringtrack_domain::PhoneNumber;
-use ringtrack_domain::engine::{self, CallState, Event, Flow, SavedCall};
+use ringtrack_domain::engine::Instruction;
 use ringtrack_domain::sms::{self, Status as SmsStatus};
-use ringtrack_store::Tx;
 use ringtrack_store::calls::{self, Call};
 use uuid::Uuid;
 
@@ -146,98 +145,28 @@ pub async fn voice(State(state): State<AppState>, request: TwilioRequest) -> Api
     Ok(xml(answer))
 }
 
-/// A callback that moves the engine on.
-enum Callback {
-    /// The keys pressed at a menu (none when it timed out).
-    Gather(Option<String>),
-    /// A dial ended; `completed` when the agent's leg was connected.
-    Dial { completed: bool },
-    /// A voicemail was recorded.
-    Record { url: Option<String>, seconds: i64, transcribe: bool },
-}
-
-impl Callback {
-    fn kind(&self) -> &'static str {
-        match self {
-            Callback::Gather(_) => "gather",
-            Callback::Dial { .. } => "dial",
-            Callback::Record { .. } => "record",
-        }
-    }
-
-    /// The engine's event, recording what the callback tells about the call.
-    async fn event(self, tx: &mut Tx, call: &Call, seq: i64) -> ApiResult<Event> {
-        Ok(match self {
-            Callback::Gather(digits) => Event::Digits(digits),
-            Callback::Dial { completed: false } => Event::DialEnded { agent: None },
-            Callback::Dial { completed: true } => {
-                // Only an agent who accepted (any agent, without press-1) took the call.
-                let accepted = calls::event(&mut *tx, call.id, "accepted", seq).await?;
-                Event::DialEnded { agent: accepted.and_then(|a| PhoneNumber::parse(&a).ok()) }
-            }
-            Callback::Record { url, seconds, transcribe } => {
-                let audio = seconds > 0 && url.is_some();
-                if let (true, Some(url)) = (audio, &url) {
-                    core_calls::voicemail_left(tx, call, url, seconds, transcribe).await?;
-                }
-                Event::VoicemailRecorded { audio }
-            }
-        })
-    }
-}
-
-/// Runs one engine event for the call a callback names, once: a repeated callback answers
+/// Runs one engine step for the call a callback names, once: a repeated callback answers
 /// what the first one got.
 async fn advance(state: &AppState, request: &TwilioRequest, callback: Callback) -> ApiResult<Response> {
     let (call_id, seq) = request.call_and_seq()?;
-    let kind = callback.kind();
     let mut tx = state.store.begin().await?;
-    let call = calls::lock(&mut tx, call_id).await?.ok_or(ApiError::NotFound("Call"))?;
-    if let Some(answer) = calls::event(&mut tx, call.id, kind, seq).await? {
-        return Ok(xml(answer));
-    }
-    // A call without a flow was told goodbye when it arrived.
-    let Some(saved) = call.engine_state.as_deref() else { return Ok(xml(twiml::hang_up())) };
-    let read = SavedCall::read(saved);
-    if read.as_ref().is_ok_and(|stored| i64::from(stored.engine.seq) != seq) {
-        // A callback from an earlier step that was never answered: nothing to do.
-        return Ok(xml(twiml::empty()));
-    }
-    let flow = flow_of(&mut tx, &call).await?;
-    // What the callback tells of the call (a voicemail left) is kept however it goes on.
-    let event = callback.event(&mut tx, &call, seq).await?;
-    let (mut stored, engine_state, instructions) = match read {
-        Ok(stored) => {
-            let (engine_state, instructions) =
-                engine::step(&flow, &core_calls::facts(&call, &stored)?, stored.engine.clone(), event);
-            (stored, engine_state, instructions)
-        }
-        Err(unreadable) => {
-            // Never hang up on a caller for our own upgrade: go on to a safe place.
-            tracing::error!(call_id = %call.id, %unreadable, "continuing the call at its flow's first destination");
-            state.metrics.record_unreadable_call_state();
-            let stored =
-                SavedCall::new(0, call.tracking_number.clone().unwrap_or_default(), CallState::default());
-            let after = u32::try_from(seq).unwrap_or(0);
-            let (engine_state, instructions) =
-                engine::recover(&flow, &core_calls::facts(&call, &stored)?, after);
-            (stored, engine_state, instructions)
+    let render = |call: &Call, seq: u32, instructions: &[Instruction]| {
+        twiml::render(instructions, &callbacks(state, call.id, seq, &call.caller_number))
+    };
+    let answer = match core_calls::advance(&mut tx, call_id, seq, callback, render).await? {
+        Advanced::NoSuchCall => return Err(ApiError::NotFound("Call")),
+        Advanced::Repeated(answer) => return Ok(xml(answer)),
+        Advanced::NoFlow => return Ok(xml(twiml::hang_up())),
+        Advanced::Stale => return Ok(xml(twiml::empty())),
+        Advanced::Stepped { answer, recovered } => {
+            if recovered {
+                state.metrics.record_unreadable_call_state();
+            }
+            answer
         }
     };
-    let answer =
-        twiml::render(&instructions, &callbacks(state, call.id, engine_state.seq, &call.caller_number));
-    stored.engine = engine_state;
-    calls::save_state(&mut tx, call.id, &stored.to_json()).await?;
-    calls::remember(&mut tx, call.id, kind, seq, &answer).await?;
     tx.commit().await?;
     Ok(xml(answer))
-}
-
-/// The flow a call with engine state runs: it has one, or its data is damaged.
-async fn flow_of(tx: &mut Tx, call: &Call) -> ApiResult<Flow> {
-    core_calls::flow_of(tx, call)
-        .await?
-        .ok_or_else(|| ApiError::internal("a call with engine state has no flow version"))
 }
 
 /// `…/voice/gather`: the caller pressed a key at a menu (or did not, in time).
@@ -260,29 +189,12 @@ pub async fn record(State(state): State<AppState>, request: TwilioRequest) -> Ap
     advance(&state, &request, Callback::Record { url, seconds, transcribe: request.transcribe() }).await
 }
 
-/// The settings the whisper leg needs: the message and whether press-1 applies.
-async fn whisper_settings(tx: &mut Tx, call: &Call) -> ApiResult<(Option<String>, bool)> {
-    let flow = flow_of(tx, call).await?;
-    let stored = call.engine_state.as_deref().and_then(|s| SavedCall::read(s).ok());
-    let name = stored.map(|s| s.tracking_name).unwrap_or_default();
-    let settings = flow.settings;
-    let message = settings.whisper.then(|| settings.whisper_message.clone().unwrap_or(name));
-    Ok((message, settings.press1))
-}
-
 /// The agent a callback on their leg names (Twilio's `To` there).
 fn agent_of(request: &TwilioRequest) -> ApiResult<PhoneNumber> {
     request
         .param("To")
         .and_then(|t| PhoneNumber::parse(t).ok())
         .ok_or_else(|| ApiError::field("To", "is required"))
-}
-
-/// Records that `agent` took the call at dial step `seq`.
-async fn accept(tx: &mut Tx, call: &Call, seq: i64, agent: &PhoneNumber) -> ApiResult<()> {
-    calls::remember(tx, call.id, "accepted", seq, agent.as_str()).await?;
-    calls::set_answered(tx, call.id, agent, ringtrack_store::now()).await?;
-    Ok(())
 }
 
 /// `…/voice/whisper`: on the agent's leg, once they answer. Records who answered, then
@@ -292,14 +204,14 @@ pub async fn whisper(State(state): State<AppState>, request: TwilioRequest) -> A
     let agent = agent_of(&request)?;
     let mut tx = state.store.begin().await?;
     let call = calls::lock(&mut tx, call_id).await?.ok_or(ApiError::NotFound("Call"))?;
-    let (message, press1) = whisper_settings(&mut tx, &call).await?;
-    let answer = if press1 {
+    let whisper = core_calls::whisper(&mut tx, &call).await?;
+    let answer = if whisper.press1 {
         let action =
             format!("{}/webhooks/twilio/voice/whisper/answer?call={call_id}&seq={seq}", state.public_url);
-        twiml::whisper(message.as_deref(), Some(&action))
+        twiml::whisper(whisper.message.as_deref(), Some(&action))
     } else {
-        accept(&mut tx, &call, seq, &agent).await?;
-        twiml::whisper(message.as_deref(), None)
+        core_calls::accept(&mut tx, &call, seq, &agent).await?;
+        twiml::whisper(whisper.message.as_deref(), None)
     };
     tx.commit().await?;
     Ok(xml(answer))
@@ -314,7 +226,7 @@ pub async fn whisper_answer(State(state): State<AppState>, request: TwilioReques
     let agent = agent_of(&request)?;
     let mut tx = state.store.begin().await?;
     let call = calls::lock(&mut tx, call_id).await?.ok_or(ApiError::NotFound("Call"))?;
-    accept(&mut tx, &call, seq, &agent).await?;
+    core_calls::accept(&mut tx, &call, seq, &agent).await?;
     tx.commit().await?;
     Ok(xml(twiml::empty()))
 }
@@ -351,13 +263,9 @@ pub async fn status(State(state): State<AppState>, request: TwilioRequest) -> Ap
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let call_sid = request.param("CallSid").ok_or_else(|| ApiError::field("CallSid", "is required"))?;
-    let mut tx = state.store.begin().await?;
-    let Some(call) = calls::by_sid(&mut tx, call_sid).await? else {
-        return Ok(StatusCode::NO_CONTENT.into_response());
-    };
-    let call = calls::lock(&mut tx, call.id).await?.expect("just found");
     let duration: i64 = request.param("CallDuration").and_then(|d| d.parse().ok()).unwrap_or(0).max(0);
-    core_calls::settle(&mut tx, &state.prices, &call, duration).await?;
+    let mut tx = state.store.begin().await?;
+    core_calls::ended(&mut tx, &state.prices, call_sid, duration).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -5,7 +5,7 @@
 //! dialect (TwiML, callback URLs) stays with the door that speaks it.
 
 use ringtrack_domain::calls::{CallStatus, MAX_CALL_SECONDS};
-use ringtrack_domain::engine::{self, CallFacts, CallState, Flow, Instruction, SavedCall};
+use ringtrack_domain::engine::{self, CallFacts, CallState, Event, Flow, Instruction, SavedCall};
 use ringtrack_domain::jobs::{AudioSource, Job};
 use ringtrack_domain::webhooks::EventType;
 use ringtrack_domain::{BusinessId, PhoneNumber, Prices};
@@ -107,6 +107,160 @@ pub async fn arrive(tx: &mut Tx, arrival: &Arrival<'_>) -> Result<Arrived, Store
     let (state, instructions) = engine::start(&flow, &facts(&call, &saved)?);
     calls::save_state(tx, call.id, &SavedCall { engine: state.clone(), ..saved }.to_json()).await?;
     Ok(Arrived::Started { call, state, instructions })
+}
+
+/// A callback of the carrier's that moves a call's flow on.
+pub enum Callback {
+    /// The keys pressed at a menu (none when it timed out).
+    Gather(Option<String>),
+    /// A dial ended; `completed` when the agent's leg was connected.
+    Dial { completed: bool },
+    /// A voicemail was recorded.
+    Record { url: Option<String>, seconds: i64, transcribe: bool },
+}
+
+impl Callback {
+    /// The name its answers are remembered under.
+    fn kind(&self) -> &'static str {
+        match self {
+            Callback::Gather(_) => "gather",
+            Callback::Dial { .. } => "dial",
+            Callback::Record { .. } => "record",
+        }
+    }
+
+    /// The engine's event, keeping what the callback tells of the call (a voicemail left).
+    async fn event(self, tx: &mut Tx, call: &Call, seq: i64) -> Result<Event, StoreError> {
+        Ok(match self {
+            Callback::Gather(digits) => Event::Digits(digits),
+            Callback::Dial { completed: false } => Event::DialEnded { agent: None },
+            Callback::Dial { completed: true } => {
+                // Only an agent who accepted (any agent, without press-1) took the call.
+                let accepted = calls::event(&mut *tx, call.id, ACCEPTED, seq).await?;
+                Event::DialEnded { agent: accepted.and_then(|a| PhoneNumber::parse(&a).ok()) }
+            }
+            Callback::Record { url, seconds, transcribe } => {
+                let audio = seconds > 0 && url.is_some();
+                if let (true, Some(url)) = (audio, &url) {
+                    voicemail_left(tx, call, url, seconds, transcribe).await?;
+                }
+                Event::VoicemailRecorded { audio }
+            }
+        })
+    }
+}
+
+/// Under which name the agent who took a dial step is remembered.
+const ACCEPTED: &str = "accepted";
+
+/// What became of a callback.
+pub enum Advanced {
+    NoSuchCall,
+    /// The carrier repeated a callback: the answer it got the first time.
+    Repeated(String),
+    /// The call has no flow (it was told goodbye when it arrived).
+    NoFlow,
+    /// A callback from an earlier step that was never answered: nothing to do.
+    Stale,
+    /// The flow moved on; `answer` is what the carrier is told. `recovered` when the
+    /// call's saved state could not be read (an upgrade mid-call) and the call goes on at
+    /// its flow's first destination instead of being hung up on.
+    Stepped {
+        answer: String,
+        recovered: bool,
+    },
+}
+
+/// Runs one engine step for a call's callback (`seq` the step it answers), once: a
+/// repeated callback answers what the first one got. `render` turns the engine's
+/// instructions for the call (at its new step) into the carrier's answer, which is
+/// remembered with the engine's state in `tx`.
+pub async fn advance(
+    tx: &mut Tx,
+    call_id: Uuid,
+    seq: i64,
+    callback: Callback,
+    render: impl FnOnce(&Call, u32, &[Instruction]) -> String,
+) -> Result<Advanced, StoreError> {
+    let kind = callback.kind();
+    let Some(call) = calls::lock(tx, call_id).await? else { return Ok(Advanced::NoSuchCall) };
+    if let Some(answer) = calls::event(&mut *tx, call.id, kind, seq).await? {
+        return Ok(Advanced::Repeated(answer));
+    }
+    let Some(saved) = call.engine_state.as_deref() else { return Ok(Advanced::NoFlow) };
+    let read = SavedCall::read(saved);
+    if read.as_ref().is_ok_and(|stored| i64::from(stored.engine.seq) != seq) {
+        return Ok(Advanced::Stale);
+    }
+    let flow = flow_of(tx, &call).await?.ok_or_else(|| no_flow(&call))?;
+    // What the callback tells of the call is kept however it goes on.
+    let event = callback.event(tx, &call, seq).await?;
+    let recovered = read.is_err();
+    let (mut stored, engine_state, instructions) = match read {
+        Ok(stored) => {
+            let (engine_state, instructions) =
+                engine::step(&flow, &facts(&call, &stored)?, stored.engine.clone(), event);
+            (stored, engine_state, instructions)
+        }
+        Err(unreadable) => {
+            // Never hang up on a caller for our own upgrade: go on to a safe place.
+            tracing::error!(call_id = %call.id, %unreadable, "continuing the call at its flow's first destination");
+            let stored =
+                SavedCall::new(0, call.tracking_number.clone().unwrap_or_default(), CallState::default());
+            let after = u32::try_from(seq).unwrap_or(0);
+            let (engine_state, instructions) = engine::recover(&flow, &facts(&call, &stored)?, after);
+            (stored, engine_state, instructions)
+        }
+    };
+    let answer = render(&call, engine_state.seq, &instructions);
+    stored.engine = engine_state;
+    calls::save_state(tx, call.id, &stored.to_json()).await?;
+    calls::remember(tx, call.id, kind, seq, &answer).await?;
+    Ok(Advanced::Stepped { answer, recovered })
+}
+
+fn no_flow(call: &Call) -> StoreError {
+    StoreError::Corrupt(format!("call {} has engine state but no flow version", call.id))
+}
+
+/// What the agent hears when they answer, before the caller is put through.
+pub struct Whisper {
+    /// Said to the agent, when the flow whispers.
+    pub message: Option<String>,
+    /// Whether the agent must press 1 to take the call.
+    pub press1: bool,
+}
+
+/// The whisper of the flow version the call runs.
+pub async fn whisper(tx: &mut Tx, call: &Call) -> Result<Whisper, StoreError> {
+    let flow = flow_of(tx, call).await?.ok_or_else(|| no_flow(call))?;
+    let saved = call.engine_state.as_deref().and_then(|s| SavedCall::read(s).ok());
+    let name = saved.map(|s| s.tracking_name).unwrap_or_default();
+    let settings = flow.settings;
+    Ok(Whisper {
+        message: settings.whisper.then(|| settings.whisper_message.clone().unwrap_or(name)),
+        press1: settings.press1,
+    })
+}
+
+/// `agent` took the call at dial step `seq`: the call is answered (by them).
+pub async fn accept(tx: &mut Tx, call: &Call, seq: i64, agent: &PhoneNumber) -> Result<(), StoreError> {
+    calls::remember(tx, call.id, ACCEPTED, seq, agent.as_str()).await?;
+    calls::set_answered(tx, call.id, agent, ringtrack_store::now()).await
+}
+
+/// The carrier's final word on the call with `call_sid`, over after `duration_seconds`:
+/// settled as [`settle`] says. Answers false for a call we do not know, or one already
+/// complete.
+pub async fn ended(
+    tx: &mut Tx,
+    prices: &Prices,
+    call_sid: &str,
+    duration_seconds: i64,
+) -> Result<bool, StoreError> {
+    let Some(found) = calls::by_sid(&mut *tx, call_sid).await? else { return Ok(false) };
+    let Some(call) = calls::lock(tx, found.id).await? else { return Ok(false) };
+    settle(tx, prices, &call, duration_seconds).await
 }
 
 /// What the engine knows of a call, from its row and its saved state.
