@@ -12,9 +12,9 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use ringtrack_core::forms::{self, Submission};
 use ringtrack_domain::NumberPoolId;
 use ringtrack_domain::dni::{self, Attribution};
-use ringtrack_store::forms::NewForm;
 use ringtrack_store::pools::{self, Guards, Lease, Visit};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -273,37 +273,16 @@ pub async fn form(
                 }
             }
             let page_url = text(request.page_url);
-            let mut tx = state.store.begin().await?;
-            let Some(business_id) = pools::business_of(&mut tx, pool).await? else {
-                return Err(ApiError::NotFound("Number pool"));
-            };
-            let session = match request.session_id.and_then(|s| s.parse::<Uuid>().ok()) {
-                Some(id) => pools::session(&mut tx, id).await?.filter(|s| s.pool_id == pool),
-                None => None,
-            };
-            let (attribution, landing_page, referrer) = match &session {
-                Some(s) => (s.attribution.clone(), s.landing_page.clone(), s.referrer.clone()),
-                None => (
-                    page_url.as_deref().map(Attribution::from_url).unwrap_or_default(),
-                    page_url.clone(),
-                    None,
-                ),
-            };
-            let contact = dni::form_contact(&fields);
             let form_name = text(request.form_name);
-            let new = NewForm {
-                business_id,
+            let submission = Submission {
                 pool_id: pool,
-                session_id: session.as_ref().map(|s| s.id),
+                session_id: request.session_id.and_then(|s| s.parse().ok()),
                 form_name: form_name.as_deref(),
                 page_url: page_url.as_deref(),
                 fields: &fields,
-                contact: &contact,
-                attribution: &attribution,
-                referrer: referrer.as_deref(),
-                landing_page: landing_page.as_deref(),
             };
-            ringtrack_core::forms::submit(&mut tx, &new).await?;
+            let mut tx = state.store.begin().await?;
+            forms::submit(&mut tx, &submission).await?.ok_or(ApiError::NotFound("Number pool"))?;
             tx.commit().await?;
             Ok((StatusCode::ACCEPTED, axum::Json(json!({"received": true}))).into_response())
         }
