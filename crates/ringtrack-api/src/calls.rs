@@ -118,8 +118,7 @@ pub async fn get(
     PathId(id): PathId<CallId>,
 ) -> ApiResult<Data<CallView>> {
     auth.require(Access::Read)?;
-    let call =
-        calls::get(&state.store, auth.business_id, id.as_uuid()).await?.ok_or(ApiError::NotFound("Call"))?;
+    let call = calls::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Call"))?;
     Ok(Data::new(call.into()))
 }
 
@@ -145,7 +144,6 @@ pub async fn recording(
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     auth.require(Access::Read)?;
-    let id = id.as_uuid();
     calls::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Call"))?;
     let recording = recordings::get(&state.store, auth.business_id, id, None)
         .await?
@@ -206,7 +204,6 @@ pub async fn transcription(
     PathId(id): PathId<CallId>,
 ) -> ApiResult<Data<TranscriptionBody>> {
     auth.require(Access::Read)?;
-    let id = id.as_uuid();
     calls::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Call"))?;
     let found = recordings::transcription(&state.store, auth.business_id, id)
         .await?
@@ -218,7 +215,7 @@ pub async fn transcription(
         .collect();
     Ok(Data::new(TranscriptionBody {
         transcription: TranscriptionView {
-            call_id: found.call_id,
+            call_id: found.call_id.as_uuid(),
             status: found.status,
             source: found.source.as_str().into(),
             text: found.text,
@@ -275,7 +272,6 @@ pub async fn update(
     ApiJson(input): ApiJson<UpdateCall>,
 ) -> ApiResult<Data<CallView>> {
     auth.require(Access::Write)?;
-    let id = id.as_uuid();
     let mut errors = FieldErrors::new();
     let notes = input.notes.map(|n| {
         n.filter(|n| !n.trim().is_empty()).and_then(|n| errors.take(parse_text("notes", &n, MAX_NOTES)))

@@ -84,7 +84,6 @@ pub async fn get(
     PathId(id): PathId<FormId>,
 ) -> ApiResult<Data<FormBody>> {
     auth.require(Access::Read)?;
-    let form =
-        forms::get(&state.store, auth.business_id, id.as_uuid()).await?.ok_or(ApiError::NotFound("Form"))?;
+    let form = forms::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Form"))?;
     Ok(Data::new(FormBody { form: form.into() }))
 }

@@ -190,7 +190,7 @@ pub async fn ineligible(
                     total += 1;
                     if listed.len() < MAX_LISTED {
                         listed.push(IneligibleCall {
-                            call_id: call.id,
+                            call_id: call.id.as_uuid(),
                             caller_number: call.caller_number,
                             gclid: call.gclid,
                             duration_seconds: call.duration_seconds,

@@ -57,7 +57,7 @@ impl EndpointView {
     fn of(e: Endpoint, secret: Option<String>, sealer: &Sealer) -> ApiResult<EndpointView> {
         let headers = e.headers.open(sealer).map_err(ApiError::internal)?;
         Ok(EndpointView {
-            id: e.id,
+            id: e.id.as_uuid(),
             url: e.url,
             events: e.events,
             headers,
@@ -152,7 +152,7 @@ fn new_secret() -> String {
 }
 
 async fn endpoint(state: &AppState, auth: &Auth, id: WebhookId) -> ApiResult<Endpoint> {
-    store::get(&state.store, auth.business_id, id.as_uuid()).await?.ok_or(ApiError::NotFound("Webhook"))
+    store::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Webhook"))
 }
 
 #[utoipa::path(
@@ -326,7 +326,7 @@ pub struct DeliveryView {
 impl From<Delivery> for DeliveryView {
     fn from(d: Delivery) -> Self {
         DeliveryView {
-            id: d.id,
+            id: d.id.as_uuid(),
             event_id: d.event_id,
             event_type: d.event_type.to_string(),
             next_attempt_at: d.next_attempt_at.filter(|_| d.status == store::PENDING),
@@ -387,7 +387,7 @@ pub async fn test(
     let mut tx = state.store.begin().await?;
     let delivery_id = store::emit_test(&mut tx, &endpoint).await?;
     tx.commit().await?;
-    Ok((StatusCode::ACCEPTED, Data::new(QueuedDelivery { delivery_id })))
+    Ok((StatusCode::ACCEPTED, Data::new(QueuedDelivery { delivery_id: delivery_id.as_uuid() })))
 }
 
 #[utoipa::path(
@@ -404,11 +404,10 @@ pub async fn redeliver(
 ) -> ApiResult<impl IntoResponse> {
     auth.require(Access::Write)?;
     let endpoint = endpoint(&state, &auth, id).await?;
-    let delivery_id = delivery_id.as_uuid();
     let delivery =
         store::delivery(&state.store, &endpoint, delivery_id).await?.ok_or(ApiError::NotFound("Delivery"))?;
     let mut tx = state.store.begin().await?;
     store::redeliver(&mut tx, &delivery).await?;
     tx.commit().await?;
-    Ok((StatusCode::ACCEPTED, Data::new(QueuedDelivery { delivery_id })))
+    Ok((StatusCode::ACCEPTED, Data::new(QueuedDelivery { delivery_id: delivery_id.as_uuid() })))
 }

@@ -141,7 +141,7 @@ pub async fn place_call(
     let placed = sandbox.place(&script).await?;
     let call = calls::by_sid(&state.store, &placed.call_sid).await?;
     Ok(Created(PlacedCallView {
-        call_id: call.map(|c| c.id),
+        call_id: call.map(|c| c.id.as_uuid()),
         call_sid: placed.call_sid,
         duration_seconds: placed.duration_seconds,
         trace: placed.trace,
@@ -214,7 +214,7 @@ pub async fn deliver_text(
     }
     let message = messages::by_carrier_sid(&state.store, &delivered.message_sid).await?;
     Ok(Created(DeliveredTextView {
-        message_id: message.map(|m| m.id),
+        message_id: message.map(|m| m.id.as_uuid()),
         message_sid: delivered.message_sid,
         response: delivered.response,
     }))

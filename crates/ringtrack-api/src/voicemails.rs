@@ -37,8 +37,8 @@ pub struct VoicemailView {
 impl From<Voicemail> for VoicemailView {
     fn from(v: Voicemail) -> Self {
         VoicemailView {
-            id: v.id,
-            call_id: v.call_id,
+            id: v.id.as_uuid(),
+            call_id: v.call_id.as_uuid(),
             caller_number: v.caller_number,
             tracking_number: v.tracking_number,
             number_id: v.number_id,
@@ -101,9 +101,8 @@ pub async fn get(
     PathId(id): PathId<VoicemailId>,
 ) -> ApiResult<Data<VoicemailView>> {
     auth.require(Access::Read)?;
-    let voicemail = voicemails::get(&state.store, auth.business_id, id.as_uuid())
-        .await?
-        .ok_or(ApiError::NotFound("Voicemail"))?;
+    let voicemail =
+        voicemails::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Voicemail"))?;
     Ok(Data::new(voicemail.into()))
 }
 
@@ -128,9 +127,8 @@ pub async fn recording(
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     auth.require(Access::Read)?;
-    let voicemail = voicemails::get(&state.store, auth.business_id, id.as_uuid())
-        .await?
-        .ok_or(ApiError::NotFound("Voicemail"))?;
+    let voicemail =
+        voicemails::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Voicemail"))?;
     let recording =
         recordings::get(&state.store, auth.business_id, voicemail.call_id, Some(AudioSource::Voicemail))
             .await?

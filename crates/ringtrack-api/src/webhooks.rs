@@ -14,11 +14,10 @@ use ringtrack_carrier::twiml::{self, Callbacks};
 use ringtrack_carrier::{signature, webhook_params};
 use ringtrack_core::calls::{self as core_calls, Advanced, Arrival, Arrived, Callback};
 use ringtrack_core::texts::{self, IncomingText, Received};
-use ringtrack_domain::PhoneNumber;
 use ringtrack_domain::engine::Instruction;
 use ringtrack_domain::sms::{self, Status as SmsStatus};
+use ringtrack_domain::{CallId, PhoneNumber};
 use ringtrack_store::calls::{self, Call};
-use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -40,7 +39,7 @@ impl TwilioRequest {
     }
 
     /// The call and step a callback URL names.
-    fn call_and_seq(&self) -> ApiResult<(Uuid, i64)> {
+    fn call_and_seq(&self) -> ApiResult<(CallId, i64)> {
         let call = self.query.get("call").and_then(|c| c.parse().ok()).ok_or(ApiError::NotFound("Call"))?;
         let seq = self.query.get("seq").and_then(|s| s.parse().ok()).unwrap_or(0);
         Ok((call, seq))
@@ -86,7 +85,7 @@ fn xml(body: String) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
 }
 
-fn callbacks(state: &AppState, call: Uuid, seq: u32, caller: &str) -> Callbacks {
+fn callbacks(state: &AppState, call: CallId, seq: u32, caller: &str) -> Callbacks {
     let url = |kind: &str| format!("{}/webhooks/twilio/voice/{kind}?call={call}&seq={seq}", state.public_url);
     Callbacks {
         gather: url("gather"),

@@ -8,12 +8,11 @@ use ringtrack_domain::calls::{CallStatus, MAX_CALL_SECONDS};
 use ringtrack_domain::engine::{self, CallFacts, CallState, Event, Flow, Instruction, SavedCall};
 use ringtrack_domain::jobs::{AudioSource, Job};
 use ringtrack_domain::webhooks::EventType;
-use ringtrack_domain::{BusinessId, PhoneNumber, Prices};
+use ringtrack_domain::{BusinessId, CallId, PhoneNumber, Prices};
 use ringtrack_store::calls::{
     self, Call, CallChanges, Completion, NewCall, PastCall, Scored, VisitAttribution,
 };
 use ringtrack_store::{StoreError, Tx, businesses, call_flows, jobs, numbers, pools, recordings, webhooks};
-use uuid::Uuid;
 
 use crate::balance;
 
@@ -177,7 +176,7 @@ pub enum Advanced {
 /// remembered with the engine's state in `tx`.
 pub async fn advance(
     tx: &mut Tx,
-    call_id: Uuid,
+    call_id: CallId,
     seq: i64,
     callback: Callback,
     render: impl FnOnce(&Call, u32, &[Instruction]) -> String,
@@ -396,7 +395,7 @@ pub async fn score(tx: &mut Tx, before: &Call, scored: &Scored) -> Result<Call, 
 pub async fn change(
     tx: &mut Tx,
     business_id: BusinessId,
-    id: Uuid,
+    id: CallId,
     changes: CallChanges,
 ) -> Result<Option<Call>, StoreError> {
     let Some(before) = calls::get(&mut *tx, business_id, id).await? else { return Ok(None) };

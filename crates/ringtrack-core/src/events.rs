@@ -45,7 +45,7 @@ async fn data(store: &Store, event: &Event, public_url: &str) -> Result<Value, P
     let value = match subject {
         Subject::Call => {
             let id = event.subject_id.ok_or_else(|| gone("call"))?;
-            let call = calls::by_id(store, id).await?.ok_or_else(|| gone("call"))?;
+            let call = calls::by_id(store, id.into()).await?.ok_or_else(|| gone("call"))?;
             let recording =
                 call.has_recording.then(|| format!("{public_url}/api/v1/calls/{}/recording", call.id));
             let mut data = json!({
@@ -73,12 +73,12 @@ async fn data(store: &Store, event: &Event, public_url: &str) -> Result<Value, P
         }
         Subject::Message => {
             let id = event.subject_id.ok_or_else(|| gone("text"))?;
-            let message = messages::by_id(store, id).await?.ok_or_else(|| gone("text"))?;
+            let message = messages::by_id(store, id.into()).await?.ok_or_else(|| gone("text"))?;
             json!({ "message": MessageView::from(message) })
         }
         Subject::Form => {
             let id = event.subject_id.ok_or_else(|| gone("form"))?;
-            let form = forms::get(store, event.business_id, id).await?.ok_or_else(|| gone("form"))?;
+            let form = forms::get(store, event.business_id, id.into()).await?.ok_or_else(|| gone("form"))?;
             json!({ "form": FormView::from(form) })
         }
         Subject::Nothing => {

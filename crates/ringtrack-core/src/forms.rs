@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use ringtrack_domain::NumberPoolId;
 use ringtrack_domain::dni::{self, Attribution};
 use ringtrack_domain::webhooks::EventType;
+use ringtrack_domain::{FormId, NumberPoolId};
 use ringtrack_store::forms::{self, NewForm};
 use ringtrack_store::{StoreError, Tx, pools, webhooks};
 use uuid::Uuid;
@@ -22,7 +22,7 @@ pub struct Submission<'a> {
 
 /// Keeps a submission to the pool's business and announces it; answers its id, or `None`
 /// when there is no such pool. A session of another pool is ignored.
-pub async fn submit(tx: &mut Tx, submission: &Submission<'_>) -> Result<Option<Uuid>, StoreError> {
+pub async fn submit(tx: &mut Tx, submission: &Submission<'_>) -> Result<Option<FormId>, StoreError> {
     let pool = submission.pool_id;
     let Some(business_id) = pools::business_of(&mut *tx, pool).await? else { return Ok(None) };
     let session = match submission.session_id {

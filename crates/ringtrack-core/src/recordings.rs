@@ -1,11 +1,10 @@
 //! A call's audio once it is ours: stored, then transcribed, then the call scored again
 //! from its words.
 
-use ringtrack_domain::BusinessId;
 use ringtrack_domain::jobs::{AudioSource, Job};
+use ringtrack_domain::{BusinessId, CallId};
 use ringtrack_store::recordings::{self, Recording, TranscriptionResult};
 use ringtrack_store::{StoreError, Tx, jobs};
-use uuid::Uuid;
 
 /// The audio is in storage: the call (or its voicemail) has a recording, and its
 /// transcription is queued when `transcribe`. A repeat for the same audio changes nothing.
@@ -20,7 +19,7 @@ pub async fn stored(tx: &mut Tx, recording: &Recording, transcribe: bool) -> Res
 /// again, from its words.
 pub async fn transcribed(
     tx: &mut Tx,
-    call_id: Uuid,
+    call_id: CallId,
     source: AudioSource,
     result: &TranscriptionResult,
     business_id: BusinessId,

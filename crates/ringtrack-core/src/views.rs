@@ -69,7 +69,7 @@ pub struct CallView {
 impl From<Call> for CallView {
     fn from(c: Call) -> Self {
         CallView {
-            id: c.id,
+            id: c.id.as_uuid(),
             caller_number: c.caller_number,
             tracking_number: c.tracking_number,
             destination_number: c.destination_number,
@@ -141,7 +141,7 @@ pub struct MessageView {
 impl From<Message> for MessageView {
     fn from(m: Message) -> Self {
         MessageView {
-            id: m.id,
+            id: m.id.as_uuid(),
             number_id: m.number_id,
             from: m.from,
             to: m.to,
@@ -185,7 +185,7 @@ pub struct FormView {
 impl From<Form> for FormView {
     fn from(f: Form) -> Self {
         FormView {
-            id: f.id,
+            id: f.id.as_uuid(),
             form_name: f.form_name,
             page_url: f.page_url,
             fields: f.fields,

@@ -37,6 +37,12 @@ macro_rules! id_type {
             }
         }
 
+        impl From<$name> for Uuid {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
         impl FromStr for $name {
             type Err = uuid::Error;
 
@@ -78,6 +84,31 @@ id_type!(
     NumberPoolId
 );
 
+id_type!(
+    /// A call, from its first ring.
+    CallId
+);
+id_type!(
+    /// A voicemail left on a call.
+    VoicemailId
+);
+id_type!(
+    /// A web form captured by the tracking script.
+    FormId
+);
+id_type!(
+    /// A business's outbound webhook endpoint.
+    WebhookId
+);
+id_type!(
+    /// One event's delivery to one webhook endpoint.
+    DeliveryId
+);
+id_type!(
+    /// A text message, either way.
+    MessageId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,23 +135,3 @@ mod tests {
         assert!("".parse::<ApiKeyId>().is_err());
     }
 }
-id_type!(
-    /// A call, from its first ring.
-    CallId
-);
-id_type!(
-    /// A voicemail left on a call.
-    VoicemailId
-);
-id_type!(
-    /// A web form captured by the tracking script.
-    FormId
-);
-id_type!(
-    /// A business's outbound webhook endpoint.
-    WebhookId
-);
-id_type!(
-    /// One event's delivery to one webhook endpoint.
-    DeliveryId
-);

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+
+use crate::{CallId, DeliveryId, MessageId};
 
 fn yes() -> bool {
     true
@@ -44,7 +45,7 @@ pub enum Job {
     /// Fetch a recording the carrier announced, keep it as MP3, then queue its transcription
     /// and its deletion at the carrier.
     StoreRecording {
-        call_id: Uuid,
+        call_id: CallId,
         source: AudioSource,
         carrier_url: String,
         /// The flow's choice (a voicemail step may turn transcription off).
@@ -52,15 +53,15 @@ pub enum Job {
         transcribe: bool,
     },
     /// Delete a recording at the carrier, now that it is stored.
-    DeleteCarrierRecording { call_id: Uuid, carrier_url: String },
+    DeleteCarrierRecording { call_id: CallId, carrier_url: String },
     /// Transcribe stored audio, then queue the call's scoring.
-    Transcribe { call_id: Uuid, source: AudioSource },
+    Transcribe { call_id: CallId, source: AudioSource },
     /// Score the call from its facts and whatever transcript it has.
-    Score { call_id: Uuid },
+    Score { call_id: CallId },
     /// Hand an outbound text to the carrier.
-    SendSms { message_id: Uuid },
+    SendSms { message_id: MessageId },
     /// One attempt at delivering a webhook event to an endpoint.
-    DeliverWebhook { delivery_id: Uuid, attempt: u32 },
+    DeliverWebhook { delivery_id: DeliveryId, attempt: u32 },
 }
 
 impl Job {
@@ -140,7 +141,7 @@ mod tests {
     #[test]
     fn jobs_round_trip_through_json_with_their_kind() {
         let job = Job::StoreRecording {
-            call_id: Uuid::nil(),
+            call_id: CallId::new(),
             source: AudioSource::Voicemail,
             carrier_url: "sandbox:RE1".into(),
             transcribe: false,
@@ -156,7 +157,7 @@ mod tests {
 
     #[test]
     fn repeated_steps_share_a_dedupe_key_and_scoring_has_none() {
-        let call_id = Uuid::now_v7();
+        let call_id = CallId::new();
         let store = |source, url: &str| Job::StoreRecording {
             call_id,
             source,

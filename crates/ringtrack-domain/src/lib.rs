@@ -30,8 +30,8 @@ pub mod webhooks;
 
 pub use api_key::{ApiKeySecret, SecretHash};
 pub use ids::{
-    ApiKeyId, BusinessId, CallFlowId, CallId, DeliveryId, FormId, NumberGroupId, NumberId, NumberPoolId,
-    VoicemailId, WebhookId,
+    ApiKeyId, BusinessId, CallFlowId, CallId, DeliveryId, FormId, MessageId, NumberGroupId, NumberId,
+    NumberPoolId, VoicemailId, WebhookId,
 };
 pub use money::Cents;
 pub use numbers::{NumberStatus, NumberType, Prices};

@@ -5,8 +5,7 @@
 use jiff::Timestamp;
 use ringtrack_domain::calls::{CallFilter, CallStatus, Direction};
 use ringtrack_domain::paging::{Cursor, PageRequest};
-use ringtrack_domain::{BusinessId, CallFlowId, Cents, NumberId, PhoneNumber};
-use uuid::Uuid;
+use ringtrack_domain::{BusinessId, CallFlowId, CallId, Cents, NumberId, PhoneNumber};
 
 use crate::call_filter::{IN_PROGRESS, push_filter};
 use crate::paging::{Keyed, Page, fetch_page_counted};
@@ -18,7 +17,7 @@ use crate::{Connection, Result, Tx};
 model! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct Call, columns COLUMNS {
-        pub id: Uuid = parsed,
+        pub id: CallId = parsed,
         pub business_id: BusinessId = parsed,
         pub call_sid: Option<String> = opt_text,
         pub number_id: Option<NumberId> = opt_parsed,
@@ -67,7 +66,7 @@ model! {
 
 impl Keyed for Call {
     fn cursor(&self) -> Cursor {
-        Cursor { created_at: self.created_at.as_second(), id: self.id }
+        Cursor { created_at: self.created_at.as_second(), id: self.id.as_uuid() }
     }
 }
 
@@ -108,12 +107,12 @@ pub async fn by_sid(mut db: impl Connection, call_sid: &str) -> Result<Option<Ca
     Ok(db.conn().fetch_optional(select).await?)
 }
 
-pub async fn by_id(mut db: impl Connection, id: Uuid) -> Result<Option<Call>> {
+pub async fn by_id(mut db: impl Connection, id: CallId) -> Result<Option<Call>> {
     let select = Sql::new(format!("SELECT {COLUMNS} FROM calls WHERE id = $1")).bind(id).on_unique_key();
     Ok(db.conn().fetch_optional(select).await?)
 }
 
-pub async fn get(mut db: impl Connection, business_id: BusinessId, id: Uuid) -> Result<Option<Call>> {
+pub async fn get(mut db: impl Connection, business_id: BusinessId, id: CallId) -> Result<Option<Call>> {
     let select = Sql::new(format!("SELECT {COLUMNS} FROM calls WHERE business_id = $1 AND id = $2"))
         .bind(business_id)
         .bind(id)
@@ -167,7 +166,7 @@ pub struct CallChanges {
 pub async fn update(
     tx: &mut Tx,
     business_id: BusinessId,
-    id: Uuid,
+    id: CallId,
     changes: CallChanges,
 ) -> Result<Option<Call>> {
     let mut update = Sql::new("UPDATE calls SET updated_at = ");
@@ -220,7 +219,7 @@ pub struct Scored {
     pub qualified_auto: bool,
 }
 
-pub async fn set_score(tx: &mut Tx, id: Uuid, scored: &Scored) -> Result<Call> {
+pub async fn set_score(tx: &mut Tx, id: CallId, scored: &Scored) -> Result<Call> {
     let reasons =
         serde_json::to_string(&scored.ai_reasons).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
     let update = Sql::new(
@@ -245,7 +244,7 @@ pub async fn insert(tx: &mut Tx, new: NewCall, engine_state: &str) -> Result<Cal
             .bind(new.business_id)
             .bind(new.caller_number.as_str());
     let first_time = tx.conn().fetch_optional::<i64>(earlier).await?.is_none();
-    let id = Uuid::now_v7();
+    let id = CallId::new();
     let now = crate::now();
     let visit = new.visit.unwrap_or_default();
     let insert = Sql::new(
@@ -290,7 +289,7 @@ pub async fn insert(tx: &mut Tx, new: NewCall, engine_state: &str) -> Result<Cal
 pub async fn quiet_in_progress(
     mut db: impl Connection,
     since: Timestamp,
-    after: (Timestamp, Uuid),
+    after: (Timestamp, CallId),
     limit: i64,
 ) -> Result<Vec<Call>> {
     // The status is written out, not bound, so both planners see the partial index applies.
@@ -308,12 +307,12 @@ pub async fn quiet_in_progress(
 
 /// Holds the call's row until `tx` ends, so that two callbacks of one call (a dial's end
 /// and its recording, say) are handled one after the other.
-pub async fn lock(tx: &mut Tx, id: Uuid) -> Result<Option<Call>> {
+pub async fn lock(tx: &mut Tx, id: CallId) -> Result<Option<Call>> {
     let select = Sql::new(format!("SELECT {COLUMNS} FROM calls WHERE id = $1{}", tx.row_lock())).bind(id);
     Ok(tx.conn().fetch_optional(select).await?)
 }
 
-pub async fn save_state(tx: &mut Tx, id: Uuid, engine_state: &str) -> Result<()> {
+pub async fn save_state(tx: &mut Tx, id: CallId, engine_state: &str) -> Result<()> {
     let update = Sql::new("UPDATE calls SET engine_state = $1, updated_at = $2 WHERE id = $3")
         .bind(engine_state)
         .bind(crate::now())
@@ -324,7 +323,7 @@ pub async fn save_state(tx: &mut Tx, id: Uuid, engine_state: &str) -> Result<()>
 
 /// What was remembered for a callback (`kind`, `seq`) of a call: the answer given, or a
 /// fact such as which agent answered.
-pub async fn event(mut db: impl Connection, call_id: Uuid, kind: &str, seq: i64) -> Result<Option<String>> {
+pub async fn event(mut db: impl Connection, call_id: CallId, kind: &str, seq: i64) -> Result<Option<String>> {
     let select = Sql::new("SELECT response FROM call_events WHERE call_id = $1 AND kind = $2 AND seq = $3")
         .bind(call_id)
         .bind(kind)
@@ -334,7 +333,7 @@ pub async fn event(mut db: impl Connection, call_id: Uuid, kind: &str, seq: i64)
 }
 
 /// Remembers a callback's answer. A repeat of the same (kind, seq) keeps the first.
-pub async fn remember(tx: &mut Tx, call_id: Uuid, kind: &str, seq: i64, response: &str) -> Result<()> {
+pub async fn remember(tx: &mut Tx, call_id: CallId, kind: &str, seq: i64, response: &str) -> Result<()> {
     let insert = Sql::new(
         "INSERT INTO call_events (call_id, kind, seq, response, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (call_id, kind, seq) DO NOTHING",
@@ -356,7 +355,7 @@ impl FromRecord for Response {
     }
 }
 
-pub async fn set_answered(tx: &mut Tx, id: Uuid, agent: &PhoneNumber, at: Timestamp) -> Result<()> {
+pub async fn set_answered(tx: &mut Tx, id: CallId, agent: &PhoneNumber, at: Timestamp) -> Result<()> {
     let update = Sql::new(
         "UPDATE calls SET destination_number = $1, answered_at = COALESCE(answered_at, $2), updated_at = $2 WHERE id = $3",
     )
@@ -368,7 +367,7 @@ pub async fn set_answered(tx: &mut Tx, id: Uuid, agent: &PhoneNumber, at: Timest
 }
 
 /// Notes where the carrier keeps the call's recording.
-pub async fn set_recording_url(tx: &mut Tx, id: Uuid, url: &str) -> Result<()> {
+pub async fn set_recording_url(tx: &mut Tx, id: CallId, url: &str) -> Result<()> {
     let update = Sql::new("UPDATE calls SET recording_url = $1, updated_at = $2 WHERE id = $3")
         .bind(url)
         .bind(crate::now())
@@ -393,7 +392,7 @@ pub async fn keep_voicemail(tx: &mut Tx, call: &Call, url: &str, seconds: i64) -
         "INSERT INTO voicemails (id, business_id, call_id, recording_url, duration_seconds, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (call_id) DO NOTHING",
     )
-    .bind(Uuid::now_v7())
+    .bind(ringtrack_domain::VoicemailId::new())
     .bind(call.business_id)
     .bind(call.id)
     .bind(url)
@@ -405,7 +404,7 @@ pub async fn keep_voicemail(tx: &mut Tx, call: &Call, url: &str, seconds: i64) -
 /// A finished call written whole, as an import or `ringtrack seed` records history.
 #[derive(Clone, Debug)]
 pub struct PastCall {
-    pub id: Uuid,
+    pub id: CallId,
     pub business_id: BusinessId,
     pub number_id: Option<NumberId>,
     pub caller_number: String,

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use ringtrack_domain::dates::DateRange;
 use ringtrack_domain::dni::{Attribution, FormContact};
 use ringtrack_domain::paging::{Cursor, PageRequest};
-use ringtrack_domain::{BusinessId, NumberPoolId};
+use ringtrack_domain::{BusinessId, FormId, NumberPoolId};
 use uuid::Uuid;
 
 use crate::paging::{Keyed, Page, fetch_page};
@@ -17,7 +17,7 @@ use crate::{Connection, Result, StoreError, Tx};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Form {
-    pub id: Uuid,
+    pub id: FormId,
     pub form_name: Option<String>,
     pub page_url: Option<String>,
     pub fields: BTreeMap<String, String>,
@@ -62,7 +62,7 @@ impl FromRecord for Form {
 
 impl Keyed for Form {
     fn cursor(&self) -> Cursor {
-        Cursor { created_at: self.created_at.as_second(), id: self.id }
+        Cursor { created_at: self.created_at.as_second(), id: self.id.as_uuid() }
     }
 }
 
@@ -80,8 +80,8 @@ pub struct NewForm<'a> {
     pub landing_page: Option<&'a str>,
 }
 
-pub async fn insert(tx: &mut Tx, new: &NewForm<'_>) -> Result<Uuid> {
-    let id = Uuid::now_v7();
+pub async fn insert(tx: &mut Tx, new: &NewForm<'_>) -> Result<FormId> {
+    let id = FormId::new();
     let fields = serde_json::to_string(new.fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let a = new.attribution;
     let insert = Sql::new(
@@ -154,7 +154,7 @@ pub async fn list(
     fetch_page(db, COLUMNS, from, "", page).await
 }
 
-pub async fn get(mut db: impl Connection, business_id: BusinessId, id: Uuid) -> Result<Option<Form>> {
+pub async fn get(mut db: impl Connection, business_id: BusinessId, id: FormId) -> Result<Option<Form>> {
     let select =
         Sql::new(format!("SELECT {COLUMNS} FROM form_submissions WHERE business_id = $1 AND id = $2"))
             .bind(business_id)

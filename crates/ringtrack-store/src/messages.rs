@@ -6,8 +6,7 @@ use ringtrack_domain::calls::Direction;
 use ringtrack_domain::dates::DateRange;
 use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::sms::Status;
-use ringtrack_domain::{BusinessId, Cents, NumberId, PhoneNumber};
-use uuid::Uuid;
+use ringtrack_domain::{BusinessId, Cents, MessageId, NumberId, PhoneNumber};
 
 use crate::paging::{Keyed, Page, fetch_page};
 use crate::record::model;
@@ -17,7 +16,7 @@ use crate::{Connection, Result, StoreError, Tx};
 model! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct Message, columns COLUMNS {
-        pub id: Uuid = parsed,
+        pub id: MessageId = parsed,
         pub business_id: BusinessId = parsed,
         pub number_id: Option<NumberId> = opt_parsed,
         pub from: String = text("from_number"),
@@ -38,7 +37,7 @@ model! {
 
 impl Keyed for Message {
     fn cursor(&self) -> Cursor {
-        Cursor { created_at: self.created_at.as_second(), id: self.id }
+        Cursor { created_at: self.created_at.as_second(), id: self.id.as_uuid() }
     }
 }
 
@@ -60,7 +59,7 @@ pub struct NewMessage<'a> {
 /// Writes a message (an inbound text, or the compliance reply to one); `None` when its
 /// carrier id was already recorded (a repeated webhook).
 pub async fn record(tx: &mut Tx, new: &NewMessage<'_>) -> Result<Option<Message>> {
-    let id = Uuid::now_v7();
+    let id = MessageId::new();
     let contact = if new.direction == Direction::Outbound { new.to } else { new.from };
     let media = serde_json::to_string(new.media_urls).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let now = crate::now();
@@ -88,7 +87,7 @@ pub async fn record(tx: &mut Tx, new: &NewMessage<'_>) -> Result<Option<Message>
     by_id(&mut *tx, id).await
 }
 
-pub async fn by_id(mut db: impl Connection, id: Uuid) -> Result<Option<Message>> {
+pub async fn by_id(mut db: impl Connection, id: MessageId) -> Result<Option<Message>> {
     let select = Sql::new(format!("SELECT {COLUMNS} FROM messages WHERE id = $1")).bind(id).on_unique_key();
     Ok(db.conn().fetch_optional(select).await?)
 }
@@ -101,7 +100,7 @@ pub async fn by_carrier_sid(mut db: impl Connection, carrier_sid: &str) -> Resul
 }
 
 /// The carrier took the text: its id, and the status it gave.
-pub async fn accepted(tx: &mut Tx, id: Uuid, carrier_sid: &str, status: Status) -> Result<()> {
+pub async fn accepted(tx: &mut Tx, id: MessageId, carrier_sid: &str, status: Status) -> Result<()> {
     let update = Sql::new("UPDATE messages SET carrier_sid = $1, status = $2, updated_at = $3 WHERE id = $4")
         .bind(carrier_sid)
         .bind(status.as_str())

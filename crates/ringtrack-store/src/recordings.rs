@@ -3,9 +3,8 @@
 //! state of its transcription.
 
 use jiff::Timestamp;
-use ringtrack_domain::BusinessId;
 use ringtrack_domain::jobs::AudioSource;
-use uuid::Uuid;
+use ringtrack_domain::{BusinessId, CallId};
 
 use crate::record::{FromRecord, Record, json_column};
 use crate::sql::Sql;
@@ -13,7 +12,7 @@ use crate::{Connection, Result, Tx};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recording {
-    pub call_id: Uuid,
+    pub call_id: CallId,
     pub source: AudioSource,
     pub business_id: BusinessId,
     pub object_key: String,
@@ -106,7 +105,7 @@ pub async fn stored(tx: &mut Tx, recording: &Recording, transcribe: bool) -> Res
 pub async fn get(
     mut db: impl Connection,
     business_id: BusinessId,
-    call_id: Uuid,
+    call_id: CallId,
     source: Option<AudioSource>,
 ) -> Result<Option<Recording>> {
     let mut select = Sql::new(format!(
@@ -127,7 +126,7 @@ const CONVERSATION_FIRST: &str = " ORDER BY CASE source WHEN 'call' THEN 0 ELSE 
 /// The recording a job works on (the job knows only the call).
 pub async fn of_call(
     mut db: impl Connection,
-    call_id: Uuid,
+    call_id: CallId,
     source: AudioSource,
 ) -> Result<Option<Recording>> {
     let select =
@@ -139,7 +138,7 @@ pub async fn of_call(
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Transcription {
-    pub call_id: Uuid,
+    pub call_id: CallId,
     pub source: AudioSource,
     pub status: String,
     pub engine: Option<String>,
@@ -181,7 +180,7 @@ pub enum TranscriptionResult {
 /// now, so a client asking before the audio arrives is told so. Never overwrites one.
 pub async fn expect_transcription(
     tx: &mut Tx,
-    call_id: Uuid,
+    call_id: CallId,
     source: AudioSource,
     business_id: BusinessId,
 ) -> Result<()> {
@@ -200,7 +199,7 @@ pub async fn expect_transcription(
 
 pub async fn set_transcription(
     tx: &mut Tx,
-    call_id: Uuid,
+    call_id: CallId,
     source: AudioSource,
     result: &TranscriptionResult,
     business_id: BusinessId,
@@ -256,7 +255,7 @@ const TRANSCRIPTION_COLUMNS: &str =
 pub async fn transcription(
     mut db: impl Connection,
     business_id: BusinessId,
-    call_id: Uuid,
+    call_id: CallId,
 ) -> Result<Option<Transcription>> {
     let select = Sql::new(format!(
         "SELECT {TRANSCRIPTION_COLUMNS} FROM transcriptions WHERE business_id = $1 AND call_id = $2{CONVERSATION_FIRST}"
@@ -267,7 +266,7 @@ pub async fn transcription(
 }
 
 /// The text a call's scoring reads: every completed transcription of it, conversation first.
-pub async fn transcript_text(mut db: impl Connection, call_id: Uuid) -> Result<Option<String>> {
+pub async fn transcript_text(mut db: impl Connection, call_id: CallId) -> Result<Option<String>> {
     let select = Sql::new(format!(
         "SELECT {TRANSCRIPTION_COLUMNS} FROM transcriptions WHERE call_id = $1 AND status = 'completed'
          ORDER BY CASE source WHEN 'call' THEN 0 ELSE 1 END"

@@ -100,7 +100,13 @@ id_values!(
     ringtrack_domain::NumberId,
     ringtrack_domain::NumberGroupId,
     ringtrack_domain::NumberPoolId,
-    ringtrack_domain::CallFlowId
+    ringtrack_domain::CallFlowId,
+    ringtrack_domain::CallId,
+    ringtrack_domain::MessageId,
+    ringtrack_domain::FormId,
+    ringtrack_domain::VoicemailId,
+    ringtrack_domain::WebhookId,
+    ringtrack_domain::DeliveryId
 );
 
 /// SQL text plus its arguments, built up in order.

@@ -213,7 +213,7 @@ pub fn past_call(
     seconds: i64,
 ) -> crate::calls::PastCall {
     crate::calls::PastCall {
-        id: uuid::Uuid::now_v7(),
+        id: ringtrack_domain::CallId::new(),
         business_id: business,
         number_id: None,
         caller_number: "+13055550100".into(),

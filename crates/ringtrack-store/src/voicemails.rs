@@ -3,8 +3,7 @@
 use jiff::Timestamp;
 use ringtrack_domain::dates::DateRange;
 use ringtrack_domain::paging::{Cursor, PageRequest};
-use ringtrack_domain::{BusinessId, NumberId};
-use uuid::Uuid;
+use ringtrack_domain::{BusinessId, CallId, NumberId, VoicemailId};
 
 use crate::paging::{Keyed, Page, fetch_page};
 use crate::record::{FromRecord, Record};
@@ -13,8 +12,8 @@ use crate::{Connection, Result};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Voicemail {
-    pub id: Uuid,
-    pub call_id: Uuid,
+    pub id: VoicemailId,
+    pub call_id: CallId,
     pub caller_number: String,
     pub tracking_number: Option<String>,
     pub number_id: Option<NumberId>,
@@ -50,7 +49,7 @@ impl FromRecord for Voicemail {
 
 impl Keyed for Voicemail {
     fn cursor(&self) -> Cursor {
-        Cursor { created_at: self.created_at.as_second(), id: self.id }
+        Cursor { created_at: self.created_at.as_second(), id: self.id.as_uuid() }
     }
 }
 
@@ -74,7 +73,11 @@ pub async fn list(
     fetch_page(db, COLUMNS, from, "v.", page).await
 }
 
-pub async fn get(mut db: impl Connection, business_id: BusinessId, id: Uuid) -> Result<Option<Voicemail>> {
+pub async fn get(
+    mut db: impl Connection,
+    business_id: BusinessId,
+    id: VoicemailId,
+) -> Result<Option<Voicemail>> {
     let select = Sql::new(format!("SELECT {COLUMNS} {FROM} WHERE v.business_id = $1 AND v.id = $2"))
         .bind(business_id)
         .bind(id);

@@ -7,11 +7,11 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
-use ringtrack_domain::BusinessId;
 use ringtrack_domain::jobs::Job;
 use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::secrets::Sealer;
 use ringtrack_domain::webhooks::{EventType, StoredHeaders};
+use ringtrack_domain::{BusinessId, DeliveryId, WebhookId};
 use uuid::Uuid;
 
 use crate::paging::{Keyed, Page, fetch_page};
@@ -21,7 +21,7 @@ use crate::{Connection, Result, StoreError, Tx, jobs};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
-    pub id: Uuid,
+    pub id: WebhookId,
     pub business_id: BusinessId,
     pub url: String,
     pub events: Vec<EventType>,
@@ -76,7 +76,7 @@ impl FromRecord for Endpoint {
 
 impl Keyed for Endpoint {
     fn cursor(&self) -> Cursor {
-        Cursor { created_at: self.created_at.as_second(), id: self.id }
+        Cursor { created_at: self.created_at.as_second(), id: self.id.as_uuid() }
     }
 }
 
@@ -100,7 +100,7 @@ pub async fn create(
     settings: &EndpointSettings,
     secret: &str,
 ) -> Result<Endpoint> {
-    let id = Uuid::now_v7();
+    let id = WebhookId::new();
     let insert = Sql::new(
         "INSERT INTO webhook_endpoints (id, business_id, url, events, headers, active, secret, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
@@ -117,7 +117,11 @@ pub async fn create(
     Ok(get(&mut *tx, business_id, id).await?.expect("just created"))
 }
 
-pub async fn get(mut db: impl Connection, business_id: BusinessId, id: Uuid) -> Result<Option<Endpoint>> {
+pub async fn get(
+    mut db: impl Connection,
+    business_id: BusinessId,
+    id: WebhookId,
+) -> Result<Option<Endpoint>> {
     let select = Sql::new(format!(
         "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE business_id = $1 AND id = $2 AND deleted_at IS NULL"
     ))
@@ -203,7 +207,12 @@ pub async fn rotate(tx: &mut Tx, endpoint: &Endpoint, secret: &str, overlap: Dur
 
 /// Records that `event_type` happened to `subject` (a call, a message, a form): one event,
 /// and a delivery queued for each active endpoint of the business that wants it.
-pub async fn emit(tx: &mut Tx, business_id: BusinessId, event_type: EventType, subject: Uuid) -> Result<()> {
+pub async fn emit(
+    tx: &mut Tx,
+    business_id: BusinessId,
+    event_type: EventType,
+    subject: impl Into<Uuid>,
+) -> Result<()> {
     let select = Sql::new(format!(
         "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE business_id = $1 AND active AND deleted_at IS NULL"
     ))
@@ -213,7 +222,7 @@ pub async fn emit(tx: &mut Tx, business_id: BusinessId, event_type: EventType, s
     if wanted.is_empty() {
         return Ok(());
     }
-    let event = insert_event(tx, business_id, event_type, Some(subject)).await?;
+    let event = insert_event(tx, business_id, event_type, Some(subject.into())).await?;
     for endpoint in wanted {
         queue_delivery(tx, endpoint, event).await?;
     }
@@ -221,7 +230,7 @@ pub async fn emit(tx: &mut Tx, business_id: BusinessId, event_type: EventType, s
 }
 
 /// A sample event for one endpoint (`POST /webhooks/{id}/test`); answers its delivery.
-pub async fn emit_test(tx: &mut Tx, endpoint: &Endpoint) -> Result<Uuid> {
+pub async fn emit_test(tx: &mut Tx, endpoint: &Endpoint) -> Result<DeliveryId> {
     let event = insert_event(tx, endpoint.business_id, EventType::WebhookTest, None).await?;
     queue_delivery(tx, endpoint, event).await
 }
@@ -245,8 +254,8 @@ async fn insert_event(
     Ok(id)
 }
 
-async fn queue_delivery(tx: &mut Tx, endpoint: &Endpoint, event: Uuid) -> Result<Uuid> {
-    let id = Uuid::now_v7();
+async fn queue_delivery(tx: &mut Tx, endpoint: &Endpoint, event: Uuid) -> Result<DeliveryId> {
+    let id = DeliveryId::new();
     let now = crate::now();
     let insert = Sql::new(
         "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, business_id, status, attempts, next_attempt_at,
@@ -292,8 +301,8 @@ impl FromRecord for Event {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Delivery {
-    pub id: Uuid,
-    pub endpoint_id: Uuid,
+    pub id: DeliveryId,
+    pub endpoint_id: WebhookId,
     pub event_id: Uuid,
     pub event_type: EventType,
     pub status: String,
@@ -327,13 +336,13 @@ impl FromRecord for Delivery {
 
 impl Keyed for Delivery {
     fn cursor(&self) -> Cursor {
-        Cursor { created_at: self.created_at.as_second(), id: self.id }
+        Cursor { created_at: self.created_at.as_second(), id: self.id.as_uuid() }
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attempt {
-    pub delivery_id: Uuid,
+    pub delivery_id: DeliveryId,
     pub attempt: i64,
     pub status_code: Option<i64>,
     pub latency_ms: i64,
@@ -385,7 +394,7 @@ pub async fn deliveries(
 /// A delivery with what it needs to be attempted: its endpoint (even deleted) and event.
 pub async fn for_attempt(
     mut db: impl Connection,
-    delivery_id: Uuid,
+    delivery_id: DeliveryId,
 ) -> Result<Option<(Delivery, Endpoint, Event, bool)>> {
     let select =
         Sql::new(format!("SELECT {DELIVERY_COLUMNS} {DELIVERY_FROM} WHERE d.id = $1")).bind(delivery_id);
@@ -524,7 +533,11 @@ pub async fn redeliver(tx: &mut Tx, delivery: &Delivery) -> Result<()> {
     Ok(())
 }
 
-pub async fn delivery(mut db: impl Connection, endpoint: &Endpoint, id: Uuid) -> Result<Option<Delivery>> {
+pub async fn delivery(
+    mut db: impl Connection,
+    endpoint: &Endpoint,
+    id: DeliveryId,
+) -> Result<Option<Delivery>> {
     let select =
         Sql::new(format!("SELECT {DELIVERY_COLUMNS} {DELIVERY_FROM} WHERE d.endpoint_id = $1 AND d.id = $2"))
             .bind(endpoint.id)

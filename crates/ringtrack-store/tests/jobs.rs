@@ -8,7 +8,6 @@ use ringtrack_domain::jobs::{Job, RetryPolicy};
 use ringtrack_store::jobs::{self, AfterFailure};
 use ringtrack_store::testing::TestDatabase;
 use ringtrack_store::{Backend, Store, test_on_both_backends};
-use uuid::Uuid;
 
 async fn open(backend: Backend) -> (TestDatabase, Store) {
     let db = TestDatabase::create(backend).await;
@@ -18,7 +17,7 @@ async fn open(backend: Backend) -> (TestDatabase, Store) {
 }
 
 fn score_job() -> Job {
-    Job::Score { call_id: Uuid::now_v7() }
+    Job::Score { call_id: ringtrack_domain::CallId::new() }
 }
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -42,7 +41,7 @@ test_on_both_backends! {
         drop(tx);
         assert!(jobs::all(&store).await.unwrap().is_empty());
 
-        let transcribe = Job::Transcribe { call_id: Uuid::now_v7(), source: ringtrack_domain::jobs::AudioSource::Call };
+        let transcribe = Job::Transcribe { call_id: ringtrack_domain::CallId::new(), source: ringtrack_domain::jobs::AudioSource::Call };
         assert!(enqueue(&store, &transcribe).await);
         assert!(!enqueue(&store, &transcribe).await, "the same step is queued once");
         let all = jobs::all(&store).await.unwrap();

@@ -10,11 +10,11 @@ use ringtrack_carrier::{Carrier, CarrierError, OutboundSms, Webhooks};
 use ringtrack_core::calls as core_calls;
 use ringtrack_core::recordings as core_recordings;
 use ringtrack_core::texts;
-use ringtrack_domain::PhoneNumber;
 use ringtrack_domain::calls::CallStatus;
 use ringtrack_domain::jobs::{AudioSource, Job};
 use ringtrack_domain::scoring::{self, CallFacts, CallOutcome, Engine, RuleScorer, Scorer};
 use ringtrack_domain::sms::Status as SmsStatus;
+use ringtrack_domain::{CallId, DeliveryId, MessageId, PhoneNumber};
 use ringtrack_media::audio;
 use ringtrack_media::storage::Recordings;
 use ringtrack_media::transcribe::{self, SpeechEngine};
@@ -104,7 +104,7 @@ impl Pipeline {
     async fn deliver_webhook(
         &self,
         claimed: &Claimed,
-        delivery_id: uuid::Uuid,
+        delivery_id: DeliveryId,
         attempt: u32,
     ) -> Result<(), JobError> {
         let Some((delivery, endpoint, event, deleted)) =
@@ -193,7 +193,7 @@ impl Pipeline {
     async fn store_recording(
         &self,
         claimed: &Claimed,
-        call_id: uuid::Uuid,
+        call_id: CallId,
         source: AudioSource,
         carrier_url: &str,
         transcribe: bool,
@@ -246,7 +246,7 @@ impl Pipeline {
     async fn transcribe(
         &self,
         claimed: &Claimed,
-        call_id: uuid::Uuid,
+        call_id: CallId,
         source: AudioSource,
     ) -> Result<(), JobError> {
         let Some(engine) = &self.speech else {
@@ -289,7 +289,7 @@ impl Pipeline {
         .await
     }
 
-    async fn send_sms(&self, claimed: &Claimed, message_id: uuid::Uuid) -> Result<(), JobError> {
+    async fn send_sms(&self, claimed: &Claimed, message_id: MessageId) -> Result<(), JobError> {
         let message = match messages::by_id(&self.store, message_id).await? {
             // Already handed over (a retry after the carrier answered), or gone.
             Some(m) if m.carrier_sid.is_none() && m.status == SmsStatus::Queued => m,
@@ -330,7 +330,7 @@ impl Pipeline {
         }
     }
 
-    async fn score(&self, claimed: &Claimed, call_id: uuid::Uuid) -> Result<(), JobError> {
+    async fn score(&self, claimed: &Claimed, call_id: CallId) -> Result<(), JobError> {
         let Some(call) = calls::by_id(&self.store, call_id).await? else {
             return self.done(claimed).await;
         };

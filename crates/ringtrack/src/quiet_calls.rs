@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use ringtrack_carrier::{CallProgress, Carrier};
+use ringtrack_domain::CallId;
 use ringtrack_domain::Prices;
 use ringtrack_store::calls::{self, Call};
 use ringtrack_store::{Store, StoreError};
@@ -28,7 +29,7 @@ pub async fn settle_quiet_calls(
     quiet: Duration,
 ) -> Result<usize, StoreError> {
     let since = now.checked_sub(quiet).unwrap_or(Timestamp::UNIX_EPOCH);
-    let mut after = (Timestamp::UNIX_EPOCH, Uuid::nil());
+    let mut after = (Timestamp::UNIX_EPOCH, CallId::from(Uuid::nil()));
     let mut settled = 0;
     loop {
         let page = calls::quiet_in_progress(store, since, after, PAGE).await?;

@@ -168,7 +168,7 @@ fn fake_call(
         || ai_score.is_some_and(|s| s >= 85);
     let caller = &callers[rng.random_range(0..callers.len())];
     PastCall {
-        id: Uuid::now_v7(),
+        id: ringtrack_domain::CallId::new(),
         business_id,
         number_id: Some(number.id),
         caller_number: caller.clone(),

@@ -310,7 +310,7 @@ test_on_both_backends! {
         }
         let now = ringtrack_store::now();
         let later = now.checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
-        let start = (jiff::Timestamp::UNIX_EPOCH, uuid::Uuid::nil());
+        let start = (jiff::Timestamp::UNIX_EPOCH, ringtrack_domain::CallId::from(uuid::Uuid::nil()));
         assert!(ringtrack_store::calls::quiet_in_progress(&app.store, now.checked_sub(jiff::SignedDuration::from_mins(1)).unwrap(), start, 10).await.unwrap().is_empty(), "none quiet yet");
         // One at a time, each once, though all three went quiet in the same second.
         let (mut after, mut seen) = (start, Vec::new());

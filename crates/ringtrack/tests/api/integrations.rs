@@ -282,7 +282,7 @@ test_on_both_backends! {
             (format!("https://[fd00:ec2::254]:{port}/"), "refused: the URL must not be a private, link-local or reserved address"),
         ] {
             let hook = endpoint(&app, "https://hooks.example.com/ringtrack", &["call.completed"]).await;
-            let id: uuid::Uuid = hook["id"].as_str().unwrap().parse().unwrap();
+            let id: ringtrack_domain::WebhookId = hook["id"].as_str().unwrap().parse().unwrap();
             let current = ringtrack_store::webhooks::get(&app.store, app.business, id).await.unwrap().unwrap();
             let mut tx = app.store.begin().await.unwrap();
             let settings = ringtrack_store::webhooks::EndpointSettings { url: now, events: current.events.clone(),
@@ -333,7 +333,7 @@ test_on_both_backends! {
         let (receiver, url) = receiver(0, Duration::ZERO).await;
         let hook = endpoint(&app, &url, &["call.completed"]).await;
         assert_eq!(hook["headers"], json!({"X-CRM-Token": "t0k"}), "shown to the business as given");
-        let id: uuid::Uuid = hook["id"].as_str().unwrap().parse().unwrap();
+        let id: ringtrack_domain::WebhookId = hook["id"].as_str().unwrap().parse().unwrap();
         let kept = ringtrack_store::webhooks::get(&app.store, app.business, id).await.unwrap().unwrap();
         match &kept.headers {
             ringtrack_domain::webhooks::StoredHeaders::Sealed(sealed) => assert!(!sealed.contains("t0k") && !sealed.contains("X-CRM")),
