@@ -50,7 +50,7 @@ impl FromRequestParts<AppState> for Auth {
             .filter(|key| key.revoked_at.is_none())
             .ok_or(ApiError::Unauthorized)?;
 
-        let now = ringtrack_store::now();
+        let now = state.store.now();
         let stale = key
             .last_used_at
             .is_none_or(|last| now.as_second() - last.as_second() >= LAST_USED_GRANULARITY_SECONDS);

@@ -358,7 +358,7 @@ pub async fn simulate(
         Some(raw) => errors.take(
             raw.parse::<Timestamp>().map_err(|_| FieldError::new("at", "must be an RFC 3339 date-time")),
         ),
-        None => Some(ringtrack_store::now()),
+        None => Some(state.store.now()),
     };
     let digits = input.digits.unwrap_or_default();
     if !digits.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#') || digits.len() > 20 {

@@ -408,6 +408,6 @@ pub async fn export(
     let mut header_row = String::new();
     push_row(&mut header_row, EXPORT_HEADER.iter().map(|h| Cell::Text(h)));
     let chunks = calls::export(&state.store, auth.business_id, &filter);
-    let filename = format!("calls-{}.csv", ringtrack_store::now().strftime("%Y%m%d-%H%M%S"));
+    let filename = format!("calls-{}.csv", state.store.now().strftime("%Y%m%d-%H%M%S"));
     Ok(stream_calls(header_row, chunks, &filename, push_call))
 }

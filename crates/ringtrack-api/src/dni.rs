@@ -196,7 +196,7 @@ pub async fn session(
                 client_key: Some(client_key(&state, &peer)),
             };
             let mut tx = state.store.begin().await?;
-            let lease = pools::lease(&mut tx, pool, &visit, state.dni_limits.guards, ringtrack_store::now())
+            let lease = pools::lease(&mut tx, pool, &visit, state.dni_limits.guards, state.store.now())
                 .await?
                 .ok_or(ApiError::NotFound("Number pool"))?;
             tx.commit().await?;
@@ -218,10 +218,9 @@ pub async fn heartbeat(
             let id: Uuid = id.parse().map_err(|_| ApiError::NotFound("Session"))?;
             let mut tx = state.store.begin().await?;
             let client = Some(client_key(&state, &peer));
-            let lease =
-                pools::heartbeat(&mut tx, id, client, state.dni_limits.guards, ringtrack_store::now())
-                    .await?
-                    .ok_or(ApiError::NotFound("Session"))?;
+            let lease = pools::heartbeat(&mut tx, id, client, state.dni_limits.guards, state.store.now())
+                .await?
+                .ok_or(ApiError::NotFound("Session"))?;
             tx.commit().await?;
             Ok(lease_body(lease))
         }

@@ -67,7 +67,7 @@ pub async fn replay(
         return Err(ApiError::field("Idempotency-Key", "was already used for a different request"));
     }
     if stored.status_code == idempotency::IN_PROGRESS {
-        let age = ringtrack_store::now().as_second() - stored.claimed_at;
+        let age = tx.now().as_second() - stored.claimed_at;
         if age < CLAIM_LIFETIME.as_secs() as i64 {
             return Err(ApiError::Conflict(
                 "A request with this Idempotency-Key is still in progress; repeat it in a moment".into(),

@@ -71,7 +71,7 @@ pub struct PoolList {
 }
 
 async fn view(state: &AppState, pool: Pool) -> ApiResult<PoolView> {
-    let stats = pools::stats(&state.store, &pool, ringtrack_store::now()).await?;
+    let stats = pools::stats(&state.store, &pool, state.store.now()).await?;
     Ok(PoolView {
         snippet: format!(
             "<script src=\"{}/dni.js\" data-pool=\"{}\" async></script>",

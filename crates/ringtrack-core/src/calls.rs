@@ -68,7 +68,10 @@ pub async fn arrive(tx: &mut Tx, arrival: &Arrival<'_>) -> Result<Arrived, Store
     };
     // A pool number: the call belongs to the website visit that was shown it.
     let visit = match number.pool_id {
-        Some(_) => pools::session_for_call(&mut *tx, number.id, ringtrack_store::now()).await?,
+        Some(_) => {
+            let now = tx.now();
+            pools::session_for_call(&mut *tx, number.id, now).await?
+        }
         None => None,
     };
     let utm_source = match &visit {
@@ -245,7 +248,8 @@ pub async fn whisper(tx: &mut Tx, call: &Call) -> Result<Whisper, StoreError> {
 /// `agent` took the call at dial step `seq`: the call is answered (by them).
 pub async fn accept(tx: &mut Tx, call: &Call, seq: i64, agent: &PhoneNumber) -> Result<(), StoreError> {
     calls::remember(tx, call.id, ACCEPTED, seq, agent.as_str()).await?;
-    calls::set_answered(tx, call.id, agent, ringtrack_store::now()).await
+    let now = tx.now();
+    calls::set_answered(tx, call.id, agent, now).await
 }
 
 /// The carrier's final word on the call with `call_sid`, over after `duration_seconds`:
@@ -303,12 +307,8 @@ pub async fn settle(
         .map_or(CallStatus::Missed, |saved| saved.engine.outcome());
     // What a carrier reports is bounded like what its callbacks carry.
     let duration_seconds = duration_seconds.clamp(0, MAX_CALL_SECONDS);
-    let completion = Completion {
-        status,
-        duration_seconds,
-        cost: prices.call(duration_seconds),
-        ended_at: ringtrack_store::now(),
-    };
+    let completion =
+        Completion { status, duration_seconds, cost: prices.call(duration_seconds), ended_at: tx.now() };
     // The balance is charged last, but its lock comes first, as every balance change's.
     businesses::lock(tx, call.business_id).await?;
     let Some(completed) = calls::mark_complete(tx, call, &completion).await? else { return Ok(false) };

@@ -189,7 +189,7 @@ pub async fn aggregate(
                     .unwrap_or(Timestamp::UNIX_EPOCH)
             }
         };
-        let to = filter.range.to.unwrap_or_else(|| crate::now() + jiff::SignedDuration::from_hours(24));
+        let to = filter.range.to.unwrap_or_else(|| db.now() + jiff::SignedDuration::from_hours(24));
         Calendar { local: local_seconds(&offsets(tz, from, to)), months: months(tz, from, to) }
     } else {
         Calendar { local: String::new(), months: Vec::new() }

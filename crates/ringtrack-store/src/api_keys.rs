@@ -76,7 +76,7 @@ pub async fn create(
         name: name.to_owned(),
         role,
         prefix: secret.display_prefix().to_owned(),
-        created_at: crate::now(),
+        created_at: tx.now(),
         last_used_at: None,
         revoked_at: None,
     };
@@ -143,7 +143,7 @@ pub async fn revoke(
             return Ok(Err(RevokeError::LastAdmin));
         }
     }
-    let now = crate::now();
+    let now = tx.now();
     let update = Sql::new("UPDATE api_keys SET revoked_at = $1 WHERE id = $2").bind(now).bind(id);
     tx.conn().execute(update).await?;
     key.revoked_at = Some(now);

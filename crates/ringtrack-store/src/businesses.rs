@@ -32,7 +32,7 @@ impl FromRecord for Business {
 }
 
 pub async fn create(tx: &mut Tx, name: &str, timezone: &str) -> Result<Business> {
-    let now = crate::now();
+    let now = tx.now();
     let business = Business {
         id: BusinessId::new(),
         name: name.to_owned(),
@@ -102,7 +102,7 @@ pub async fn change_balance(
     let Some(balance) = Cents::new(current).checked_add(amount) else {
         return Ok(Err(BalanceError::OutOfRange));
     };
-    let now = crate::now();
+    let now = tx.now();
     let update = Sql::new("UPDATE businesses SET balance_cents = $1, updated_at = $2 WHERE id = $3")
         .bind(balance.get())
         .bind(now)

@@ -119,7 +119,7 @@ async fn add_version(
     steps: &[Step],
     settings: &Settings,
 ) -> Result<()> {
-    let now = crate::now();
+    let now = tx.now();
     let insert = Sql::new(
         "INSERT INTO call_flow_versions (call_flow_id, version, name, steps, settings, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -147,7 +147,7 @@ pub async fn create(
     settings: &Settings,
 ) -> Result<CallFlow> {
     let id = CallFlowId::new();
-    let now = crate::now();
+    let now = tx.now();
     let insert = Sql::new(
         "INSERT INTO call_flows (id, business_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
     )
@@ -235,7 +235,7 @@ pub async fn delete(
         return Ok(Err(DeleteError::InUse(flow.assigned_numbers)));
     }
     let hide = Sql::new("UPDATE call_flows SET deleted_at = $1, updated_at = $1 WHERE id = $2")
-        .bind(crate::now())
+        .bind(tx.now())
         .bind(id);
     tx.conn().execute(hide).await?;
     Ok(Ok(flow))

@@ -170,7 +170,7 @@ pub async fn update(
     changes: CallChanges,
 ) -> Result<Option<Call>> {
     let mut update = Sql::new("UPDATE calls SET updated_at = ");
-    update.push_bind(crate::now());
+    update.push_bind(tx.now());
     if let Some(verdict) = changes.qualified {
         update.push(", qualified_by_person = ").push_bind(verdict);
         update.push(", qualified = COALESCE(").push_bind(verdict).push(", qualified_auto)");
@@ -230,7 +230,7 @@ pub async fn set_score(tx: &mut Tx, id: CallId, scored: &Scored) -> Result<Call>
     .bind(scored.ai_category.as_str())
     .bind(reasons)
     .bind(scored.qualified_auto)
-    .bind(crate::now())
+    .bind(tx.now())
     .bind(id);
     tx.conn().execute(update).await?;
     Ok(by_id(&mut *tx, id).await?.expect("the call exists"))
@@ -245,7 +245,7 @@ pub async fn insert(tx: &mut Tx, new: NewCall, engine_state: &str) -> Result<Cal
             .bind(new.caller_number.as_str());
     let first_time = tx.conn().fetch_optional::<i64>(earlier).await?.is_none();
     let id = CallId::new();
-    let now = crate::now();
+    let now = tx.now();
     let visit = new.visit.unwrap_or_default();
     let insert = Sql::new(
         "INSERT INTO calls (id, business_id, call_sid, number_id, caller_number, tracking_number, call_flow_id,
@@ -315,7 +315,7 @@ pub async fn lock(tx: &mut Tx, id: CallId) -> Result<Option<Call>> {
 pub async fn save_state(tx: &mut Tx, id: CallId, engine_state: &str) -> Result<()> {
     let update = Sql::new("UPDATE calls SET engine_state = $1, updated_at = $2 WHERE id = $3")
         .bind(engine_state)
-        .bind(crate::now())
+        .bind(tx.now())
         .bind(id);
     tx.conn().execute(update).await?;
     Ok(())
@@ -342,7 +342,7 @@ pub async fn remember(tx: &mut Tx, call_id: CallId, kind: &str, seq: i64, respon
     .bind(kind)
     .bind(seq)
     .bind(response)
-    .bind(crate::now());
+    .bind(tx.now());
     tx.conn().execute(insert).await?;
     Ok(())
 }
@@ -370,7 +370,7 @@ pub async fn set_answered(tx: &mut Tx, id: CallId, agent: &PhoneNumber, at: Time
 pub async fn set_recording_url(tx: &mut Tx, id: CallId, url: &str) -> Result<()> {
     let update = Sql::new("UPDATE calls SET recording_url = $1, updated_at = $2 WHERE id = $3")
         .bind(url)
-        .bind(crate::now())
+        .bind(tx.now())
         .bind(id);
     tx.conn().execute(update).await?;
     Ok(())
@@ -379,7 +379,7 @@ pub async fn set_recording_url(tx: &mut Tx, id: CallId, url: &str) -> Result<()>
 /// Keeps a voicemail the caller left: on the call, and in the voicemails list (once).
 /// Answers whether it is new to the list.
 pub async fn keep_voicemail(tx: &mut Tx, call: &Call, url: &str, seconds: i64) -> Result<bool> {
-    let now = crate::now();
+    let now = tx.now();
     let update = Sql::new(
         "UPDATE calls SET voicemail_url = $1, voicemail_seconds = $2, updated_at = $3 WHERE id = $4",
     )

@@ -11,11 +11,18 @@ use crate::sqlite_read::Readers;
 
 /// Anything statements can run on: `&Store` (reads, on the pool) or `&mut Tx` (writes).
 pub trait Connection: Send {
+    /// The time now, by the store's clock.
+    fn now(&self) -> jiff::Timestamp;
+
     #[doc(hidden)]
     fn conn(&mut self) -> Conn<'_>;
 }
 
 impl<T: Connection + ?Sized> Connection for &mut T {
+    fn now(&self) -> jiff::Timestamp {
+        (**self).now()
+    }
+
     fn conn(&mut self) -> Conn<'_> {
         (**self).conn()
     }

@@ -105,7 +105,7 @@ pub async fn insert(tx: &mut Tx, new: &NewForm<'_>) -> Result<FormId> {
     .bind(a.gclid.clone())
     .bind(new.referrer)
     .bind(new.landing_page)
-    .bind(crate::now());
+    .bind(tx.now());
     tx.conn().execute(insert).await?;
     Ok(id)
 }

@@ -66,7 +66,7 @@ pub async fn save(
     .bind(request_hash)
     .bind(i64::from(status_code))
     .bind(body)
-    .bind(crate::now());
+    .bind(tx.now());
     tx.conn().execute(upsert).await?;
     Ok(())
 }
@@ -82,7 +82,7 @@ pub async fn claim(tx: &mut Tx, business_id: BusinessId, key: &str, request_hash
     .bind(business_id)
     .bind(key)
     .bind(request_hash)
-    .bind(crate::now());
+    .bind(tx.now());
     tx.conn().execute(upsert).await?;
     Ok(())
 }

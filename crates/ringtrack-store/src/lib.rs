@@ -15,6 +15,7 @@ pub mod businesses;
 mod call_filter;
 pub mod call_flows;
 pub mod calls;
+mod clock;
 mod conn;
 pub mod forms;
 pub mod idempotency;
@@ -46,6 +47,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Postgres, Sqlite, Transaction};
 
+pub use clock::Clock;
 pub use conn::Connection;
 pub use migrate::MIGRATIONS;
 pub use paging::Page;
@@ -78,6 +80,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone, Debug)]
 pub struct Store {
     pools: Pools,
+    clock: Clock,
 }
 
 #[derive(Clone, Debug)]
@@ -89,6 +92,7 @@ enum Pools {
 /// One write transaction. Dropped without [`Tx::commit`], it rolls back.
 pub struct Tx {
     inner: TxInner,
+    clock: Clock,
 }
 
 enum TxInner {
@@ -110,7 +114,7 @@ impl Store {
                 .connect_with(options)
                 .await
                 .map_err(|e| StoreError::Unavailable(describe_connect_error(&e)))?;
-            return Ok(Store { pools: Pools::Postgres(pool) });
+            return Ok(Store { pools: Pools::Postgres(pool), clock: Clock::system() });
         }
         if !url.starts_with("sqlite:") {
             return Err(StoreError::Unavailable(
@@ -140,7 +144,21 @@ impl Store {
         let writer = open(1, options.clone().pragma("cache_size", "-32768")).await?;
         let reader = sqlite_read::Readers::open(options.get_filename(), 4, 8192)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(Store { pools: Pools::Sqlite { reader, writer } })
+        Ok(Store { pools: Pools::Sqlite { reader, writer }, clock: Clock::system() })
+    }
+
+    /// The same store, telling the time by `clock` (tests move it by hand).
+    pub fn with_clock(self, clock: Clock) -> Store {
+        Store { clock, ..self }
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The time now, in whole seconds.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
     }
 
     pub fn backend(&self) -> Backend {
@@ -156,7 +174,7 @@ impl Store {
             Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
             Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
-        Ok(Tx { inner })
+        Ok(Tx { inner, clock: self.clock.clone() })
     }
 
     /// Whether the database answers a trivial query (for readiness probes).
@@ -216,6 +234,11 @@ impl Store {
 }
 
 impl Tx {
+    /// The time now, by the store's clock.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
+    }
+
     pub fn backend(&self) -> Backend {
         match self.inner {
             TxInner::Sqlite(_) => Backend::Sqlite,
@@ -243,6 +266,10 @@ impl Tx {
 }
 
 impl Connection for &Store {
+    fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
+    }
+
     fn conn(&mut self) -> Conn<'_> {
         match &self.pools {
             Pools::Sqlite { reader, .. } => Conn::SqliteRead(reader),
@@ -252,6 +279,10 @@ impl Connection for &Store {
 }
 
 impl Connection for Tx {
+    fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
+    }
+
     fn conn(&mut self) -> Conn<'_> {
         match &mut self.inner {
             TxInner::Sqlite(tx) => Conn::Sqlite(tx),
@@ -266,10 +297,4 @@ fn describe_connect_error(error: &sqlx::Error) -> String {
         sqlx::Error::PoolTimedOut => "timed out connecting to the database".into(),
         other => other.to_string(),
     }
-}
-
-/// The current time in whole seconds, the precision every stored time has.
-pub fn now() -> jiff::Timestamp {
-    let now = jiff::Timestamp::now();
-    jiff::Timestamp::from_second(now.as_second()).expect("the current time is in range")
 }

@@ -62,7 +62,7 @@ pub async fn record(tx: &mut Tx, new: &NewMessage<'_>) -> Result<Option<Message>
     let id = MessageId::new();
     let contact = if new.direction == Direction::Outbound { new.to } else { new.from };
     let media = serde_json::to_string(new.media_urls).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let now = crate::now();
+    let now = tx.now();
     let insert = Sql::new(format!(
         "INSERT INTO messages ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, $14, $14)
          ON CONFLICT (carrier_sid) DO NOTHING"
@@ -104,7 +104,7 @@ pub async fn accepted(tx: &mut Tx, id: MessageId, carrier_sid: &str, status: Sta
     let update = Sql::new("UPDATE messages SET carrier_sid = $1, status = $2, updated_at = $3 WHERE id = $4")
         .bind(carrier_sid)
         .bind(status.as_str())
-        .bind(crate::now())
+        .bind(tx.now())
         .bind(id);
     tx.conn().execute(update).await?;
     Ok(())
@@ -118,7 +118,7 @@ pub async fn mark_failed(tx: &mut Tx, message: &Message, error: &str) -> Result<
     )
     .bind(Status::Failed.as_str())
     .bind(error)
-    .bind(crate::now())
+    .bind(tx.now())
     .bind(message.id)
     .bind(Status::Queued.as_str());
     Ok(tx.conn().execute(update).await? == 1)
@@ -141,7 +141,7 @@ pub async fn carrier_status(
     let update = Sql::new("UPDATE messages SET status = $1, error = $2, updated_at = $3 WHERE id = $4")
         .bind(status.as_str())
         .bind(error.filter(|_| status == Status::Failed))
-        .bind(crate::now())
+        .bind(tx.now())
         .bind(message.id);
     tx.conn().execute(update).await?;
     Ok(Some(message))
@@ -183,7 +183,7 @@ pub async fn opt_out(tx: &mut Tx, business_id: BusinessId, phone: &PhoneNumber) 
     )
     .bind(business_id)
     .bind(phone.as_str())
-    .bind(crate::now());
+    .bind(tx.now());
     Ok(tx.conn().execute(insert).await? == 1)
 }
 

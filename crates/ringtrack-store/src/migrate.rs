@@ -107,7 +107,7 @@ impl Store {
                 Sql::new("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
                     .bind(migration.version)
                     .bind(migration.name)
-                    .bind(crate::now());
+                    .bind(self.now());
             tx.conn().execute(record).await?;
             tx.commit().await?;
             applied += 1;

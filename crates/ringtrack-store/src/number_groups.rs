@@ -98,7 +98,7 @@ pub async fn create(
         return Ok(Err(GroupError::DuplicateName));
     }
     let id = NumberGroupId::new();
-    let now = crate::now();
+    let now = tx.now();
     let insert = Sql::new(
         "INSERT INTO number_groups (id, business_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
     )
@@ -125,7 +125,7 @@ pub async fn rename(
     }
     let update = Sql::new("UPDATE number_groups SET name = $1, updated_at = $2 WHERE id = $3")
         .bind(name)
-        .bind(crate::now())
+        .bind(tx.now())
         .bind(id);
     tx.conn().execute(update).await?;
     Ok(get(&mut *tx, business_id, id).await?.ok_or(GroupError::NotFound))
@@ -137,7 +137,7 @@ pub async fn delete(tx: &mut Tx, business_id: BusinessId, id: NumberGroupId) -> 
         return Ok(None);
     };
     let ungroup = Sql::new("UPDATE numbers SET group_id = NULL, updated_at = $1 WHERE group_id = $2")
-        .bind(crate::now())
+        .bind(tx.now())
         .bind(id);
     tx.conn().execute(ungroup).await?;
     tx.conn().execute(Sql::new("DELETE FROM number_groups WHERE id = $1").bind(id)).await?;
@@ -169,7 +169,7 @@ pub async fn add_members(
     if !invalid.is_empty() {
         return Ok(Err(GroupError::InvalidNumbers(invalid)));
     }
-    let now = crate::now();
+    let now = tx.now();
     for number in members {
         let join =
             Sql::new("UPDATE numbers SET group_id = $1, updated_at = $2 WHERE business_id = $3 AND id = $4")
@@ -191,7 +191,7 @@ pub async fn remove_member(
     id: NumberGroupId,
     number: NumberId,
 ) -> Result<Result<NumberGroup, GroupError>> {
-    let now = crate::now();
+    let now = tx.now();
     let leave = Sql::new(
         "UPDATE numbers SET group_id = NULL, updated_at = $1 WHERE business_id = $2 AND id = $3 AND group_id = $4",
     )

@@ -108,7 +108,7 @@ pub enum InsertError {
 /// Records a bought number with its first month paid (the caller charges it).
 pub async fn insert(tx: &mut Tx, new: NewNumber) -> Result<Result<Number, InsertError>> {
     let id = NumberId::new();
-    let now = crate::now();
+    let now = tx.now();
     let owned = Sql::new("SELECT 1 AS value FROM numbers WHERE phone_number = $1 AND status <> 'released'")
         .bind(new.phone_number.as_str());
     if tx.conn().fetch_optional::<i64>(owned).await?.is_some() {
@@ -230,7 +230,7 @@ pub async fn update(
     changes: NumberChanges,
 ) -> Result<()> {
     let mut update = Sql::new("UPDATE numbers SET updated_at = ");
-    update.push_bind(crate::now());
+    update.push_bind(tx.now());
     if let Some(name) = changes.friendly_name {
         update.push(", friendly_name = ").push_bind(name);
     }
@@ -251,7 +251,7 @@ pub async fn update(
 
 /// Marks a number released now; it keeps its calls and history.
 pub async fn mark_released(tx: &mut Tx, business_id: BusinessId, id: NumberId) -> Result<()> {
-    let now = crate::now();
+    let now = tx.now();
     let update = Sql::new(
         "UPDATE numbers SET status = 'released', released_at = $1, updated_at = $1
          WHERE business_id = $2 AND id = $3 AND status <> 'released'",

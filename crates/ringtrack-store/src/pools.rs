@@ -195,7 +195,7 @@ pub async fn create(
     if !refused.is_empty() {
         return Ok(Err(PoolError::InvalidNumbers(refused)));
     }
-    let now = crate::now();
+    let now = tx.now();
     let insert = Sql::new(
         "INSERT INTO number_pools (id, business_id, name, call_flow_id, target_number, session_timeout_seconds,
             visitor_filter, overflow_count, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8)",
@@ -226,7 +226,7 @@ pub async fn update(
     if !refused.is_empty() {
         return Ok(Err(PoolError::InvalidNumbers(refused)));
     }
-    let now = crate::now();
+    let now = tx.now();
     let update = Sql::new(
         "UPDATE number_pools SET name = $1, call_flow_id = $2, target_number = $3, session_timeout_seconds = $4,
             visitor_filter = $5, updated_at = $6 WHERE id = $7",
@@ -246,7 +246,7 @@ pub async fn update(
 /// Deletes a pool: its numbers leave it (keeping their call flow); its past visits stay,
 /// so calls they led to are still attributed.
 pub async fn delete(tx: &mut Tx, business_id: BusinessId, id: NumberPoolId) -> Result<bool> {
-    let now = crate::now();
+    let now = tx.now();
     let mark = Sql::new(
         "UPDATE number_pools SET deleted_at = $1 WHERE business_id = $2 AND id = $3 AND deleted_at IS NULL",
     )

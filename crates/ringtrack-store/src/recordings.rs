@@ -71,7 +71,7 @@ pub async fn stored(tx: &mut Tx, recording: &Recording, transcribe: bool) -> Res
     }
     // A call has a recording when it has any audio: its conversation or its voicemail.
     let call = Sql::new("UPDATE calls SET has_recording = TRUE, updated_at = $1 WHERE id = $2")
-        .bind(crate::now())
+        .bind(tx.now())
         .bind(recording.call_id);
     tx.conn().execute(call).await?;
     if recording.source == AudioSource::Voicemail {
@@ -184,7 +184,7 @@ pub async fn expect_transcription(
     source: AudioSource,
     business_id: BusinessId,
 ) -> Result<()> {
-    let now = crate::now();
+    let now = tx.now();
     let insert = Sql::new(
         "INSERT INTO transcriptions (call_id, source, business_id, status, created_at, updated_at)
          VALUES ($1, $2, $3, 'pending', $4, $4) ON CONFLICT (call_id, source) DO NOTHING",
@@ -213,7 +213,7 @@ pub async fn set_transcription(
             ("failed", Some(engine.as_str()), None, "[]".to_owned(), Some(error.as_str()))
         }
     };
-    let now = crate::now();
+    let now = tx.now();
     let upsert = Sql::new(
         "INSERT INTO transcriptions (call_id, source, business_id, status, engine, text, segments, error, created_at,
             updated_at)

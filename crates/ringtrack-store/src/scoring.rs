@@ -32,7 +32,7 @@ pub async fn put(tx: &mut Tx, business_id: BusinessId, settings: &ScoringSetting
     )
     .bind(business_id)
     .bind(json)
-    .bind(crate::now());
+    .bind(tx.now());
     tx.conn().execute(upsert).await?;
     Ok(())
 }

@@ -112,7 +112,7 @@ pub async fn create(
     .bind(to_json(&settings.headers)?)
     .bind(settings.active)
     .bind(secret)
-    .bind(crate::now());
+    .bind(tx.now());
     tx.conn().execute(insert).await?;
     Ok(get(&mut *tx, business_id, id).await?.expect("just created"))
 }
@@ -152,7 +152,7 @@ pub async fn update(tx: &mut Tx, endpoint: &Endpoint, settings: &EndpointSetting
     .bind(to_json(&settings.events)?)
     .bind(to_json(&settings.headers)?)
     .bind(settings.active)
-    .bind(crate::now())
+    .bind(tx.now())
     .bind(endpoint.id);
     tx.conn().execute(update).await?;
     Ok(get(&mut *tx, endpoint.business_id, endpoint.id).await?.expect("exists"))
@@ -183,7 +183,7 @@ pub async fn seal_plain_headers(store: &crate::Store, sealer: &Sealer) -> Result
 
 pub async fn delete(tx: &mut Tx, endpoint: &Endpoint) -> Result<()> {
     let delete = Sql::new("UPDATE webhook_endpoints SET deleted_at = $1, active = FALSE WHERE id = $2")
-        .bind(crate::now())
+        .bind(tx.now())
         .bind(endpoint.id);
     tx.conn().execute(delete).await?;
     Ok(())
@@ -191,7 +191,7 @@ pub async fn delete(tx: &mut Tx, endpoint: &Endpoint) -> Result<()> {
 
 /// A new secret; the current one keeps signing for `overlap`.
 pub async fn rotate(tx: &mut Tx, endpoint: &Endpoint, secret: &str, overlap: Duration) -> Result<Endpoint> {
-    let now = crate::now();
+    let now = tx.now();
     let until = now.as_second() + i64::try_from(overlap.as_secs()).unwrap_or(i64::MAX / 2);
     let update = Sql::new(
         "UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_expires_at = $1, secret = $2,
@@ -249,14 +249,14 @@ async fn insert_event(
     .bind(business_id)
     .bind(event_type.as_str())
     .bind(subject)
-    .bind(crate::now());
+    .bind(tx.now());
     tx.conn().execute(insert).await?;
     Ok(id)
 }
 
 async fn queue_delivery(tx: &mut Tx, endpoint: &Endpoint, event: Uuid) -> Result<DeliveryId> {
     let id = DeliveryId::new();
-    let now = crate::now();
+    let now = tx.now();
     let insert = Sql::new(
         "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, business_id, status, attempts, next_attempt_at,
             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $6, $6)",
@@ -457,7 +457,7 @@ pub async fn record_attempt(
     outcome: Outcome,
     disable_after: Duration,
 ) -> Result<()> {
-    let now = crate::now();
+    let now = tx.now();
     let insert = Sql::new(
         "INSERT INTO webhook_attempts (id, delivery_id, attempt, status_code, latency_ms, error, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -526,7 +526,7 @@ pub async fn redeliver(tx: &mut Tx, delivery: &Delivery) -> Result<()> {
         "UPDATE webhook_deliveries SET status = $1, next_attempt_at = $2, updated_at = $2 WHERE id = $3",
     )
     .bind(PENDING)
-    .bind(crate::now())
+    .bind(tx.now())
     .bind(delivery.id);
     tx.conn().execute(update).await?;
     jobs::enqueue(tx, &Job::DeliverWebhook { delivery_id: delivery.id, attempt }).await?;

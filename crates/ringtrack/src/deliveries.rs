@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jiff::Timestamp;
 use ringtrack_domain::outbound::Reach;
 use ringtrack_domain::secrets::Sealer;
 use ringtrack_domain::webhooks::{self, MAX_ATTEMPTS};
@@ -51,7 +50,7 @@ impl Sender {
     ) -> Result<Attempted, String> {
         let body =
             ringtrack_core::events::body(store, event, &self.public_url).await.map_err(|e| e.to_string())?;
-        let now = Timestamp::now();
+        let now = store.now();
         let secrets = endpoint
             .signing_secrets(now)
             .into_iter()

@@ -228,7 +228,7 @@ impl Pipeline {
             sha256: digest,
             channels: decoded.channels.len() as i64,
             duration_ms: decoded.duration_ms() as i64,
-            created_at: ringtrack_store::now(),
+            created_at: self.store.now(),
         };
         let transcribe = transcribe && self.speech.is_some();
         let delete = Job::DeleteCarrierRecording { call_id, carrier_url: carrier_url.to_owned() };

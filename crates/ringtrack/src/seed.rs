@@ -96,7 +96,7 @@ pub async fn run(storage: &StorageArgs, args: SeedArgs) -> anyhow::Result<()> {
     }
     tx.commit().await?;
 
-    let now = ringtrack_store::now();
+    let now = store.now();
     let span = i64::from(args.days) * 86_400;
     let callers: Vec<String> = (0..(args.calls / 3).max(1))
         .map(|i| format!("+1{}{:07}", 201 + (i % 700), 2_000_000 + i % 7_000_000))

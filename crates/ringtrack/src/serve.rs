@@ -82,7 +82,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
             let store = store.clone();
             move || {
                 let store = store.clone();
-                async move { renewals::renew_due_numbers(&store, ringtrack_store::now()).await }
+                async move { renewals::renew_due_numbers(&store, store.now()).await }
             }
         }));
     // Asked about a few times within its quiet time, a lost call is settled soon after.
@@ -101,7 +101,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
                         &state.store,
                         state.carrier.as_ref(),
                         &state.prices,
-                        ringtrack_store::now(),
+                        state.store.now(),
                         quiet,
                     )
                     .await

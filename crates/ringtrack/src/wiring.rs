@@ -35,7 +35,7 @@ impl NumberRegistry for StoreRegistry {
         candidates: &'a [PhoneNumber],
     ) -> BoxFuture<'a, Result<std::collections::HashSet<PhoneNumber>, CarrierError>> {
         Box::pin(async move {
-            numbers::unavailable(&self.0, candidates, ringtrack_store::now())
+            numbers::unavailable(&self.0, candidates, self.0.now())
                 .await
                 .map_err(|e| CarrierError::Unavailable(e.to_string()))
         })

@@ -277,7 +277,7 @@ test_on_both_backends! {
         let balance = app.balance(app.business).await;
         let prices = Prices::default();
         let sweep = |now| settle_quiet_calls(&app.store, app.carrier.as_ref(), &prices, now, Duration::from_secs(900));
-        let now = ringtrack_store::now();
+        let now = app.store.now();
         let an_hour_later = now.checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
 
         *progress.lock().unwrap() = Some(CallProgress::Ended { duration_seconds: 95 });
@@ -308,7 +308,7 @@ test_on_both_backends! {
             let form = params(&[("CallSid", sid), ("From", "+13055550008"), ("To", &tracking), ("CallStatus", "ringing")]);
             assert_eq!(webhook(&app, "/webhooks/twilio/voice", &form, true).await.status(), StatusCode::OK);
         }
-        let now = ringtrack_store::now();
+        let now = app.store.now();
         let later = now.checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
         let start = (jiff::Timestamp::UNIX_EPOCH, ringtrack_domain::CallId::from(uuid::Uuid::nil()));
         assert!(ringtrack_store::calls::quiet_in_progress(&app.store, now.checked_sub(jiff::SignedDuration::from_mins(1)).unwrap(), start, 10).await.unwrap().is_empty(), "none quiet yet");

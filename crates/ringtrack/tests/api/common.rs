@@ -37,6 +37,8 @@ pub struct TestOptions {
     pub carrier_rate: Rate,
     pub connections: ringtrack_api::ConnectionLimits,
     pub allow_http_webhooks: bool,
+    /// The server's clock: the system's, or one the test moves by hand.
+    pub clock: ringtrack_store::Clock,
 }
 
 impl Default for TestOptions {
@@ -49,6 +51,7 @@ impl Default for TestOptions {
             carrier_rate: unlimited_rate(),
             connections: ringtrack_api::ConnectionLimits::default(),
             allow_http_webhooks: true,
+            clock: ringtrack_store::Clock::system(),
         }
     }
 }
@@ -121,7 +124,7 @@ impl TestApp {
         run_logs::capture_in_process_logs();
         run_logs::remember_secret(WEBHOOK_TOKEN);
         let db = TestDatabase::create(backend).await;
-        let store = Store::connect(&db.url).await.expect("connect");
+        let store = Store::connect(&db.url).await.expect("connect").with_clock(options.clock.clone());
         store.migrate().await.expect("migrate");
         let data_dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

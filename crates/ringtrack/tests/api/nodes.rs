@@ -547,7 +547,7 @@ async fn three_servers_on_one_postgres_keep_every_invariant() {
         })
         .collect();
     let callers: Vec<_> = callers.collect();
-    let due = ringtrack_store::now().as_second() - 10;
+    let due = store.now().as_second() - 10;
     let mut tx = store.begin().await.unwrap();
     ringtrack_store::testing::execute(&mut tx, &format!("UPDATE numbers SET renews_at = {due}")).await;
     tx.commit().await.unwrap();

@@ -258,7 +258,7 @@ test_on_both_backends! {
 
         // The released number rests 30 days before anyone may buy it again.
         let phone = ringtrack_domain::PhoneNumber::parse(number["phone_number"].as_str().unwrap()).unwrap();
-        let now = ringtrack_store::now();
+        let now = app.store.now();
         let resting = ringtrack_store::numbers::unavailable(&app.store, std::slice::from_ref(&phone), now).await.unwrap();
         assert!(resting.contains(&phone));
         let later = now + jiff::SignedDuration::from_hours(24 * 31);
@@ -328,7 +328,7 @@ test_on_both_backends! {
         let number = buy(&app, json!({"area_code": "702"})).await;
         let path = format!("/api/v1/numbers/{}", number["id"].as_str().unwrap());
         assert_eq!(app.balance(app.business).await, 300);
-        let now = ringtrack_store::now();
+        let now = app.store.now();
         let renew = |at: jiff::Timestamp| ringtrack::renewals::renew_due_numbers(&app.store, at);
 
         // Not due yet.
