@@ -41,7 +41,7 @@ pub struct CallView {
     #[schema(value_type = String, format = DateTime)]
     created_at: Timestamp,
     #[schema(value_type = Option<String>, format = Uuid)]
-    number_id: Option<ringtrack_domain::NumberId>,
+    number_id: Option<NumberId>,
     #[schema(value_type = Option<String>, format = Uuid)]
     call_flow_id: Option<ringtrack_domain::CallFlowId>,
     call_flow_version: Option<i64>,

@@ -41,7 +41,7 @@ async fn json_of(app: &TestApp, path: &str) -> Value {
 
 fn sandbox_files(app: &TestApp) -> usize {
     let dir = ringtrack::wiring::sandbox_recordings(app.data_dir());
-    std::fs::read_dir(dir).map_or(0, std::iter::Iterator::count)
+    std::fs::read_dir(dir).map_or(0, Iterator::count)
 }
 
 /// A speech engine that hears the same words in any audio.
