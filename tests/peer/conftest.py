@@ -46,8 +46,9 @@ def _remember_secrets_in(answer):
 
 
 class Server:
-    def __init__(self, base, key, business, data_dir, database_url):
+    def __init__(self, base, key, business, data_dir, database_url, backend):
         self.base = base
+        self.backend = backend
         self.key = key
         self.business = business
         self.data_dir = data_dir
@@ -121,7 +122,7 @@ def server(request):
             remember_secret(sealing_key.read().strip())
         subprocess.run([BINARY, "--data-dir", data_dir, "--database-url", database_url, "admin", "credit",
                         "--business", business, "--cents", "10000"], check=True, capture_output=True)
-        yield Server(base, key, business, data_dir, database_url)
+        yield Server(base, key, business, data_dir, database_url, request.param)
     finally:
         process.terminate()
         process.wait(timeout=20)

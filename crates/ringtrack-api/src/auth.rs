@@ -44,6 +44,9 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Auth> {
+        if !parts.headers.contains_key(AUTHORIZATION) {
+            return Err(ApiError::MissingKey);
+        }
         let secret = bearer_secret(parts).ok_or(ApiError::Unauthorized)?;
         let key = api_keys::find_by_hash(&state.store, &secret.hash())
             .await?

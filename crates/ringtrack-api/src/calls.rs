@@ -166,7 +166,8 @@ pub struct SegmentView {
 pub struct TranscriptionView {
     #[schema(format = Uuid)]
     call_id: Uuid,
-    /// pending, completed or failed.
+    /// pending, completed, no_speech (the audio holds no words: nothing to read) or
+    /// failed.
     status: String,
     /// call (the conversation) or voicemail.
     source: String,
@@ -197,7 +198,8 @@ pub struct TranscriptionBody {
     security(("api_key" = [])),
 )]
 /// The call's transcription: the conversation's (segments labelled caller and agent on a
-/// two-channel recording), or the voicemail's. `pending` while it is being made.
+/// two-channel recording), or the voicemail's. `pending` while it is being made;
+/// `no_speech` when the audio held no words.
 pub async fn transcription(
     State(state): State<AppState>,
     auth: Auth,

@@ -15,6 +15,8 @@ use utoipa::ToSchema;
 pub enum ApiError {
     #[error("Invalid API key")]
     Unauthorized,
+    #[error("Missing API key: send it as Authorization: Bearer <key>")]
+    MissingKey,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0} not found")]
@@ -66,7 +68,7 @@ impl ApiError {
 
     fn status_and_slug(&self) -> (StatusCode, &'static str) {
         match self {
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Unauthorized | ApiError::MissingKey => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),

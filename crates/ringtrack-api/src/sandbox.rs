@@ -140,6 +140,11 @@ pub async fn place_call(
     };
     let placed = sandbox.place(&script).await?;
     let call = calls::by_sid(&state.store, &placed.call_sid).await?;
+    if let Some(call) = &call {
+        let mut tx = state.store.begin().await?;
+        ringtrack_core::calls::stamp_simulated_times(&mut tx, call.id, placed.answered_after_seconds).await?;
+        tx.commit().await?;
+    }
     Ok(Created(PlacedCallView {
         call_id: call.map(|c| c.id.as_uuid()),
         call_sid: placed.call_sid,

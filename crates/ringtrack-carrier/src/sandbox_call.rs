@@ -34,7 +34,8 @@ pub struct CallScript {
     pub digits: String,
     /// What the caller says when asked for a voicemail; none leaves silence.
     pub voicemail_text: Option<String>,
-    /// What is said on an answered call, for its recording.
+    /// What is said on an answered call, for its recording ([`DEFAULT_CONVERSATION`] when
+    /// none).
     pub conversation: Option<String>,
     pub caller_city: Option<String>,
     pub caller_state: Option<String>,
@@ -56,6 +57,8 @@ pub struct PlacedCall {
     pub trace: Vec<TraceStep>,
     /// Seconds the call lasted, as the final status reported.
     pub duration_seconds: u32,
+    /// Seconds into the call when an agent took it, if one did.
+    pub answered_after_seconds: Option<u32>,
 }
 
 /// Where the sandbox reaches the server, and how it signs.
@@ -205,6 +208,7 @@ impl SandboxCaller {
         };
 
         let mut elapsed: u32 = 0;
+        let mut answered_after_seconds = None;
         let mut digits = script.digits.chars();
         let document =
             self.post(&mut trace, &self.hooks.voice_url, with(&[("CallStatus", "ringing".into())])).await?;
@@ -240,15 +244,16 @@ impl SandboxCaller {
                         None => false,
                     };
                     let talk = if connected { script.talk_seconds } else { 0 };
+                    if connected {
+                        // The agent's phone rings a few seconds before they pick up.
+                        answered_after_seconds = answered_after_seconds.or(Some(elapsed + 3));
+                    }
                     elapsed += if connected { talk + 3 } else { timeout };
                     if connected
                         && record
                         && let Some(callback) = recording_status_callback
                     {
-                        let words = script
-                            .conversation
-                            .as_deref()
-                            .unwrap_or("Agent: Hello, thanks for calling. How can I help you today?");
+                        let words = script.conversation.as_deref().unwrap_or(DEFAULT_CONVERSATION);
                         let (recording_sid, seconds) = self.record(&lines(words), talk).await?;
                         let params = with(&[
                             ("RecordingSid", recording_sid.clone()),
@@ -306,7 +311,7 @@ impl SandboxCaller {
         }
         let params = with(&[("CallStatus", "completed".into()), ("CallDuration", elapsed.to_string())]);
         self.post(&mut trace, &self.hooks.status_callback, params).await?;
-        Ok(PlacedCall { call_sid, trace, duration_seconds: elapsed })
+        Ok(PlacedCall { call_sid, trace, duration_seconds: elapsed, answered_after_seconds })
     }
 
     /// The agent's leg: runs the whisper document the number's URL answers. Answers whether
@@ -372,6 +377,19 @@ impl SandboxCaller {
     }
 }
 
+/// What a sandbox call says when its script names no conversation: a believable first
+/// call to a small business (a need, a price asked, a time booked, contact details), so
+/// a newcomer's first call is transcribed and scored as a real lead would be.
+pub const DEFAULT_CONVERSATION: &str = "\
+Agent: Thanks for calling Acme Plumbing, this is Sarah. How can I help you today?
+Caller: Hi Sarah. My kitchen sink is leaking and there is water all over the floor. Can someone come out today?
+Agent: I am sorry to hear that. We have a technician free this afternoon at three o'clock. Does that work for you?
+Caller: Yes, three o'clock works. How much does a visit cost?
+Agent: The service call is eighty nine dollars, and it goes toward the repair. Can I get your name and a good number to reach you?
+Caller: Sure, it's John Smith, and my number is 5 7 3 5 5 5 0 1 4 2.
+Agent: Thank you John. You're all set for three this afternoon. We'll call you when the technician is on the way.
+Caller: Perfect, thank you so much. See you then.";
+
 /// One line of a scripted conversation, and who says it.
 pub struct Line<'a> {
     pub agent: bool,
@@ -408,6 +426,17 @@ pub const MAX_VOICEMAIL_TEXT_CHARS: usize = 1000;
 /// The longest recording the sandbox makes; a longer call's recording is cut there (its
 /// reported length stays the call's).
 const MAX_RECORDING_SECONDS: u32 = 300;
+
+/// Whether espeak-ng, the sandbox's voice, is installed: without it a simulated call's
+/// recording is a tone, which transcribes to no words.
+pub fn can_speak() -> bool {
+    std::process::Command::new("espeak-ng")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
 
 /// Each line spoken in turn by espeak-ng (a second voice for the agent) on its speaker's
 /// channel, the other channel silent meanwhile. `None` when espeak-ng is not installed.

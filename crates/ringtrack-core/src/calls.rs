@@ -414,6 +414,28 @@ async fn recount(tx: &mut Tx, before: &Call, after: &Call) -> Result<(), StoreEr
     Ok(())
 }
 
+/// A simulated call happens in an instant; once complete, it is given the times it would
+/// have had: it ends now, began its length before, and was answered `answered_after`
+/// seconds in. Its roll-ups stay as they are: it never moves to another UTC day (it
+/// begins no earlier than the day it ends), so which day it counts on does not change.
+pub async fn stamp_simulated_times(
+    tx: &mut Tx,
+    call_id: CallId,
+    answered_after: Option<u32>,
+) -> Result<(), StoreError> {
+    let Some(call) = calls::lock(tx, call_id).await? else { return Ok(()) };
+    let Some(ended) = call.ended_at.filter(|_| call.status != CallStatus::InProgress) else { return Ok(()) };
+    let day_start = ended.as_second() - ended.as_second().rem_euclid(86_400);
+    let began = (ended.as_second() - call.duration_seconds).max(day_start).min(call.created_at.as_second());
+    let at =
+        |second: i64| jiff::Timestamp::from_second(second).map_err(|e| StoreError::Corrupt(e.to_string()));
+    let answered = match (call.answered_at, answered_after) {
+        (Some(_), Some(after)) => Some(at((began + i64::from(after)).min(ended.as_second()))?),
+        (answered, _) => answered,
+    };
+    calls::set_times(tx, call.id, at(began)?, answered).await
+}
+
 /// Writes finished calls whole, with their roll-ups (an import, or `ringtrack seed`): no
 /// events, jobs or charges, since they are history.
 pub async fn import(tx: &mut Tx, past: &[PastCall]) -> Result<(), StoreError> {

@@ -376,12 +376,14 @@ const BASE: i32 = 30;
 
 impl Scorer for RuleScorer {
     fn score(&self, facts: &CallFacts, transcript: Option<&str>, settings: &ScoringSettings) -> Score {
-        let mut total = BASE;
+        let mut total = 0;
         let mut reasons = Vec::new();
+        // Every point is a reason, the base included, so the reasons add up to the score.
         let mut give = |points: i32, why: String| {
             total += points;
             reasons.push(format!("{why} {points:+}"));
         };
+        give(BASE, "base".into());
         match facts.status {
             CallOutcome::Answered => give(10, "answered".into()),
             CallOutcome::Voicemail => give(5, "left a voicemail".into()),
@@ -428,7 +430,12 @@ impl Scorer for RuleScorer {
                 }
             }
         }
-        let score = total.clamp(0, 100) as u8;
+        let score = total.clamp(0, 100);
+        if score != total {
+            let limit = if total > 100 { "capped at 100" } else { "floored at 0" };
+            reasons.push(format!("{limit} {:+}", score - total));
+        }
+        let score = score as u8;
         Score { score, category: Category::of(score), reasons }
     }
 }
@@ -537,6 +544,35 @@ mod tests {
         }
     }
 
+    /// The points in the reasons, summed.
+    fn points(reasons: &[String]) -> i32 {
+        reasons.iter().map(|r| r.rsplit(' ').next().unwrap().parse::<i32>().unwrap()).sum()
+    }
+
+    #[test]
+    fn the_reasons_add_up_to_the_score_base_and_limits_included() {
+        let settings = ScoringSettings::default();
+        for (facts, transcript) in [
+            (answered(120), Some("my sink is leaking, how much, can you come tomorrow, see you then")),
+            (answered(40), Some("oh sorry, wrong number")),
+            (answered(8), Some("not a sales call, about your google listing, wrong number, are you hiring")),
+            (
+                CallFacts {
+                    status: CallOutcome::Missed,
+                    duration_seconds: 0,
+                    first_time_caller: false,
+                    paid: false,
+                },
+                None,
+            ),
+            (answered(60), None),
+        ] {
+            let s = RuleScorer.score(&facts, transcript, &settings);
+            assert_eq!(points(&s.reasons), i32::from(s.score), "{s:?}");
+            assert_eq!(s.reasons[0], "base +30");
+        }
+    }
+
     #[test]
     fn spam_wrong_numbers_and_job_seekers_score_poorly() {
         let spam = score(&answered(40), "This is not a sales call, it's about your Google listing.");
@@ -558,7 +594,7 @@ mod tests {
         };
         let s = RuleScorer.score(&missed, None, &settings);
         assert_eq!(s.score, 15);
-        assert_eq!(s.reasons, ["missed -20", "from a paid click +5"]);
+        assert_eq!(s.reasons, ["base +30", "missed -20", "from a paid click +5"]);
         assert_eq!(RuleScorer.score(&answered(61), None, &settings).score, 65);
     }
 

@@ -376,6 +376,21 @@ pub async fn set_recording_url(tx: &mut Tx, id: CallId, url: &str) -> Result<()>
     Ok(())
 }
 
+/// Sets when a call began and was answered (a simulated call's, stamped afterwards).
+pub async fn set_times(
+    tx: &mut Tx,
+    id: CallId,
+    created_at: Timestamp,
+    answered_at: Option<Timestamp>,
+) -> Result<()> {
+    let update = Sql::new("UPDATE calls SET created_at = $1, answered_at = $2 WHERE id = $3")
+        .bind(created_at)
+        .bind(answered_at)
+        .bind(id);
+    tx.conn().execute(update).await?;
+    Ok(())
+}
+
 /// Keeps a voicemail the caller left: on the call, and in the voicemails list (once).
 /// Answers whether it is new to the list.
 pub async fn keep_voicemail(tx: &mut Tx, call: &Call, url: &str, seconds: i64) -> Result<bool> {

@@ -170,12 +170,22 @@ impl FromRecord for Transcription {
 #[derive(Clone, Debug, PartialEq)]
 pub enum TranscriptionResult {
     Pending,
-    Completed { engine: String, text: String, segments: serde_json::Value },
-    Failed { engine: String, error: String },
+    Completed {
+        engine: String,
+        text: String,
+        segments: serde_json::Value,
+    },
+    /// Transcribed, and the audio held no words (silence, a tone): no transcript, and the
+    /// call does not count as having one.
+    NoSpeech {
+        engine: String,
+    },
+    Failed {
+        engine: String,
+        error: String,
+    },
 }
 
-/// Writes a transcription's state; a completed one also sets the call's (or voicemail's)
-/// `has_transcription` and the voicemail's `transcription_text`.
 /// A transcription is on its way (a recording is expected or announced): `pending` from
 /// now, so a client asking before the audio arrives is told so. Never overwrites one.
 pub async fn expect_transcription(
@@ -197,6 +207,8 @@ pub async fn expect_transcription(
     Ok(())
 }
 
+/// Writes a transcription's state; a completed one also sets the call's (or voicemail's)
+/// `has_transcription` and the voicemail's `transcription_text`.
 pub async fn set_transcription(
     tx: &mut Tx,
     call_id: CallId,
@@ -208,6 +220,9 @@ pub async fn set_transcription(
         TranscriptionResult::Pending => ("pending", None, None, "[]".to_owned(), None),
         TranscriptionResult::Completed { engine, text, segments } => {
             ("completed", Some(engine.as_str()), Some(text.as_str()), segments.to_string(), None)
+        }
+        TranscriptionResult::NoSpeech { engine } => {
+            ("no_speech", Some(engine.as_str()), Some(""), "[]".to_owned(), None)
         }
         TranscriptionResult::Failed { engine, error } => {
             ("failed", Some(engine.as_str()), None, "[]".to_owned(), Some(error.as_str()))

@@ -366,12 +366,13 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Logs go to stderr: `RINGTRACK_LOG` filters (default `info,sqlx=warn`), `RINGTRACK_LOG_FORMAT=json`
+/// Logs go to stderr: `RINGTRACK_LOG` filters (default `info,sqlx=warn,whisper_rs=warn`: whisper.cpp describes
+/// every model it loads at length), `RINGTRACK_LOG_FORMAT=json`
 /// makes them one JSON object a line.
 pub fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("RINGTRACK_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let filter = EnvFilter::try_from_env("RINGTRACK_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,whisper_rs=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

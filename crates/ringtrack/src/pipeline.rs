@@ -275,10 +275,15 @@ impl Pipeline {
             );
             transcript
         };
-        let result = TranscriptionResult::Completed {
-            engine: transcript.engine,
-            text: transcript.text,
-            segments: serde_json::to_value(&transcript.segments).expect("segments serialize"),
+        let result = if transcript.text.trim().is_empty() {
+            tracing::info!(%call_id, "the recording holds no speech");
+            TranscriptionResult::NoSpeech { engine: transcript.engine }
+        } else {
+            TranscriptionResult::Completed {
+                engine: transcript.engine,
+                text: transcript.text,
+                segments: serde_json::to_value(&transcript.segments).expect("segments serialize"),
+            }
         };
         let business = recording.business_id;
         self.finish(claimed, move |tx| {

@@ -1,5 +1,6 @@
 //! `ringtrack simulate call`: the sandbox carrier places a call to a running server,
-//! through its public webhooks, and prints the trace of every request and TwiML.
+//! through its public webhooks, and prints the call's id and the trace of every request
+//! and TwiML.
 
 use anyhow::{Context, bail};
 use ringtrack_carrier::Webhooks;
@@ -41,6 +42,20 @@ pub async fn call(storage: &StorageArgs, args: SimulateCallArgs) -> anyhow::Resu
         caller_zip: None,
     };
     let placed = caller.place(&script).await.context("the call failed")?;
-    println!("{}", serde_json::to_string_pretty(&placed)?);
+    // The call as the server recorded it, when this data dir's database is the server's:
+    // its id (what the API's paths take) and the times it would have had.
+    let store = storage.open().await?;
+    let call = ringtrack_store::calls::by_sid(&store, &placed.call_sid).await?;
+    if let Some(call) = &call {
+        let mut tx = store.begin().await?;
+        ringtrack_core::calls::stamp_simulated_times(&mut tx, call.id, placed.answered_after_seconds).await?;
+        tx.commit().await?;
+    }
+    let mut shown = serde_json::json!({"call_id": call.map(|c| c.id)});
+    shown
+        .as_object_mut()
+        .expect("an object")
+        .extend(serde_json::to_value(&placed)?.as_object().cloned().expect("a placed call is an object"));
+    println!("{}", serde_json::to_string_pretty(&shown)?);
     Ok(())
 }

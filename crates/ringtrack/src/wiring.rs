@@ -62,7 +62,15 @@ pub fn carrier(
     webhook_token: &str,
 ) -> anyhow::Result<Arc<dyn Carrier>> {
     match args.carrier {
-        CarrierKind::Sandbox => Ok(sandbox_carrier(store, data_dir, DEFAULT_INVENTORY_SIZE, webhook_token)),
+        CarrierKind::Sandbox => {
+            if !ringtrack_carrier::sandbox_call::can_speak() {
+                tracing::warn!(
+                    "espeak-ng is not installed: the sandbox's simulated calls are recorded as a tone, \
+                     which transcribes to no words; install espeak-ng (./scripts/run does) to hear them talk"
+                );
+            }
+            Ok(sandbox_carrier(store, data_dir, DEFAULT_INVENTORY_SIZE, webhook_token))
+        }
         CarrierKind::Twilio => {
             let (Some(account_sid), Some(auth_token)) = (&args.twilio_account_sid, &args.twilio_auth_token)
             else {

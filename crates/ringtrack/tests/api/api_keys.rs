@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::common::{TestApp, assert_error, body};
 
 const UNAUTHORIZED: &str = r#"{"error":{"code":"401","type":"unauthorized","message":"Invalid API key"}}"#;
+const MISSING: &str = r#"{"error":{"code":"401","type":"unauthorized","message":"Missing API key: send it as Authorization: Bearer <key>"}}"#;
 
 test_on_both_backends! {
     async fn every_kind_of_bad_key_is_the_same_401(backend: Backend) {
@@ -32,7 +33,8 @@ test_on_both_backends! {
             let response = request.send().await.unwrap();
             assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{case}");
             assert_eq!(response.headers()["www-authenticate"], "Bearer", "{case}");
-            assert_eq!(response.text().await.unwrap(), UNAUTHORIZED, "{case}");
+            let expected = if case == "missing" { MISSING } else { UNAUTHORIZED };
+            assert_eq!(response.text().await.unwrap(), expected, "{case}");
         }
         // The scheme is case-insensitive, as RFC 7235 says.
         let ok = app.client.get(&url).header("authorization", format!("bearer {}", app.key)).send().await.unwrap();

@@ -105,7 +105,14 @@ test_on_both_backends! {
         let duration = call["duration_seconds"].as_i64().unwrap();
         assert_eq!(duration, placed["duration_seconds"].as_i64().unwrap());
         assert!(duration >= 145, "{duration}");
-        assert!(call["answered_at"].is_string() && call["ended_at"].is_string());
+        // A simulated call is stamped with the times it would have had: it began its length
+        // before it ended (unless that crosses midnight UTC), and was answered in between,
+        // after its greeting and the agent's ring.
+        let at = |field: &str| call[field].as_str().unwrap().parse::<jiff::Timestamp>().unwrap().as_second();
+        let (began, answered, ended) = (at("created_at"), at("answered_at"), at("ended_at"));
+        assert!(began < answered && answered < ended, "{call}");
+        assert!(ended - began == duration || began % 86_400 == 0, "{call}");
+        assert!(ended - answered >= 145, "talked at least as long as scripted: {call}");
         let cost = (duration + 59) / 60 * 5;
         assert_eq!(call["cost_cents"], cost);
         assert_eq!(app.balance(app.business).await, before - cost);

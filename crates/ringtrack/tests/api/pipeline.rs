@@ -58,7 +58,33 @@ impl SpeechEngine for Parrot {
     }
 }
 
+/// A speech engine that hears no words in any audio (a tone, silence).
+struct Deaf;
+
+impl SpeechEngine for Deaf {
+    fn name(&self) -> String {
+        "deaf".into()
+    }
+    fn channel(&self, _samples: Vec<f32>) -> TranscribeFuture<'_, Result<Vec<Segment>, TranscribeError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
+
 test_on_both_backends! {
+    async fn audio_without_words_is_no_speech_not_an_empty_transcript(backend: Backend) {
+        let mut app = TestApp::spawn(backend).await;
+        let tracking = answered_number(&app).await;
+        let placed = place(&app, json!({"from": "+13055550112", "to": tracking, "talk_seconds": 30})).await;
+        app.start_worker(Some(Arc::new(Deaf)), 50);
+        app.drain_jobs().await;
+        let path = format!("/api/v1/calls/{}", placed["call_id"].as_str().unwrap());
+        let call = json_of(&app, &path).await;
+        assert_eq!((call["has_recording"].as_bool(), call["has_transcription"].as_bool()), (Some(true), Some(false)), "{call}");
+        let t = json_of(&app, &format!("{path}/transcription")).await["transcription"].clone();
+        assert_eq!((t["status"].as_str(), t["engine"].as_str(), t["text"].as_str()), (Some("no_speech"), Some("deaf"), Some("")), "{t}");
+        app.stop().await;
+    }
+
     async fn a_voicemail_step_can_turn_transcription_off(backend: Backend) {
         let mut app = TestApp::spawn(backend).await;
         app.start_worker(Some(Arc::new(Parrot)), 50);
