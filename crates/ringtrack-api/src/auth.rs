@@ -58,9 +58,8 @@ impl FromRequestParts<AppState> for Auth {
             .last_used_at
             .is_none_or(|last| now.as_second() - last.as_second() >= LAST_USED_GRANULARITY_SECONDS);
         if stale {
-            // Off the request's path: a slow write must not slow the caller.
             let store = state.store.clone();
-            tokio::spawn(async move {
+            let recorded = async move {
                 let recorded = async {
                     let mut tx = store.begin().await?;
                     api_keys::record_use(&mut tx, key.id, now, LAST_USED_GRANULARITY_SECONDS).await?;
@@ -69,7 +68,15 @@ impl FromRequestParts<AppState> for Auth {
                 if let Err(error) = recorded.await {
                     tracing::warn!(%error, key_id = %key.id, "could not record an API key's last use");
                 }
-            });
+            };
+            if key.last_used_at.is_none() {
+                // A key's first use, once in its life, is recorded before it is answered,
+                // so the request that lists keys with it already shows it used.
+                recorded.await;
+            } else {
+                // Off the request's path: a slow write must not slow the caller.
+                tokio::spawn(recorded);
+            }
         }
         tracing::Span::current().record("business_id", tracing::field::display(key.business_id));
         Ok(Auth { key_id: key.id, business_id: key.business_id, role: key.role })
