@@ -101,6 +101,10 @@ def server(request):
         database_url = "sqlite://" + os.path.join(data_dir, "ringtrack.db")
     env = dict(os.environ, RINGTRACK_TWILIO_AUTH_TOKEN=TOKEN, RINGTRACK_LOG="debug", RINGTRACK_ALLOW_HTTP_WEBHOOKS="1",
                RINGTRACK_JOB_POLL_MILLIS="50", RINGTRACK_API_RATE="100000", RINGTRACK_API_BURST="100000")
+    # The offline speech model, when the run prepared one (scripts/test does): recordings
+    # are then transcribed, as in service.
+    if os.environ.get("RINGTRACK_TEST_WHISPER_MODEL"):
+        env["RINGTRACK_WHISPER_MODEL"] = os.environ["RINGTRACK_TEST_WHISPER_MODEL"]
     os.makedirs(RUN_LOGS, exist_ok=True)
     log = tempfile.NamedTemporaryFile(dir=RUN_LOGS, prefix="peer-server-", suffix=".log", delete=False)
     process = subprocess.Popen(

@@ -74,6 +74,7 @@ pub struct CreatedApiKey {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "My CRM Integration", "role": "viewer"}))]
 pub struct CreateApiKey {
     /// What the key is for, 1 to 100 characters.
     #[schema(example = "My CRM Integration")]

@@ -107,6 +107,7 @@ pub struct VersionList {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Main Flow", "steps": [{"type": "greeting", "message": "Thanks for calling"}, {"type": "forward", "number": "+13055554567"}], "settings": {"recording": true, "whisper": true}}))]
 pub struct WriteCallFlow {
     #[schema(example = "Google Ads")]
     name: String,
@@ -120,6 +121,7 @@ pub struct WriteCallFlow {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"from": "+13055551234", "digits": "1", "answer": true}))]
 pub struct SimulateCall {
     /// The caller's number.
     #[schema(example = "+13055551234")]

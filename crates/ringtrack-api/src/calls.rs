@@ -33,13 +33,18 @@ pub struct CallList {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CallFilters {
-    /// ISO 8601 date or date-time (alias start_date).
+    /// ISO 8601 date (as documented) or date-time (alias start_date).
+    #[param(format = Date, example = "2026-11-01")]
     date_from: Option<String>,
-    /// ISO 8601 date (the whole day, UTC) or date-time (alias end_date).
+    /// ISO 8601 date (the whole day, UTC; as documented) or date-time (alias end_date).
+    #[param(format = Date, example = "2026-11-30")]
     date_to: Option<String>,
+    #[param(format = Date)]
     start_date: Option<String>,
+    #[param(format = Date)]
     end_date: Option<String>,
     /// answered, missed, voicemail or in_progress.
+    #[param(pattern = "^(answered|missed|voicemail|in_progress)$")]
     status: Option<String>,
     #[param(format = Uuid)]
     number_id: Option<String>,
@@ -240,6 +245,7 @@ struct StoredSegment {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"qualified": true, "notes": "Booked for Tuesday", "tags": ["booked"]}))]
 pub struct UpdateCall {
     /// A person's verdict; it outranks the automatic one. null withdraws it.
     #[serde(default, deserialize_with = "nullable")]

@@ -77,11 +77,15 @@ fn is_json(headers: &HeaderMap) -> bool {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DateParams {
-    /// ISO 8601 date or date-time (alias start_date).
+    /// ISO 8601 date (as documented) or date-time (alias start_date).
+    #[param(format = Date, example = "2026-11-01")]
     date_from: Option<String>,
-    /// ISO 8601 date (the whole day, UTC) or date-time (alias end_date).
+    /// ISO 8601 date (the whole day, UTC; as documented) or date-time (alias end_date).
+    #[param(format = Date, example = "2026-11-30")]
     date_to: Option<String>,
+    #[param(format = Date)]
     start_date: Option<String>,
+    #[param(format = Date)]
     end_date: Option<String>,
 }
 

@@ -148,10 +148,12 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     let mut openapi = openapi;
     openapi::document_common_errors(&mut openapi);
-    let openapi = Arc::new(openapi);
+    let mut document = serde_json::to_value(&openapi).expect("the OpenAPI document serializes");
+    openapi::link_operations(&mut document);
+    let document = Arc::new(document);
 
     routes
-        .route("/api/v1/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
+        .route("/api/v1/openapi.json", get(move || async move { axum::Json(document.as_ref().clone()) }))
         .route("/docs", get(openapi::docs_page))
         .merge(carrier_routes(state.clone()))
         .route("/dni.js", get(dni::script))

@@ -50,6 +50,7 @@ pub struct NumberGroupList {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Paid Search"}))]
 pub struct CreateNumberGroup {
     #[schema(example = "Paid Search")]
     name: String,
@@ -60,12 +61,14 @@ pub struct CreateNumberGroup {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Paid Social"}))]
 pub struct UpdateNumberGroup {
     name: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"number_ids": ["01a2442f-f349-72f6-809c-d3ae7600f393"]}))]
 pub struct GroupMembers {
     /// Numbers of the business to add (each moves out of any other group).
     #[schema(value_type = Vec<String>)]

@@ -99,6 +99,7 @@ async fn view(state: &AppState, pool: Pool) -> ApiResult<PoolView> {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Website visitors", "number_ids": ["01a2442f-f349-72f6-809c-d3ae7600f393"], "target_number": "(573) 555-0100", "session_timeout_seconds": 1800, "visitor_filter": "all"}))]
 pub struct PoolInput {
     #[schema(example = "Website visitors")]
     name: Option<String>,

@@ -94,9 +94,10 @@ pub struct NumberList {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"area_code": "573"}))]
 pub struct SearchNumbers {
     /// Three digits. Required for nothing: without it, any area code (or toll-free prefix).
-    #[schema(example = "573")]
+    #[schema(example = "573", pattern = "^[2-9][0-9]{2}$")]
     area_code: Option<String>,
     /// Digits (or letters, read as on a keypad) the number must contain.
     #[schema(example = "55")]
@@ -133,11 +134,12 @@ pub struct AvailableNumbers {
 
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"area_code": "573", "friendly_name": "Google Ads", "source": "google"}))]
 pub struct PurchaseNumber {
     /// The number to buy (from a search), or give `area_code` to buy any in it.
     #[schema(example = "+15735551234")]
     phone_number: Option<String>,
-    #[schema(example = "573")]
+    #[schema(example = "573", pattern = "^[2-9][0-9]{2}$")]
     area_code: Option<String>,
     /// With `area_code`: local (default) or toll_free.
     #[serde(rename = "type")]
@@ -155,6 +157,7 @@ pub struct PurchaseNumber {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"friendly_name": "Google Ads - Brand"}))]
 pub struct UpdateNumber {
     friendly_name: Option<String>,
     /// null unassigns the flow.

@@ -85,6 +85,7 @@ pub struct EndpointList {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://hooks.example.com/ringtrack", "events": ["call.completed", "call.scored"]}))]
 pub struct EndpointInput {
     url: Option<String>,
     events: Option<Vec<String>>,

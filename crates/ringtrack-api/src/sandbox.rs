@@ -22,6 +22,7 @@ use crate::extract::{ApiJson, parse_phone};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"from": "+13055551234", "to": "+15733721877", "answer": true, "talk_seconds": 145}))]
 pub struct SandboxCall {
     /// The caller.
     #[schema(example = "+13055551234")]
@@ -155,6 +156,7 @@ pub async fn place_call(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"from": "+13055551234", "to": "+15733721877", "body": "Do you do weekend appointments?"}))]
 pub struct SandboxText {
     /// Who texts.
     #[schema(example = "+13055551234")]

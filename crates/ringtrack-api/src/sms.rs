@@ -77,6 +77,7 @@ pub async fn list(
 
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"from_number_id": "01a2442f-f349-72f6-809c-d3ae7600f393", "to": "+13055551234", "body": "Thanks for calling!"}))]
 pub struct SendText {
     /// The tracking number to send from.
     #[schema(format = Uuid)]
