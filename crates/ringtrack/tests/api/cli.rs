@@ -332,6 +332,10 @@ test_on_both_backends! {
         assert_eq!(call["status"], "answered");
         assert_eq!(call["duration_seconds"], placed["duration_seconds"]);
         assert_eq!(call["destination_number"], "+13055554567");
+        // It printed the id the API's paths take, and the call has the times it would have had.
+        assert_eq!(placed["call_id"], call["id"], "{placed}");
+        let at = |field: &str| call[field].as_str().unwrap().parse::<jiff::Timestamp>().unwrap().as_second();
+        assert!(at("created_at") < at("answered_at") && at("answered_at") < at("ended_at"), "{call}");
         assert!(server.terminate().await.0.success());
     }
 
