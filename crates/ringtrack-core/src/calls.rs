@@ -312,7 +312,7 @@ pub async fn settle(
     // The balance is charged last, but its lock comes first, as every balance change's.
     businesses::lock(tx, call.business_id).await?;
     let Some(completed) = calls::mark_complete(tx, call, &completion).await? else { return Ok(false) };
-    calls::roll_up(tx, &[&completed], 1).await?;
+    calls::roll_up(tx, [&completed], 1).await?;
     jobs::enqueue(tx, &Job::Score { call_id: call.id }).await?;
     webhooks::emit(tx, call.business_id, EventType::CallCompleted, call.id).await?;
     let ending = match status {
@@ -408,8 +408,8 @@ pub async fn change(
 /// score).
 async fn recount(tx: &mut Tx, before: &Call, after: &Call) -> Result<(), StoreError> {
     if (before.qualified, before.ai_score) != (after.qualified, after.ai_score) {
-        calls::roll_up(tx, &[before], -1).await?;
-        calls::roll_up(tx, &[after], 1).await?;
+        calls::roll_up(tx, [before], -1).await?;
+        calls::roll_up(tx, [after], 1).await?;
     }
     Ok(())
 }
@@ -440,5 +440,5 @@ pub async fn stamp_simulated_times(
 /// events, jobs or charges, since they are history.
 pub async fn import(tx: &mut Tx, past: &[PastCall]) -> Result<(), StoreError> {
     calls::insert_past(tx, past).await?;
-    calls::roll_up_past(tx, past).await
+    calls::roll_up(tx, past, 1).await
 }

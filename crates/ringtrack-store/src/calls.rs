@@ -189,23 +189,34 @@ pub async fn update(
     by_id(&mut *tx, id).await
 }
 
+/// A call as its roll-up row counts it: a live one, or one written as history.
+pub trait RolledUp {
+    /// What the roll-ups sum; `None` for a call still in progress (never rolled up).
+    fn facts(&self) -> Option<Facts>;
+}
+
+macro_rules! rolled_up {
+    ($($call:ty),*) => {$(
+        impl RolledUp for $call {
+            fn facts(&self) -> Option<Facts> {
+                (self.status != CallStatus::InProgress).then(|| {
+                    let outcome = (self.status, self.qualified);
+                    Facts::new(self.business_id, self.created_at, outcome, self.duration_seconds, self.ai_score, &self.caller_number)
+                })
+            }
+        }
+    )*};
+}
+rolled_up!(Call, PastCall);
+
 /// Adds (`sign` 1) completed calls to their roll-ups, or takes them away (`sign` -1);
 /// calls in progress are not rolled up.
-pub async fn roll_up(tx: &mut Tx, calls: &[&Call], sign: i64) -> Result<()> {
-    let facts: Vec<Facts> = calls
-        .iter()
-        .filter(|c| c.status != CallStatus::InProgress)
-        .map(|c| {
-            Facts::new(
-                c.business_id,
-                c.created_at,
-                (c.status, c.qualified),
-                c.duration_seconds,
-                c.ai_score,
-                &c.caller_number,
-            )
-        })
-        .collect();
+pub async fn roll_up<'a, T: RolledUp + 'a>(
+    tx: &mut Tx,
+    calls: impl IntoIterator<Item = &'a T>,
+    sign: i64,
+) -> Result<()> {
+    let facts: Vec<Facts> = calls.into_iter().filter_map(RolledUp::facts).collect();
     rollups::apply(tx, &facts, sign).await
 }
 
@@ -489,25 +500,6 @@ pub async fn insert_past(tx: &mut Tx, past: &[PastCall]) -> Result<()> {
         tx.conn().execute(insert).await?;
     }
     Ok(())
-}
-
-/// Adds finished calls written by [`insert_past`] to their roll-ups.
-pub async fn roll_up_past(tx: &mut Tx, past: &[PastCall]) -> Result<()> {
-    let facts: Vec<Facts> = past
-        .iter()
-        .filter(|c| c.status != CallStatus::InProgress)
-        .map(|c| {
-            Facts::new(
-                c.business_id,
-                c.created_at,
-                (c.status, c.qualified),
-                c.duration_seconds,
-                c.ai_score,
-                &c.caller_number,
-            )
-        })
-        .collect();
-    rollups::apply(tx, &facts, 1).await
 }
 
 /// How a call ended.

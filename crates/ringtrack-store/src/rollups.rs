@@ -23,7 +23,7 @@ const DAY: i64 = 86_400;
 
 /// A completed call, as its roll-up row sees it.
 #[derive(Clone, Debug)]
-pub(crate) struct Facts {
+pub struct Facts {
     business_id: String,
     day: i64,
     status: &'static str,

@@ -277,7 +277,7 @@ mod caller_sets {
             let mut tx = store.begin().await.unwrap();
             let calls = [past_call(business, "A", 101), past_call(business, "E", 101)];
             ringtrack_store::calls::insert_past(&mut tx, &calls).await.unwrap();
-            ringtrack_store::calls::roll_up_past(&mut tx, &calls).await.unwrap();
+            ringtrack_store::calls::roll_up(&mut tx, &calls, 1).await.unwrap();
             tx.commit().await.unwrap();
             assert_eq!(unique_callers(&store, business, &days(101, 102)).await, 4);
             assert_eq!(unique_callers(&store, business, &days(100, 102)).await, 4);
@@ -297,7 +297,7 @@ mod caller_sets {
                         .collect();
                     let mut tx = store.begin().await.unwrap();
                     ringtrack_store::calls::insert_past(&mut tx, &calls).await.unwrap();
-                    ringtrack_store::calls::roll_up_past(&mut tx, &calls).await.unwrap();
+                    ringtrack_store::calls::roll_up(&mut tx, &calls, 1).await.unwrap();
                     tx.commit().await.unwrap();
                 }
             };
