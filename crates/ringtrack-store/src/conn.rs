@@ -156,7 +156,7 @@ enum Rows {
 }
 
 /// A driver of sqlx's that binds our argument values.
-trait Binds: sqlx::Database {
+trait Binds: sqlx::Database + sqlx::database::HasStatementCache {
     fn bind<'q>(
         query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments<'q>>,
         value: &'q Value,
@@ -182,12 +182,21 @@ macro_rules! binds {
 }
 binds!(sqlx::Sqlite, sqlx::Postgres);
 
+/// Statements with more arguments than this are planned for their values each time, not
+/// kept prepared: they are bulk inserts and long `IN` lists, each of a size met once.
+/// Kept, PostgreSQL would in time run a long `IN` list through a generic plan that cannot
+/// hash it — comparing every row with every value (0.8 s instead of 10 ms for 500 callers
+/// among 30,000, the step that made seeding slow) — and they would crowd out the
+/// statements a request repeats from the connection's cache of prepared statements.
+const MAX_PREPARED_ARGUMENTS: usize = 64;
+
 /// `text` with `args` bound, for any of sqlx's drivers.
 fn statement<'q, DB: Binds>(
     text: &'q str,
     args: &'q [Value],
 ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>> {
-    args.iter().fold(sqlx::query(text), DB::bind)
+    let query = sqlx::query(text).persistent(args.len() <= MAX_PREPARED_ARGUMENTS);
+    args.iter().fold(query, DB::bind)
 }
 
 /// A statement's rows (or its first) read on one of sqlx's executors.
