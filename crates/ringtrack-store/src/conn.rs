@@ -73,10 +73,6 @@ impl Conn<'_> {
         rows: Rows,
         read: &(impl Fn(&dyn Record) -> sqlx::Result<T> + Sync),
     ) -> sqlx::Result<Vec<T>> {
-        let text = match self.backend() {
-            crate::Backend::Sqlite => sqlite_placeholders(&sql.text),
-            crate::Backend::Postgres => std::borrow::Cow::Borrowed(sql.text.as_str()),
-        };
         match self {
             Conn::SqliteRead(readers) => {
                 let found = readers.query(sql).await?;
@@ -86,9 +82,11 @@ impl Conn<'_> {
                 };
                 found.iter().take(wanted).map(|row| read(row)).collect()
             }
-            Conn::Sqlite(exec) => read_rows(exec, &text, &sql.args, rows, read).await,
-            Conn::PostgresPool(exec) => read_rows(exec, &text, &sql.args, rows, read).await,
-            Conn::Postgres(exec) => read_rows(exec, &text, &sql.args, rows, read).await,
+            Conn::Sqlite(exec) => {
+                read_rows(exec, &sqlite_placeholders(&sql.text), &sql.args, rows, read).await
+            }
+            Conn::PostgresPool(exec) => read_rows(exec, &sql.text, &sql.args, rows, read).await,
+            Conn::Postgres(exec) => read_rows(exec, &sql.text, &sql.args, rows, read).await,
         }
     }
 
