@@ -347,14 +347,7 @@ pub async fn flow_of(tx: &mut Tx, call: &Call) -> Result<Option<Flow>, StoreErro
 /// the audio is fetched (and transcribed) by a job.
 pub async fn recording_announced(tx: &mut Tx, call: &Call, url: &str) -> Result<(), StoreError> {
     calls::set_recording_url(tx, call.id, url).await?;
-    recordings::expect_transcription(tx, call.id, AudioSource::Call, call.business_id).await?;
-    let fetch = Job::StoreRecording {
-        call_id: call.id,
-        source: AudioSource::Call,
-        carrier_url: url.to_owned(),
-        transcribe: true,
-    };
-    jobs::enqueue(tx, &fetch).await.map(drop)
+    fetch_audio(tx, call, AudioSource::Call, url, true).await
 }
 
 /// The caller left a voicemail of `seconds`: kept in the voicemails list (once), its audio
@@ -369,15 +362,22 @@ pub async fn voicemail_left(
     if !calls::keep_voicemail(tx, call, url, seconds).await? {
         return Ok(());
     }
+    fetch_audio(tx, call, AudioSource::Voicemail, url, transcribe).await
+}
+
+/// Queues the fetching of a call's audio at the carrier's `url`; when it is to be
+/// transcribed, its transcription is pending from now.
+async fn fetch_audio(
+    tx: &mut Tx,
+    call: &Call,
+    source: AudioSource,
+    url: &str,
+    transcribe: bool,
+) -> Result<(), StoreError> {
     if transcribe {
-        recordings::expect_transcription(tx, call.id, AudioSource::Voicemail, call.business_id).await?;
+        recordings::expect_transcription(tx, call.id, source, call.business_id).await?;
     }
-    let fetch = Job::StoreRecording {
-        call_id: call.id,
-        source: AudioSource::Voicemail,
-        carrier_url: url.to_owned(),
-        transcribe,
-    };
+    let fetch = Job::StoreRecording { call_id: call.id, source, carrier_url: url.to_owned(), transcribe };
     jobs::enqueue(tx, &fetch).await.map(drop)
 }
 
