@@ -58,17 +58,7 @@ impl FromRequestParts<AppState> for Auth {
             .last_used_at
             .is_none_or(|last| now.as_second() - last.as_second() >= LAST_USED_GRANULARITY_SECONDS);
         if stale {
-            let store = state.store.clone();
-            let recorded = async move {
-                let recorded = async {
-                    let mut tx = store.begin().await?;
-                    api_keys::record_use(&mut tx, key.id, now, LAST_USED_GRANULARITY_SECONDS).await?;
-                    tx.commit().await
-                };
-                if let Err(error) = recorded.await {
-                    tracing::warn!(%error, key_id = %key.id, "could not record an API key's last use");
-                }
-            };
+            let recorded = record_use(state.store.clone(), key.id, now);
             if key.last_used_at.is_none() {
                 // A key's first use, once in its life, is recorded before it is answered,
                 // so the request that lists keys with it already shows it used.
@@ -80,6 +70,18 @@ impl FromRequestParts<AppState> for Auth {
         }
         tracing::Span::current().record("business_id", tracing::field::display(key.business_id));
         Ok(Auth { key_id: key.id, business_id: key.business_id, role: key.role })
+    }
+}
+
+/// Notes that key `id` was used at `now`; a failure is logged, never the caller's.
+async fn record_use(store: ringtrack_store::Store, id: ApiKeyId, now: jiff::Timestamp) {
+    let recorded = async {
+        let mut tx = store.begin().await?;
+        api_keys::record_use(&mut tx, id, now, LAST_USED_GRANULARITY_SECONDS).await?;
+        tx.commit().await
+    };
+    if let Err(error) = recorded.await {
+        tracing::warn!(%error, key_id = %id, "could not record an API key's last use");
     }
 }
 
