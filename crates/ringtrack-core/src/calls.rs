@@ -408,16 +408,22 @@ pub async fn change(
 /// score).
 async fn recount(tx: &mut Tx, before: &Call, after: &Call) -> Result<(), StoreError> {
     if (before.qualified, before.ai_score) != (after.qualified, after.ai_score) {
-        calls::roll_up(tx, [before], -1).await?;
-        calls::roll_up(tx, [after], 1).await?;
+        roll_up_again(tx, before, after).await?;
     }
     Ok(())
 }
 
+/// Takes a call out of its roll-ups as it was and puts it back as it is.
+async fn roll_up_again(tx: &mut Tx, before: &Call, after: &Call) -> Result<(), StoreError> {
+    calls::roll_up(tx, [before], -1).await?;
+    calls::roll_up(tx, [after], 1).await
+}
+
 /// A simulated call happens in an instant; once complete, it is given the times it would
 /// have had: it ends now, began its length before, and was answered `answered_after`
-/// seconds in. Its roll-ups stay as they are: it never moves to another UTC day (it
-/// begins no earlier than the day it ends), so which day it counts on does not change.
+/// seconds in. It never moves to another UTC day (it begins no earlier than the day it
+/// ends), so its daily sums stay; but its hour changes, so it is rolled up again, which
+/// tells every node's analytics to reload its day.
 pub async fn stamp_simulated_times(
     tx: &mut Tx,
     call_id: CallId,
@@ -433,7 +439,9 @@ pub async fn stamp_simulated_times(
         (Some(_), Some(after)) => Some(at((began + i64::from(after)).min(ended.as_second()))?),
         (answered, _) => answered,
     };
-    calls::set_times(tx, call.id, at(began)?, answered).await
+    calls::set_times(tx, call.id, at(began)?, answered).await?;
+    let Some(stamped) = calls::lock(tx, call_id).await? else { return Ok(()) };
+    roll_up_again(tx, &call, &stamped).await
 }
 
 /// Writes finished calls whole, with their roll-ups (an import, or `ringtrack seed`): no

@@ -152,6 +152,8 @@ pub enum Dimension {
     NumberId,
     CallFlowId,
     Status,
+    /// Whether the caller had never called the business before.
+    FirstTime,
     /// Local calendar day, `2026-03-23`.
     Date,
     /// The Monday that starts the local week.
@@ -164,8 +166,22 @@ pub enum Dimension {
     DayOfWeek,
 }
 
+impl Dimension {
+    /// Whether the dimension is a part of the local calendar or clock.
+    pub fn is_time(self) -> bool {
+        matches!(
+            self,
+            Dimension::Date
+                | Dimension::Week
+                | Dimension::Month
+                | Dimension::HourOfDay
+                | Dimension::DayOfWeek
+        )
+    }
+}
+
 text_enum!(
-    Dimension, "source, utm_source, utm_medium, utm_campaign, number_id, call_flow_id, status, date, week, month, hour_of_day, day_of_week",
+    Dimension, "source, utm_source, utm_medium, utm_campaign, number_id, call_flow_id, status, first_time, date, week, month, hour_of_day, day_of_week",
     Dimension::Source => "source",
     Dimension::UtmSource => "utm_source",
     Dimension::UtmMedium => "utm_medium",
@@ -173,6 +189,7 @@ text_enum!(
     Dimension::NumberId => "number_id",
     Dimension::CallFlowId => "call_flow_id",
     Dimension::Status => "status",
+    Dimension::FirstTime => "first_time",
     Dimension::Date => "date",
     Dimension::Week => "week",
     Dimension::Month => "month",

@@ -1,7 +1,9 @@
 //! Aggregates over completed calls, grouped by up to three dimensions: the one machinery
-//! behind analytics and the dashboard. Local days, weeks and hours are integer arithmetic
-//! on `created_at` plus the zone's offset in force (a CASE over its DST changes), and local
-//! months a CASE over their starts, so both databases group alike and exactly.
+//! behind analytics and the dashboard. [`aggregate`] answers from the facts kept in memory
+//! ([`crate::facts`]) and falls back to [`scan`], which groups the calls in SQL: local days,
+//! weeks and hours are integer arithmetic on `created_at` plus the zone's offset in force
+//! (a CASE over its DST changes), and local months a CASE over their starts, so both
+//! databases group alike and exactly. Both read the calendar the same way ([`Calendar`]).
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -11,7 +13,7 @@ use ringtrack_domain::calls::{CallFilter, Dimension, WEEKDAYS, day_label, months
 use crate::call_filter::{IN_PROGRESS, push_filter};
 use crate::record::Record;
 use crate::sql::Sql;
-use crate::{Connection, Result};
+use crate::{Connection, Result, Store};
 
 /// The sums a group's metrics are computed from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -44,11 +46,13 @@ pub(crate) fn read_sums(row: &dyn Record) -> sqlx::Result<Aggregates> {
     })
 }
 
-/// A grouping value: text (a source, an id, a status, a date) or a number (an hour).
+/// A grouping value: text (a source, an id, a status, a date), a number (an hour) or a
+/// yes or no (first-time caller).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Key {
     Text(String),
     Number(i64),
+    Flag(bool),
     None,
 }
 
@@ -63,7 +67,9 @@ struct Row {
     aggregates: Aggregates,
 }
 
-enum RawKey {
+/// A grouping value before it is labelled: groups sort by these, no value first.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum RawKey {
     Text(Option<String>),
     Number(Option<i64>),
 }
@@ -109,14 +115,40 @@ fn local_seconds(segments: &[(i64, i64)]) -> String {
     case
 }
 
-/// What a time dimension needs to know about the period.
-struct Calendar {
-    local: String,
-    months: Vec<(i64, String)>,
+/// What a time dimension needs to know about the period: the zone's offsets in force
+/// (`(from, offset)`, in UTC seconds) and the local months' starts.
+pub(crate) struct Calendar {
+    pub(crate) offsets: Vec<(i64, i64)>,
+    pub(crate) months: Vec<(i64, String)>,
+}
+
+impl Calendar {
+    /// The calendar of `[from, to)` in `tz`.
+    pub(crate) fn new(tz: &TimeZone, from: Timestamp, to: Timestamp) -> Calendar {
+        Calendar { offsets: offsets(tz, from, to), months: months(tz, from, to) }
+    }
+
+    pub(crate) fn none() -> Calendar {
+        Calendar { offsets: Vec::new(), months: Vec::new() }
+    }
+}
+
+/// The local day (since 1970-01-01) of local seconds; the week's Monday and the weekday
+/// (0 Monday) of a local day. [`dimension_sql`] says the same in SQL.
+pub(crate) fn local_day(local: i64) -> i64 {
+    local / 86400
+}
+
+pub(crate) fn week_of(day: i64) -> i64 {
+    day - ((day + 3) % 7)
+}
+
+pub(crate) fn weekday_of(day: i64) -> i64 {
+    (day + 3) % 7
 }
 
 fn dimension_sql(dimension: Dimension, calendar: &Calendar) -> (String, bool) {
-    let local = &calendar.local;
+    let local = local_seconds(&calendar.offsets);
     let day = format!("({local} / 86400)");
     match dimension {
         Dimension::Source => ("COALESCE(source, utm_source, 'direct')".into(), false),
@@ -126,6 +158,7 @@ fn dimension_sql(dimension: Dimension, calendar: &Calendar) -> (String, bool) {
         Dimension::NumberId => ("number_id".into(), false),
         Dimension::CallFlowId => ("call_flow_id".into(), false),
         Dimension::Status => ("status".into(), false),
+        Dimension::FirstTime => ("(CASE WHEN first_time_caller THEN 1 ELSE 0 END)".into(), true),
         Dimension::Date => (day, true),
         Dimension::Week => (format!("({day} - (({day} + 3) % 7))"), true),
         Dimension::HourOfDay => (format!("(({local} % 86400) / 3600)"), true),
@@ -142,10 +175,11 @@ fn dimension_sql(dimension: Dimension, calendar: &Calendar) -> (String, bool) {
     }
 }
 
-fn label(dimension: Dimension, raw: RawKey, calendar: &Calendar) -> Key {
+pub(crate) fn label(dimension: Dimension, raw: RawKey, calendar: &Calendar) -> Key {
     match (dimension, raw) {
         (_, RawKey::Text(Some(text))) => Key::Text(text),
         (_, RawKey::Text(None)) | (_, RawKey::Number(None)) => Key::None,
+        (Dimension::FirstTime, RawKey::Number(Some(n))) => Key::Flag(n != 0),
         (Dimension::Date | Dimension::Week, RawKey::Number(Some(day))) => Key::Text(day_label(day)),
         (Dimension::Month, RawKey::Number(Some(i))) => {
             calendar.months.get(i as usize).map_or(Key::None, |(_, label)| Key::Text(label.clone()))
@@ -158,26 +192,50 @@ fn label(dimension: Dimension, raw: RawKey, calendar: &Calendar) -> Key {
 }
 
 /// Completed calls matching `filter`, grouped by `dimensions` (none: one total row), with
-/// times in `tz`. Groups come in ascending order of their keys.
+/// times in `tz`. Groups come in ascending order of their keys (no value first).
 pub async fn aggregate(
-    mut db: impl Connection,
+    store: &Store,
     business_id: BusinessId,
     filter: &CallFilter,
     dimensions: &[Dimension],
     tz: &TimeZone,
     unique_callers: bool,
 ) -> Result<Vec<Group>> {
-    let timed = dimensions.iter().any(|d| {
-        matches!(
-            d,
-            Dimension::Date
-                | Dimension::Week
-                | Dimension::Month
-                | Dimension::HourOfDay
-                | Dimension::DayOfWeek
-        )
-    });
-    let calendar = if timed {
+    if let Some(groups) =
+        store.facts().aggregate(store, business_id, filter, dimensions, tz, unique_callers).await?
+    {
+        return Ok(groups);
+    }
+    let mut groups = scan(store, business_id, filter, dimensions, tz, unique_callers).await?;
+    groups.sort_by(|a, b| a.sort_keys.cmp(&b.sort_keys));
+    Ok(groups.into_iter().map(Group::from).collect())
+}
+
+/// A group as [`scan`] answers it: with the keys it sorts by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scanned {
+    sort_keys: Vec<RawKey>,
+    pub group: Group,
+}
+
+impl From<Scanned> for Group {
+    fn from(scanned: Scanned) -> Group {
+        scanned.group
+    }
+}
+
+/// [`aggregate`] by grouping the calls in SQL: what the facts in memory must agree with,
+/// and the answer when they cannot say (a filter on the caller's digits or on the time of
+/// a change, or more calls than memory is kept for). Groups in the database's order.
+pub async fn scan(
+    mut db: impl Connection,
+    business_id: BusinessId,
+    filter: &CallFilter,
+    dimensions: &[Dimension],
+    tz: &TimeZone,
+    unique_callers: bool,
+) -> Result<Vec<Scanned>> {
+    let calendar = if dimensions.iter().any(|d| d.is_time()) {
         let from = match filter.range.from {
             Some(from) => from,
             None => {
@@ -190,9 +248,9 @@ pub async fn aggregate(
             }
         };
         let to = filter.range.to.unwrap_or_else(|| db.now() + jiff::SignedDuration::from_hours(24));
-        Calendar { local: local_seconds(&offsets(tz, from, to)), months: months(tz, from, to) }
+        Calendar::new(tz, from, to)
     } else {
-        Calendar { local: String::new(), months: Vec::new() }
+        Calendar::none()
     };
     let dims: Vec<(String, bool)> = dimensions.iter().map(|d| dimension_sql(*d, &calendar)).collect();
 
@@ -224,9 +282,17 @@ pub async fn aggregate(
     let rows = db.conn().fetch_all_with(sql, |row| read_row(row, &numeric, unique_callers)).await?;
     Ok(rows
         .into_iter()
-        .map(|row| Group {
-            keys: row.keys.into_iter().zip(dimensions).map(|(raw, d)| label(*d, raw, &calendar)).collect(),
-            aggregates: row.aggregates,
+        .map(|row| Scanned {
+            group: Group {
+                keys: row
+                    .keys
+                    .iter()
+                    .zip(dimensions)
+                    .map(|(raw, d)| label(*d, raw.clone(), &calendar))
+                    .collect(),
+                aggregates: row.aggregates,
+            },
+            sort_keys: row.keys,
         })
         .collect())
 }

@@ -17,6 +17,7 @@ pub mod call_flows;
 pub mod calls;
 mod clock;
 mod conn;
+mod facts;
 pub mod forms;
 pub mod idempotency;
 pub mod jobs;
@@ -81,6 +82,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     pools: Pools,
     clock: Clock,
+    /// What analytics groups, kept in memory by this node (shared by the store's clones).
+    facts: std::sync::Arc<facts::FactCache>,
 }
 
 #[derive(Clone, Debug)]
@@ -114,7 +117,11 @@ impl Store {
                 .connect_with(options)
                 .await
                 .map_err(|e| StoreError::Unavailable(describe_connect_error(&e)))?;
-            return Ok(Store { pools: Pools::Postgres(pool), clock: Clock::system() });
+            return Ok(Store {
+                pools: Pools::Postgres(pool),
+                clock: Clock::system(),
+                facts: Default::default(),
+            });
         }
         if !url.starts_with("sqlite:") {
             return Err(StoreError::Unavailable(
@@ -144,12 +151,20 @@ impl Store {
         let writer = open(1, options.clone().pragma("cache_size", "-32768")).await?;
         let reader = sqlite_read::Readers::open(options.get_filename(), 4, 8192)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(Store { pools: Pools::Sqlite { reader, writer }, clock: Clock::system() })
+        Ok(Store {
+            pools: Pools::Sqlite { reader, writer },
+            clock: Clock::system(),
+            facts: Default::default(),
+        })
     }
 
     /// The same store, telling the time by `clock` (tests move it by hand).
     pub fn with_clock(self, clock: Clock) -> Store {
         Store { clock, ..self }
+    }
+
+    pub(crate) fn facts(&self) -> &facts::FactCache {
+        &self.facts
     }
 
     pub fn clock(&self) -> &Clock {

@@ -74,6 +74,8 @@ pub(crate) async fn apply(tx: &mut Tx, calls: &[Facts], sign: i64) -> Result<()>
     add_sums(tx, "call_rollups", &daily).await?;
     let all_time: Vec<_> = totals.into_iter().map(|((b, s, q), sum)| ((b, None, s, q), sum)).collect();
     add_sums(tx, "call_totals", &all_time).await?;
+    let days: BTreeSet<(&str, i64)> = calls.iter().map(|c| (c.business_id.as_str(), c.day)).collect();
+    raise_versions(tx, &days.into_iter().collect::<Vec<_>>()).await?;
     if sign > 0 {
         let mut days: BTreeMap<&str, BTreeMap<i64, BTreeSet<&str>>> = BTreeMap::new();
         for c in calls {
@@ -117,6 +119,20 @@ async fn add_sums(tx: &mut Tx, table: &str, sums: &[Sums<'_>]) -> Result<()> {
               calls = {table}.calls + excluded.calls, seconds = {table}.seconds + excluded.seconds,
               ai_sum = {table}.ai_sum + excluded.ai_sum, ai_count = {table}.ai_count + excluded.ai_count"
         ));
+        tx.conn().execute(upsert).await?;
+    }
+    Ok(())
+}
+
+/// Raises the versions of days whose calls changed (`crate::facts` reloads them).
+async fn raise_versions(tx: &mut Tx, days: &[(&str, i64)]) -> Result<()> {
+    for chunk in days.chunks(1000) {
+        let mut upsert = Sql::new("INSERT INTO call_day_versions (business_id, day, version) VALUES ");
+        for (i, (business, day)) in chunk.iter().enumerate() {
+            upsert.push(if i == 0 { "(" } else { ", (" });
+            upsert.push_bind(*business).push(", ").push_bind(*day).push(", 1)");
+        }
+        upsert.push(" ON CONFLICT (business_id, day) DO UPDATE SET version = call_day_versions.version + 1");
         tx.conn().execute(upsert).await?;
     }
     Ok(())
@@ -420,10 +436,10 @@ pub async fn totals(
     for edge in &split.edges {
         let filter = CallFilter { range: *edge, ..CallFilter::default() };
         let part =
-            crate::analytics::aggregate(&mut db, business_id, &filter, &[], &jiff::tz::TimeZone::UTC, false)
+            crate::analytics::scan(&mut db, business_id, &filter, &[], &jiff::tz::TimeZone::UTC, false)
                 .await?;
         if let Some(part) = part.into_iter().next() {
-            let a = part.aggregates;
+            let a = part.group.aggregates;
             total.count += a.count;
             total.answered += a.answered;
             total.missed += a.missed;

@@ -1,0 +1,562 @@
+//! The facts of completed calls, kept in memory by UTC day, that analytics groups.
+//!
+//! Roll-ups in the database do not shrink calls whose fields vary independently: a year of
+//! calls over 200 numbers and two dozen campaigns has nearly as many (hour, number,
+//! campaign, status, …) tuples as calls. So each node keeps every completed call as 20
+//! bytes (its attribution interned once per business) and groups them in Rust: a month of
+//! calls in about a millisecond, any zone, any three fields.
+//!
+//! Exact across nodes: every change to what a day's calls sum bumps the day's version in
+//! `call_day_versions`, in the same transaction (`rollups::apply`). A request reads the
+//! versions of its period's days first and reloads from `calls` any day whose version it
+//! does not hold, so it sees every change committed before it began. A day's version is
+//! read before its calls: a change committed between the two is reloaded once more, never
+//! missed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use ringtrack_domain::BusinessId;
+use ringtrack_domain::calls::{CallFilter, CallStatus, Dimension};
+use rustc_hash::FxHashMap;
+
+use crate::analytics::{Aggregates, Calendar, Group, RawKey, label, local_day, week_of, weekday_of};
+use crate::call_filter::IN_PROGRESS;
+use crate::record::Record;
+use crate::sql::Sql;
+use crate::{Connection, Result, Store, StoreError};
+
+const DAY: i64 = 86_400;
+
+/// How many bytes of facts a node keeps, for every business together (about 3 million
+/// calls); the businesses used longest ago leave first. A business whose period needs more
+/// is answered by scanning its calls.
+const CAPACITY_BYTES: usize = 64 << 20;
+
+/// Days reloaded by one statement: bounds the rows a load holds at once.
+const DAYS_PER_LOAD: i64 = 31;
+
+const UNSCORED: u8 = u8::MAX;
+
+/// One completed call, as analytics groups it.
+#[derive(Clone, Copy, Debug)]
+struct Fact {
+    /// Seconds since the start of its UTC day.
+    second: u32,
+    duration: u32,
+    /// The business's number for the caller (`business_callers.seq`).
+    caller: u32,
+    /// Index into the business's attributions.
+    attribution: u32,
+    /// The lead score (0-100), or [`UNSCORED`].
+    ai_score: u8,
+    status: CallStatus,
+    qualified: bool,
+    first_time: bool,
+}
+
+/// Where a call came from: the fields many calls share, kept once.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct Attribution {
+    number_id: Option<Arc<str>>,
+    call_flow_id: Option<Arc<str>>,
+    /// The number's static source.
+    source: Option<Arc<str>>,
+    utm_source: Option<Arc<str>>,
+    utm_medium: Option<Arc<str>>,
+    utm_campaign: Option<Arc<str>>,
+}
+
+impl Attribution {
+    fn text(&self, dimension: Dimension) -> Option<&str> {
+        match dimension {
+            Dimension::Source => {
+                Some(self.source.as_deref().or(self.utm_source.as_deref()).unwrap_or("direct"))
+            }
+            Dimension::UtmSource => self.utm_source.as_deref(),
+            Dimension::UtmMedium => self.utm_medium.as_deref(),
+            Dimension::UtmCampaign => self.utm_campaign.as_deref(),
+            Dimension::NumberId => self.number_id.as_deref(),
+            Dimension::CallFlowId => self.call_flow_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn passes(&self, filter: &CallFilter) -> bool {
+        let is = |field: &Option<Arc<str>>, wanted: Option<String>| {
+            wanted.is_none_or(|wanted| field.as_deref() == Some(wanted.as_str()))
+        };
+        is(&self.number_id, filter.number_id.map(|id| id.to_string()))
+            && is(&self.call_flow_id, filter.call_flow_id.map(|id| id.to_string()))
+            && is(&self.utm_source, filter.utm_source.clone())
+    }
+}
+
+/// A business's attributions, each once: append-only, so an index stays valid.
+#[derive(Clone, Debug, Default)]
+struct Attributions {
+    list: Vec<Attribution>,
+    index: HashMap<Attribution, u32>,
+}
+
+impl Attributions {
+    fn intern(&mut self, attribution: Attribution) -> Result<u32> {
+        if let Some(i) = self.index.get(&attribution) {
+            return Ok(*i);
+        }
+        let i = u32::try_from(self.list.len())
+            .map_err(|_| StoreError::Corrupt("too many attributions".into()))?;
+        self.list.push(attribution.clone());
+        self.index.insert(attribution, i);
+        Ok(i)
+    }
+
+    fn bytes(&self) -> usize {
+        self.list.len() * 2 * (std::mem::size_of::<Attribution>() + 64)
+    }
+}
+
+/// A UTC day's facts, in time order, as of a version of the day.
+#[derive(Debug)]
+struct Day {
+    version: i64,
+    facts: Vec<Fact>,
+}
+
+#[derive(Debug, Default)]
+struct BusinessFacts {
+    days: BTreeMap<i64, Arc<Day>>,
+    attributions: Arc<Attributions>,
+    last_used: u64,
+}
+
+impl BusinessFacts {
+    fn bytes(&self) -> usize {
+        let facts: usize = self.days.values().map(|d| d.facts.len()).sum();
+        facts * std::mem::size_of::<Fact>() + self.days.len() * 64 + self.attributions.bytes()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Businesses {
+    held: HashMap<BusinessId, BusinessFacts>,
+    uses: u64,
+}
+
+/// The facts this node holds, and one lock per business under which its days load, so
+/// that many requests that find a day stale load it once.
+#[derive(Debug, Default)]
+pub struct FactCache {
+    businesses: Mutex<Businesses>,
+    loading: Mutex<HashMap<BusinessId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// What a request groups: the days of its period and the attributions they point into.
+struct Snapshot {
+    days: Vec<(i64, Arc<Day>)>,
+    attributions: Arc<Attributions>,
+}
+
+impl FactCache {
+    fn businesses(&self) -> std::sync::MutexGuard<'_, Businesses> {
+        self.businesses.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// [`crate::analytics::aggregate`] from the facts; `None` when they cannot say.
+    pub(crate) async fn aggregate(
+        &self,
+        store: &Store,
+        business_id: BusinessId,
+        filter: &CallFilter,
+        dimensions: &[Dimension],
+        tz: &TimeZone,
+        unique_callers: bool,
+    ) -> Result<Option<Vec<Group>>> {
+        if filter.caller_digits.is_some() || filter.updated_since.is_some() {
+            return Ok(None);
+        }
+        let Some(snapshot) = self.snapshot(store, business_id, filter).await? else { return Ok(None) };
+        Ok(Some(group(&snapshot, filter, dimensions, tz, unique_callers, store.now())))
+    }
+
+    /// The current facts of the period's days, loading the days this node does not hold
+    /// at their current version.
+    async fn snapshot(
+        &self,
+        store: &Store,
+        business_id: BusinessId,
+        filter: &CallFilter,
+    ) -> Result<Option<Snapshot>> {
+        let first = filter.range.from.map(|t| t.as_second().div_euclid(DAY));
+        let end = filter.range.to.map(|t| (t.as_second() - 1).div_euclid(DAY) + 1);
+        let versions = day_versions(store, business_id, first, end).await?;
+        if let Some(snapshot) = self.current(business_id, &versions) {
+            return Ok(Some(snapshot));
+        }
+        let lock = {
+            let mut loading = self.loading.lock().unwrap_or_else(PoisonError::into_inner);
+            loading.entry(business_id).or_default().clone()
+        };
+        let _loading = lock.lock().await;
+        // Another request may have loaded them while this one waited.
+        if let Some(snapshot) = self.current(business_id, &versions) {
+            return Ok(Some(snapshot));
+        }
+        let stale: Vec<(i64, i64)> = {
+            let businesses = self.businesses();
+            let held = businesses.held.get(&business_id);
+            versions
+                .iter()
+                .filter(|(day, version)| {
+                    held.and_then(|b| b.days.get(day)).is_none_or(|d| d.version < *version)
+                })
+                .copied()
+                .collect()
+        };
+        let mut attributions = {
+            let businesses = self.businesses();
+            businesses.held.get(&business_id).map(|b| (*b.attributions).clone()).unwrap_or_default()
+        };
+        let mut loaded = Vec::with_capacity(stale.len());
+        for run in runs(&stale) {
+            let mut days = load(store, business_id, run, &mut attributions).await?;
+            loaded.extend(run.iter().map(|(day, version)| {
+                (*day, Arc::new(Day { version: *version, facts: days.remove(day).unwrap_or_default() }))
+            }));
+        }
+        let mut businesses = self.businesses();
+        let held = businesses.held.entry(business_id).or_default();
+        held.attributions = Arc::new(attributions);
+        for (day, facts) in loaded {
+            held.days.insert(day, facts);
+        }
+        let fits = held.bytes() <= CAPACITY_BYTES;
+        evict(&mut businesses, business_id);
+        if !fits {
+            businesses.held.remove(&business_id);
+            return Ok(None);
+        }
+        drop(businesses);
+        Ok(self.current(business_id, &versions))
+    }
+
+    /// The period's days, when every one is held at its current version.
+    fn current(&self, business_id: BusinessId, versions: &[(i64, i64)]) -> Option<Snapshot> {
+        let mut businesses = self.businesses();
+        businesses.uses += 1;
+        let uses = businesses.uses;
+        let held = businesses.held.get_mut(&business_id)?;
+        let mut days = Vec::with_capacity(versions.len());
+        for (day, version) in versions {
+            let facts = held.days.get(day).filter(|d| d.version >= *version)?;
+            days.push((*day, facts.clone()));
+        }
+        held.last_used = uses;
+        Some(Snapshot { days, attributions: held.attributions.clone() })
+    }
+}
+
+/// Drops the businesses used longest ago until the facts fit, keeping `keep`'s.
+fn evict(businesses: &mut Businesses, keep: BusinessId) {
+    let mut total: usize = businesses.held.values().map(BusinessFacts::bytes).sum();
+    while total > CAPACITY_BYTES {
+        let oldest = businesses
+            .held
+            .iter()
+            .filter(|(id, _)| **id != keep)
+            .min_by_key(|(_, b)| b.last_used)
+            .map(|(id, b)| (*id, b.bytes()));
+        let Some((id, bytes)) = oldest else { return };
+        businesses.held.remove(&id);
+        total -= bytes;
+    }
+}
+
+/// Consecutive days, at most [`DAYS_PER_LOAD`] together.
+fn runs(days: &[(i64, i64)]) -> Vec<&[(i64, i64)]> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for i in 1..=days.len() {
+        let ends =
+            i == days.len() || days[i].0 != days[i - 1].0 + 1 || days[i].0 - days[start].0 >= DAYS_PER_LOAD;
+        if ends {
+            runs.push(&days[start..i]);
+            start = i;
+        }
+    }
+    runs
+}
+
+/// The version of every day with completed calls in `[first, end)`, in order.
+async fn day_versions(
+    mut store: &Store,
+    business_id: BusinessId,
+    first: Option<i64>,
+    end: Option<i64>,
+) -> Result<Vec<(i64, i64)>> {
+    let mut sql =
+        Sql::new("SELECT day, version FROM call_day_versions WHERE business_id = $1").bind(business_id);
+    if let Some(first) = first {
+        sql.push(" AND day >= ").push_bind(first);
+    }
+    if let Some(end) = end {
+        sql.push(" AND day < ").push_bind(end);
+    }
+    sql.push(" ORDER BY day");
+    Ok(store.conn().fetch_all_with(sql, |row| Ok((row.int("day")?, row.int("version")?))).await?)
+}
+
+/// The facts of consecutive days, from the calls.
+async fn load(
+    mut store: &Store,
+    business_id: BusinessId,
+    days: &[(i64, i64)],
+    attributions: &mut Attributions,
+) -> Result<HashMap<i64, Vec<Fact>>> {
+    let (Some((first, _)), Some((last, _))) = (days.first(), days.last()) else { return Ok(HashMap::new()) };
+    let sql = Sql::new(format!(
+        "SELECT c.created_at, c.duration_seconds, c.status, c.qualified, c.first_time_caller, c.ai_score,
+                c.number_id, c.call_flow_id, c.source, c.utm_source, c.utm_medium, c.utm_campaign,
+                COALESCE(k.seq, 0) AS seq
+         FROM calls c LEFT JOIN business_callers k
+           ON k.business_id = c.business_id AND k.caller_number = c.caller_number
+         WHERE c.business_id = $1 AND c.created_at >= $2 AND c.created_at < $3 AND c.status <> '{IN_PROGRESS}'
+         ORDER BY c.created_at"
+    ))
+    .bind(business_id)
+    .bind(first * DAY)
+    .bind((last + 1) * DAY);
+    let rows = store.conn().fetch_all_with(sql, read_row).await?;
+    let mut shared: HashMap<String, Arc<str>> = HashMap::new();
+    let mut share =
+        |text: Option<String>| text.map(|t| shared.entry(t.clone()).or_insert_with(|| Arc::from(t)).clone());
+    let mut by_day: HashMap<i64, Vec<Fact>> = HashMap::new();
+    for mut row in rows {
+        let attribution = attributions.intern(Attribution {
+            number_id: share(row.texts[0].take()),
+            call_flow_id: share(row.texts[1].take()),
+            source: share(row.texts[2].take()),
+            utm_source: share(row.texts[3].take()),
+            utm_medium: share(row.texts[4].take()),
+            utm_campaign: share(row.texts[5].take()),
+        })?;
+        let clamp = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+        by_day.entry(row.created_at.div_euclid(DAY)).or_default().push(Fact {
+            second: clamp(row.created_at.rem_euclid(DAY)),
+            duration: clamp(row.duration),
+            caller: clamp(row.caller),
+            attribution,
+            ai_score: row.ai_score.map_or(UNSCORED, |s| s.clamp(0, i64::from(UNSCORED) - 1) as u8),
+            status: row.status,
+            qualified: row.qualified,
+            first_time: row.first_time,
+        });
+    }
+    Ok(by_day)
+}
+
+struct LoadedRow {
+    created_at: i64,
+    duration: i64,
+    status: CallStatus,
+    qualified: bool,
+    first_time: bool,
+    ai_score: Option<i64>,
+    texts: [Option<String>; 6],
+    caller: i64,
+}
+
+fn read_row(row: &dyn Record) -> sqlx::Result<LoadedRow> {
+    Ok(LoadedRow {
+        created_at: row.int("created_at")?,
+        duration: row.opt_int("duration_seconds")?.unwrap_or(0),
+        status: row.parsed("status")?,
+        qualified: row.boolean("qualified")?,
+        first_time: row.boolean("first_time_caller")?,
+        ai_score: row.opt_int("ai_score")?,
+        texts: [
+            row.opt_text("number_id")?,
+            row.opt_text("call_flow_id")?,
+            row.opt_text("source")?,
+            row.opt_text("utm_source")?,
+            row.opt_text("utm_medium")?,
+            row.opt_text("utm_campaign")?,
+        ],
+        caller: row.int("seq")?,
+    })
+}
+
+/// The running sums of one group.
+#[derive(Default)]
+struct Sums {
+    keys: [i64; 3],
+    aggregates: Aggregates,
+    callers: Vec<u32>,
+}
+
+/// Groups the snapshot's facts that match `filter` (the period, status, verdict, duration,
+/// number, flow and utm_source) by `dimensions`, as `scan` would.
+fn group(
+    snapshot: &Snapshot,
+    filter: &CallFilter,
+    dimensions: &[Dimension],
+    tz: &TimeZone,
+    unique_callers: bool,
+    now: Timestamp,
+) -> Vec<Group> {
+    let from = filter.range.from.map_or(i64::MIN, Timestamp::as_second);
+    let to = filter.range.to.map_or(i64::MAX, Timestamp::as_second);
+    let calendar = if dimensions.iter().any(|d| d.is_time()) {
+        let first = snapshot.days.first().map_or(0, |(day, _)| day * DAY);
+        let start = filter
+            .range
+            .from
+            .unwrap_or_else(|| Timestamp::from_second(first).unwrap_or(Timestamp::UNIX_EPOCH));
+        let end = filter.range.to.unwrap_or_else(|| now + jiff::SignedDuration::from_hours(24));
+        let last = snapshot.days.last().map_or(0, |(day, _)| (day + 1) * DAY);
+        let end = end.max(Timestamp::from_second(last).unwrap_or(end));
+        Calendar::new(tz, start, end)
+    } else {
+        Calendar::none()
+    };
+    // Each attribution's text keys, numbered per request; `None` where the filter drops it.
+    let mut texts: Vec<Option<String>> = Vec::new();
+    let mut numbered: HashMap<Option<&str>, i64> = HashMap::new();
+    let attribution_keys: Vec<Option<[i64; 3]>> = snapshot
+        .attributions
+        .list
+        .iter()
+        .map(|a| {
+            a.passes(filter).then(|| {
+                let mut keys = [0; 3];
+                for (key, dimension) in keys.iter_mut().zip(dimensions) {
+                    if matches!(
+                        dimension,
+                        Dimension::Source
+                            | Dimension::UtmSource
+                            | Dimension::UtmMedium
+                            | Dimension::UtmCampaign
+                            | Dimension::NumberId
+                            | Dimension::CallFlowId
+                    ) {
+                        let text = a.text(*dimension);
+                        *key = *numbered.entry(text).or_insert_with(|| {
+                            texts.push(text.map(str::to_owned));
+                            texts.len() as i64 - 1
+                        });
+                    }
+                }
+                keys
+            })
+        })
+        .collect();
+    let months: Vec<i64> = calendar.months.iter().skip(1).map(|(start, _)| *start).collect();
+    let mut offset_at = 0;
+    let mut groups: FxHashMap<[i64; 3], Sums> = FxHashMap::default();
+    for (day, facts) in &snapshot.days {
+        let base = day * DAY;
+        for fact in &facts.facts {
+            let at = base + i64::from(fact.second);
+            if at < from || at >= to {
+                continue;
+            }
+            let Some(Some(mut keys)) = attribution_keys.get(fact.attribution as usize).copied() else {
+                continue;
+            };
+            if filter.status.is_some_and(|s| s != fact.status)
+                || filter.qualified.is_some_and(|q| q != fact.qualified)
+                || filter.min_duration.is_some_and(|min| i64::from(fact.duration) < min)
+                || filter.max_duration.is_some_and(|max| i64::from(fact.duration) > max)
+            {
+                continue;
+            }
+            while calendar.offsets.get(offset_at + 1).is_some_and(|(start, _)| *start <= at) {
+                offset_at += 1;
+            }
+            let local = at + calendar.offsets.get(offset_at).map_or(0, |(_, offset)| *offset);
+            for (key, dimension) in keys.iter_mut().zip(dimensions) {
+                let day = local_day(local);
+                match dimension {
+                    Dimension::Status => *key = fact.status as i64,
+                    Dimension::FirstTime => *key = i64::from(fact.first_time),
+                    Dimension::Date => *key = day,
+                    Dimension::Week => *key = week_of(day),
+                    Dimension::Month => *key = months.partition_point(|start| *start <= at) as i64,
+                    Dimension::HourOfDay => *key = (local % DAY) / 3600,
+                    Dimension::DayOfWeek => *key = weekday_of(day),
+                    _ => {}
+                }
+            }
+            let sums = groups.entry(keys).or_insert_with(|| Sums { keys, ..Sums::default() });
+            let a = &mut sums.aggregates;
+            a.count += 1;
+            a.answered += i64::from(fact.status == CallStatus::Answered);
+            a.missed += i64::from(fact.status == CallStatus::Missed);
+            a.voicemail += i64::from(fact.status == CallStatus::Voicemail);
+            a.qualified += i64::from(fact.qualified);
+            a.total_seconds += i64::from(fact.duration);
+            if fact.ai_score != UNSCORED {
+                a.ai_score_sum += i64::from(fact.ai_score);
+                a.ai_scored += 1;
+            }
+            if unique_callers {
+                sums.callers.push(fact.caller);
+            }
+        }
+    }
+    if dimensions.is_empty() && groups.is_empty() {
+        groups.insert([0; 3], Sums::default());
+    }
+    let statuses = [CallStatus::Answered, CallStatus::Missed, CallStatus::Voicemail, CallStatus::InProgress];
+    let mut rows: Vec<(Vec<RawKey>, Aggregates)> = groups
+        .into_values()
+        .map(|mut sums| {
+            if unique_callers {
+                sums.callers.sort_unstable();
+                sums.callers.dedup();
+                sums.aggregates.unique_callers = Some(sums.callers.len() as i64);
+            }
+            let raw = sums
+                .keys
+                .iter()
+                .zip(dimensions)
+                .map(|(key, dimension)| match dimension {
+                    Dimension::Status => RawKey::Text(
+                        statuses.iter().find(|s| **s as i64 == *key).map(|s| s.as_str().to_owned()),
+                    ),
+                    d if d.is_time() || *d == Dimension::FirstTime => RawKey::Number(Some(*key)),
+                    _ => RawKey::Text(texts.get(*key as usize).cloned().flatten()),
+                })
+                .collect();
+            (raw, sums.aggregates)
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows.into_iter()
+        .map(|(raw, aggregates)| Group {
+            keys: raw.into_iter().zip(dimensions).map(|(raw, d)| label(*d, raw, &calendar)).collect(),
+            aggregates,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fact_is_twenty_bytes() {
+        assert_eq!(std::mem::size_of::<Fact>(), 20);
+    }
+
+    #[test]
+    fn days_load_in_runs_of_consecutive_days() {
+        let days = [(1, 1), (2, 1), (3, 4), (7, 1), (8, 2)];
+        let found: Vec<Vec<i64>> = runs(&days).iter().map(|r| r.iter().map(|d| d.0).collect()).collect();
+        assert_eq!(found, [vec![1, 2, 3], vec![7, 8]]);
+        let long: Vec<(i64, i64)> = (0..70).map(|d| (d, 1)).collect();
+        assert_eq!(runs(&long).iter().map(|r| r.len()).collect::<Vec<_>>(), [31, 31, 8]);
+    }
+}
