@@ -58,7 +58,7 @@ run_backend() {
   say "$backend: seeding $calls calls"
   local seed_start seed_end
   seed_start=$(date +%s.%N)
-  seeded=$("$bin" --data-dir "$dir" --database-url "$url" seed --calls "$calls" --numbers 20 --days 365)
+  seeded=$("$bin" --data-dir "$dir" --database-url "$url" seed --calls "$calls" --numbers 200 --days 365)
   seed_end=$(date +%s.%N)
   key=$(sed -E 's/.*"api_key":"([^"]+)".*/\1/' <<<"$seeded")
   local port=$((20000 + RANDOM % 20000))
@@ -66,9 +66,26 @@ run_backend() {
   local server=$!
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
   local base="http://127.0.0.1:$port"
+  # The seeded business's zone, changed in the database between measurements (the server
+  # reads it each request): the same calls, grouped in another zone.
+  set_zone() {
+    if [ "$backend" = postgres ]; then
+      psql "$url" -qc "UPDATE businesses SET timezone = '$1'"
+    else
+      python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('UPDATE businesses SET timezone = ?', (sys.argv[2],)); c.commit()" "$dir/ringtrack.db" "$1"
+    fi
+  }
+  local analytics_30 analytics_all analytics_hours
   local to from
   to=$(date -u +%Y-%m-%d)
   from=$(date -u -d '30 days ago' +%Y-%m-%d)
+  analytics_30="/api/v1/analytics/calls?group_by=source,date&metrics=count,answered,qualified_pct&date_from=$from&date_to=$to"
+  analytics_all="/api/v1/analytics/calls?group_by=number_id,month,status&metrics=count,avg_duration,avg_ai_score"
+  analytics_hours="/api/v1/analytics/calls?group_by=utm_campaign,hour_of_day,day_of_week&metrics=count,qualified"
+  # The first analytics request of a node loads the business's calls into memory.
+  local cold
+  cold=$(curl -fs -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $key" "$base/api/v1/analytics/calls?group_by=status" |
+    awk '{printf "%.2f", $1}')
   local call_id
   call_id=$(curl -fs -H "Authorization: Bearer $key" "$base/api/v1/calls?per_page=1" | sed -E 's/.*"calls":\[\{"id":"([^"]+)".*/\1/')
 
@@ -81,12 +98,16 @@ run_backend() {
     echo
     echo "| endpoint | ms |"
     echo "| --- | ---: |"
-    for path in "/api/v1/calls?per_page=25" "/api/v1/dashboard/stats?date_from=$from&date_to=$to" "/api/v1/dashboard/stats" \
-      "/api/v1/analytics/calls?group_by=source,date&metrics=count,answered,qualified_pct"; do
+    for zone_path in "America/Chicago|/api/v1/calls?per_page=25" "America/Chicago|/api/v1/dashboard/stats?date_from=$from&date_to=$to" \
+      "America/Chicago|/api/v1/dashboard/stats" "America/Chicago|$analytics_30" "America/Chicago|$analytics_all" \
+      "America/Chicago|$analytics_hours" "Asia/Kolkata|$analytics_30" "Asia/Kolkata|$analytics_all" "Asia/Kathmandu|$analytics_hours"; do
+      local zone=${zone_path%%|*} path=${zone_path#*|}
+      set_zone "$zone"
       ms=$(for _ in 1 2 3 4 5; do curl -fs -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $key" "$base$path"; done |
         sort -n | sed -n 3p | awk '{printf "%.1f", $1 * 1000}')
-      echo "| GET $path | $ms |"
+      echo "| GET $path ($zone) | $ms |"
     done
+    set_zone America/Chicago
   })
   local report=bench/results-$backend.md
   {
@@ -97,20 +118,28 @@ run_backend() {
     echo "| --- | ---: | ---: | ---: | ---: | ---: |"
   } >"$report"
   local ceiling=""
-  while IFS='|' read -r name path; do
+  while IFS='|' read -r name zone path; do
+    set_zone "$zone"
     read -r rps p50 p99 failed < <(measure "$base$path")
     [ -n "$ceiling" ] || ceiling=$rps
     printf '| %s | %.0f | %.1f%% | %s | %s | %s |\n' "$name" "$rps" "$(echo "$rps * 100 / $ceiling" | bc -l)" "$p50" "$p99" "$failed" >>"$report"
   done <<EOF
-GET /healthz (the ceiling)|/healthz
-GET /api/v1/calls?per_page=25|/api/v1/calls?per_page=25
-GET /api/v1/calls (answered, 30 days)|/api/v1/calls?per_page=25&status=answered&date_from=$from&date_to=$to
-GET /api/v1/calls/{id}|/api/v1/calls/$call_id
-GET /api/v1/dashboard/stats (30 days)|/api/v1/dashboard/stats?date_from=$from&date_to=$to
-GET /api/v1/dashboard/stats (all time)|/api/v1/dashboard/stats
-GET /api/v1/analytics/calls (source, date)|/api/v1/analytics/calls?group_by=source,date&metrics=count,answered,qualified_pct
+GET /healthz (the ceiling)|America/Chicago|/healthz
+GET /api/v1/calls?per_page=25|America/Chicago|/api/v1/calls?per_page=25
+GET /api/v1/calls (answered, 30 days)|America/Chicago|/api/v1/calls?per_page=25&status=answered&date_from=$from&date_to=$to
+GET /api/v1/calls/{id}|America/Chicago|/api/v1/calls/$call_id
+GET /api/v1/dashboard/stats (30 days)|America/Chicago|/api/v1/dashboard/stats?date_from=$from&date_to=$to
+GET /api/v1/dashboard/stats (all time)|America/Chicago|/api/v1/dashboard/stats
+analytics: source, date (30 days)|America/Chicago|$analytics_30
+analytics: number, month, status (all time)|America/Chicago|$analytics_all
+analytics: campaign, hour, weekday (all time)|America/Chicago|$analytics_hours
+analytics: source, date (30 days), Asia/Kolkata|Asia/Kolkata|$analytics_30
+analytics: number, month, status (all time), Asia/Kolkata|Asia/Kolkata|$analytics_all
+analytics: campaign, hour, weekday (all time), Asia/Kathmandu|Asia/Kathmandu|$analytics_hours
 EOF
+  set_zone America/Chicago
   echo "$alone" >>"$report"
+  printf '\nThe first analytics request of the node (loads every call into memory): %s s.\n' "$cold" >>"$report"
   say "$backend: full export"
   local export_start export_end rows
   export_start=$(date +%s.%N)

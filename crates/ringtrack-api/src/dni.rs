@@ -195,11 +195,9 @@ pub async fn session(
                 ),
                 client_key: Some(client_key(&state, &peer)),
             };
-            let mut tx = state.store.begin().await?;
-            let lease = pools::lease(&mut tx, pool, &visit, state.dni_limits.guards, state.store.now())
+            let lease = pools::lease(&state.store, pool, &visit, state.dni_limits.guards)
                 .await?
                 .ok_or(ApiError::NotFound("Number pool"))?;
-            tx.commit().await?;
             Ok(lease_body(lease))
         }
         .await,
@@ -216,12 +214,10 @@ pub async fn heartbeat(
         async {
             state.dni_limits.check(&peer, None)?;
             let id: Uuid = id.parse().map_err(|_| ApiError::NotFound("Session"))?;
-            let mut tx = state.store.begin().await?;
             let client = Some(client_key(&state, &peer));
-            let lease = pools::heartbeat(&mut tx, id, client, state.dni_limits.guards, state.store.now())
+            let lease = pools::heartbeat(&state.store, id, client, state.dni_limits.guards)
                 .await?
                 .ok_or(ApiError::NotFound("Session"))?;
-            tx.commit().await?;
             Ok(lease_body(lease))
         }
         .await,

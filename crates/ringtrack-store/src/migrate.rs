@@ -57,6 +57,7 @@ pub const MIGRATIONS: &[Migration] = &[
     shared!(12, "bounded durations", "0012_bounded_durations.sql"),
     shared!(13, "dni guards", "0013_dni_guards.sql"),
     shared!(14, "call day versions", "0014_call_day_versions.sql"),
+    shared!(15, "single-statement leases", "0015_single_statement_leases.sql"),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.

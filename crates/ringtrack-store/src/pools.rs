@@ -1,8 +1,8 @@
 //! Number pools for dynamic number insertion, and the leasing of their numbers to website
 //! visits. Each pool number has one `pool_numbers` row naming the session that holds it,
-//! so no number is ever held by two sessions; a lease is taken with the pool's row locked
-//! (`FOR UPDATE` on PostgreSQL, the single writer on SQLite), so concurrent visits, on one
-//! node or several, are handed numbers one at a time.
+//! so no number is ever held by two sessions; a lease chooses and takes its row in one
+//! statement (skipping rows being taken by others on PostgreSQL; SQLite has one writer),
+//! so concurrent visits, on one node or several, never share a number.
 
 use jiff::Timestamp;
 use ringtrack_domain::dni::{Attribution, VisitorFilter};
@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::paging::{Keyed, Page, fetch_page};
 use crate::record::{FromRecord, Record};
 use crate::sql::Sql;
-use crate::{Backend, Connection, Result, Tx};
+use crate::{Backend, Connection, Result, Store, Tx};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pool {
@@ -70,7 +70,8 @@ fn columns(backend: Backend) -> String {
     };
     format!(
         "p.id, p.business_id, p.name, p.call_flow_id, p.target_number, p.session_timeout_seconds, p.visitor_filter,
-         p.overflow_count, p.created_at, p.updated_at,
+         (SELECT CAST(COALESCE(SUM(o.count), 0) AS BIGINT) FROM pool_overflows o WHERE o.pool_id = p.id) AS overflow_count,
+         p.created_at, p.updated_at,
          (SELECT {aggregate} FROM pool_numbers pn WHERE pn.pool_id = p.id) AS number_ids"
     )
 }
@@ -198,7 +199,7 @@ pub async fn create(
     let now = tx.now();
     let insert = Sql::new(
         "INSERT INTO number_pools (id, business_id, name, call_flow_id, target_number, session_timeout_seconds,
-            visitor_filter, overflow_count, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8)",
+            visitor_filter, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
     )
     .bind(id)
     .bind(business_id)
@@ -314,11 +315,12 @@ pub struct Lease {
 /// when the pool has no free number (the script beats every 30 s while the page is open).
 pub const IDLE_SECONDS: i64 = 90;
 
+/// The pool as a lease reads it, with how many of its numbers `client_key` holds.
 struct PoolRow {
     target: PhoneNumber,
-    timeout: i64,
     filter: VisitorFilter,
     business_id: BusinessId,
+    held_by_client: i64,
 }
 
 impl FromRecord for PoolRow {
@@ -326,9 +328,9 @@ impl FromRecord for PoolRow {
         Ok(PoolRow {
             target: PhoneNumber::parse(&row.text("target_number")?)
                 .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
-            timeout: row.int("session_timeout_seconds")?,
             filter: VisitorFilter::parse(&row.text("visitor_filter")?).unwrap_or(VisitorFilter::All),
             business_id: row.parsed("business_id")?,
+            held_by_client: row.int("held_by_client")?,
         })
     }
 }
@@ -350,41 +352,74 @@ impl FromRecord for Held {
     }
 }
 
-struct Candidate {
+/// A number just leased, and the session that held it before (whose visit ends).
+struct Taken {
     number_id: NumberId,
     phone: PhoneNumber,
-    holder: Option<Uuid>,
+    previous: Option<Uuid>,
 }
 
-impl FromRecord for Candidate {
+impl FromRecord for Taken {
     fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
-        Ok(Candidate {
+        Ok(Taken {
             number_id: row.parsed("number_id")?,
             phone: PhoneNumber::parse(&row.text("phone_number")?)
                 .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
-            holder: row.opt_parsed("session_id")?,
+            previous: row.opt_parsed("previous_session_id")?,
         })
     }
 }
 
+/// Numbers of a pool a client's visits hold, for the pool row `p` (`$2` the client's key,
+/// `$3` now).
+const HELD_BY_CLIENT: &str = "(SELECT count(*) FROM pool_numbers h JOIN dni_sessions s ON s.id = h.session_id
+     WHERE h.pool_id = p.id AND s.client_key = $2 AND h.last_seen_at + p.session_timeout_seconds > $3)";
+
+/// Overflows are counted in this many rows a pool, one picked at random, so that visits
+/// shown the target at once do not queue for one row's lock.
+const OVERFLOW_SHARDS: i64 = 8;
+
 /// Gives the visit a number of pool `pool_id` (unknown or deleted pool: `None`): the one it
 /// already holds (a returning visitor within the timeout), else the least recently released
 /// free one, else the longest-idle lease, else none (the target, counted as overflow).
+///
+/// What the visit holds and what its address holds are read first, outside any write;
+/// then one statement takes a number: it chooses and updates the row at once (skipping
+/// rows other transactions are taking, on PostgreSQL), and checks the address's share in
+/// the same statement, so no number is leased twice and no address passes its share,
+/// however many visits arrive at once on however many nodes.
 pub async fn lease(
-    tx: &mut Tx,
+    store: &Store,
     pool_id: NumberPoolId,
     visit: &Visit,
     guards: Guards,
-    now: Timestamp,
 ) -> Result<Option<Lease>> {
-    let select = Sql::new(format!(
-        "SELECT business_id, target_number, session_timeout_seconds, visitor_filter FROM number_pools
-         WHERE id = $1 AND deleted_at IS NULL{}",
-        tx.row_lock()
-    ))
-    .bind(pool_id);
-    let Some(pool) = tx.conn().fetch_optional::<PoolRow>(select).await? else { return Ok(None) };
+    let now = store.now();
     let now_s = now.as_second();
+    let client = visit.client_key.clone().unwrap_or_default();
+    let pool = Sql::new(format!(
+        "SELECT p.business_id, p.target_number, p.visitor_filter,
+                {HELD_BY_CLIENT} AS held_by_client
+         FROM number_pools p WHERE p.id = $1 AND p.deleted_at IS NULL"
+    ))
+    .bind(pool_id)
+    .bind(client.as_str())
+    .bind(now_s);
+    // A returning visitor keeps the number their session still holds.
+    let held = Sql::new(
+        "SELECT pn.session_id AS session_id, pn.number_id AS number_id, n.phone_number AS phone_number
+         FROM pool_numbers pn JOIN numbers n ON n.id = pn.number_id JOIN dni_sessions s ON s.id = pn.session_id
+         JOIN number_pools p ON p.id = pn.pool_id
+         WHERE pn.pool_id = $1 AND s.visitor_id = $2 AND pn.last_seen_at + p.session_timeout_seconds > $3
+         ORDER BY CASE WHEN pn.session_id = $4 THEN 0 ELSE 1 END LIMIT 1",
+    )
+    .bind(pool_id)
+    .bind(visit.visitor_id.as_str())
+    .bind(now_s)
+    .bind(visit.session_id.map(|s| s.to_string()).unwrap_or_default());
+    let mut reader = store;
+    let (pools, held) = reader.conn().fetch_pair::<PoolRow, Held>(pool, held).await?;
+    let Some(pool) = pools.into_iter().next() else { return Ok(None) };
     let lease = |session_id, number: Option<PhoneNumber>, overflow| Lease {
         session_id,
         number,
@@ -392,88 +427,87 @@ pub async fn lease(
         overflow,
     };
 
-    // A returning visitor keeps the number their session still holds.
-    let held = Sql::new(
-        "SELECT pn.session_id AS session_id, pn.number_id AS number_id, n.phone_number AS phone_number
-         FROM pool_numbers pn JOIN numbers n ON n.id = pn.number_id JOIN dni_sessions s ON s.id = pn.session_id
-         WHERE pn.pool_id = $1 AND s.visitor_id = $2 AND pn.last_seen_at + $3 > $4
-         ORDER BY CASE WHEN pn.session_id = $5 THEN 0 ELSE 1 END LIMIT 1",
-    )
-    .bind(pool_id)
-    .bind(visit.visitor_id.as_str())
-    .bind(pool.timeout)
-    .bind(now_s)
-    .bind(visit.session_id.map(|s| s.to_string()).unwrap_or_default());
-    if let Some(held) = tx.conn().fetch_optional::<Held>(held).await? {
-        touch(tx, held.session_id, Some(held.number_id), now).await?;
+    let mut tx = store.begin().await?;
+    if let Some(held) = held.into_iter().next() {
+        touch(&mut tx, held.session_id, Some(held.number_id), now).await?;
+        tx.commit().await?;
         return Ok(Some(lease(Some(held.session_id), Some(held.phone), false)));
     }
-
     if !pool.filter.admits(&visit.attribution) {
-        let session = start_session(tx, pool_id, pool.business_id, visit, None, now).await?;
+        let session = start_session(&mut tx, pool_id, pool.business_id, visit, None, now).await?;
+        tx.commit().await?;
         return Ok(Some(lease(Some(session), None, false)));
     }
-
-    if let Some(client) = &visit.client_key {
-        let held_by_client = Sql::new(
-            "SELECT count(*) AS value FROM pool_numbers pn JOIN dni_sessions s ON s.id = pn.session_id
-             WHERE pn.pool_id = $1 AND s.client_key = $2 AND pn.last_seen_at + $3 > $4",
+    if visit.client_key.is_some() && pool.held_by_client >= guards.leases_per_client {
+        return Ok(Some(lease(None, None, false)));
+    }
+    let session = Uuid::now_v7();
+    let Some(taken) = take(&mut tx, pool_id, session, visit, guards, now_s).await? else {
+        let shard = i64::from(session.as_bytes()[15]) % OVERFLOW_SHARDS;
+        let count = Sql::new(
+            "INSERT INTO pool_overflows (pool_id, shard, count) VALUES ($1, $2, 1)
+             ON CONFLICT (pool_id, shard) DO UPDATE SET count = pool_overflows.count + 1",
         )
         .bind(pool_id)
-        .bind(client.as_str())
-        .bind(pool.timeout)
-        .bind(now_s);
-        let held: i64 = tx.conn().fetch_one(held_by_client).await?;
-        if held >= guards.leases_per_client {
-            return Ok(Some(lease(None, None, false)));
-        }
-    }
-
-    let free = Sql::new(
-        "SELECT pn.number_id AS number_id, n.phone_number AS phone_number, pn.session_id AS session_id
-         FROM pool_numbers pn JOIN numbers n ON n.id = pn.number_id
-         WHERE pn.pool_id = $1 AND n.status <> 'released' AND (pn.session_id IS NULL OR pn.last_seen_at + $2 <= $3)
-         ORDER BY CASE WHEN pn.session_id IS NULL THEN pn.free_since ELSE pn.last_seen_at + $2 END, pn.number_id
-         LIMIT 1",
-    )
-    .bind(pool_id)
-    .bind(pool.timeout)
-    .bind(now_s);
-    let mut candidate = tx.conn().fetch_optional::<Candidate>(free).await?;
-    if candidate.is_none() {
-        let idle = Sql::new(
-            "SELECT pn.number_id AS number_id, n.phone_number AS phone_number, pn.session_id AS session_id
-             FROM pool_numbers pn JOIN numbers n ON n.id = pn.number_id
-             WHERE pn.pool_id = $1 AND n.status <> 'released' AND (pn.last_seen_at <= $2 OR pn.leased_at <= $3)
-             ORDER BY pn.last_seen_at, pn.number_id LIMIT 1",
-        )
-        .bind(pool_id)
-        .bind(now_s - IDLE_SECONDS)
-        .bind(now_s - MAX_LEASE_SECONDS);
-        candidate = tx.conn().fetch_optional::<Candidate>(idle).await?;
-    }
-    let Some(number) = candidate else {
-        let count = Sql::new("UPDATE number_pools SET overflow_count = overflow_count + 1 WHERE id = $1")
-            .bind(pool_id);
+        .bind(shard);
         tx.conn().execute(count).await?;
-        let session = start_session(tx, pool_id, pool.business_id, visit, None, now).await?;
+        let session = start_session(&mut tx, pool_id, pool.business_id, visit, None, now).await?;
+        tx.commit().await?;
         return Ok(Some(lease(Some(session), None, true)));
     };
-    if let Some(previous) = number.holder {
+    if let Some(previous) = taken.previous {
         let end = Sql::new("UPDATE dni_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
             .bind(now)
             .bind(previous);
         tx.conn().execute(end).await?;
     }
-    let session = start_session(tx, pool_id, pool.business_id, visit, Some(number.number_id), now).await?;
-    let take = Sql::new(
-        "UPDATE pool_numbers SET session_id = $1, last_seen_at = $2, leased_at = $2 WHERE number_id = $3",
-    )
-    .bind(session)
+    insert_session(&mut tx, session, pool_id, pool.business_id, visit, Some(taken.number_id), now).await?;
+    tx.commit().await?;
+    Ok(Some(lease(Some(session), Some(taken.phone), false)))
+}
+
+/// Leases the pool's best number to `session` in one statement: a free one (longest free
+/// first), else one whose lease timed out, else the longest idle or oldest lease; none
+/// when the pool has nothing to give or the visit's address holds its share.
+async fn take(
+    tx: &mut Tx,
+    pool_id: NumberPoolId,
+    session: Uuid,
+    visit: &Visit,
+    guards: Guards,
+    now_s: i64,
+) -> Result<Option<Taken>> {
+    let skip_locked = match tx.backend() {
+        Backend::Postgres => " FOR UPDATE OF pn SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    // Without an address, only the pool's size bounds what a visit may take.
+    let share = if visit.client_key.is_some() { guards.leases_per_client } else { i64::MAX };
+    let guard = format!(" AND (SELECT {HELD_BY_CLIENT} FROM number_pools p WHERE p.id = $1) < {share}");
+    let update = Sql::new(format!(
+        "UPDATE pool_numbers SET session_id = $4, previous_session_id = session_id, last_seen_at = $3, leased_at = $3
+         WHERE number_id = (
+             SELECT pn.number_id FROM pool_numbers pn JOIN numbers n ON n.id = pn.number_id
+             JOIN number_pools p ON p.id = pn.pool_id
+             WHERE pn.pool_id = $1 AND n.status <> 'released'
+               AND (pn.session_id IS NULL OR pn.last_seen_at + p.session_timeout_seconds <= $3
+                    OR pn.last_seen_at <= $5 OR pn.leased_at <= $6)
+             ORDER BY CASE WHEN pn.session_id IS NULL OR pn.last_seen_at + p.session_timeout_seconds <= $3 THEN 0 ELSE 1 END,
+                      CASE WHEN pn.session_id IS NULL THEN pn.free_since
+                           WHEN pn.last_seen_at + p.session_timeout_seconds <= $3 THEN pn.last_seen_at + p.session_timeout_seconds
+                           ELSE pn.last_seen_at END,
+                      pn.number_id
+             LIMIT 1{skip_locked}){guard}
+         RETURNING number_id, previous_session_id,
+             (SELECT phone_number FROM numbers WHERE numbers.id = pool_numbers.number_id) AS phone_number"
+    ))
+    .bind(pool_id)
+    .bind(visit.client_key.clone().unwrap_or_default())
     .bind(now_s)
-    .bind(number.number_id);
-    tx.conn().execute(take).await?;
-    Ok(Some(lease(Some(session), Some(number.phone), false)))
+    .bind(session)
+    .bind(now_s - IDLE_SECONDS)
+    .bind(now_s - MAX_LEASE_SECONDS);
+    Ok(tx.conn().fetch_optional(update).await?)
 }
 
 async fn start_session(
@@ -485,6 +519,19 @@ async fn start_session(
     now: Timestamp,
 ) -> Result<Uuid> {
     let id = Uuid::now_v7();
+    insert_session(tx, id, pool_id, business_id, visit, number_id, now).await?;
+    Ok(id)
+}
+
+async fn insert_session(
+    tx: &mut Tx,
+    id: Uuid,
+    pool_id: NumberPoolId,
+    business_id: BusinessId,
+    visit: &Visit,
+    number_id: Option<NumberId>,
+    now: Timestamp,
+) -> Result<()> {
     let a = &visit.attribution;
     let insert = Sql::new(
         "INSERT INTO dni_sessions (id, pool_id, business_id, visitor_id, number_id, landing_page, referrer, user_agent,
@@ -511,7 +558,7 @@ async fn start_session(
     .bind(now)
     .bind(visit.client_key.clone());
     tx.conn().execute(insert).await?;
-    Ok(id)
+    Ok(())
 }
 
 /// Notes that a session's page is still open.
@@ -532,15 +579,12 @@ async fn touch(tx: &mut Tx, session: Uuid, number: Option<NumberId>, now: Timest
 /// A session's heartbeat from `client_key`: keeps its lease, or (if the lease was lost)
 /// leases anew for the same visit. `None` for an unknown session.
 pub async fn heartbeat(
-    tx: &mut Tx,
+    store: &Store,
     session_id: Uuid,
     client_key: Option<String>,
     guards: Guards,
-    now: Timestamp,
 ) -> Result<Option<Lease>> {
-    let select =
-        Sql::new(format!("SELECT {SESSION_COLUMNS} FROM dni_sessions WHERE id = $1")).bind(session_id);
-    let Some(session) = tx.conn().fetch_optional::<Session>(select).await? else { return Ok(None) };
+    let Some(session) = session(store, session_id).await? else { return Ok(None) };
     let visit = Visit {
         visitor_id: session.visitor_id.clone(),
         session_id: Some(session.id),
@@ -550,7 +594,7 @@ pub async fn heartbeat(
         attribution: session.attribution.clone(),
         client_key,
     };
-    lease(tx, session.pool_id, &visit, guards, now).await
+    lease(store, session.pool_id, &visit, guards).await
 }
 
 /// A visit, as attribution reads it.
