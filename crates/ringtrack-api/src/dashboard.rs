@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use jiff::tz::TimeZone;
-use ringtrack_domain::calls::{AnalyticsQuery, CallFilter, Metric};
+use ringtrack_domain::calls::{AnalyticsQuery, CallFilter, Dimension, Metric};
 use ringtrack_domain::{Access, BusinessId};
 use ringtrack_store::analytics::{self, Aggregates, Key};
 use ringtrack_store::{businesses, numbers, rollups};
@@ -91,10 +91,36 @@ pub struct AnalyticsParams {
 pub struct AnalyticsAnswer {
     /// One object per group: the group's fields, then the metrics asked for.
     #[schema(value_type = Vec<Object>)]
-    rows: Vec<Map<String, Value>>,
+    rows: Vec<AnalyticsRow>,
     /// The metrics over every row.
     #[schema(value_type = Object)]
     totals: Map<String, Value>,
+}
+
+/// One group, written as an object of its fields, then the metrics asked for, without
+/// building a map per row (a year by number, month and status is thousands of rows).
+pub struct AnalyticsRow {
+    fields: Vec<(Dimension, Key)>,
+    metrics: Vec<(Metric, Value)>,
+}
+
+impl Serialize for AnalyticsRow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.fields.len() + self.metrics.len()))?;
+        for (dimension, key) in &self.fields {
+            match key {
+                Key::Text(text) => map.serialize_entry(dimension.as_str(), text)?,
+                Key::Number(n) => map.serialize_entry(dimension.as_str(), n)?,
+                Key::Flag(yes) => map.serialize_entry(dimension.as_str(), yes)?,
+                Key::None => map.serialize_entry(dimension.as_str(), &())?,
+            }
+        }
+        for (metric, value) in &self.metrics {
+            map.serialize_entry(metric.as_str(), value)?;
+        }
+        map.end()
+    }
 }
 
 fn metric_value(metric: Metric, a: &Aggregates) -> Value {
@@ -145,27 +171,29 @@ pub async fn calls(
     let tz = timezone(&state, auth.business_id).await?;
     let groups =
         analytics::aggregate(&state.store, auth.business_id, &filter, &query.group_by, &tz, unique).await?;
-    let total = analytics::aggregate(&state.store, auth.business_id, &filter, &[], &tz, unique).await?;
-    let metrics = |a: &Aggregates| -> Map<String, Value> {
-        query.metrics.iter().map(|m| (m.as_str().to_owned(), metric_value(*m, a))).collect()
+    // The groups split the calls: their sums are the totals, but distinct callers are not.
+    let total = if unique {
+        analytics::aggregate(&state.store, auth.business_id, &filter, &[], &tz, unique)
+            .await?
+            .pop()
+            .map(|g| g.aggregates)
+    } else {
+        Some(groups.iter().fold(Aggregates::default(), |mut total, g| {
+            total.add(&g.aggregates);
+            total
+        }))
+    };
+    let metrics = |a: &Aggregates| -> Vec<(Metric, Value)> {
+        query.metrics.iter().map(|m| (*m, metric_value(*m, a))).collect()
     };
     let rows = groups
         .into_iter()
-        .map(|group| {
-            let mut row = Map::new();
-            for (dimension, key) in query.group_by.iter().zip(group.keys) {
-                let value = match key {
-                    Key::Text(text) => Value::from(text),
-                    Key::Number(n) => Value::from(n),
-                    Key::Flag(yes) => Value::from(yes),
-                    Key::None => Value::Null,
-                };
-                row.insert(dimension.as_str().to_owned(), value);
-            }
-            row.extend(metrics(&group.aggregates));
-            row
+        .map(|group| AnalyticsRow {
+            fields: query.group_by.iter().copied().zip(group.keys).collect(),
+            metrics: metrics(&group.aggregates),
         })
         .collect();
-    let totals = metrics(&total.into_iter().next().map(|g| g.aggregates).unwrap_or_default());
+    let totals =
+        metrics(&total.unwrap_or_default()).into_iter().map(|(m, v)| (m.as_str().to_owned(), v)).collect();
     Ok(Data::new(AnalyticsAnswer { rows, totals }))
 }

@@ -30,6 +30,20 @@ pub struct Aggregates {
     pub unique_callers: Option<i64>,
 }
 
+impl Aggregates {
+    /// Adds another group's sums (distinct callers do not add: they are left as they are).
+    pub fn add(&mut self, other: &Aggregates) {
+        self.count += other.count;
+        self.answered += other.answered;
+        self.missed += other.missed;
+        self.voicemail += other.voicemail;
+        self.qualified += other.qualified;
+        self.total_seconds += other.total_seconds;
+        self.ai_score_sum += other.ai_score_sum;
+        self.ai_scored += other.ai_scored;
+    }
+}
+
 /// The sums of a row selected as `n, answered, missed, voicemail, qualified, seconds,
 /// ai_sum, ai_count`.
 pub(crate) fn read_sums(row: &dyn Record) -> sqlx::Result<Aggregates> {

@@ -178,7 +178,7 @@ impl FactCache {
             return Ok(None);
         }
         let Some(snapshot) = self.snapshot(store, business_id, filter).await? else { return Ok(None) };
-        Ok(Some(group(&snapshot, filter, dimensions, tz, unique_callers, store.now())))
+        Ok(group(&snapshot, filter, dimensions, tz, unique_callers, store.now()))
     }
 
     /// The current facts of the period's days, loading the days this node does not hold
@@ -391,13 +391,42 @@ fn read_row(row: &dyn Record) -> sqlx::Result<LoadedRow> {
 /// The running sums of one group.
 #[derive(Default)]
 struct Sums {
-    keys: [i64; 3],
+    index: u64,
     aggregates: Aggregates,
     callers: Vec<u32>,
 }
 
+/// Groups smaller than this many possible keys are found by position, larger by hashing.
+const DENSE_KEYS: u64 = 1 << 18;
+
+/// One grouping field as a place in a group's index: a fact's value on it is a small
+/// number below `size` (`origin` is the value numbered 0), times `stride`.
+#[derive(Clone, Copy)]
+struct Axis {
+    dimension: Dimension,
+    size: u64,
+    stride: u64,
+    origin: i64,
+}
+
+const STATUSES: [CallStatus; 4] =
+    [CallStatus::Answered, CallStatus::Missed, CallStatus::Voicemail, CallStatus::InProgress];
+
+fn is_text(dimension: Dimension) -> bool {
+    matches!(
+        dimension,
+        Dimension::Source
+            | Dimension::UtmSource
+            | Dimension::UtmMedium
+            | Dimension::UtmCampaign
+            | Dimension::NumberId
+            | Dimension::CallFlowId
+    )
+}
+
 /// Groups the snapshot's facts that match `filter` (the period, status, verdict, duration,
-/// number, flow and utm_source) by `dimensions`, as `scan` would.
+/// number, flow and utm_source) by `dimensions`, as `scan` would; `None` when the groups
+/// could be too many to number.
 fn group(
     snapshot: &Snapshot,
     filter: &CallFilter,
@@ -405,56 +434,82 @@ fn group(
     tz: &TimeZone,
     unique_callers: bool,
     now: Timestamp,
-) -> Vec<Group> {
+) -> Option<Vec<Group>> {
     let from = filter.range.from.map_or(i64::MIN, Timestamp::as_second);
     let to = filter.range.to.map_or(i64::MAX, Timestamp::as_second);
+    let first_at = snapshot.days.first().map_or(0, |(day, _)| day * DAY);
+    let end_at = snapshot.days.last().map_or(0, |(day, _)| (day + 1) * DAY);
     let calendar = if dimensions.iter().any(|d| d.is_time()) {
-        let first = snapshot.days.first().map_or(0, |(day, _)| day * DAY);
         let start = filter
             .range
             .from
-            .unwrap_or_else(|| Timestamp::from_second(first).unwrap_or(Timestamp::UNIX_EPOCH));
+            .unwrap_or_else(|| Timestamp::from_second(first_at).unwrap_or(Timestamp::UNIX_EPOCH));
         let end = filter.range.to.unwrap_or_else(|| now + jiff::SignedDuration::from_hours(24));
-        let last = snapshot.days.last().map_or(0, |(day, _)| (day + 1) * DAY);
-        let end = end.max(Timestamp::from_second(last).unwrap_or(end));
+        let end = end.max(Timestamp::from_second(end_at).unwrap_or(end));
         Calendar::new(tz, start, end)
     } else {
         Calendar::none()
     };
-    // Each attribution's text keys, numbered per request; `None` where the filter drops it.
+    // Each attribution's text values, numbered per request; `None` where the filter drops it.
     let mut texts: Vec<Option<String>> = Vec::new();
-    let mut numbered: HashMap<Option<&str>, i64> = HashMap::new();
-    let attribution_keys: Vec<Option<[i64; 3]>> = snapshot
+    let mut numbered: HashMap<Option<&str>, u64> = HashMap::new();
+    let attribution_codes: Vec<Option<[u64; 3]>> = snapshot
         .attributions
         .list
         .iter()
         .map(|a| {
             a.passes(filter).then(|| {
-                let mut keys = [0; 3];
-                for (key, dimension) in keys.iter_mut().zip(dimensions) {
-                    if matches!(
-                        dimension,
-                        Dimension::Source
-                            | Dimension::UtmSource
-                            | Dimension::UtmMedium
-                            | Dimension::UtmCampaign
-                            | Dimension::NumberId
-                            | Dimension::CallFlowId
-                    ) {
-                        let text = a.text(*dimension);
-                        *key = *numbered.entry(text).or_insert_with(|| {
-                            texts.push(text.map(str::to_owned));
-                            texts.len() as i64 - 1
-                        });
-                    }
+                let mut codes = [0; 3];
+                for (code, dimension) in codes.iter_mut().zip(dimensions).filter(|(_, d)| is_text(**d)) {
+                    let text = a.text(*dimension);
+                    *code = *numbered.entry(text).or_insert_with(|| {
+                        texts.push(text.map(str::to_owned));
+                        texts.len() as u64 - 1
+                    });
                 }
-                keys
+                codes
             })
         })
         .collect();
+    let offsets = &calendar.offsets;
+    let (least, most) = offsets.iter().fold((0, 0), |(l, m), (_, o)| (l.min(*o), m.max(*o)));
+    let (first_day, last_day) =
+        (local_day(first_at.max(from) + least) - 1, local_day(end_at.min(to) + most) + 1);
+    let mut stride = 1u64;
+    let mut axes = Vec::with_capacity(dimensions.len());
+    for dimension in dimensions {
+        let (size, origin) = match dimension {
+            d if is_text(*d) => (texts.len().max(1) as u64, 0),
+            Dimension::Status => (STATUSES.len() as u64, 0),
+            Dimension::FirstTime => (2, 0),
+            Dimension::Date => ((last_day - first_day + 1).max(1) as u64, first_day),
+            Dimension::Week => {
+                let first = week_of(first_day);
+                (((week_of(last_day) - first) / 7 + 1).max(1) as u64, first)
+            }
+            Dimension::Month => (calendar.months.len().max(1) as u64, 0),
+            Dimension::HourOfDay => (24, 0),
+            _ => (7, 0),
+        };
+        axes.push(Axis { dimension: *dimension, size, stride, origin });
+        stride = stride.checked_mul(size)?;
+    }
+    // A filtered-in attribution's part of the index.
+    let attribution_index: Vec<Option<u64>> = attribution_codes
+        .iter()
+        .map(|codes| {
+            codes.map(|codes| {
+                axes.iter().zip(codes).filter(|(a, _)| is_text(a.dimension)).map(|(a, c)| c * a.stride).sum()
+            })
+        })
+        .collect();
+    let timed: Vec<Axis> = axes.iter().filter(|a| !is_text(a.dimension)).copied().collect();
     let months: Vec<i64> = calendar.months.iter().skip(1).map(|(start, _)| *start).collect();
+
+    let mut sums: Vec<Sums> = Vec::new();
+    let mut dense = if stride <= DENSE_KEYS { vec![u32::MAX; stride as usize] } else { Vec::new() };
+    let mut sparse: FxHashMap<u64, u32> = FxHashMap::default();
     let mut offset_at = 0;
-    let mut groups: FxHashMap<[i64; 3], Sums> = FxHashMap::default();
     for (day, facts) in &snapshot.days {
         let base = day * DAY;
         for fact in &facts.facts {
@@ -462,7 +517,7 @@ fn group(
             if at < from || at >= to {
                 continue;
             }
-            let Some(Some(mut keys)) = attribution_keys.get(fact.attribution as usize).copied() else {
+            let Some(Some(mut index)) = attribution_index.get(fact.attribution as usize).copied() else {
                 continue;
             };
             if filter.status.is_some_and(|s| s != fact.status)
@@ -472,25 +527,38 @@ fn group(
             {
                 continue;
             }
-            while calendar.offsets.get(offset_at + 1).is_some_and(|(start, _)| *start <= at) {
-                offset_at += 1;
-            }
-            let local = at + calendar.offsets.get(offset_at).map_or(0, |(_, offset)| *offset);
-            for (key, dimension) in keys.iter_mut().zip(dimensions) {
+            if !timed.is_empty() {
+                while offsets.get(offset_at + 1).is_some_and(|(start, _)| *start <= at) {
+                    offset_at += 1;
+                }
+                let local = at + offsets.get(offset_at).map_or(0, |(_, offset)| *offset);
                 let day = local_day(local);
-                match dimension {
-                    Dimension::Status => *key = fact.status as i64,
-                    Dimension::FirstTime => *key = i64::from(fact.first_time),
-                    Dimension::Date => *key = day,
-                    Dimension::Week => *key = week_of(day),
-                    Dimension::Month => *key = months.partition_point(|start| *start <= at) as i64,
-                    Dimension::HourOfDay => *key = (local % DAY) / 3600,
-                    Dimension::DayOfWeek => *key = weekday_of(day),
-                    _ => {}
+                for axis in &timed {
+                    let code = match axis.dimension {
+                        Dimension::Status => {
+                            STATUSES.iter().position(|s| *s == fact.status).unwrap_or(0) as i64
+                        }
+                        Dimension::FirstTime => i64::from(fact.first_time),
+                        Dimension::Date => day - axis.origin,
+                        Dimension::Week => (week_of(day) - axis.origin) / 7,
+                        Dimension::Month => months.partition_point(|start| *start <= at) as i64,
+                        Dimension::HourOfDay => (local % DAY) / 3600,
+                        _ => weekday_of(day),
+                    };
+                    index += code.clamp(0, axis.size as i64 - 1) as u64 * axis.stride;
                 }
             }
-            let sums = groups.entry(keys).or_insert_with(|| Sums { keys, ..Sums::default() });
-            let a = &mut sums.aggregates;
+            let slot = if dense.is_empty() {
+                sparse.entry(index).or_insert(u32::MAX)
+            } else {
+                &mut dense[index as usize]
+            };
+            if *slot == u32::MAX {
+                *slot = sums.len() as u32;
+                sums.push(Sums { index, ..Sums::default() });
+            }
+            let group = &mut sums[*slot as usize];
+            let a = &mut group.aggregates;
             a.count += 1;
             a.answered += i64::from(fact.status == CallStatus::Answered);
             a.missed += i64::from(fact.status == CallStatus::Missed);
@@ -502,44 +570,47 @@ fn group(
                 a.ai_scored += 1;
             }
             if unique_callers {
-                sums.callers.push(fact.caller);
+                group.callers.push(fact.caller);
             }
         }
     }
-    if dimensions.is_empty() && groups.is_empty() {
-        groups.insert([0; 3], Sums::default());
+    if dimensions.is_empty() && sums.is_empty() {
+        sums.push(Sums::default());
     }
-    let statuses = [CallStatus::Answered, CallStatus::Missed, CallStatus::Voicemail, CallStatus::InProgress];
-    let mut rows: Vec<(Vec<RawKey>, Aggregates)> = groups
-        .into_values()
-        .map(|mut sums| {
+    let mut rows: Vec<(Vec<RawKey>, Aggregates)> = sums
+        .into_iter()
+        .map(|mut group| {
             if unique_callers {
-                sums.callers.sort_unstable();
-                sums.callers.dedup();
-                sums.aggregates.unique_callers = Some(sums.callers.len() as i64);
+                group.callers.sort_unstable();
+                group.callers.dedup();
+                group.aggregates.unique_callers = Some(group.callers.len() as i64);
             }
-            let raw = sums
-                .keys
+            let raw = axes
                 .iter()
-                .zip(dimensions)
-                .map(|(key, dimension)| match dimension {
-                    Dimension::Status => RawKey::Text(
-                        statuses.iter().find(|s| **s as i64 == *key).map(|s| s.as_str().to_owned()),
-                    ),
-                    d if d.is_time() || *d == Dimension::FirstTime => RawKey::Number(Some(*key)),
-                    _ => RawKey::Text(texts.get(*key as usize).cloned().flatten()),
+                .map(|axis| {
+                    let code = (group.index / axis.stride) % axis.size;
+                    match axis.dimension {
+                        d if is_text(d) => RawKey::Text(texts.get(code as usize).cloned().flatten()),
+                        Dimension::Status => {
+                            RawKey::Text(STATUSES.get(code as usize).map(|s| s.as_str().to_owned()))
+                        }
+                        Dimension::Week => RawKey::Number(Some(axis.origin + code as i64 * 7)),
+                        _ => RawKey::Number(Some(axis.origin + code as i64)),
+                    }
                 })
                 .collect();
-            (raw, sums.aggregates)
+            (raw, group.aggregates)
         })
         .collect();
     rows.sort_by(|a, b| a.0.cmp(&b.0));
-    rows.into_iter()
-        .map(|(raw, aggregates)| Group {
-            keys: raw.into_iter().zip(dimensions).map(|(raw, d)| label(*d, raw, &calendar)).collect(),
-            aggregates,
-        })
-        .collect()
+    Some(
+        rows.into_iter()
+            .map(|(raw, aggregates)| Group {
+                keys: raw.into_iter().zip(dimensions).map(|(raw, d)| label(*d, raw, &calendar)).collect(),
+                aggregates,
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]

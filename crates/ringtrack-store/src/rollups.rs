@@ -439,15 +439,7 @@ pub async fn totals(
             crate::analytics::scan(&mut db, business_id, &filter, &[], &jiff::tz::TimeZone::UTC, false)
                 .await?;
         if let Some(part) = part.into_iter().next() {
-            let a = part.group.aggregates;
-            total.count += a.count;
-            total.answered += a.answered;
-            total.missed += a.missed;
-            total.voicemail += a.voicemail;
-            total.qualified += a.qualified;
-            total.total_seconds += a.total_seconds;
-            total.ai_score_sum += a.ai_score_sum;
-            total.ai_scored += a.ai_scored;
+            total.add(&part.group.aggregates);
         }
     }
     total.unique_callers = Some(unique_callers(&mut db, business_id, range, &split).await?);
