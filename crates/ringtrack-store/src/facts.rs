@@ -35,8 +35,9 @@ const DAY: i64 = 86_400;
 /// is answered by scanning its calls.
 const CAPACITY_BYTES: usize = 64 << 20;
 
-/// Days reloaded by one statement: bounds the rows a load holds at once.
-const DAYS_PER_LOAD: i64 = 31;
+/// Days reloaded by one statement: bounds the rows a load holds at once (a week of a
+/// million calls a year is some 20,000).
+const DAYS_PER_LOAD: i64 = 7;
 
 const UNSCORED: u8 = u8::MAX;
 
@@ -146,11 +147,29 @@ struct Businesses {
 }
 
 /// The facts this node holds, and one lock per business under which its days load, so
-/// that many requests that find a day stale load it once.
+/// that many requests that find a day stale load it once; and the latest answers, each
+/// valid while the versions of its days are those it was grouped from.
 #[derive(Debug, Default)]
 pub struct FactCache {
     businesses: Mutex<Businesses>,
     loading: Mutex<HashMap<BusinessId, Arc<tokio::sync::Mutex<()>>>>,
+    answers: Mutex<Answers>,
+}
+
+/// The `(day, version)` of each day of a period, in order: what an answer depends on.
+type Versions = Vec<(i64, i64)>;
+
+/// Answers kept: a dashboard's charts ask the same questions of the same days over and
+/// over, from every viewer.
+const ANSWERS_KEPT: usize = 256;
+/// An answer with more groups than this is not kept (it is as quick to group again).
+const ANSWER_GROUPS_KEPT: usize = 10_000;
+
+#[derive(Debug, Default)]
+struct Answers {
+    by_question: HashMap<String, (Versions, Arc<Vec<Group>>)>,
+    /// Questions, oldest answered first.
+    order: std::collections::VecDeque<String>,
 }
 
 /// What a request groups: the days of its period and the attributions they point into.
@@ -177,8 +196,44 @@ impl FactCache {
         if filter.caller_digits.is_some() || filter.updated_since.is_some() {
             return Ok(None);
         }
-        let Some(snapshot) = self.snapshot(store, business_id, filter).await? else { return Ok(None) };
-        Ok(group(&snapshot, filter, dimensions, tz, unique_callers, store.now()))
+        let first = filter.range.from.map(|t| t.as_second().div_euclid(DAY));
+        let end = filter.range.to.map(|t| (t.as_second() - 1).div_euclid(DAY) + 1);
+        let versions = day_versions(store, business_id, first, end).await?;
+        // The question, and what its answer depends on: its days at their versions.
+        let question = tz
+            .iana_name()
+            .map(|zone| format!("{business_id} {zone} {dimensions:?} {unique_callers} {filter:?}"));
+        if let Some(question) = &question
+            && let Some(answer) = self.answer(question, &versions)
+        {
+            return Ok(Some(answer));
+        }
+        let Some(snapshot) = self.snapshot(store, business_id, &versions).await? else { return Ok(None) };
+        let groups = group(&snapshot, filter, dimensions, tz, unique_callers, store.now());
+        if let (Some(question), Some(groups)) = (question, &groups)
+            && groups.len() <= ANSWER_GROUPS_KEPT
+        {
+            self.keep(question, versions, groups.clone());
+        }
+        Ok(groups)
+    }
+
+    fn answer(&self, question: &str, days: &[(i64, i64)]) -> Option<Vec<Group>> {
+        let answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
+        let (kept_days, groups) = answers.by_question.get(question)?;
+        (kept_days == days).then(|| groups.to_vec())
+    }
+
+    fn keep(&self, question: String, days: Versions, groups: Vec<Group>) {
+        let mut answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
+        if answers.by_question.insert(question.clone(), (days, Arc::new(groups))).is_none() {
+            answers.order.push_back(question);
+        }
+        while answers.order.len() > ANSWERS_KEPT {
+            if let Some(oldest) = answers.order.pop_front() {
+                answers.by_question.remove(&oldest);
+            }
+        }
     }
 
     /// The current facts of the period's days, loading the days this node does not hold
@@ -187,12 +242,9 @@ impl FactCache {
         &self,
         store: &Store,
         business_id: BusinessId,
-        filter: &CallFilter,
+        versions: &[(i64, i64)],
     ) -> Result<Option<Snapshot>> {
-        let first = filter.range.from.map(|t| t.as_second().div_euclid(DAY));
-        let end = filter.range.to.map(|t| (t.as_second() - 1).div_euclid(DAY) + 1);
-        let versions = day_versions(store, business_id, first, end).await?;
-        if let Some(snapshot) = self.current(business_id, &versions) {
+        if let Some(snapshot) = self.current(business_id, versions) {
             return Ok(Some(snapshot));
         }
         let lock = {
@@ -201,7 +253,7 @@ impl FactCache {
         };
         let _loading = lock.lock().await;
         // Another request may have loaded them while this one waited.
-        if let Some(snapshot) = self.current(business_id, &versions) {
+        if let Some(snapshot) = self.current(business_id, versions) {
             return Ok(Some(snapshot));
         }
         let stale: Vec<(i64, i64)> = {
@@ -239,7 +291,7 @@ impl FactCache {
             return Ok(None);
         }
         drop(businesses);
-        Ok(self.current(business_id, &versions))
+        Ok(self.current(business_id, versions))
     }
 
     /// The period's days, when every one is held at its current version.
@@ -505,11 +557,17 @@ fn group(
         .collect();
     let timed: Vec<Axis> = axes.iter().filter(|a| !is_text(a.dimension)).copied().collect();
     let months: Vec<i64> = calendar.months.iter().skip(1).map(|(start, _)| *start).collect();
+    // Most reads need no attribution: no text field, no filter on one.
+    let by_attribution = axes.iter().any(|a| is_text(a.dimension))
+        || filter.number_id.is_some()
+        || filter.call_flow_id.is_some()
+        || filter.utm_source.is_some();
+    let local_time = axes.iter().any(|a| a.dimension.is_time());
 
     let mut sums: Vec<Sums> = Vec::new();
     let mut dense = if stride <= DENSE_KEYS { vec![u32::MAX; stride as usize] } else { Vec::new() };
     let mut sparse: FxHashMap<u64, u32> = FxHashMap::default();
-    let mut offset_at = 0;
+    let (mut offset_at, mut month) = (0, 0);
     for (day, facts) in &snapshot.days {
         let base = day * DAY;
         for fact in &facts.facts {
@@ -517,9 +575,13 @@ fn group(
             if at < from || at >= to {
                 continue;
             }
-            let Some(Some(mut index)) = attribution_index.get(fact.attribution as usize).copied() else {
-                continue;
-            };
+            let mut index = 0;
+            if by_attribution {
+                let Some(Some(part)) = attribution_index.get(fact.attribution as usize).copied() else {
+                    continue;
+                };
+                index = part;
+            }
             if filter.status.is_some_and(|s| s != fact.status)
                 || filter.qualified.is_some_and(|q| q != fact.qualified)
                 || filter.min_duration.is_some_and(|min| i64::from(fact.duration) < min)
@@ -528,10 +590,17 @@ fn group(
                 continue;
             }
             if !timed.is_empty() {
-                while offsets.get(offset_at + 1).is_some_and(|(start, _)| *start <= at) {
-                    offset_at += 1;
+                // Facts come in time order: the offset and month in force only move forward.
+                let mut local = at;
+                if local_time {
+                    while offsets.get(offset_at + 1).is_some_and(|(start, _)| *start <= at) {
+                        offset_at += 1;
+                    }
+                    while months.get(month).is_some_and(|start| *start <= at) {
+                        month += 1;
+                    }
+                    local += offsets.get(offset_at).map_or(0, |(_, offset)| *offset);
                 }
-                let local = at + offsets.get(offset_at).map_or(0, |(_, offset)| *offset);
                 let day = local_day(local);
                 for axis in &timed {
                     let code = match axis.dimension {
@@ -541,7 +610,7 @@ fn group(
                         Dimension::FirstTime => i64::from(fact.first_time),
                         Dimension::Date => day - axis.origin,
                         Dimension::Week => (week_of(day) - axis.origin) / 7,
-                        Dimension::Month => months.partition_point(|start| *start <= at) as i64,
+                        Dimension::Month => month as i64,
                         Dimension::HourOfDay => (local % DAY) / 3600,
                         _ => weekday_of(day),
                     };
@@ -628,6 +697,6 @@ mod tests {
         let found: Vec<Vec<i64>> = runs(&days).iter().map(|r| r.iter().map(|d| d.0).collect()).collect();
         assert_eq!(found, [vec![1, 2, 3], vec![7, 8]]);
         let long: Vec<(i64, i64)> = (0..70).map(|d| (d, 1)).collect();
-        assert_eq!(runs(&long).iter().map(|r| r.len()).collect::<Vec<_>>(), [31, 31, 8]);
+        assert_eq!(runs(&long).iter().map(|r| r.len()).collect::<Vec<_>>(), [7; 10]);
     }
 }

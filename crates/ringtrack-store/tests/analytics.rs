@@ -202,6 +202,16 @@ test_on_both_backends! {
         let mut rng = StdRng::seed_from_u64(19);
         let mut world = world(&first, &mut rng).await;
         agree(&first, &world, &mut rng, 150).await;
+        // Questions the first node has answered before, and keeps the answers of.
+        let repeated: Vec<(CallFilter, Vec<Dimension>)> = vec![
+            (CallFilter::default(), vec![Dimension::Status]),
+            (CallFilter::default(), vec![Dimension::Source, Dimension::Date]),
+            (CallFilter { qualified: Some(true), ..CallFilter::default() }, vec![]),
+        ];
+        let chicago = TimeZone::get("America/Chicago").unwrap();
+        for (filter, dimensions) in &repeated {
+            analytics::aggregate(&first, world.business, filter, dimensions, &chicago, false).await.unwrap();
+        }
 
         // The other node changes verdicts and scores and adds calls; the first node's
         // answers, from memory it loaded before, follow at once.
@@ -221,6 +231,11 @@ test_on_both_backends! {
             tx.commit().await.unwrap();
         }
         add_calls(&second, &mut world, &mut rng, 100).await;
+        for (filter, dimensions) in &repeated {
+            let answer = analytics::aggregate(&first, world.business, filter, dimensions, &chicago, false).await.unwrap();
+            let scanned = analytics::scan(&first, world.business, filter, dimensions, &chicago, false).await.unwrap();
+            assert_eq!(sorted(answer), sorted(scanned.into_iter().map(Group::from).collect()), "{dimensions:?} asked again");
+        }
         agree(&first, &world, &mut rng, 150).await;
         first.close().await;
         second.close().await;
