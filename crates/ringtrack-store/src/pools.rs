@@ -352,24 +352,6 @@ impl FromRecord for Held {
     }
 }
 
-/// A number just leased, and the session that held it before (whose visit ends).
-struct Taken {
-    number_id: NumberId,
-    phone: PhoneNumber,
-    previous: Option<Uuid>,
-}
-
-impl FromRecord for Taken {
-    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
-        Ok(Taken {
-            number_id: row.parsed("number_id")?,
-            phone: PhoneNumber::parse(&row.text("phone_number")?)
-                .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
-            previous: row.opt_parsed("previous_session_id")?,
-        })
-    }
-}
-
 /// Numbers of a pool a client's visits hold, for the pool row `p` (`$2` the client's key,
 /// `$3` now).
 const HELD_BY_CLIENT: &str = "(SELECT count(*) FROM pool_numbers h JOIN dni_sessions s ON s.id = h.session_id
@@ -384,10 +366,11 @@ const OVERFLOW_SHARDS: i64 = 8;
 /// free one, else the longest-idle lease, else none (the target, counted as overflow).
 ///
 /// What the visit holds and what its address holds are read first, outside any write;
-/// then one statement takes a number: it chooses and updates the row at once (skipping
-/// rows other transactions are taking, on PostgreSQL), and checks the address's share in
-/// the same statement, so no number is leased twice and no address passes its share,
-/// however many visits arrive at once on however many nodes.
+/// then one write starts the session and takes a number ([`take_and_start`]): it chooses
+/// and updates the row at once (skipping rows other transactions are taking, on
+/// PostgreSQL), and checks the address's share in the same statement, so no number is
+/// leased twice and no address passes its share, however many visits arrive at once on
+/// however many nodes.
 pub async fn lease(
     store: &Store,
     pool_id: NumberPoolId,
@@ -427,13 +410,14 @@ pub async fn lease(
         overflow,
     };
 
-    let mut tx = store.begin().await?;
     if let Some(held) = held.into_iter().next() {
+        let mut tx = store.begin().await?;
         touch(&mut tx, held.session_id, Some(held.number_id), now).await?;
         tx.commit().await?;
         return Ok(Some(lease(Some(held.session_id), Some(held.phone), false)));
     }
     if !pool.filter.admits(&visit.attribution) {
+        let mut tx = store.begin().await?;
         let session = start_session(&mut tx, pool_id, pool.business_id, visit, None, now).await?;
         tx.commit().await?;
         return Ok(Some(lease(Some(session), None, false)));
@@ -442,72 +426,163 @@ pub async fn lease(
         return Ok(Some(lease(None, None, false)));
     }
     let session = Uuid::now_v7();
-    let Some(taken) = take(&mut tx, pool_id, session, visit, guards, now_s).await? else {
-        let shard = i64::from(session.as_bytes()[15]) % OVERFLOW_SHARDS;
-        let count = Sql::new(
-            "INSERT INTO pool_overflows (pool_id, shard, count) VALUES ($1, $2, 1)
-             ON CONFLICT (pool_id, shard) DO UPDATE SET count = pool_overflows.count + 1",
-        )
-        .bind(pool_id)
-        .bind(shard);
-        tx.conn().execute(count).await?;
-        let session = start_session(&mut tx, pool_id, pool.business_id, visit, None, now).await?;
-        tx.commit().await?;
-        return Ok(Some(lease(Some(session), None, true)));
-    };
-    if let Some(previous) = taken.previous {
-        let end = Sql::new("UPDATE dni_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
-            .bind(now)
-            .bind(previous);
-        tx.conn().execute(end).await?;
-    }
-    insert_session(&mut tx, session, pool_id, pool.business_id, visit, Some(taken.number_id), now).await?;
-    tx.commit().await?;
-    Ok(Some(lease(Some(session), Some(taken.phone), false)))
+    let leased = take_and_start(store, pool_id, pool.business_id, session, visit, guards, now_s).await?;
+    let overflow = leased.is_none();
+    Ok(Some(lease(Some(session), leased, overflow)))
 }
 
-/// Leases the pool's best number to `session` in one statement: a free one (longest free
-/// first), else one whose lease timed out, else the longest idle or oldest lease; none
-/// when the pool has nothing to give or the visit's address holds its share.
-async fn take(
-    tx: &mut Tx,
+/// The best number of pool `$1` to lease now (`$3`): a free one (longest free first), else
+/// one whose lease timed out, else the longest idle (last seen before `{idle}`) or oldest
+/// (leased before `{oldest}`) lease.
+fn best_number(idle: &str, oldest: &str) -> String {
+    format!(
+        "SELECT pn.number_id FROM pool_numbers pn JOIN numbers n ON n.id = pn.number_id
+         JOIN number_pools p ON p.id = pn.pool_id
+         WHERE pn.pool_id = $1 AND n.status <> 'released'
+           AND (pn.session_id IS NULL OR pn.last_seen_at + p.session_timeout_seconds <= $3
+                OR pn.last_seen_at <= {idle} OR pn.leased_at <= {oldest})
+         ORDER BY CASE WHEN pn.session_id IS NULL OR pn.last_seen_at + p.session_timeout_seconds <= $3 THEN 0 ELSE 1 END,
+                  CASE WHEN pn.session_id IS NULL THEN pn.free_since
+                       WHEN pn.last_seen_at + p.session_timeout_seconds <= $3 THEN pn.last_seen_at + p.session_timeout_seconds
+                       ELSE pn.last_seen_at END,
+                  pn.number_id
+         LIMIT 1"
+    )
+}
+
+/// A new session's row, its number `{number}`, its values bound by [`session_values`].
+fn session_insert(number: &str) -> String {
+    format!(
+        "INSERT INTO dni_sessions (id, pool_id, business_id, visitor_id, number_id, landing_page, referrer, user_agent,
+            utm_source, utm_medium, utm_campaign, utm_term, utm_content, gclid, fbclid, msclkid, started_at, last_seen_at,
+            client_key)
+         VALUES ($4, $1, $5, $6, {number}, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $3, $3, $2)"
+    )
+}
+
+/// `text` with a new session's values bound as `$1` … `$17`: the pool, the address's key,
+/// now, the session's id, the business, then the visit's fields.
+fn session_values(
+    text: String,
     pool_id: NumberPoolId,
+    session: Uuid,
+    business_id: BusinessId,
+    visit: &Visit,
+    now_s: i64,
+) -> Sql {
+    let a = &visit.attribution;
+    Sql::new(text)
+        .bind(pool_id)
+        .bind(visit.client_key.clone().unwrap_or_default())
+        .bind(now_s)
+        .bind(session)
+        .bind(business_id)
+        .bind(visit.visitor_id.as_str())
+        .bind(visit.landing_page.clone())
+        .bind(visit.referrer.clone())
+        .bind(visit.user_agent.clone())
+        .bind(a.utm_source.clone())
+        .bind(a.utm_medium.clone())
+        .bind(a.utm_campaign.clone())
+        .bind(a.utm_term.clone())
+        .bind(a.utm_content.clone())
+        .bind(a.gclid.clone())
+        .bind(a.fbclid.clone())
+        .bind(a.msclkid.clone())
+}
+
+/// A number leased to a new session, and the session that held it before.
+struct Leased {
+    number_id: NumberId,
+    phone: PhoneNumber,
+    previous: Option<Uuid>,
+}
+
+impl FromRecord for Leased {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        let phone = PhoneNumber::parse(&row.text("phone_number")?);
+        Ok(Leased {
+            number_id: row.parsed("number_id")?,
+            phone: phone.map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
+            previous: row.opt_parsed("previous_session_id")?,
+        })
+    }
+}
+
+/// Starts session `session` and leases it the pool's best number in the same write, or,
+/// when the pool has nothing to give or the visit's address holds its share, starts it on
+/// the target and counts an overflow. The number's previous holder's visit ends. The
+/// number is chosen and taken by one `UPDATE`, which checks the address's share too.
+///
+/// PostgreSQL does it all in one statement (the number's row taken `FOR UPDATE SKIP
+/// LOCKED`, so concurrent visits on any node take different rows); SQLite, which has one
+/// writer and no changes inside `WITH`, in a transaction of three statements.
+async fn take_and_start(
+    store: &Store,
+    pool_id: NumberPoolId,
+    business_id: BusinessId,
     session: Uuid,
     visit: &Visit,
     guards: Guards,
     now_s: i64,
-) -> Result<Option<Taken>> {
-    let skip_locked = match tx.backend() {
-        Backend::Postgres => " FOR UPDATE OF pn SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
+) -> Result<Option<PhoneNumber>> {
     // Without an address, only the pool's size bounds what a visit may take.
     let share = if visit.client_key.is_some() { guards.leases_per_client } else { i64::MAX };
-    let guard = format!(" AND (SELECT {HELD_BY_CLIENT} FROM number_pools p WHERE p.id = $1) < {share}");
-    let update = Sql::new(format!(
-        "UPDATE pool_numbers SET session_id = $4, previous_session_id = session_id, last_seen_at = $3, leased_at = $3
-         WHERE number_id = (
-             SELECT pn.number_id FROM pool_numbers pn JOIN numbers n ON n.id = pn.number_id
-             JOIN number_pools p ON p.id = pn.pool_id
-             WHERE pn.pool_id = $1 AND n.status <> 'released'
-               AND (pn.session_id IS NULL OR pn.last_seen_at + p.session_timeout_seconds <= $3
-                    OR pn.last_seen_at <= $5 OR pn.leased_at <= $6)
-             ORDER BY CASE WHEN pn.session_id IS NULL OR pn.last_seen_at + p.session_timeout_seconds <= $3 THEN 0 ELSE 1 END,
-                      CASE WHEN pn.session_id IS NULL THEN pn.free_since
-                           WHEN pn.last_seen_at + p.session_timeout_seconds <= $3 THEN pn.last_seen_at + p.session_timeout_seconds
-                           ELSE pn.last_seen_at END,
-                      pn.number_id
-             LIMIT 1{skip_locked}){guard}
+    let guard = format!("(SELECT {HELD_BY_CLIENT} FROM number_pools p WHERE p.id = $1) < {share}");
+    let take = "UPDATE pool_numbers SET session_id = $4, previous_session_id = session_id, last_seen_at = $3, leased_at = $3";
+    let count_overflow = "INSERT INTO pool_overflows (pool_id, shard, count)";
+    let on_overflow = "ON CONFLICT (pool_id, shard) DO UPDATE SET count = pool_overflows.count + 1";
+    let end_previous = "UPDATE dni_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL";
+    let shard = i64::from(session.as_bytes()[15]) % OVERFLOW_SHARDS;
+    let (idle, oldest) = (now_s - IDLE_SECONDS, now_s - MAX_LEASE_SECONDS);
+    if store.backend() == Backend::Postgres {
+        let statement = format!(
+            "WITH taken AS ({take} WHERE number_id = ({} FOR UPDATE OF pn SKIP LOCKED) AND {guard}
+                 RETURNING number_id, previous_session_id),
+             ended AS ({}),
+             counted AS ({count_overflow} SELECT $1, $20, 1 WHERE NOT EXISTS (SELECT 1 FROM taken) {on_overflow}),
+             started AS ({})
+             SELECT t.number_id, t.previous_session_id, n.phone_number FROM taken t JOIN numbers n ON n.id = t.number_id",
+            best_number("$18", "$19"),
+            end_previous.replace("$1", "$3").replace("$2", "(SELECT previous_session_id FROM taken)"),
+            session_insert("(SELECT number_id FROM taken)")
+        );
+        let sql = session_values(statement, pool_id, session, business_id, visit, now_s)
+            .bind(idle)
+            .bind(oldest)
+            .bind(shard);
+        let mut db = store;
+        return Ok(db.conn().fetch_optional::<Leased>(sql).await?.map(|l| l.phone));
+    }
+    let mut tx = store.begin().await?;
+    let taken = Sql::new(format!(
+        "{take} WHERE number_id = ({}) AND {guard}
          RETURNING number_id, previous_session_id,
-             (SELECT phone_number FROM numbers WHERE numbers.id = pool_numbers.number_id) AS phone_number"
+             (SELECT phone_number FROM numbers WHERE numbers.id = pool_numbers.number_id) AS phone_number",
+        best_number("$5", "$6")
     ))
     .bind(pool_id)
     .bind(visit.client_key.clone().unwrap_or_default())
     .bind(now_s)
     .bind(session)
-    .bind(now_s - IDLE_SECONDS)
-    .bind(now_s - MAX_LEASE_SECONDS);
-    Ok(tx.conn().fetch_optional(update).await?)
+    .bind(idle)
+    .bind(oldest);
+    let taken: Option<Leased> = tx.conn().fetch_optional(taken).await?;
+    match &taken {
+        Some(Leased { previous: Some(previous), .. }) => {
+            tx.conn().execute(Sql::new(end_previous).bind(now_s).bind(*previous)).await?;
+        }
+        Some(_) => {}
+        None => {
+            let count = Sql::new(format!("{count_overflow} VALUES ($1, $2, 1) {on_overflow}")).bind(pool_id).bind(shard);
+            tx.conn().execute(count).await?;
+        }
+    }
+    let number_id = taken.as_ref().map(|t| t.number_id);
+    let insert = session_values(session_insert("$18"), pool_id, session, business_id, visit, now_s);
+    tx.conn().execute(insert.bind(number_id)).await?;
+    tx.commit().await?;
+    Ok(taken.map(|t| t.phone))
 }
 
 async fn start_session(
@@ -519,46 +594,9 @@ async fn start_session(
     now: Timestamp,
 ) -> Result<Uuid> {
     let id = Uuid::now_v7();
-    insert_session(tx, id, pool_id, business_id, visit, number_id, now).await?;
+    let insert = session_values(session_insert("$18"), pool_id, id, business_id, visit, now.as_second());
+    tx.conn().execute(insert.bind(number_id)).await?;
     Ok(id)
-}
-
-async fn insert_session(
-    tx: &mut Tx,
-    id: Uuid,
-    pool_id: NumberPoolId,
-    business_id: BusinessId,
-    visit: &Visit,
-    number_id: Option<NumberId>,
-    now: Timestamp,
-) -> Result<()> {
-    let a = &visit.attribution;
-    let insert = Sql::new(
-        "INSERT INTO dni_sessions (id, pool_id, business_id, visitor_id, number_id, landing_page, referrer, user_agent,
-            utm_source, utm_medium, utm_campaign, utm_term, utm_content, gclid, fbclid, msclkid, started_at, last_seen_at,
-            client_key)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18)",
-    )
-    .bind(id)
-    .bind(pool_id)
-    .bind(business_id)
-    .bind(visit.visitor_id.as_str())
-    .bind(number_id)
-    .bind(visit.landing_page.clone())
-    .bind(visit.referrer.clone())
-    .bind(visit.user_agent.clone())
-    .bind(a.utm_source.clone())
-    .bind(a.utm_medium.clone())
-    .bind(a.utm_campaign.clone())
-    .bind(a.utm_term.clone())
-    .bind(a.utm_content.clone())
-    .bind(a.gclid.clone())
-    .bind(a.fbclid.clone())
-    .bind(a.msclkid.clone())
-    .bind(now)
-    .bind(visit.client_key.clone());
-    tx.conn().execute(insert).await?;
-    Ok(())
 }
 
 /// Notes that a session's page is still open.
