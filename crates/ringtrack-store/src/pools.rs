@@ -354,8 +354,8 @@ impl FromRecord for Held {
 
 /// Numbers of a pool a client's visits hold, for the pool row `p` (`$2` the client's key,
 /// `$3` now).
-const HELD_BY_CLIENT: &str = "(SELECT count(*) FROM pool_numbers h JOIN dni_sessions s ON s.id = h.session_id
-     WHERE h.pool_id = p.id AND s.client_key = $2 AND h.last_seen_at + p.session_timeout_seconds > $3)";
+const HELD_BY_CLIENT: &str = "(SELECT count(*) FROM pool_numbers h
+     WHERE h.pool_id = p.id AND h.holder_client_key = $2 AND h.last_seen_at + p.session_timeout_seconds > $3)";
 
 /// Overflows are counted in this many rows a pool, one picked at random, so that visits
 /// shown the target at once do not queue for one row's lock.
@@ -391,9 +391,8 @@ pub async fn lease(
     // A returning visitor keeps the number their session still holds.
     let held = Sql::new(
         "SELECT pn.session_id AS session_id, pn.number_id AS number_id, n.phone_number AS phone_number
-         FROM pool_numbers pn JOIN numbers n ON n.id = pn.number_id JOIN dni_sessions s ON s.id = pn.session_id
-         JOIN number_pools p ON p.id = pn.pool_id
-         WHERE pn.pool_id = $1 AND s.visitor_id = $2 AND pn.last_seen_at + p.session_timeout_seconds > $3
+         FROM pool_numbers pn JOIN numbers n ON n.id = pn.number_id JOIN number_pools p ON p.id = pn.pool_id
+         WHERE pn.pool_id = $1 AND pn.holder_visitor_id = $2 AND pn.last_seen_at + p.session_timeout_seconds > $3
          ORDER BY CASE WHEN pn.session_id = $4 THEN 0 ELSE 1 END LIMIT 1",
     )
     .bind(pool_id)
@@ -529,7 +528,13 @@ async fn take_and_start(
     // Without an address, only the pool's size bounds what a visit may take.
     let share = if visit.client_key.is_some() { guards.leases_per_client } else { i64::MAX };
     let guard = format!("(SELECT {HELD_BY_CLIENT} FROM number_pools p WHERE p.id = $1) < {share}");
-    let take = "UPDATE pool_numbers SET session_id = $4, previous_session_id = session_id, last_seen_at = $3, leased_at = $3";
+    // The holder's visitor (`{visitor}`) and address are kept on the row, for the reads.
+    let take = |visitor: &str| {
+        format!(
+            "UPDATE pool_numbers SET session_id = $4, previous_session_id = session_id,
+                holder_visitor_id = {visitor}, holder_client_key = $2, last_seen_at = $3, leased_at = $3"
+        )
+    };
     let count_overflow = "INSERT INTO pool_overflows (pool_id, shard, count)";
     let on_overflow = "ON CONFLICT (pool_id, shard) DO UPDATE SET count = pool_overflows.count + 1";
     let end_previous = "UPDATE dni_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL";
@@ -537,12 +542,13 @@ async fn take_and_start(
     let (idle, oldest) = (now_s - IDLE_SECONDS, now_s - MAX_LEASE_SECONDS);
     if store.backend() == Backend::Postgres {
         let statement = format!(
-            "WITH taken AS ({take} WHERE number_id = ({} FOR UPDATE OF pn SKIP LOCKED) AND {guard}
+            "WITH taken AS ({} WHERE number_id = ({} FOR UPDATE OF pn SKIP LOCKED) AND {guard}
                  RETURNING number_id, previous_session_id),
              ended AS ({}),
              counted AS ({count_overflow} SELECT $1, $20, 1 WHERE NOT EXISTS (SELECT 1 FROM taken) {on_overflow}),
              started AS ({})
              SELECT t.number_id, t.previous_session_id, n.phone_number FROM taken t JOIN numbers n ON n.id = t.number_id",
+            take("$6"),
             best_number("$18", "$19"),
             end_previous.replace("$1", "$3").replace("$2", "(SELECT previous_session_id FROM taken)"),
             session_insert("(SELECT number_id FROM taken)")
@@ -556,15 +562,17 @@ async fn take_and_start(
     }
     let mut tx = store.begin().await?;
     let taken = Sql::new(format!(
-        "{take} WHERE number_id = ({}) AND {guard}
+        "{} WHERE number_id = ({}) AND {guard}
          RETURNING number_id, previous_session_id,
              (SELECT phone_number FROM numbers WHERE numbers.id = pool_numbers.number_id) AS phone_number",
-        best_number("$5", "$6")
+        take("$5"),
+        best_number("$6", "$7")
     ))
     .bind(pool_id)
     .bind(visit.client_key.clone().unwrap_or_default())
     .bind(now_s)
     .bind(session)
+    .bind(visit.visitor_id.as_str())
     .bind(idle)
     .bind(oldest);
     let taken: Option<Leased> = tx.conn().fetch_optional(taken).await?;
