@@ -315,12 +315,14 @@ pub struct Lease {
 /// when the pool has no free number (the script beats every 30 s while the page is open).
 pub const IDLE_SECONDS: i64 = 90;
 
-/// The pool as a lease reads it, with how many of its numbers `client_key` holds.
+/// The pool as a lease reads it, with how many of its numbers the visit's address holds
+/// and the number the visitor holds, if any.
 struct PoolRow {
     target: PhoneNumber,
     filter: VisitorFilter,
     business_id: BusinessId,
     held_by_client: i64,
+    held: Option<Held>,
 }
 
 impl FromRecord for PoolRow {
@@ -331,25 +333,24 @@ impl FromRecord for PoolRow {
             filter: VisitorFilter::parse(&row.text("visitor_filter")?).unwrap_or(VisitorFilter::All),
             business_id: row.parsed("business_id")?,
             held_by_client: row.int("held_by_client")?,
+            held: match (row.opt_parsed("held_session_id")?, row.opt_parsed("held_number_id")?) {
+                (Some(session_id), Some(number_id)) => Some(Held {
+                    session_id,
+                    number_id,
+                    phone: PhoneNumber::parse(&row.text("held_phone")?)
+                        .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
+                }),
+                _ => None,
+            },
         })
     }
 }
 
+/// The number a returning visitor's session holds.
 struct Held {
     session_id: Uuid,
     number_id: NumberId,
     phone: PhoneNumber,
-}
-
-impl FromRecord for Held {
-    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
-        Ok(Held {
-            session_id: row.parsed("session_id")?,
-            number_id: row.parsed("number_id")?,
-            phone: PhoneNumber::parse(&row.text("phone_number")?)
-                .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
-        })
-    }
 }
 
 /// Numbers of a pool a client's visits hold, for the pool row `p` (`$2` the client's key,
@@ -379,29 +380,25 @@ pub async fn lease(
 ) -> Result<Option<Lease>> {
     let now = store.now();
     let now_s = now.as_second();
-    let client = visit.client_key.clone().unwrap_or_default();
+    // One read: the pool, what the visit's address holds, and the number the visitor
+    // holds still (a returning visitor keeps it).
     let pool = Sql::new(format!(
-        "SELECT p.business_id, p.target_number, p.visitor_filter,
-                {HELD_BY_CLIENT} AS held_by_client
-         FROM number_pools p WHERE p.id = $1 AND p.deleted_at IS NULL"
+        "SELECT p.business_id, p.target_number, p.visitor_filter, {HELD_BY_CLIENT} AS held_by_client,
+                h.session_id AS held_session_id, h.number_id AS held_number_id, h.phone_number AS held_phone
+         FROM number_pools p LEFT JOIN (
+             SELECT pn.pool_id, pn.session_id, pn.number_id, n.phone_number
+             FROM pool_numbers pn JOIN numbers n ON n.id = pn.number_id JOIN number_pools q ON q.id = pn.pool_id
+             WHERE pn.pool_id = $1 AND pn.holder_visitor_id = $4 AND pn.last_seen_at + q.session_timeout_seconds > $3
+             ORDER BY CASE WHEN pn.session_id = $5 THEN 0 ELSE 1 END LIMIT 1) h ON h.pool_id = p.id
+         WHERE p.id = $1 AND p.deleted_at IS NULL"
     ))
     .bind(pool_id)
-    .bind(client.as_str())
-    .bind(now_s);
-    // A returning visitor keeps the number their session still holds.
-    let held = Sql::new(
-        "SELECT pn.session_id AS session_id, pn.number_id AS number_id, n.phone_number AS phone_number
-         FROM pool_numbers pn JOIN numbers n ON n.id = pn.number_id JOIN number_pools p ON p.id = pn.pool_id
-         WHERE pn.pool_id = $1 AND pn.holder_visitor_id = $2 AND pn.last_seen_at + p.session_timeout_seconds > $3
-         ORDER BY CASE WHEN pn.session_id = $4 THEN 0 ELSE 1 END LIMIT 1",
-    )
-    .bind(pool_id)
-    .bind(visit.visitor_id.as_str())
+    .bind(visit.client_key.clone().unwrap_or_default())
     .bind(now_s)
+    .bind(visit.visitor_id.as_str())
     .bind(visit.session_id.map(|s| s.to_string()).unwrap_or_default());
     let mut reader = store;
-    let (pools, held) = reader.conn().fetch_pair::<PoolRow, Held>(pool, held).await?;
-    let Some(pool) = pools.into_iter().next() else { return Ok(None) };
+    let Some(pool) = reader.conn().fetch_optional::<PoolRow>(pool).await? else { return Ok(None) };
     let lease = |session_id, number: Option<PhoneNumber>, overflow| Lease {
         session_id,
         number,
@@ -409,11 +406,11 @@ pub async fn lease(
         overflow,
     };
 
-    if let Some(held) = held.into_iter().next() {
+    if let Some(held) = &pool.held {
         let mut tx = store.begin().await?;
         touch(&mut tx, held.session_id, Some(held.number_id), now).await?;
         tx.commit().await?;
-        return Ok(Some(lease(Some(held.session_id), Some(held.phone), false)));
+        return Ok(Some(lease(Some(held.session_id), Some(held.phone.clone()), false)));
     }
     if !pool.filter.admits(&visit.attribution) {
         let mut tx = store.begin().await?;
