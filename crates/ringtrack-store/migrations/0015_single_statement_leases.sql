@@ -12,6 +12,8 @@ UPDATE pool_numbers SET
     holder_visitor_id = (SELECT visitor_id FROM dni_sessions WHERE dni_sessions.id = pool_numbers.session_id),
     holder_client_key = (SELECT client_key FROM dni_sessions WHERE dni_sessions.id = pool_numbers.session_id)
 WHERE session_id IS NOT NULL;
+CREATE INDEX pool_numbers_by_visitor ON pool_numbers (pool_id, holder_visitor_id);
+CREATE INDEX pool_numbers_by_client ON pool_numbers (pool_id, holder_client_key);
 
 CREATE TABLE pool_overflows (
     pool_id TEXT NOT NULL REFERENCES number_pools (id),

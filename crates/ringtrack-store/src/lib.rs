@@ -88,7 +88,7 @@ pub struct Store {
 
 #[derive(Clone, Debug)]
 enum Pools {
-    Sqlite { reader: sqlite_read::Readers, writer: SqlitePool },
+    Sqlite { reader: sqlite_read::Readers, writer: SqlitePool, direct: sqlite_read::Writer },
     Postgres(PgPool),
 }
 
@@ -151,8 +151,10 @@ impl Store {
         let writer = open(1, options.clone().pragma("cache_size", "-32768")).await?;
         let reader = sqlite_read::Readers::open(options.get_filename(), 4, 8192)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let direct = sqlite_read::Writer::open(options.get_filename())
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(Store {
-            pools: Pools::Sqlite { reader, writer },
+            pools: Pools::Sqlite { reader, writer, direct },
             clock: Clock::system(),
             facts: Default::default(),
         })
@@ -161,6 +163,14 @@ impl Store {
     /// The same store, telling the time by `clock` (tests move it by hand).
     pub fn with_clock(self, clock: Clock) -> Store {
         Store { clock, ..self }
+    }
+
+    /// SQLite's second write connection ([`sqlite_read::Writer`]); `None` on PostgreSQL.
+    pub(crate) fn direct_writer(&self) -> Option<&sqlite_read::Writer> {
+        match &self.pools {
+            Pools::Sqlite { direct, .. } => Some(direct),
+            Pools::Postgres(_) => None,
+        }
     }
 
     pub(crate) fn facts(&self) -> &facts::FactCache {
@@ -239,8 +249,9 @@ impl Store {
     /// Closes every connection; on SQLite the last close checkpoints the WAL.
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { reader, writer } => {
+            Pools::Sqlite { reader, writer, direct } => {
                 reader.close();
+                direct.close();
                 writer.close().await;
             }
             Pools::Postgres(pool) => pool.close().await,

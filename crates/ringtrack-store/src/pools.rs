@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::paging::{Keyed, Page, fetch_page};
 use crate::record::{FromRecord, Record};
 use crate::sql::Sql;
+use crate::sqlite_read::rows;
 use crate::{Backend, Connection, Result, Store, Tx};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -396,7 +397,10 @@ pub async fn lease(
     .bind(visit.client_key.clone().unwrap_or_default())
     .bind(now_s)
     .bind(visit.visitor_id.as_str())
-    .bind(visit.session_id.map(|s| s.to_string()).unwrap_or_default());
+    .bind(visit.session_id.map(|s| s.to_string()).unwrap_or_default())
+    // One pool row by its key, and through their indexes only the pool's numbers this
+    // visitor or address holds: run in place on SQLite, like a read by a unique key.
+    .on_unique_key();
     let mut reader = store;
     let Some(pool) = reader.conn().fetch_optional::<PoolRow>(pool).await? else { return Ok(None) };
     let lease = |session_id, number: Option<PhoneNumber>, overflow| Lease {
@@ -512,7 +516,8 @@ impl FromRecord for Leased {
 ///
 /// PostgreSQL does it all in one statement (the number's row taken `FOR UPDATE SKIP
 /// LOCKED`, so concurrent visits on any node take different rows); SQLite, which has one
-/// writer and no changes inside `WITH`, in a transaction of three statements.
+/// writer and no changes inside `WITH`, in a transaction of three statements run whole on
+/// one blocking thread.
 async fn take_and_start(
     store: &Store,
     pool_id: NumberPoolId,
@@ -537,7 +542,7 @@ async fn take_and_start(
     let end_previous = "UPDATE dni_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL";
     let shard = i64::from(session.as_bytes()[15]) % OVERFLOW_SHARDS;
     let (idle, oldest) = (now_s - IDLE_SECONDS, now_s - MAX_LEASE_SECONDS);
-    if store.backend() == Backend::Postgres {
+    let Some(writer) = store.direct_writer() else {
         let statement = format!(
             "WITH taken AS ({} WHERE number_id = ({} FOR UPDATE OF pn SKIP LOCKED) AND {guard}
                  RETURNING number_id, previous_session_id),
@@ -556,9 +561,8 @@ async fn take_and_start(
             .bind(shard);
         let mut db = store;
         return Ok(db.conn().fetch_optional::<Leased>(sql).await?.map(|l| l.phone));
-    }
-    let mut tx = store.begin().await?;
-    let taken = Sql::new(format!(
+    };
+    let take = Sql::new(format!(
         "{} WHERE number_id = ({}) AND {guard}
          RETURNING number_id, previous_session_id,
              (SELECT phone_number FROM numbers WHERE numbers.id = pool_numbers.number_id) AS phone_number",
@@ -572,22 +576,27 @@ async fn take_and_start(
     .bind(visit.visitor_id.as_str())
     .bind(idle)
     .bind(oldest);
-    let taken: Option<Leased> = tx.conn().fetch_optional(taken).await?;
-    match &taken {
-        Some(Leased { previous: Some(previous), .. }) => {
-            tx.conn().execute(Sql::new(end_previous).bind(now_s).bind(*previous)).await?;
-        }
-        Some(_) => {}
-        None => {
-            let count = Sql::new(format!("{count_overflow} VALUES ($1, $2, 1) {on_overflow}")).bind(pool_id).bind(shard);
-            tx.conn().execute(count).await?;
-        }
-    }
-    let number_id = taken.as_ref().map(|t| t.number_id);
+    let count =
+        Sql::new(format!("{count_overflow} VALUES ($1, $2, 1) {on_overflow}")).bind(pool_id).bind(shard);
     let insert = session_values(session_insert("$18"), pool_id, session, business_id, visit, now_s);
-    tx.conn().execute(insert.bind(number_id)).await?;
-    tx.commit().await?;
-    Ok(taken.map(|t| t.phone))
+    // One trip to a blocking thread for the whole transaction (see `sqlite_read::Writer`).
+    let leased = writer
+        .transaction(move |tx| {
+            let taken = rows(tx, &take)?.first().map(|row| Leased::from_record(row)).transpose()?;
+            match &taken {
+                Some(Leased { previous: Some(previous), .. }) => {
+                    rows(tx, &Sql::new(end_previous).bind(now_s).bind(*previous))?;
+                }
+                Some(_) => {}
+                None => {
+                    rows(tx, &count)?;
+                }
+            }
+            rows(tx, &insert.bind(taken.as_ref().map(|t| t.number_id)))?;
+            Ok(taken.map(|t| t.phone))
+        })
+        .await?;
+    Ok(leased)
 }
 
 async fn start_session(

@@ -1,7 +1,10 @@
 //! SQLite reads through rusqlite. sqlx runs each SQLite connection on a worker thread and
 //! hands every row across a channel, which cost a list request more in thread switches
 //! than SQLite spent answering it. Here a statement runs on a blocking thread from start to
-//! end and hands back all its rows at once. Writes stay on sqlx's single writer connection.
+//! end and hands back all its rows at once. Writes stay on sqlx's writer connection, but
+//! for [`Writer::transaction`]: a hot write of a few statements with decisions between
+//! them (a DNI lease), run whole on one blocking thread: one thread switch instead of one
+//! a statement.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -135,6 +138,71 @@ impl Readers {
     pub(crate) fn close(&self) {
         self.inner.idle.lock().expect("reader list lock").take();
         self.inner.permits.close();
+    }
+}
+
+/// A second write connection. Both it and sqlx's writer begin `IMMEDIATE`, so each waits
+/// (up to [`WAIT`]) for the other's transaction to end: SQLite still has one writer at a
+/// time.
+#[doc(hidden)]
+pub struct Writer {
+    conn: Arc<Mutex<Option<Connection>>>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
+impl Clone for Writer {
+    fn clone(&self) -> Self {
+        Writer { conn: Arc::clone(&self.conn) }
+    }
+}
+
+/// One statement in a [`Writer::transaction`]: its rows.
+pub(crate) fn rows(tx: &rusqlite::Transaction<'_>, sql: &Sql) -> sqlx::Result<Vec<Row>> {
+    run(tx, sql).map_err(|e| sqlx::Error::AnyDriverError(Box::new(e)))
+}
+
+impl Writer {
+    /// Opens a write connection on the database the sqlx writer created.
+    pub(crate) fn open(path: &Path) -> rusqlite::Result<Writer> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(WAIT)?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.set_prepared_statement_cache_capacity(32);
+        Ok(Writer { conn: Arc::new(Mutex::new(Some(conn))) })
+    }
+
+    /// Runs `work` in one `IMMEDIATE` transaction on a blocking thread; commits what it
+    /// answers `Ok`, rolls back otherwise.
+    pub(crate) async fn transaction<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> sqlx::Result<R> + Send + 'static,
+    ) -> sqlx::Result<R> {
+        let conn = Arc::clone(&self.conn);
+        let job = move || {
+            let mut guard = conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let conn = guard.as_mut().ok_or(sqlx::Error::PoolClosed)?;
+            let driver = |e: rusqlite::Error| sqlx::Error::AnyDriverError(Box::new(e));
+            let tx =
+                conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(driver)?;
+            let answer = work(&tx)?;
+            tx.commit().map_err(driver)?;
+            Ok(answer)
+        };
+        tokio::task::spawn_blocking(job).await.map_err(|e| sqlx::Error::AnyDriverError(Box::new(e)))?
+    }
+
+    /// Closes the connection once its transaction, if any, ends; later writes fail.
+    pub(crate) fn close(&self) {
+        self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
     }
 }
 

@@ -221,6 +221,41 @@ test_on_both_backends! {
         app.stop().await;
     }
 
+    async fn concurrent_visits_never_share_a_number(backend: Backend) {
+        // Leases race each other and heartbeats (which, on SQLite, write through the other
+        // write connection): every number goes to one visit, every other visit overflows.
+        let limits = DniLimits::new(Rate { per_second: 1e6, burst: 1e6 }, Rate { per_second: 1e6, burst: 1e6 }, 1000);
+        let app = TestApp::spawn_with_dni_limits(backend, limits).await;
+        let ids = numbers(&app, 10).await;
+        let id = pool(&app, &ids, json!({})).await["id"].as_str().unwrap().to_owned();
+        let mut first = Vec::new();
+        for i in 0..5 {
+            first.push(visit(&app, &id, &format!("early-{i}"), LANDING).await);
+        }
+        let visitors: Vec<String> = (0..55).map(|i| format!("visitor-{i}")).collect();
+        let visits = visitors.iter().map(|visitor| visit(&app, &id, visitor, LANDING));
+        let beats = first.iter().cycle().take(20).map(|lease| {
+            let path = format!("/dni/v1/sessions/{}/heartbeat", lease["session_id"].as_str().unwrap());
+            let app = &app;
+            async move { public(app, &path, &json!({})).await.json::<Value>().await.unwrap() }
+        });
+        let (later, beaten) = tokio::join!(futures_util::future::join_all(visits), futures_util::future::join_all(beats));
+        for (beat, lease) in beaten.iter().zip(first.iter().cycle()) {
+            assert_eq!(beat["number"], lease["number"], "a heartbeat keeps its number");
+        }
+        let leased: Vec<&str> = first
+            .iter()
+            .chain(&later)
+            .filter(|l| l["number"] != l["target"])
+            .map(|l| l["number"].as_str().unwrap())
+            .collect();
+        let distinct: std::collections::HashSet<&&str> = leased.iter().collect();
+        assert_eq!((leased.len(), distinct.len()), (10, 10), "every number leased once: {leased:?}");
+        let stats = body(app.get(&format!("/api/v1/number-pools/{id}")).await).await["data"]["number_pool"]["stats"].clone();
+        assert_eq!((stats["active_sessions"].as_i64(), stats["overflow_count"].as_i64()), (Some(10), Some(50)), "{stats}");
+        app.stop().await;
+    }
+
     async fn one_address_cannot_hold_a_whole_pool(backend: Backend) {
         let limits = DniLimits::new(Rate { per_second: 1e6, burst: 1e6 }, Rate { per_second: 1e6, burst: 1e6 }, 2);
         let app = TestApp::spawn_with_dni_limits(backend, limits).await;
