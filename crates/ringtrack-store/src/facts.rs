@@ -14,12 +14,14 @@
 //! missed.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ringtrack_domain::BusinessId;
 use ringtrack_domain::calls::{CallFilter, CallStatus, Dimension};
+use ringtrack_domain::dates::DateRange;
 use rustc_hash::FxHashMap;
 
 use crate::analytics::{Aggregates, Calendar, Group, RawKey, label, local_day, week_of, weekday_of};
@@ -196,9 +198,7 @@ impl FactCache {
         if filter.caller_digits.is_some() || filter.updated_since.is_some() {
             return Ok(None);
         }
-        let first = filter.range.from.map(|t| t.as_second().div_euclid(DAY));
-        let end = filter.range.to.map(|t| (t.as_second() - 1).div_euclid(DAY) + 1);
-        let versions = day_versions(store, business_id, first, end).await?;
+        let versions = period_versions(store, business_id, &filter.range).await?;
         // The question, and what its answer depends on: its days at their versions.
         let question = tz
             .iana_name()
@@ -216,6 +216,25 @@ impl FactCache {
             self.keep(question, versions, groups.clone());
         }
         Ok(groups)
+    }
+
+    /// The answer `compute` gives over the days of `range`, kept until one of them changes
+    /// (`question` names it among a node's answers).
+    pub(crate) async fn remember(
+        &self,
+        store: &Store,
+        business_id: BusinessId,
+        range: &DateRange,
+        question: String,
+        compute: impl Future<Output = Result<Vec<Group>>>,
+    ) -> Result<Vec<Group>> {
+        let versions = period_versions(store, business_id, range).await?;
+        if let Some(answer) = self.answer(&question, &versions) {
+            return Ok(answer);
+        }
+        let answer = compute.await?;
+        self.keep(question, versions, answer.clone());
+        Ok(answer)
     }
 
     fn answer(&self, question: &str, days: &[(i64, i64)]) -> Option<Vec<Group>> {
@@ -339,6 +358,13 @@ fn runs(days: &[(i64, i64)]) -> Vec<&[(i64, i64)]> {
         }
     }
     runs
+}
+
+/// The versions of the days a period touches.
+async fn period_versions(store: &Store, business_id: BusinessId, range: &DateRange) -> Result<Versions> {
+    let first = range.from.map(|t| t.as_second().div_euclid(DAY));
+    let end = range.to.map(|t| (t.as_second() - 1).div_euclid(DAY) + 1);
+    day_versions(store, business_id, first, end).await
 }
 
 /// The version of every day with completed calls in `[first, end)`, in order.

@@ -13,11 +13,11 @@ use ringtrack_domain::caller_set::{CallerSet, CallerUnion};
 use ringtrack_domain::calls::{CallFilter, CallStatus};
 use ringtrack_domain::dates::DateRange;
 
-use crate::analytics::{Aggregates, read_sums};
+use crate::analytics::{Aggregates, Group, read_sums};
 use crate::call_filter::{IN_PROGRESS, push_filter};
 use crate::record::Record;
 use crate::sql::Sql;
-use crate::{Connection, Result, StoreError, Tx};
+use crate::{Connection, Result, Store, StoreError, Tx};
 
 const DAY: i64 = 86_400;
 
@@ -412,11 +412,19 @@ pub(crate) fn count(business_id: BusinessId, filter: &CallFilter) -> Option<Sql>
 }
 
 /// The totals of completed calls over a period, with distinct callers: the dashboard.
-pub async fn totals(
-    mut db: impl Connection,
-    business_id: BusinessId,
-    range: &DateRange,
-) -> Result<Aggregates> {
+/// Kept by the node until a day of the period changes (a dashboard is opened often).
+pub async fn totals(store: &Store, business_id: BusinessId, range: &DateRange) -> Result<Aggregates> {
+    let question = format!("totals {business_id} {range:?}");
+    let compute = async {
+        let aggregates = summed(store, business_id, range).await?;
+        Ok(vec![Group { keys: Vec::new(), aggregates }])
+    };
+    let answer = store.facts().remember(store, business_id, range, question, compute).await?;
+    Ok(answer.into_iter().next().map(|g| g.aggregates).unwrap_or_default())
+}
+
+/// [`totals`], from the roll-ups, the partial days' calls and the days' caller sets.
+async fn summed(mut db: impl Connection, business_id: BusinessId, range: &DateRange) -> Result<Aggregates> {
     let split = split(range);
     let mut total = Aggregates::default();
     if let Some(days) = split.days {

@@ -14,7 +14,7 @@ use ringtrack_domain::{BusinessId, Cents, NumberType, PhoneNumber};
 use ringtrack_store::analytics::{self, Group};
 use ringtrack_store::calls::{self, PastCall, Scored};
 use ringtrack_store::testing::{TestDatabase, past_call};
-use ringtrack_store::{Store, businesses, call_flows, numbers, test_on_both_backends};
+use ringtrack_store::{Store, businesses, call_flows, numbers, rollups, test_on_both_backends};
 
 const ZONES: [&str; 7] = [
     "UTC",
@@ -193,6 +193,15 @@ async fn agree(node: &Store, world: &World, rng: &mut StdRng, queries: usize) {
     }
 }
 
+/// The dashboard's totals (kept by the node) agree with grouping the calls.
+async fn totals_agree(node: &Store, world: &World, range: &DateRange) {
+    let totals = rollups::totals(node, world.business, range).await.unwrap();
+    let filter = CallFilter { range: *range, ..CallFilter::default() };
+    let scanned = analytics::scan(node, world.business, &filter, &[], &TimeZone::UTC, true).await.unwrap();
+    let scanned = scanned.into_iter().map(Group::from).next().unwrap().aggregates;
+    assert_eq!(totals, scanned, "totals over {range:?}");
+}
+
 test_on_both_backends! {
     async fn analytics_from_memory_agrees_with_grouping_the_calls(backend: Backend) {
         let db = TestDatabase::create(backend).await;
@@ -211,6 +220,16 @@ test_on_both_backends! {
         let chicago = TimeZone::get("America/Chicago").unwrap();
         for (filter, dimensions) in &repeated {
             analytics::aggregate(&first, world.business, filter, dimensions, &chicago, false).await.unwrap();
+        }
+        let periods = [
+            DateRange::default(),
+            DateRange {
+                from: Some(Timestamp::from_second(START + 10 * 86_400).unwrap()),
+                to: Some(Timestamp::from_second(START + 40 * 86_400).unwrap()),
+            },
+        ];
+        for period in &periods {
+            totals_agree(&first, &world, period).await;
         }
 
         // The other node changes verdicts and scores and adds calls; the first node's
@@ -235,6 +254,9 @@ test_on_both_backends! {
             let answer = analytics::aggregate(&first, world.business, filter, dimensions, &chicago, false).await.unwrap();
             let scanned = analytics::scan(&first, world.business, filter, dimensions, &chicago, false).await.unwrap();
             assert_eq!(sorted(answer), sorted(scanned.into_iter().map(Group::from).collect()), "{dimensions:?} asked again");
+        }
+        for period in &periods {
+            totals_agree(&first, &world, period).await;
         }
         agree(&first, &world, &mut rng, 150).await;
         first.close().await;
