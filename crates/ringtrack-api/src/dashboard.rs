@@ -5,7 +5,7 @@ use axum::extract::State;
 use jiff::tz::TimeZone;
 use ringtrack_domain::calls::{AnalyticsQuery, CallFilter, Dimension, Metric};
 use ringtrack_domain::{Access, BusinessId};
-use ringtrack_store::analytics::{self, Aggregates, Key};
+use ringtrack_store::analytics::{self, Aggregates, Key, Question};
 use ringtrack_store::{businesses, numbers, rollups};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -169,14 +169,18 @@ pub async fn calls(
     let (query, filter) = (query.expect("checked"), filter.expect("checked"));
     let unique = query.metrics.contains(&Metric::UniqueCallers);
     let tz = timezone(&state, auth.business_id).await?;
+    let totals = Question {
+        business_id: auth.business_id,
+        filter: &filter,
+        dimensions: &[],
+        tz: &tz,
+        unique_callers: unique,
+    };
     let groups =
-        analytics::aggregate(&state.store, auth.business_id, &filter, &query.group_by, &tz, unique).await?;
+        analytics::aggregate(&state.store, &Question { dimensions: &query.group_by, ..totals }).await?;
     // The groups split the calls: their sums are the totals, but distinct callers are not.
     let total = if unique {
-        analytics::aggregate(&state.store, auth.business_id, &filter, &[], &tz, unique)
-            .await?
-            .pop()
-            .map(|g| g.aggregates)
+        analytics::aggregate(&state.store, &totals).await?.pop().map(|g| g.aggregates)
     } else {
         Some(groups.iter().fold(Aggregates::default(), |mut total, g| {
             total.add(&g.aggregates);

@@ -205,22 +205,23 @@ pub(crate) fn label(dimension: Dimension, raw: RawKey, calendar: &Calendar) -> K
     }
 }
 
-/// Completed calls matching `filter`, grouped by `dimensions` (none: one total row), with
-/// times in `tz`. Groups come in ascending order of their keys (no value first).
-pub async fn aggregate(
-    store: &Store,
-    business_id: BusinessId,
-    filter: &CallFilter,
-    dimensions: &[Dimension],
-    tz: &TimeZone,
-    unique_callers: bool,
-) -> Result<Vec<Group>> {
-    if let Some(groups) =
-        store.facts().aggregate(store, business_id, filter, dimensions, tz, unique_callers).await?
-    {
+/// What analytics is asked: a business's completed calls matching `filter`, grouped by
+/// `dimensions` (none: one total row) with times in `tz`, with distinct callers or not.
+#[derive(Clone, Copy, Debug)]
+pub struct Question<'a> {
+    pub business_id: BusinessId,
+    pub filter: &'a CallFilter,
+    pub dimensions: &'a [Dimension],
+    pub tz: &'a TimeZone,
+    pub unique_callers: bool,
+}
+
+/// The answer to `question`; groups come in ascending order of their keys (no value first).
+pub async fn aggregate(store: &Store, question: &Question<'_>) -> Result<Vec<Group>> {
+    if let Some(groups) = store.facts().aggregate(store, question).await? {
         return Ok(groups);
     }
-    let mut groups = scan(store, business_id, filter, dimensions, tz, unique_callers).await?;
+    let mut groups = scan(store, question).await?;
     groups.sort_by(|a, b| a.sort_keys.cmp(&b.sort_keys));
     Ok(groups.into_iter().map(Group::from).collect())
 }
@@ -241,14 +242,8 @@ impl From<Scanned> for Group {
 /// [`aggregate`] by grouping the calls in SQL: what the facts in memory must agree with,
 /// and the answer when they cannot say (a filter on the caller's digits or on the time of
 /// a change, or more calls than memory is kept for). Groups in the database's order.
-pub async fn scan(
-    mut db: impl Connection,
-    business_id: BusinessId,
-    filter: &CallFilter,
-    dimensions: &[Dimension],
-    tz: &TimeZone,
-    unique_callers: bool,
-) -> Result<Vec<Scanned>> {
+pub async fn scan(mut db: impl Connection, question: &Question<'_>) -> Result<Vec<Scanned>> {
+    let Question { business_id, filter, dimensions, tz, unique_callers } = *question;
     let calendar = if dimensions.iter().any(|d| d.is_time()) {
         let from = match filter.range.from {
             Some(from) => from,

@@ -24,7 +24,9 @@ use ringtrack_domain::calls::{CallFilter, CallStatus, Dimension};
 use ringtrack_domain::dates::DateRange;
 use rustc_hash::FxHashMap;
 
-use crate::analytics::{Aggregates, Calendar, Group, RawKey, label, local_day, week_of, weekday_of};
+use crate::analytics::{
+    Aggregates, Calendar, Group, Question, RawKey, label, local_day, week_of, weekday_of,
+};
 use crate::call_filter::IN_PROGRESS;
 use crate::record::Record;
 use crate::sql::Sql;
@@ -189,12 +191,9 @@ impl FactCache {
     pub(crate) async fn aggregate(
         &self,
         store: &Store,
-        business_id: BusinessId,
-        filter: &CallFilter,
-        dimensions: &[Dimension],
-        tz: &TimeZone,
-        unique_callers: bool,
+        question: &Question<'_>,
     ) -> Result<Option<Vec<Group>>> {
+        let Question { business_id, filter, dimensions, tz, unique_callers } = *question;
         if filter.caller_digits.is_some() || filter.updated_since.is_some() {
             return Ok(None);
         }
@@ -373,16 +372,10 @@ async fn day_versions(
     business_id: BusinessId,
     first: Option<i64>,
     end: Option<i64>,
-) -> Result<Vec<(i64, i64)>> {
+) -> Result<Versions> {
     let mut sql =
         Sql::new("SELECT day, version FROM call_day_versions WHERE business_id = $1").bind(business_id);
-    if let Some(first) = first {
-        sql.push(" AND day >= ").push_bind(first);
-    }
-    if let Some(end) = end {
-        sql.push(" AND day < ").push_bind(end);
-    }
-    sql.push(" ORDER BY day");
+    sql.push_days((first, end)).push(" ORDER BY day");
     Ok(store.conn().fetch_all_with(sql, |row| Ok((row.int("day")?, row.int("version")?))).await?)
 }
 

@@ -13,7 +13,7 @@ use ringtrack_domain::caller_set::{CallerSet, CallerUnion};
 use ringtrack_domain::calls::{CallFilter, CallStatus};
 use ringtrack_domain::dates::DateRange;
 
-use crate::analytics::{Aggregates, Group, read_sums};
+use crate::analytics::{Aggregates, Group, Question, read_sums};
 use crate::call_filter::{IN_PROGRESS, push_filter};
 use crate::record::Record;
 use crate::sql::Sql;
@@ -365,12 +365,7 @@ fn rollup_from_where(
 ) {
     let table = if days == (None, None) { "call_totals" } else { "call_rollups" };
     sql.push(&format!("FROM {table} WHERE business_id = ")).push_bind(business_id);
-    if let Some(first) = days.0 {
-        sql.push(" AND day >= ").push_bind(first);
-    }
-    if let Some(end) = days.1 {
-        sql.push(" AND day < ").push_bind(end);
-    }
+    sql.push_days(days);
     if let Some(status) = filter.status {
         sql.push(" AND status = ").push_bind(status.as_str());
     }
@@ -443,9 +438,17 @@ async fn summed(mut db: impl Connection, business_id: BusinessId, range: &DateRa
     }
     for edge in &split.edges {
         let filter = CallFilter { range: *edge, ..CallFilter::default() };
-        let part =
-            crate::analytics::scan(&mut db, business_id, &filter, &[], &jiff::tz::TimeZone::UTC, false)
-                .await?;
+        let part = crate::analytics::scan(
+            &mut db,
+            &Question {
+                business_id,
+                filter: &filter,
+                dimensions: &[],
+                tz: &jiff::tz::TimeZone::UTC,
+                unique_callers: false,
+            },
+        )
+        .await?;
         if let Some(part) = part.into_iter().next() {
             total.add(&part.group.aggregates);
         }
@@ -473,12 +476,7 @@ async fn unique_callers(
     if let Some((first, end)) = split.days {
         let mut sets =
             Sql::new("SELECT callers FROM caller_day_sets WHERE business_id = $1").bind(business_id);
-        if let Some(first) = first {
-            sets.push(" AND day >= ").push_bind(first);
-        }
-        if let Some(end) = end {
-            sets.push(" AND day < ").push_bind(end);
-        }
+        sets.push_days((first, end));
         for set in db.conn().fetch_all_with(sets, read_set).await? {
             union.add_set(&decode(&set)?);
         }

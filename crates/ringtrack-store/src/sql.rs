@@ -153,6 +153,18 @@ impl Sql {
         self
     }
 
+    /// Appends the conditions keeping UTC days `[first, end)` (a side `None`: unbounded)
+    /// of a table keyed by `day`.
+    pub(crate) fn push_days(&mut self, (first, end): (Option<i64>, Option<i64>)) -> &mut Self {
+        if let Some(first) = first {
+            self.push(" AND day >= ").push_bind(first);
+        }
+        if let Some(end) = end {
+            self.push(" AND day < ").push_bind(end);
+        }
+        self
+    }
+
     /// Appends a placeholder for `value`, numbered after the arguments already bound.
     pub(crate) fn push_bind(&mut self, value: impl Into<Value>) -> &mut Self {
         self.args.push(value.into());

@@ -11,7 +11,7 @@ use ringtrack_domain::calls::{CallFilter, CallStatus, Dimension};
 use ringtrack_domain::dates::DateRange;
 use ringtrack_domain::flow::{Settings, parse_steps};
 use ringtrack_domain::{BusinessId, Cents, NumberType, PhoneNumber};
-use ringtrack_store::analytics::{self, Group};
+use ringtrack_store::analytics::{self, Group, Question};
 use ringtrack_store::calls::{self, PastCall, Scored};
 use ringtrack_store::testing::{TestDatabase, past_call};
 use ringtrack_store::{Store, businesses, call_flows, numbers, rollups, test_on_both_backends};
@@ -181,9 +181,15 @@ async fn agree(node: &Store, world: &World, rng: &mut StdRng, queries: usize) {
         let zone = ZONES[rng.random_range(0..ZONES.len())];
         let tz = TimeZone::get(zone).unwrap();
         let unique = rng.random_bool(0.3);
-        let answer =
-            analytics::aggregate(node, world.business, &filter, &dimensions, &tz, unique).await.unwrap();
-        let scanned = analytics::scan(node, world.business, &filter, &dimensions, &tz, unique).await.unwrap();
+        let question = Question {
+            business_id: world.business,
+            filter: &filter,
+            dimensions: &dimensions,
+            tz: &tz,
+            unique_callers: unique,
+        };
+        let answer = analytics::aggregate(node, &question).await.unwrap();
+        let scanned = analytics::scan(node, &question).await.unwrap();
         let scanned: Vec<Group> = scanned.into_iter().map(Group::from).collect();
         assert_eq!(
             sorted(answer),
@@ -197,7 +203,14 @@ async fn agree(node: &Store, world: &World, rng: &mut StdRng, queries: usize) {
 async fn totals_agree(node: &Store, world: &World, range: &DateRange) {
     let totals = rollups::totals(node, world.business, range).await.unwrap();
     let filter = CallFilter { range: *range, ..CallFilter::default() };
-    let scanned = analytics::scan(node, world.business, &filter, &[], &TimeZone::UTC, true).await.unwrap();
+    let question = Question {
+        business_id: world.business,
+        filter: &filter,
+        dimensions: &[],
+        tz: &TimeZone::UTC,
+        unique_callers: true,
+    };
+    let scanned = analytics::scan(node, &question).await.unwrap();
     let scanned = scanned.into_iter().map(Group::from).next().unwrap().aggregates;
     assert_eq!(totals, scanned, "totals over {range:?}");
 }
@@ -218,8 +231,16 @@ test_on_both_backends! {
             (CallFilter { qualified: Some(true), ..CallFilter::default() }, vec![]),
         ];
         let chicago = TimeZone::get("America/Chicago").unwrap();
+        let business = world.business;
+        let ask = |filter, dimensions| Question {
+            business_id: business,
+            filter,
+            dimensions,
+            tz: &chicago,
+            unique_callers: false,
+        };
         for (filter, dimensions) in &repeated {
-            analytics::aggregate(&first, world.business, filter, dimensions, &chicago, false).await.unwrap();
+            analytics::aggregate(&first, &ask(filter, dimensions)).await.unwrap();
         }
         let periods = [
             DateRange::default(),
@@ -251,8 +272,8 @@ test_on_both_backends! {
         }
         add_calls(&second, &mut world, &mut rng, 100).await;
         for (filter, dimensions) in &repeated {
-            let answer = analytics::aggregate(&first, world.business, filter, dimensions, &chicago, false).await.unwrap();
-            let scanned = analytics::scan(&first, world.business, filter, dimensions, &chicago, false).await.unwrap();
+            let answer = analytics::aggregate(&first, &ask(filter, dimensions)).await.unwrap();
+            let scanned = analytics::scan(&first, &ask(filter, dimensions)).await.unwrap();
             assert_eq!(sorted(answer), sorted(scanned.into_iter().map(Group::from).collect()), "{dimensions:?} asked again");
         }
         for period in &periods {
