@@ -5,7 +5,7 @@ use axum::extract::State;
 use jiff::tz::TimeZone;
 use ringtrack_domain::calls::{AnalyticsQuery, CallFilter, Dimension, Metric};
 use ringtrack_domain::{Access, BusinessId};
-use ringtrack_store::analytics::{self, Aggregates, Key, Question};
+use ringtrack_store::analytics::{self, Aggregates, Answer, Group, Key, Question};
 use ringtrack_store::{businesses, numbers, rollups};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -91,35 +91,48 @@ pub struct AnalyticsParams {
 pub struct AnalyticsAnswer {
     /// One object per group: the group's fields, then the metrics asked for.
     #[schema(value_type = Vec<Object>)]
-    rows: Vec<AnalyticsRow>,
+    rows: AnalyticsRows,
     /// The metrics over every row.
     #[schema(value_type = Object)]
     totals: Map<String, Value>,
 }
 
-/// One group, written as an object of its fields, then the metrics asked for, without
-/// building a map per row (a year by number, month and status is thousands of rows).
-pub struct AnalyticsRow {
-    fields: Vec<(Dimension, Key)>,
-    metrics: Vec<(Metric, Value)>,
+/// The groups, each written as an object of its fields, then the metrics asked for,
+/// straight from the answer the node shares between requests (a year by number, month and
+/// status is thousands of rows: no copy, no map per row).
+pub struct AnalyticsRows {
+    groups: Answer,
+    fields: Vec<Dimension>,
+    metrics: Vec<Metric>,
 }
 
-impl Serialize for AnalyticsRow {
+impl Serialize for AnalyticsRows {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.fields.len() + self.metrics.len()))?;
-        for (dimension, key) in &self.fields {
-            match key {
-                Key::Text(text) => map.serialize_entry(dimension.as_str(), text)?,
-                Key::Number(n) => map.serialize_entry(dimension.as_str(), n)?,
-                Key::Flag(yes) => map.serialize_entry(dimension.as_str(), yes)?,
-                Key::None => map.serialize_entry(dimension.as_str(), &())?,
+        use serde::ser::{SerializeMap, SerializeSeq};
+        struct Row<'a>(&'a AnalyticsRows, &'a Group);
+        impl Serialize for Row<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let Row(rows, group) = self;
+                let mut map = serializer.serialize_map(Some(rows.fields.len() + rows.metrics.len()))?;
+                for (field, key) in rows.fields.iter().zip(&group.keys) {
+                    match key {
+                        Key::Text(text) => map.serialize_entry(field.as_str(), text)?,
+                        Key::Number(n) => map.serialize_entry(field.as_str(), n)?,
+                        Key::Flag(yes) => map.serialize_entry(field.as_str(), yes)?,
+                        Key::None => map.serialize_entry(field.as_str(), &())?,
+                    }
+                }
+                for metric in &rows.metrics {
+                    map.serialize_entry(metric.as_str(), &metric_value(*metric, &group.aggregates))?;
+                }
+                map.end()
             }
         }
-        for (metric, value) in &self.metrics {
-            map.serialize_entry(metric.as_str(), value)?;
+        let mut seq = serializer.serialize_seq(Some(self.groups.len()))?;
+        for group in self.groups.iter() {
+            seq.serialize_element(&Row(self, group))?;
         }
-        map.end()
+        seq.end()
     }
 }
 
@@ -169,7 +182,7 @@ pub async fn calls(
     let (query, filter) = (query.expect("checked"), filter.expect("checked"));
     let unique = query.metrics.contains(&Metric::UniqueCallers);
     let tz = timezone(&state, auth.business_id).await?;
-    let totals = Question {
+    let overall = Question {
         business_id: auth.business_id,
         filter: &filter,
         dimensions: &[],
@@ -177,27 +190,18 @@ pub async fn calls(
         unique_callers: unique,
     };
     let groups =
-        analytics::aggregate(&state.store, &Question { dimensions: &query.group_by, ..totals }).await?;
+        analytics::aggregate(&state.store, &Question { dimensions: &query.group_by, ..overall }).await?;
     // The groups split the calls: their sums are the totals, but distinct callers are not.
     let total = if unique {
-        analytics::aggregate(&state.store, &totals).await?.pop().map(|g| g.aggregates)
+        analytics::aggregate(&state.store, &overall).await?.first().map(|g| g.aggregates.clone())
     } else {
         Some(groups.iter().fold(Aggregates::default(), |mut total, g| {
             total.add(&g.aggregates);
             total
         }))
     };
-    let metrics = |a: &Aggregates| -> Vec<(Metric, Value)> {
-        query.metrics.iter().map(|m| (*m, metric_value(*m, a))).collect()
-    };
-    let rows = groups
-        .into_iter()
-        .map(|group| AnalyticsRow {
-            fields: query.group_by.iter().copied().zip(group.keys).collect(),
-            metrics: metrics(&group.aggregates),
-        })
-        .collect();
-    let totals =
-        metrics(&total.unwrap_or_default()).into_iter().map(|(m, v)| (m.as_str().to_owned(), v)).collect();
+    let total = total.unwrap_or_default();
+    let totals = query.metrics.iter().map(|m| (m.as_str().to_owned(), metric_value(*m, &total))).collect();
+    let rows = AnalyticsRows { groups, fields: query.group_by, metrics: query.metrics };
     Ok(Data::new(AnalyticsAnswer { rows, totals }))
 }

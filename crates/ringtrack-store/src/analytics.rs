@@ -216,14 +216,17 @@ pub struct Question<'a> {
     pub unique_callers: bool,
 }
 
+/// An answer's groups, shared: a node keeps answers, and many requests read one at once.
+pub type Answer = std::sync::Arc<Vec<Group>>;
+
 /// The answer to `question`; groups come in ascending order of their keys (no value first).
-pub async fn aggregate(store: &Store, question: &Question<'_>) -> Result<Vec<Group>> {
+pub async fn aggregate(store: &Store, question: &Question<'_>) -> Result<Answer> {
     if let Some(groups) = store.facts().aggregate(store, question).await? {
         return Ok(groups);
     }
     let mut groups = scan(store, question).await?;
     groups.sort_by(|a, b| a.sort_keys.cmp(&b.sort_keys));
-    Ok(groups.into_iter().map(Group::from).collect())
+    Ok(Answer::new(groups.into_iter().map(Group::from).collect()))
 }
 
 /// A group as [`scan`] answers it: with the keys it sorts by.

@@ -25,7 +25,7 @@ use ringtrack_domain::dates::DateRange;
 use rustc_hash::FxHashMap;
 
 use crate::analytics::{
-    Aggregates, Calendar, Group, Question, RawKey, label, local_day, week_of, weekday_of,
+    Aggregates, Answer, Calendar, Group, Question, RawKey, label, local_day, week_of, weekday_of,
 };
 use crate::call_filter::IN_PROGRESS;
 use crate::record::Record;
@@ -171,7 +171,7 @@ const ANSWER_GROUPS_KEPT: usize = 10_000;
 
 #[derive(Debug, Default)]
 struct Answers {
-    by_question: HashMap<String, (Versions, Arc<Vec<Group>>)>,
+    by_question: HashMap<String, (Versions, Answer)>,
     /// Questions, oldest answered first.
     order: std::collections::VecDeque<String>,
 }
@@ -188,11 +188,7 @@ impl FactCache {
     }
 
     /// [`crate::analytics::aggregate`] from the facts; `None` when they cannot say.
-    pub(crate) async fn aggregate(
-        &self,
-        store: &Store,
-        question: &Question<'_>,
-    ) -> Result<Option<Vec<Group>>> {
+    pub(crate) async fn aggregate(&self, store: &Store, question: &Question<'_>) -> Result<Option<Answer>> {
         let Question { business_id, filter, dimensions, tz, unique_callers } = *question;
         if filter.caller_digits.is_some() || filter.updated_since.is_some() {
             return Ok(None);
@@ -208,11 +204,11 @@ impl FactCache {
             return Ok(Some(answer));
         }
         let Some(snapshot) = self.snapshot(store, business_id, &versions).await? else { return Ok(None) };
-        let groups = group(&snapshot, filter, dimensions, tz, unique_callers, store.now());
+        let groups = group(&snapshot, filter, dimensions, tz, unique_callers, store.now()).map(Answer::new);
         if let (Some(question), Some(groups)) = (question, &groups)
             && groups.len() <= ANSWER_GROUPS_KEPT
         {
-            self.keep(question, versions, groups.clone());
+            self.keep(question, versions, Answer::clone(groups));
         }
         Ok(groups)
     }
@@ -226,25 +222,25 @@ impl FactCache {
         range: &DateRange,
         question: String,
         compute: impl Future<Output = Result<Vec<Group>>>,
-    ) -> Result<Vec<Group>> {
+    ) -> Result<Answer> {
         let versions = period_versions(store, business_id, range).await?;
         if let Some(answer) = self.answer(&question, &versions) {
             return Ok(answer);
         }
-        let answer = compute.await?;
-        self.keep(question, versions, answer.clone());
+        let answer = Answer::new(compute.await?);
+        self.keep(question, versions, Answer::clone(&answer));
         Ok(answer)
     }
 
-    fn answer(&self, question: &str, days: &[(i64, i64)]) -> Option<Vec<Group>> {
+    fn answer(&self, question: &str, days: &[(i64, i64)]) -> Option<Answer> {
         let answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
         let (kept_days, groups) = answers.by_question.get(question)?;
-        (kept_days == days).then(|| groups.to_vec())
+        (kept_days == days).then(|| Answer::clone(groups))
     }
 
-    fn keep(&self, question: String, days: Versions, groups: Vec<Group>) {
+    fn keep(&self, question: String, days: Versions, groups: Answer) {
         let mut answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
-        if answers.by_question.insert(question.clone(), (days, Arc::new(groups))).is_none() {
+        if answers.by_question.insert(question.clone(), (days, groups)).is_none() {
             answers.order.push_back(question);
         }
         while answers.order.len() > ANSWERS_KEPT {

@@ -415,7 +415,7 @@ pub async fn totals(store: &Store, business_id: BusinessId, range: &DateRange) -
         Ok(vec![Group { keys: Vec::new(), aggregates }])
     };
     let answer = store.facts().remember(store, business_id, range, question, compute).await?;
-    Ok(answer.into_iter().next().map(|g| g.aggregates).unwrap_or_default())
+    Ok(answer.first().map(|g| g.aggregates.clone()).unwrap_or_default())
 }
 
 /// [`totals`], from the roll-ups, the partial days' calls and the days' caller sets.
