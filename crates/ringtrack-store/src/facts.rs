@@ -160,8 +160,13 @@ pub struct FactCache {
     answers: Mutex<Answers>,
 }
 
-/// The `(day, version)` of each day of a period, in order: what an answer depends on.
+/// The `(day, version)` of each day of a period, in order.
 type Versions = Vec<(i64, i64)>;
+
+/// What an answer depends on, in one small row: how many days of its period have calls and
+/// the sum of their versions. Versions only rise, so any change to the period's calls
+/// changes the pair.
+type Digest = (i64, i64);
 
 /// Answers kept: a dashboard's charts ask the same questions of the same days over and
 /// over, from every viewer.
@@ -171,7 +176,7 @@ const ANSWER_GROUPS_KEPT: usize = 10_000;
 
 #[derive(Debug, Default)]
 struct Answers {
-    by_question: HashMap<String, (Versions, Answer)>,
+    by_question: HashMap<String, (Digest, Answer)>,
     /// Questions, oldest answered first.
     order: std::collections::VecDeque<String>,
 }
@@ -193,22 +198,24 @@ impl FactCache {
         if filter.caller_digits.is_some() || filter.updated_since.is_some() {
             return Ok(None);
         }
-        let versions = period_versions(store, business_id, &filter.range).await?;
-        // The question, and what its answer depends on: its days at their versions.
+        // The digest is read before the facts: an answer may be newer than its digest
+        // says (then grouped again once), never older.
+        let digest = period_digest(store, business_id, &filter.range).await?;
         let question = tz
             .iana_name()
             .map(|zone| format!("{business_id} {zone} {dimensions:?} {unique_callers} {filter:?}"));
         if let Some(question) = &question
-            && let Some(answer) = self.answer(question, &versions)
+            && let Some(answer) = self.answer(question, digest)
         {
             return Ok(Some(answer));
         }
+        let versions = period_versions(store, business_id, &filter.range).await?;
         let Some(snapshot) = self.snapshot(store, business_id, &versions).await? else { return Ok(None) };
         let groups = group(&snapshot, filter, dimensions, tz, unique_callers, store.now()).map(Answer::new);
         if let (Some(question), Some(groups)) = (question, &groups)
             && groups.len() <= ANSWER_GROUPS_KEPT
         {
-            self.keep(question, versions, Answer::clone(groups));
+            self.keep(question, digest, Answer::clone(groups));
         }
         Ok(groups)
     }
@@ -223,24 +230,24 @@ impl FactCache {
         question: String,
         compute: impl Future<Output = Result<Vec<Group>>>,
     ) -> Result<Answer> {
-        let versions = period_versions(store, business_id, range).await?;
-        if let Some(answer) = self.answer(&question, &versions) {
+        let digest = period_digest(store, business_id, range).await?;
+        if let Some(answer) = self.answer(&question, digest) {
             return Ok(answer);
         }
         let answer = Answer::new(compute.await?);
-        self.keep(question, versions, Answer::clone(&answer));
+        self.keep(question, digest, Answer::clone(&answer));
         Ok(answer)
     }
 
-    fn answer(&self, question: &str, days: &[(i64, i64)]) -> Option<Answer> {
+    fn answer(&self, question: &str, digest: Digest) -> Option<Answer> {
         let answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
-        let (kept_days, groups) = answers.by_question.get(question)?;
-        (kept_days == days).then(|| Answer::clone(groups))
+        let (kept, groups) = answers.by_question.get(question)?;
+        (*kept == digest).then(|| Answer::clone(groups))
     }
 
-    fn keep(&self, question: String, days: Versions, groups: Answer) {
+    fn keep(&self, question: String, digest: Digest, groups: Answer) {
         let mut answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
-        if answers.by_question.insert(question.clone(), (days, groups)).is_none() {
+        if answers.by_question.insert(question.clone(), (digest, groups)).is_none() {
             answers.order.push_back(question);
         }
         while answers.order.len() > ANSWERS_KEPT {
@@ -355,11 +362,29 @@ fn runs(days: &[(i64, i64)]) -> Vec<&[(i64, i64)]> {
     runs
 }
 
-/// The versions of the days a period touches.
-async fn period_versions(store: &Store, business_id: BusinessId, range: &DateRange) -> Result<Versions> {
+/// The UTC days `[first, end)` a period touches.
+fn days_of(range: &DateRange) -> (Option<i64>, Option<i64>) {
     let first = range.from.map(|t| t.as_second().div_euclid(DAY));
     let end = range.to.map(|t| (t.as_second() - 1).div_euclid(DAY) + 1);
+    (first, end)
+}
+
+/// The versions of the days a period touches.
+async fn period_versions(store: &Store, business_id: BusinessId, range: &DateRange) -> Result<Versions> {
+    let (first, end) = days_of(range);
     day_versions(store, business_id, first, end).await
+}
+
+/// The [`Digest`] of the days a period touches.
+async fn period_digest(mut store: &Store, business_id: BusinessId, range: &DateRange) -> Result<Digest> {
+    let mut sql = Sql::new(
+        "SELECT count(*) AS days, CAST(COALESCE(SUM(version), 0) AS BIGINT) AS versions
+         FROM call_day_versions WHERE business_id = $1",
+    )
+    .bind(business_id);
+    sql.push_days(days_of(range));
+    let digest = store.conn().fetch_all_with(sql, |row| Ok((row.int("days")?, row.int("versions")?))).await?;
+    Ok(digest.first().copied().unwrap_or_default())
 }
 
 /// The version of every day with completed calls in `[first, end)`, in order.
