@@ -6,8 +6,10 @@
 //! Unix seconds and ids as UUID text, so comparisons behave the same on both.
 //!
 //! Reads go through `&Store` (a pool); every write a request makes goes through one
-//! [`Tx`]. On SQLite all writes share one connection and start with `BEGIN IMMEDIATE`, so
-//! a transaction that reads before it writes can never fail to upgrade its lock.
+//! [`Tx`], but a DNI lease on SQLite (see `sqlite_read::Writer`). On SQLite every write
+//! transaction starts with `BEGIN IMMEDIATE`, on sqlx's connection or the lease's, so one
+//! that reads before it writes can never fail to upgrade its lock, and the two connections
+//! wait for each other.
 
 pub mod analytics;
 pub mod api_keys;
