@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Session-lease throughput: wrk posts new visits (each with its own visitor id) to
 # /dni/v1/sessions of a 100-number pool on the release server, on SQLite and PostgreSQL;
-# /healthz in the same run is the machine's ceiling. Every request takes the pool's lock
-# and writes a session: the first 100 lease a number, the rest are shown the target
-# (overflow), which is the same path with one fewer update.
+# /healthz in the same run is the machine's ceiling. Every request reads the pool and
+# writes a session: the first 100 lease a number, the rest are shown the target (overflow),
+# which is the same write with an overflow count instead of the number's row.
 #
 #   bench/dni.sh [sqlite|postgres|both]
 source "$(dirname "$0")/../scripts/lib/setup.sh"
