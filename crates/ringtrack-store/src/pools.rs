@@ -412,20 +412,21 @@ pub async fn lease(
 
     if let Some(held) = &pool.held {
         let mut tx = store.begin().await?;
-        touch(&mut tx, held.session_id, Some(held.number_id), now).await?;
+        touch(&mut tx, held.session_id, held.number_id, now).await?;
         tx.commit().await?;
         return Ok(Some(lease(Some(held.session_id), Some(held.phone.clone()), false)));
     }
+    let session = Uuid::now_v7();
     if !pool.filter.admits(&visit.attribution) {
         let mut tx = store.begin().await?;
-        let session = start_session(&mut tx, pool_id, pool.business_id, visit, None, now).await?;
+        let start = new_session(pool_id, session, pool.business_id, visit, now_s).bind(None::<NumberId>);
+        tx.conn().execute(start).await?;
         tx.commit().await?;
         return Ok(Some(lease(Some(session), None, false)));
     }
     if visit.client_key.is_some() && pool.held_by_client >= guards.leases_per_client {
         return Ok(Some(lease(None, None, false)));
     }
-    let session = Uuid::now_v7();
     let leased = take_and_start(store, pool_id, pool.business_id, session, visit, guards, now_s).await?;
     let overflow = leased.is_none();
     Ok(Some(lease(Some(session), leased, overflow)))
@@ -578,7 +579,7 @@ async fn take_and_start(
     .bind(oldest);
     let count =
         Sql::new(format!("{count_overflow} VALUES ($1, $2, 1) {on_overflow}")).bind(pool_id).bind(shard);
-    let insert = session_values(session_insert("$18"), pool_id, session, business_id, visit, now_s);
+    let insert = new_session(pool_id, session, business_id, visit, now_s);
     // One trip to a blocking thread for the whole transaction (see `sqlite_read::Writer`).
     let leased = writer
         .transaction(move |tx| {
@@ -599,32 +600,27 @@ async fn take_and_start(
     Ok(leased)
 }
 
-async fn start_session(
-    tx: &mut Tx,
+/// The statement starting session `session`; its number (`None`: the target) is bound
+/// next, as `$18`.
+fn new_session(
     pool_id: NumberPoolId,
+    session: Uuid,
     business_id: BusinessId,
     visit: &Visit,
-    number_id: Option<NumberId>,
-    now: Timestamp,
-) -> Result<Uuid> {
-    let id = Uuid::now_v7();
-    let insert = session_values(session_insert("$18"), pool_id, id, business_id, visit, now.as_second());
-    tx.conn().execute(insert.bind(number_id)).await?;
-    Ok(id)
+    now_s: i64,
+) -> Sql {
+    session_values(session_insert("$18"), pool_id, session, business_id, visit, now_s)
 }
 
 /// Notes that a session's page is still open.
-async fn touch(tx: &mut Tx, session: Uuid, number: Option<NumberId>, now: Timestamp) -> Result<()> {
+async fn touch(tx: &mut Tx, session: Uuid, number: NumberId, now: Timestamp) -> Result<()> {
     let seen = Sql::new("UPDATE dni_sessions SET last_seen_at = $1 WHERE id = $2").bind(now).bind(session);
     tx.conn().execute(seen).await?;
-    if let Some(number) = number {
-        let held =
-            Sql::new("UPDATE pool_numbers SET last_seen_at = $1 WHERE number_id = $2 AND session_id = $3")
-                .bind(now.as_second())
-                .bind(number)
-                .bind(session);
-        tx.conn().execute(held).await?;
-    }
+    let held = Sql::new("UPDATE pool_numbers SET last_seen_at = $1 WHERE number_id = $2 AND session_id = $3")
+        .bind(now.as_second())
+        .bind(number)
+        .bind(session);
+    tx.conn().execute(held).await?;
     Ok(())
 }
 
