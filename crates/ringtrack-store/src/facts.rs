@@ -212,9 +212,7 @@ impl FactCache {
         let versions = period_versions(store, business_id, &filter.range).await?;
         let Some(snapshot) = self.snapshot(store, business_id, &versions).await? else { return Ok(None) };
         let groups = group(&snapshot, filter, dimensions, tz, unique_callers, store.now()).map(Answer::new);
-        if let (Some(question), Some(groups)) = (question, &groups)
-            && groups.len() <= ANSWER_GROUPS_KEPT
-        {
+        if let (Some(question), Some(groups)) = (question, &groups) {
             self.keep(question, digest, Answer::clone(groups));
         }
         Ok(groups)
@@ -246,6 +244,9 @@ impl FactCache {
     }
 
     fn keep(&self, question: String, digest: Digest, groups: Answer) {
+        if groups.len() > ANSWER_GROUPS_KEPT {
+            return;
+        }
         let mut answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
         if answers.by_question.insert(question.clone(), (digest, groups)).is_none() {
             answers.order.push_back(question);
@@ -277,20 +278,17 @@ impl FactCache {
         if let Some(snapshot) = self.current(business_id, versions) {
             return Ok(Some(snapshot));
         }
-        let stale: Vec<(i64, i64)> = {
+        let (stale, mut attributions) = {
             let businesses = self.businesses();
             let held = businesses.held.get(&business_id);
-            versions
+            let stale: Vec<(i64, i64)> = versions
                 .iter()
                 .filter(|(day, version)| {
                     held.and_then(|b| b.days.get(day)).is_none_or(|d| d.version < *version)
                 })
                 .copied()
-                .collect()
-        };
-        let mut attributions = {
-            let businesses = self.businesses();
-            businesses.held.get(&business_id).map(|b| (*b.attributions).clone()).unwrap_or_default()
+                .collect();
+            (stale, held.map(|b| (*b.attributions).clone()).unwrap_or_default())
         };
         let mut loaded = Vec::with_capacity(stale.len());
         for run in runs(&stale) {
@@ -369,12 +367,6 @@ fn days_of(range: &DateRange) -> (Option<i64>, Option<i64>) {
     (first, end)
 }
 
-/// The versions of the days a period touches.
-async fn period_versions(store: &Store, business_id: BusinessId, range: &DateRange) -> Result<Versions> {
-    let (first, end) = days_of(range);
-    day_versions(store, business_id, first, end).await
-}
-
 /// The [`Digest`] of the days a period touches.
 async fn period_digest(mut store: &Store, business_id: BusinessId, range: &DateRange) -> Result<Digest> {
     let mut sql = Sql::new(
@@ -387,16 +379,11 @@ async fn period_digest(mut store: &Store, business_id: BusinessId, range: &DateR
     Ok(digest.first().copied().unwrap_or_default())
 }
 
-/// The version of every day with completed calls in `[first, end)`, in order.
-async fn day_versions(
-    mut store: &Store,
-    business_id: BusinessId,
-    first: Option<i64>,
-    end: Option<i64>,
-) -> Result<Versions> {
+/// The version of every day with completed calls that a period touches, in order.
+async fn period_versions(mut store: &Store, business_id: BusinessId, range: &DateRange) -> Result<Versions> {
     let mut sql =
         Sql::new("SELECT day, version FROM call_day_versions WHERE business_id = $1").bind(business_id);
-    sql.push_days((first, end)).push(" ORDER BY day");
+    sql.push_days(days_of(range)).push(" ORDER BY day");
     Ok(store.conn().fetch_all_with(sql, |row| Ok((row.int("day")?, row.int("version")?))).await?)
 }
 
