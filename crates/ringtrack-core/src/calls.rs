@@ -439,8 +439,8 @@ pub async fn stamp_simulated_times(
         (Some(_), Some(after)) => Some(at((began + i64::from(after)).min(ended.as_second()))?),
         (answered, _) => answered,
     };
-    calls::set_times(tx, call.id, at(began)?, answered).await?;
-    let Some(stamped) = calls::lock(tx, call_id).await? else { return Ok(()) };
+    let stamped = Call { created_at: at(began)?, answered_at: answered, ..call.clone() };
+    calls::set_times(tx, call.id, stamped.created_at, stamped.answered_at).await?;
     roll_up_again(tx, &call, &stamped).await
 }
 
