@@ -5,7 +5,7 @@ use ringtrack_domain::paging::{Cursor, PageRequest, Position};
 
 use crate::record::FromRecord;
 use crate::sql::Sql;
-use crate::{Connection, Result};
+use crate::{Backend, Connection, Result};
 
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -52,8 +52,24 @@ pub(crate) async fn fetch_page_counted<T: FromRecord + Keyed>(
     };
     // One row more than asked tells whether another page follows.
     let rows = rows_after(columns, from_where, table, after, i64::from(request.limit) + 1, offset);
-    let (total, mut items): (Vec<i64>, Vec<T>) = db.conn().fetch_pair(count, rows).await?;
-    let total = total.first().copied().unwrap_or(0).max(0) as u64;
+    let (total, mut items) = match db.conn().backend() {
+        // One round trip, not two: the total rides on every row of the page.
+        Backend::Postgres => {
+            let counted: Vec<(i64, T)> = db
+                .conn()
+                .fetch_all_with(with_total(rows, &count), |row| Ok((row.int(TOTAL)?, T::from_record(row)?)))
+                .await?;
+            match counted.first() {
+                Some(&(total, _)) => (total, counted.into_iter().map(|(_, item)| item).collect()),
+                None => (db.conn().fetch_one::<i64>(count).await?, Vec::new()),
+            }
+        }
+        Backend::Sqlite => {
+            let (total, items): (Vec<i64>, Vec<T>) = db.conn().fetch_pair(count, rows).await?;
+            (total.first().copied().unwrap_or(0), items)
+        }
+    };
+    let total = total.max(0) as u64;
     let next_cursor = if items.len() > request.limit as usize {
         items.truncate(request.limit as usize);
         items.last().map(Keyed::cursor)
@@ -61,6 +77,18 @@ pub(crate) async fn fetch_page_counted<T: FromRecord + Keyed>(
         None
     };
     Ok(Page { items, total, next_cursor })
+}
+
+/// The column [`with_total`] adds.
+const TOTAL: &str = "page_total";
+
+/// `rows` (a `SELECT`) with the value `count` answers as one more column of every row.
+fn with_total(rows: Sql, count: &Sql) -> Sql {
+    let mut folded = rows;
+    let column = format!("({}) AS {TOTAL}, ", count.text_numbered_after(folded.args.len()));
+    folded.text.insert_str("SELECT ".len(), &column);
+    folded.args.extend(count.args.iter().cloned());
+    folded
 }
 
 /// `SELECT {columns} {from_where}` in newest-first order, strictly after the keyset
@@ -80,9 +108,13 @@ fn rows_after(
         rows.push(&format!(" AND ({table}created_at, {table}id) < (")).push_bind(cursor.created_at);
         rows.push(", ").push_bind(cursor.id).push(")");
     }
-    rows.push(&format!(" ORDER BY {table}created_at DESC, {table}id DESC LIMIT "))
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+    // The limit is written into the text (it is a number of ours, at most a few hundred),
+    // and the offset too when there is none: PostgreSQL plans a statement whose limit is a
+    // parameter for a tenth of the table, which makes it plan every execution afresh (most
+    // of a list's cost there) rather than reuse the plan it keeps.
+    rows.push(&format!(" ORDER BY {table}created_at DESC, {table}id DESC LIMIT {limit}"));
+    if offset > 0 {
+        rows.push(" OFFSET ").push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+    }
     rows
 }

@@ -165,6 +165,23 @@ impl Sql {
         self
     }
 
+    /// The text with every placeholder `$n` renumbered `$(n + offset)`: for placing this
+    /// statement inside another that binds `offset` arguments before this one's.
+    pub(crate) fn text_numbered_after(&self, offset: usize) -> String {
+        let mut out = String::with_capacity(self.text.len() + 8);
+        let mut rest = self.text.as_str();
+        while let Some(at) = rest.find('$') {
+            out.push_str(&rest[..=at]);
+            rest = &rest[at + 1..];
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            let n: usize = rest[..digits].parse().expect("a placeholder is numbered");
+            out.push_str(&(n + offset).to_string());
+            rest = &rest[digits..];
+        }
+        out.push_str(rest);
+        out
+    }
+
     /// Appends a placeholder for `value`, numbered after the arguments already bound.
     pub(crate) fn push_bind(&mut self, value: impl Into<Value>) -> &mut Self {
         self.args.push(value.into());
@@ -226,6 +243,13 @@ pub(crate) fn sqlite_placeholders(text: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::sqlite_placeholders;
+
+    #[test]
+    fn renumbered_placeholders_follow_the_offset() {
+        let sql = super::Sql::new("a = $1 AND b IN ($2, $10)");
+        assert_eq!(sql.text_numbered_after(3), "a = $4 AND b IN ($5, $13)");
+        assert_eq!(super::Sql::new("SELECT 1").text_numbered_after(3), "SELECT 1");
+    }
 
     #[test]
     fn placeholders_in_order_become_positional() {
