@@ -48,16 +48,15 @@ impl FromRequestParts<AppState> for Auth {
             return Err(ApiError::MissingKey);
         }
         let secret = bearer_secret(parts).ok_or(ApiError::Unauthorized)?;
-        let key = api_keys::find_by_hash(&state.store, &secret.hash())
-            .await?
-            .filter(|key| key.revoked_at.is_none())
-            .ok_or(ApiError::Unauthorized)?;
+        let hash = secret.hash();
+        let key = api_keys::find_active(&state.store, &hash).await?.ok_or(ApiError::Unauthorized)?;
 
         let now = state.store.now();
         let stale = key
             .last_used_at
             .is_none_or(|last| now.as_second() - last.as_second() >= LAST_USED_GRANULARITY_SECONDS);
         if stale {
+            api_keys::note_use(&state.store, &hash, now);
             let recorded = record_use(state.store.clone(), key.id, now);
             if key.last_used_at.is_none() {
                 // A key's first use, once in its life, is recorded before it is answered,

@@ -52,8 +52,14 @@ impl ApiKeySecret {
     }
 
     pub fn hash(&self) -> SecretHash {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = Sha256::digest(self.0.as_bytes());
-        SecretHash(digest.iter().map(|b| format!("{b:02x}")).collect())
+        let mut hex = String::with_capacity(2 * digest.len());
+        for byte in digest {
+            hex.push(char::from(HEX[usize::from(byte >> 4)]));
+            hex.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
+        SecretHash(hex)
     }
 }
 

@@ -1,13 +1,19 @@
 //! API keys. Only the SHA-256 of a secret is stored; a key is found by that hash.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
 use jiff::Timestamp;
 use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::{ApiKeyId, ApiKeySecret, BusinessId, Role, SecretHash};
 
+use crate::changes::Change;
 use crate::paging::{Keyed, Page, fetch_page};
 use crate::record::{FromRecord, Record};
 use crate::sql::Sql;
-use crate::{Connection, Result, Tx, businesses};
+use crate::{Connection, Result, Store, Tx, businesses};
 
 /// How many keys a business may have that are not revoked.
 pub const MAX_ACTIVE_KEYS: i64 = 10;
@@ -95,12 +101,103 @@ pub async fn create(
     Ok(Ok(key))
 }
 
-/// The key whose secret hashes to `hash`, revoked or not.
-pub async fn find_by_hash(mut db: impl Connection, hash: &SecretHash) -> Result<Option<ApiKey>> {
+/// The key whose secret hashes to `hash`, unless it is unknown or revoked: what every
+/// API request asks first. The node keeps keys it has read for [`KEPT_FOR`]; a revocation
+/// on any node makes every node forget them at once (see `changes`).
+pub async fn find_active(store: &Store, hash: &SecretHash) -> Result<Option<ApiKey>> {
+    let keys = &store.kept().keys;
+    if let Some(key) = keys.get(hash) {
+        return Ok(Some(key));
+    }
+    // Read before the key: a revocation between the two keeps the stale row out.
+    let generation = keys.generation();
     let select = Sql::new(format!("SELECT {COLUMNS} FROM api_keys WHERE secret_hash = $1"))
         .bind(hash.as_str())
         .on_unique_key();
-    Ok(db.conn().fetch_optional(select).await?)
+    let mut db = store;
+    let key: Option<ApiKey> = db.conn().fetch_optional(select).await?;
+    let key = key.filter(|key| key.revoked_at.is_none());
+    if let Some(key) = &key {
+        keys.keep(hash, key, generation);
+    }
+    Ok(key)
+}
+
+/// Notes in the node's copy of a key that its use at `at` is being recorded, so that the
+/// requests after it do not record it again.
+pub fn note_use(store: &Store, hash: &SecretHash, at: Timestamp) {
+    store.kept().keys.used(hash, at);
+}
+
+/// How long a node answers for a key without reading it again. Revocations do not wait
+/// for it; it bounds how stale `last_used_at` and a key's role can be, were a notification
+/// ever lost without the listener noticing.
+pub const KEPT_FOR: Duration = Duration::from_secs(30);
+
+/// At most this many keys are kept per node; beyond, all are forgotten and read again.
+const MAX_KEPT: usize = 10_000;
+
+/// The active keys this node has read lately, by the hash of their secret.
+#[derive(Debug)]
+pub(crate) struct KeyCache {
+    entries: Mutex<HashMap<SecretHash, (ApiKey, Instant)>>,
+    /// Raised by every forgetting: a key read before it is not kept after it.
+    generation: AtomicU64,
+    /// Whether every revocation reaches this node (its listener is connected).
+    trusted: AtomicBool,
+}
+
+impl KeyCache {
+    pub(crate) fn new(trusted: bool) -> Self {
+        KeyCache {
+            entries: Mutex::default(),
+            generation: AtomicU64::new(0),
+            trusted: AtomicBool::new(trusted),
+        }
+    }
+
+    fn get(&self, hash: &SecretHash) -> Option<ApiKey> {
+        if !self.trusted.load(Ordering::Acquire) {
+            return None;
+        }
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let (key, read_at) = entries.get(hash)?;
+        (read_at.elapsed() < KEPT_FOR).then(|| key.clone())
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn keep(&self, hash: &SecretHash, key: &ApiKey, read_after: u64) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        // Checked under the lock that forgetting takes too.
+        if !self.trusted.load(Ordering::Acquire) || self.generation() != read_after {
+            return;
+        }
+        if entries.len() >= MAX_KEPT {
+            entries.clear();
+        }
+        entries.insert(hash.clone(), (key.clone(), Instant::now()));
+    }
+
+    fn used(&self, hash: &SecretHash, at: Timestamp) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((key, _)) = entries.get_mut(hash) {
+            key.last_used_at = Some(at);
+        }
+    }
+
+    pub(crate) fn forget_all(&self) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
+    }
+
+    pub(crate) fn trust(&self, trusted: bool) {
+        self.trusted.store(trusted, Ordering::Release);
+        self.forget_all();
+    }
 }
 
 /// The business's keys, revoked ones included, newest first.
@@ -146,6 +243,7 @@ pub async fn revoke(
     let now = tx.now();
     let update = Sql::new("UPDATE api_keys SET revoked_at = $1 WHERE id = $2").bind(now).bind(id);
     tx.conn().execute(update).await?;
+    tx.announce(Change::ApiKeys).await?;
     key.revoked_at = Some(now);
     Ok(Ok(key))
 }

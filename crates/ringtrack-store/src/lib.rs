@@ -17,6 +17,7 @@ pub mod businesses;
 mod call_filter;
 pub mod call_flows;
 pub mod calls;
+mod changes;
 mod clock;
 mod conn;
 mod facts;
@@ -41,6 +42,7 @@ pub mod voicemails;
 pub mod webhooks;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::ConnectOptions;
@@ -85,7 +87,11 @@ pub struct Store {
     pools: Pools,
     clock: Clock,
     /// What analytics groups, kept in memory by this node (shared by the store's clones).
-    facts: std::sync::Arc<facts::FactCache>,
+    facts: Arc<facts::FactCache>,
+    /// What this node keeps that a change on any node can make stale.
+    kept: Arc<changes::Kept>,
+    /// PostgreSQL: this node's listener for those changes, running while the store lives.
+    _listening: Option<Arc<changes::StopListening>>,
 }
 
 #[derive(Clone, Debug)]
@@ -98,6 +104,9 @@ enum Pools {
 pub struct Tx {
     inner: TxInner,
     clock: Clock,
+    kept: Arc<changes::Kept>,
+    /// Changes this transaction announces, applied to this node's copies at commit.
+    announced: Vec<changes::Change>,
 }
 
 enum TxInner {
@@ -116,13 +125,17 @@ impl Store {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(WAIT)
-                .connect_with(options)
+                .connect_with(options.clone())
                 .await
                 .map_err(|e| StoreError::Unavailable(describe_connect_error(&e)))?;
+            let kept = Arc::new(changes::Kept::new(false));
+            let listening = changes::listen(options, kept.clone());
             return Ok(Store {
                 pools: Pools::Postgres(pool),
                 clock: Clock::system(),
                 facts: Default::default(),
+                kept,
+                _listening: Some(Arc::new(listening)),
             });
         }
         if !url.starts_with("sqlite:") {
@@ -159,6 +172,8 @@ impl Store {
             pools: Pools::Sqlite { reader, writer, direct },
             clock: Clock::system(),
             facts: Default::default(),
+            kept: Arc::new(changes::Kept::new(true)),
+            _listening: None,
         })
     }
 
@@ -177,6 +192,10 @@ impl Store {
 
     pub(crate) fn facts(&self) -> &facts::FactCache {
         &self.facts
+    }
+
+    pub(crate) fn kept(&self) -> &changes::Kept {
+        &self.kept
     }
 
     pub fn clock(&self) -> &Clock {
@@ -201,7 +220,7 @@ impl Store {
             Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
             Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
-        Ok(Tx { inner, clock: self.clock.clone() })
+        Ok(Tx { inner, clock: self.clock.clone(), kept: self.kept.clone(), announced: Vec::new() })
     }
 
     /// Whether the database answers a trivial query (for readiness probes).
@@ -284,10 +303,24 @@ impl Tx {
         }
     }
 
+    /// Tells every node of `change` when this transaction commits (see `changes`).
+    pub(crate) async fn announce(&mut self, change: changes::Change) -> Result<()> {
+        if self.backend() == Backend::Postgres {
+            let notify =
+                sql::Sql::new("SELECT pg_notify($1, $2)").bind(changes::CHANNEL).bind(change.as_str());
+            self.conn().execute(notify).await?;
+        }
+        self.announced.push(change);
+        Ok(())
+    }
+
     pub async fn commit(self) -> Result<()> {
         match self.inner {
             TxInner::Sqlite(tx) => tx.commit().await?,
             TxInner::Postgres(tx) => tx.commit().await?,
+        }
+        for change in self.announced {
+            self.kept.apply(change);
         }
         Ok(())
     }

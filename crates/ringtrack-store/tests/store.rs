@@ -4,7 +4,9 @@ use ringtrack_domain::paging::{PageRequest, PagingParams};
 use ringtrack_domain::{ApiKeySecret, Cents, Role};
 use ringtrack_store::api_keys::{self, CreateKeyError, RevokeError};
 use ringtrack_store::businesses::{self, BalanceError};
-use ringtrack_store::testing::TestDatabase;
+use std::time::{Duration, Instant};
+
+use ringtrack_store::testing::{TestDatabase, execute};
 use ringtrack_store::{Backend, Store, StoreError, test_on_both_backends};
 
 async fn open(backend: Backend) -> (TestDatabase, Store) {
@@ -122,6 +124,85 @@ test_on_both_backends! {
         let other = new_business(&store).await;
         let mut tx = store.begin().await.unwrap();
         assert_eq!(api_keys::revoke(&mut tx, other, admin.id).await.unwrap(), Err(RevokeError::NotFound));
+    }
+
+    async fn a_revoked_key_stops_working_on_every_node_at_once(backend: Backend) {
+        let (db, node_a) = open(backend).await;
+        // A second node: on PostgreSQL another store on the same database; SQLite is served by
+        // one process, whose clones share what they keep.
+        let node_b = match backend {
+            Backend::Postgres => Store::connect(&db.url).await.unwrap(),
+            Backend::Sqlite => node_a.clone(),
+        };
+        let business = new_business(&node_a).await;
+        new_key(&node_a, business, Role::Admin).await.unwrap();
+        let secret = ApiKeySecret::generate(&mut rand::rng());
+        let mut tx = node_a.begin().await.unwrap();
+        let key = api_keys::create(&mut tx, business, "key", Role::Viewer, &secret).await.unwrap().unwrap();
+        tx.commit().await.unwrap();
+        let hash = secret.hash();
+        let role_on = |store: Store| {
+            let hash = hash.clone();
+            async move { api_keys::find_active(&store, &hash).await.unwrap().map(|key| key.role) }
+        };
+        let set_role = |role: &'static str| {
+            let store = node_a.clone();
+            async move {
+                let mut tx = store.begin().await.unwrap();
+                execute(&mut tx, &format!("UPDATE api_keys SET role = '{role}'")).await;
+                tx.commit().await.unwrap();
+            }
+        };
+        // Node A keeps the key while its listener is up: a change made behind its back (not
+        // announced) is not seen.
+        let kept_by_a = || async {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                assert_eq!(role_on(node_a.clone()).await, Some(Role::Viewer));
+                set_role("manager").await;
+                let seen = role_on(node_a.clone()).await;
+                set_role("viewer").await;
+                if seen == Some(Role::Viewer) {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "node A never kept the key");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        kept_by_a().await;
+        if backend == Backend::Postgres {
+            // A node that loses its listener may have missed a revocation: it stops
+            // answering from its copy, and forgets it.
+            let mut tx = node_b.begin().await.unwrap();
+            execute(
+                &mut tx,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+            )
+            .await;
+            tx.commit().await.unwrap();
+            set_role("manager").await;
+            // Sooner than the listener connects again (a second), which also forgets.
+            let deadline = Instant::now() + Duration::from_millis(500);
+            while role_on(node_a.clone()).await != Some(Role::Manager) {
+                assert!(Instant::now() < deadline, "node A still answers from a copy its lost listener cannot vouch for");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            set_role("viewer").await;
+            // Listening again, it keeps keys again.
+            kept_by_a().await;
+        }
+        // Revoked on node B: node A refuses the key at once, however recently it kept it.
+        assert_eq!(role_on(node_a.clone()).await, Some(Role::Viewer));
+        let mut tx = node_b.begin().await.unwrap();
+        api_keys::revoke(&mut tx, business, key.id).await.unwrap().unwrap();
+        tx.commit().await.unwrap();
+        let revoked_at = Instant::now();
+        while role_on(node_a.clone()).await.is_some() {
+            assert!(revoked_at.elapsed() < Duration::from_secs(1), "node A still accepts a revoked key");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(role_on(node_b.clone()).await, None);
     }
 
     async fn last_use_is_written_at_most_once_a_minute(backend: Backend) {

@@ -14,6 +14,10 @@ test_on_both_backends! {
         let app = TestApp::spawn(backend).await;
         let url = format!("{}/api/v1/api-keys", app.base);
         let revoked = app.key_with_role("viewer").await;
+        // Used before it is revoked: the server has read it, and must not answer from that.
+        let calls = format!("{}/api/v1/calls", app.base);
+        let used = app.client.get(&calls).bearer_auth(&revoked).send().await.unwrap();
+        assert_eq!(used.status(), StatusCode::OK);
         let id = body(app.get("/api/v1/api-keys").await).await["data"]["api_keys"][0]["id"].as_str().unwrap().to_owned();
         assert_eq!(app.delete(&format!("/api/v1/api-keys/{id}")).await.status(), StatusCode::OK);
 
