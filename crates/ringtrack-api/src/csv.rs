@@ -2,6 +2,8 @@
 //! spreadsheet would run as a formula (starting `=`, `+`, `-`, `@`, tab or carriage return)
 //! is prefixed with `'`, unless it is a plain number such as `+13055551234`.
 
+use std::fmt::Write;
+
 use axum::body::Body;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -52,7 +54,9 @@ pub fn push_row<'a>(out: &mut String, cells: impl IntoIterator<Item = Cell<'a>>)
             out.push(',');
         }
         match cell {
-            Cell::Number(n) => out.push_str(&n.to_string()),
+            Cell::Number(n) => {
+                let _ = write!(out, "{n}");
+            }
             Cell::Text(text) => push_text(out, text),
             Cell::Empty => {}
         }
@@ -100,9 +104,11 @@ fn is_plain_number(text: &str) -> bool {
 fn push_text(out: &mut String, text: &str) {
     let risky = text.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_plain_number(text);
     let quoted = risky || text.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'));
-    if quoted {
-        out.push('"');
+    if !quoted {
+        out.push_str(text);
+        return;
     }
+    out.push('"');
     if risky {
         out.push('\'');
     }
@@ -113,9 +119,7 @@ fn push_text(out: &mut String, text: &str) {
         out.push_str("\"\"");
         out.push_str(run);
     }
-    if quoted {
-        out.push('"');
-    }
+    out.push('"');
 }
 
 #[cfg(test)]

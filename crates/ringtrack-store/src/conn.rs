@@ -5,7 +5,7 @@
 use sqlx::postgres::{PgConnection, PgPool};
 use sqlx::sqlite::SqliteConnection;
 
-use crate::record::{Chunks, FromRecord, Record};
+use crate::record::{ByName, Chunks, FromRecord, Record};
 use crate::sql::{Sql, Value, sqlite_placeholders};
 use crate::sqlite_read::Readers;
 
@@ -207,7 +207,7 @@ async fn read_rows<'e, DB, E, T>(
 ) -> sqlx::Result<Vec<T>>
 where
     DB: Binds,
-    DB::Row: Record,
+    for<'r> ByName<'r, DB::Row>: Record,
     E: sqlx::Executor<'e, Database = DB>,
     for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
 {
@@ -215,7 +215,7 @@ where
     let mut found = Vec::new();
     let mut stream = statement::<DB>(text, args).fetch(exec);
     while let Some(row) = stream.try_next().await? {
-        found.push(read(&row)?);
+        found.push(read(&ByName::new(&row))?);
         if matches!(rows, Rows::First) {
             break;
         }
@@ -236,7 +236,7 @@ pub(crate) fn stream_postgres<T: FromRecord + Send + 'static>(
         let mut rows = statement(&sql.text, &sql.args).fetch(&pool);
         let mut chunks = Chunks::new(chunk);
         while let Some(row) = rows.next().await {
-            let full = match row.and_then(|row| T::from_record(&row)) {
+            let full = match row.and_then(|row| T::from_record(&ByName::new(&row))) {
                 Ok(item) => chunks.push(item),
                 Err(e) => {
                     let _ = sender.send(Err(e)).await;

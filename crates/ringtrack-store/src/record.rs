@@ -63,31 +63,67 @@ fn to_time(column: &str, seconds: i64) -> sqlx::Result<jiff::Timestamp> {
         .map_err(|e| sqlx::Error::ColumnDecode { index: column.to_owned(), source: Box::new(e) })
 }
 
+/// Where `column` is among a row's `width` columns (`name` gives each one's name), looking
+/// first where the last lookup left off: models read columns in the order they select
+/// them, so this is usually one comparison (the drivers' own lookup hashes every name).
+pub(crate) fn position<'a>(
+    width: usize,
+    next: &std::cell::Cell<usize>,
+    column: &str,
+    name: impl Fn(usize) -> &'a str,
+) -> sqlx::Result<usize> {
+    let start = next.get();
+    let found = (0..width)
+        .map(|k| (start + k) % width)
+        .find(|&i| name(i) == column)
+        .ok_or_else(|| sqlx::Error::ColumnNotFound(column.to_owned()))?;
+    next.set(found + 1);
+    Ok(found)
+}
+
+/// A driver's row, its columns found by [`position`].
+pub(crate) struct ByName<'r, R> {
+    row: &'r R,
+    next: std::cell::Cell<usize>,
+}
+
+impl<'r, R: Row> ByName<'r, R> {
+    pub(crate) fn new(row: &'r R) -> Self {
+        ByName { row, next: std::cell::Cell::new(0) }
+    }
+
+    fn index(&self, column: &str) -> sqlx::Result<usize> {
+        let columns = self.row.columns();
+        position(columns.len(), &self.next, column, |i| sqlx::Column::name(&columns[i]))
+    }
+}
+
 macro_rules! record_for {
     ($($row:ty),*) => {$(
-        impl Record for $row {
+        impl Record for ByName<'_, $row> {
             // Literals and some aggregates are 32-bit on PostgreSQL; widen them.
             fn int(&self, column: &str) -> sqlx::Result<i64> {
-                self.try_get(column).or_else(|_| self.try_get::<i32, _>(column).map(i64::from))
+                let i = self.index(column)?;
+                self.row.try_get(i).or_else(|_| self.row.try_get::<i32, _>(i).map(i64::from))
             }
             fn opt_int(&self, column: &str) -> sqlx::Result<Option<i64>> {
-                self.try_get(column)
-                    .or_else(|_| self.try_get::<Option<i32>, _>(column).map(|v| v.map(i64::from)))
+                let i = self.index(column)?;
+                self.row.try_get(i).or_else(|_| self.row.try_get::<Option<i32>, _>(i).map(|v| v.map(i64::from)))
             }
             fn text(&self, column: &str) -> sqlx::Result<String> {
-                self.try_get(column)
+                self.row.try_get(self.index(column)?)
             }
             fn opt_text(&self, column: &str) -> sqlx::Result<Option<String>> {
-                self.try_get(column)
+                self.row.try_get(self.index(column)?)
             }
             fn boolean(&self, column: &str) -> sqlx::Result<bool> {
-                self.try_get(column)
+                self.row.try_get(self.index(column)?)
             }
             fn opt_boolean(&self, column: &str) -> sqlx::Result<Option<bool>> {
-                self.try_get(column)
+                self.row.try_get(self.index(column)?)
             }
             fn bytes(&self, column: &str) -> sqlx::Result<Vec<u8>> {
-                self.try_get(column)
+                self.row.try_get(self.index(column)?)
             }
         }
     )*};

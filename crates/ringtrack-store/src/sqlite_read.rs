@@ -14,7 +14,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::WAIT;
-use crate::record::{Chunks, Record};
+use crate::record::{Chunks, Record, position};
 use crate::sql::{Sql, Value, sqlite_placeholders};
 
 /// A fixed set of read-only connections, each used by one statement at a time.
@@ -218,7 +218,7 @@ fn stream_rows<T>(
     let mut rows = statement.raw_query();
     let mut chunks = Chunks::new(chunk);
     while let Some(row) = rows.next()? {
-        let full = match read(&own(row, &columns)?) {
+        let full = match read(&InPlace { row, columns: &columns, next: std::cell::Cell::new(0) }) {
             Ok(item) => chunks.push(item),
             Err(e) => {
                 let _ = sender.blocking_send(Err(e));
@@ -296,36 +296,62 @@ enum Cell {
 pub(crate) struct Row {
     columns: Arc<[String]>,
     cells: Vec<Cell>,
-    /// Where the next lookup starts: models read columns in the order they select them,
-    /// so a lookup by name is usually one comparison.
+    /// Where the next lookup by name starts (see [`position`]).
     next: std::cell::Cell<usize>,
 }
 
+/// A row being stepped, read where SQLite holds it (the export's rows): no owned copy of
+/// its cells is made on the way to the model.
+struct InPlace<'r, 's> {
+    row: &'r rusqlite::Row<'s>,
+    columns: &'r [String],
+    next: std::cell::Cell<usize>,
+}
+
+/// A cell of either kind of row, borrowed.
+#[derive(Debug)]
+enum CellRef<'a> {
+    Null,
+    Int(i64),
+    Real,
+    Text(&'a str),
+    Blob(&'a [u8]),
+}
+
 impl Row {
-    fn cell(&self, column: &str) -> sqlx::Result<&Cell> {
-        let width = self.columns.len();
-        let start = self.next.get();
-        let found = (0..width)
-            .map(|k| (start + k) % width)
-            .find(|&i| self.columns[i] == column)
-            .ok_or_else(|| sqlx::Error::ColumnNotFound(column.to_owned()))?;
-        self.next.set(found + 1);
-        Ok(&self.cells[found])
+    fn cell(&self, column: &str) -> sqlx::Result<CellRef<'_>> {
+        let index = position(self.columns.len(), &self.next, column, |i| &self.columns[i])?;
+        Ok(match &self.cells[index] {
+            Cell::Null => CellRef::Null,
+            Cell::Int(v) => CellRef::Int(*v),
+            Cell::Real => CellRef::Real,
+            Cell::Text(v) => CellRef::Text(v),
+            Cell::Blob(v) => CellRef::Blob(v),
+        })
     }
+}
 
-    fn mismatch(column: &str, wanted: &str, found: &Cell) -> sqlx::Error {
-        sqlx::Error::ColumnDecode {
-            index: column.to_owned(),
-            source: format!("expected {wanted}, found {found:?}").into(),
-        }
+impl InPlace<'_, '_> {
+    fn cell(&self, column: &str) -> sqlx::Result<CellRef<'_>> {
+        let index = position(self.columns.len(), &self.next, column, |i| &self.columns[i])?;
+        let decode =
+            |e: rusqlite::Error| sqlx::Error::ColumnDecode { index: column.to_owned(), source: e.into() };
+        Ok(match self.row.get_ref(index).map_err(decode)? {
+            ValueRef::Null => CellRef::Null,
+            ValueRef::Integer(v) => CellRef::Int(v),
+            ValueRef::Real(_) => CellRef::Real,
+            ValueRef::Text(bytes) => {
+                CellRef::Text(std::str::from_utf8(bytes).map_err(|e| decode(rusqlite::Error::Utf8Error(e)))?)
+            }
+            ValueRef::Blob(bytes) => CellRef::Blob(bytes),
+        })
     }
+}
 
-    fn opt_int_cell(&self, column: &str) -> sqlx::Result<Option<i64>> {
-        match self.cell(column)? {
-            Cell::Null => Ok(None),
-            Cell::Int(v) => Ok(Some(*v)),
-            other => Err(Self::mismatch(column, "an integer", other)),
-        }
+fn mismatch(column: &str, wanted: &str, found: &CellRef<'_>) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: format!("expected {wanted}, found {found:?}").into(),
     }
 }
 
@@ -336,33 +362,43 @@ fn required<T>(column: &str, value: Option<T>) -> sqlx::Result<T> {
     })
 }
 
-impl Record for Row {
-    fn int(&self, column: &str) -> sqlx::Result<i64> {
-        required(column, self.opt_int(column)?)
-    }
-    fn opt_int(&self, column: &str) -> sqlx::Result<Option<i64>> {
-        self.opt_int_cell(column)
-    }
-    fn text(&self, column: &str) -> sqlx::Result<String> {
-        required(column, self.opt_text(column)?)
-    }
-    fn opt_text(&self, column: &str) -> sqlx::Result<Option<String>> {
-        match self.cell(column)? {
-            Cell::Null => Ok(None),
-            Cell::Text(v) => Ok(Some(v.clone())),
-            other => Err(Self::mismatch(column, "text", other)),
+/// Reads typed values out of either kind of row's cells, the same way.
+macro_rules! record_of_cells {
+    ($($row:ty),*) => {$(
+        impl Record for $row {
+            fn int(&self, column: &str) -> sqlx::Result<i64> {
+                required(column, self.opt_int(column)?)
+            }
+            fn opt_int(&self, column: &str) -> sqlx::Result<Option<i64>> {
+                match self.cell(column)? {
+                    CellRef::Null => Ok(None),
+                    CellRef::Int(v) => Ok(Some(v)),
+                    other => Err(mismatch(column, "an integer", &other)),
+                }
+            }
+            fn text(&self, column: &str) -> sqlx::Result<String> {
+                required(column, self.opt_text(column)?)
+            }
+            fn opt_text(&self, column: &str) -> sqlx::Result<Option<String>> {
+                match self.cell(column)? {
+                    CellRef::Null => Ok(None),
+                    CellRef::Text(v) => Ok(Some(v.to_owned())),
+                    other => Err(mismatch(column, "text", &other)),
+                }
+            }
+            fn boolean(&self, column: &str) -> sqlx::Result<bool> {
+                required(column, self.opt_boolean(column)?)
+            }
+            fn opt_boolean(&self, column: &str) -> sqlx::Result<Option<bool>> {
+                Ok(self.opt_int(column)?.map(|v| v != 0))
+            }
+            fn bytes(&self, column: &str) -> sqlx::Result<Vec<u8>> {
+                match self.cell(column)? {
+                    CellRef::Blob(v) => Ok(v.to_vec()),
+                    other => Err(mismatch(column, "a blob", &other)),
+                }
+            }
         }
-    }
-    fn boolean(&self, column: &str) -> sqlx::Result<bool> {
-        required(column, self.opt_boolean(column)?)
-    }
-    fn opt_boolean(&self, column: &str) -> sqlx::Result<Option<bool>> {
-        Ok(self.opt_int_cell(column)?.map(|v| v != 0))
-    }
-    fn bytes(&self, column: &str) -> sqlx::Result<Vec<u8>> {
-        match self.cell(column)? {
-            Cell::Blob(v) => Ok(v.clone()),
-            other => Err(Self::mismatch(column, "a blob", other)),
-        }
-    }
+    )*};
 }
+record_of_cells!(Row, InPlace<'_, '_>);
