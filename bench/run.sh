@@ -142,19 +142,21 @@ EOF
   set_zone America/Chicago
   echo "$alone" >>"$report"
   printf '\nThe first analytics request of the node (loads every call into memory): %s s.\n' "$cold" >>"$report"
+  # Twice: the first reads the table from disk as much as the OS's page cache has let go of
+  # it (on this VM, most of it after the phases above), the second from memory.
   say "$backend: full export"
-  local export_start export_end rows
-  export_start=$(date +%s.%N)
-  rows=$(curl -fs -H "Authorization: Bearer $key" "$base/api/v1/calls/export" | wc -l)
-  export_end=$(date +%s.%N)
+  echo >>"$report"
+  local export_start export_end rows attempt
+  for attempt in first again; do
+    export_start=$(date +%s.%N)
+    rows=$(curl -fs -H "Authorization: Bearer $key" "$base/api/v1/calls/export" | wc -l)
+    export_end=$(date +%s.%N)
+    printf 'Export (%s): %d rows in %.1f s = %.0f rows/s.\n' "$attempt" "$((rows - 1))" \
+      "$(echo "$export_end - $export_start" | bc)" "$(echo "($rows - 1) / ($export_end - $export_start)" | bc -l)" >>"$report"
+  done
   local rss
   rss=$(peak_rss_mb "$server")
-  {
-    echo
-    printf 'Export: %d rows in %.1f s = %.0f rows/s.\n' "$((rows - 1))" "$(echo "$export_end - $export_start" | bc)" \
-      "$(echo "($rows - 1) / ($export_end - $export_start)" | bc -l)"
-    echo "Server peak RSS over the whole run: $rss MB."
-  } >>"$report"
+  echo "Server peak RSS over the whole run: $rss MB." >>"$report"
   kill "$server"
   wait "$server" 2>/dev/null || true
   rm -rf "$dir"
