@@ -13,6 +13,7 @@ pub mod calls;
 pub mod events;
 pub mod forms;
 pub mod numbers;
+pub mod people;
 pub mod recordings;
 pub mod texts;
 pub mod views;

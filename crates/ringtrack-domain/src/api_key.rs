@@ -15,7 +15,8 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKeySecret(String);
 
-/// The SHA-256 of a key, hex-encoded: what the database keeps and looks keys up by.
+/// The SHA-256 of a secret (an API key, a session or link token), hex-encoded: what the
+/// database keeps and looks the secret up by.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SecretHash(String);
 
@@ -52,14 +53,7 @@ impl ApiKeySecret {
     }
 
     pub fn hash(&self) -> SecretHash {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let digest = Sha256::digest(self.0.as_bytes());
-        let mut hex = String::with_capacity(2 * digest.len());
-        for byte in digest {
-            hex.push(char::from(HEX[usize::from(byte >> 4)]));
-            hex.push(char::from(HEX[usize::from(byte & 0xf)]));
-        }
-        SecretHash(hex)
+        SecretHash::of(&Sha256::digest(self.0.as_bytes()))
     }
 }
 
@@ -70,6 +64,17 @@ impl fmt::Debug for ApiKeySecret {
 }
 
 impl SecretHash {
+    /// The hex form of a SHA-256 digest.
+    pub(crate) fn of(digest: &[u8]) -> SecretHash {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(2 * digest.len());
+        for &byte in digest {
+            hex.push(char::from(HEX[usize::from(byte >> 4)]));
+            hex.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
+        SecretHash(hex)
+    }
+
     /// Wraps a hash read back from storage.
     pub fn from_stored(hex: String) -> Self {
         Self(hex)

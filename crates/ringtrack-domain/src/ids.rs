@@ -108,6 +108,10 @@ id_type!(
     /// A text message, either way.
     MessageId
 );
+id_type!(
+    /// A person who signs in to the web app.
+    UserId
+);
 
 #[cfg(test)]
 mod tests {

@@ -20,6 +20,7 @@ pub mod nanp;
 pub mod numbers;
 pub mod outbound;
 pub mod paging;
+pub mod people;
 pub mod phone;
 pub mod role;
 pub mod scoring;
@@ -31,7 +32,7 @@ pub mod webhooks;
 pub use api_key::{ApiKeySecret, SecretHash};
 pub use ids::{
     ApiKeyId, BusinessId, CallFlowId, CallId, DeliveryId, FormId, MessageId, NumberGroupId, NumberId,
-    NumberPoolId, VoicemailId, WebhookId,
+    NumberPoolId, UserId, VoicemailId, WebhookId,
 };
 pub use money::Cents;
 pub use numbers::{NumberStatus, NumberType, Prices};

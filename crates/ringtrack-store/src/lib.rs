@@ -29,6 +29,7 @@ mod migrate;
 pub mod number_groups;
 pub mod numbers;
 mod paging;
+pub mod people;
 pub mod pools;
 mod record;
 pub mod recordings;

@@ -58,6 +58,7 @@ pub const MIGRATIONS: &[Migration] = &[
     shared!(13, "dni guards", "0013_dni_guards.sql"),
     shared!(14, "call day versions", "0014_call_day_versions.sql"),
     shared!(15, "single-statement leases", "0015_single_statement_leases.sql"),
+    shared!(16, "people", "0016_people.sql"),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.

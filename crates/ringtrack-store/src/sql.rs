@@ -106,7 +106,8 @@ id_values!(
     ringtrack_domain::FormId,
     ringtrack_domain::VoicemailId,
     ringtrack_domain::WebhookId,
-    ringtrack_domain::DeliveryId
+    ringtrack_domain::DeliveryId,
+    ringtrack_domain::UserId
 );
 
 /// SQL text plus its arguments, built up in order.

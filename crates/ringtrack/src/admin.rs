@@ -1,6 +1,8 @@
 //! Operator commands run from a shell: they print one JSON line on success.
 
 use anyhow::{Context, bail};
+use ringtrack_core::people::{self, PeopleError};
+use ringtrack_domain::people::{Email, Password, Token};
 use ringtrack_domain::validation::parse_name;
 use ringtrack_domain::{ApiKeySecret, Cents, Role};
 use ringtrack_store::Store;
@@ -9,7 +11,7 @@ use ringtrack_store::api_keys::{self, CreateKeyError};
 use ringtrack_store::businesses::{self, BalanceError, Business};
 use serde_json::json;
 
-use crate::cli::{CreateBusinessArgs, CreateKeyArgs, CreditArgs, StorageArgs};
+use crate::cli::{CreateBusinessArgs, CreateKeyArgs, CreateUserArgs, CreditArgs, StorageArgs};
 
 /// The most one `admin credit` may add: a typo of a few digits should not go through.
 const MAX_CREDIT: Cents = Cents::new(100_000_000);
@@ -127,4 +129,35 @@ pub async fn credit(storage: &StorageArgs, args: CreditArgs) -> anyhow::Result<(
     store.close().await;
     println!("{}", json!({ "business_id": args.business, "balance_cents": balance.get() }));
     Ok(())
+}
+
+pub async fn create_user(storage: &StorageArgs, args: CreateUserArgs) -> anyhow::Result<()> {
+    let email = Email::parse("--email", &args.email)?;
+    let name = match &args.name {
+        Some(name) => parse_name("--name", name, 200)?,
+        None => email.as_str().split('@').next().unwrap_or_default().to_owned(),
+    };
+    let password = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+        Some(Password::parse("--password-stdin", line.trim_end_matches(['\r', '\n']))?)
+    } else {
+        None
+    };
+    let store = storage.open().await?;
+    let invited = people::invite(&store, args.business, &email, &name, args.role, password.as_ref()).await;
+    store.close().await;
+    let invited = match invited {
+        Ok(invited) => invited,
+        Err(PeopleError::NoSuchBusiness) => bail!("--business: no business has the id {}", args.business),
+        Err(error) => return Err(error.into()),
+    };
+    let invite_url = invited.link.map(|link| invitation_url(&args.public_url, &link));
+    println!("{}", json!({ "user_id": invited.user_id, "invite_url": invite_url }));
+    Ok(())
+}
+
+/// The page where an invited person sets their password.
+pub fn invitation_url(public_url: &str, link: &Token) -> String {
+    format!("{}/invitations/{}", public_url.trim_end_matches('/'), link.expose())
 }

@@ -291,6 +291,30 @@ pub enum AdminCommand {
     CreateKey(CreateKeyArgs),
     /// Add to a business's prepaid balance; prints the new balance.
     Credit(CreditArgs),
+    /// Invite a person to the web app with a role in a business; prints
+    /// {"user_id","invite_url"} (the link that sets their password; null with
+    /// --password-stdin, when they can sign in at once).
+    CreateUser(CreateUserArgs),
+}
+
+#[derive(Args)]
+pub struct CreateUserArgs {
+    #[arg(long)]
+    pub business: BusinessId,
+    #[arg(long)]
+    pub email: String,
+    /// How the app names them [default: the email address's name part]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// viewer, manager or admin.
+    #[arg(long)]
+    pub role: Role,
+    /// Read the password from standard input (one line) instead of sending a link.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// The URL people reach the server at, which starts the link.
+    #[arg(long, env = "RINGTRACK_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
 }
 
 #[derive(Args)]

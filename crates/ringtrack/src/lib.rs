@@ -44,6 +44,7 @@ pub fn main() -> ExitCode {
             }
             Command::Admin(AdminCommand::CreateKey(args)) => admin::create_key(&cli.storage, args).await,
             Command::Admin(AdminCommand::Credit(args)) => admin::credit(&cli.storage, args).await,
+            Command::Admin(AdminCommand::CreateUser(args)) => admin::create_user(&cli.storage, args).await,
             Command::Simulate(SimulateCommand::Call(args)) => simulate::call(&cli.storage, args).await,
             Command::Seed(args) => seed::run(&cli.storage, args).await,
             Command::Backup { to } => admin::backup(&cli.storage, &to).await,

@@ -34,8 +34,19 @@ pub(crate) fn stdout_json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
+/// Runs `command` with `input` on its standard input.
+pub(crate) async fn run_with_stdin(mut command: Command, input: &str) -> Output {
+    use tokio::io::AsyncWriteExt;
+    let mut child =
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    child.wait_with_output().await.unwrap()
+}
+
 /// A failure is exactly one line on stderr, naming the problem, and a non-zero exit.
-fn assert_one_line_failure(output: &Output, mentions: &str) {
+pub(crate) fn assert_one_line_failure(output: &Output, mentions: &str) {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();

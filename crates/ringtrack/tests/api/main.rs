@@ -16,6 +16,7 @@ mod listener;
 mod nodes;
 mod number_groups;
 mod numbers;
+mod people;
 mod pipeline;
 mod run_logs;
 mod sms;

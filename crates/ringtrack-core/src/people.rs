@@ -1,0 +1,264 @@
+//! People who sign in to the web app: invitations by single-use link, passwords (Argon2id),
+//! sign-in limited per account and per address with growing delays, and sessions kept in
+//! the database so that any node serves any person.
+//!
+//! Hashing a password costs tens of milliseconds of CPU on purpose: it runs on a blocking
+//! thread, and never inside a write transaction (which on SQLite would hold the one write
+//! lock meanwhile).
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use jiff::{SignedDuration, Timestamp};
+use rand::RngCore;
+use ringtrack_domain::people::{Email, Password, Token};
+use ringtrack_domain::{BusinessId, Role, UserId};
+use ringtrack_store::people::{self, LinkPurpose, Membership, Session, User};
+use ringtrack_store::{Store, StoreError};
+
+/// How long an invitation link works.
+pub const INVITATION_LIFETIME: SignedDuration = SignedDuration::from_hours(7 * 24);
+/// How long a password-reset link works.
+pub const RESET_LIFETIME: SignedDuration = SignedDuration::from_hours(1);
+/// A session unused this long is over.
+pub const SESSION_IDLE: SignedDuration = SignedDuration::from_hours(7 * 24);
+/// A session is over this long after sign-in, however busy.
+pub const SESSION_ABSOLUTE: SignedDuration = SignedDuration::from_hours(30 * 24);
+/// A session's last activity is written at most this often.
+const TOUCH_EVERY: SignedDuration = SignedDuration::from_secs(60);
+
+/// Failed sign-ins counted over this window, per account and per address.
+const FAILURE_WINDOW: SignedDuration = SignedDuration::from_mins(15);
+/// Failures allowed in the window before each further attempt must wait.
+const FREE_FAILURES: i64 = 3;
+/// The longest wait between attempts; it doubles from two seconds up to this.
+const MAX_WAIT: SignedDuration = SignedDuration::from_mins(15);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PeopleError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no such business")]
+    NoSuchBusiness,
+}
+
+/// A person invited to a business.
+#[derive(Debug)]
+pub struct Invited {
+    pub user_id: UserId,
+    /// The link that sets their first password; `None` when they already have one (they
+    /// sign in as before and find the business in their switcher).
+    pub link: Option<Token>,
+}
+
+/// Invites `email` to the business with `role`: a new user with a link that sets their
+/// password, or an existing one given the business. With `password`, the person can sign
+/// in at once and no link is made.
+pub async fn invite(
+    store: &Store,
+    business: BusinessId,
+    email: &Email,
+    name: &str,
+    role: Role,
+    password: Option<&Password>,
+) -> Result<Invited, PeopleError> {
+    let password_hash = match password {
+        Some(password) => Some(hash(password.clone()).await),
+        None => None,
+    };
+    let mut tx = store.begin().await?;
+    if !ringtrack_store::businesses::lock(&mut tx, business).await? {
+        return Err(PeopleError::NoSuchBusiness);
+    }
+    let user = match people::create(&mut tx, email, name).await? {
+        Some(user) => user,
+        None => people::by_email(&mut tx, email)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a user vanished".into()))?,
+    };
+    people::add_membership(&mut tx, user.id, business, role).await?;
+    let link = match (&password_hash, &user.password_hash) {
+        (Some(hash), _) => {
+            people::set_password(&mut tx, user.id, hash).await?;
+            None
+        }
+        (None, Some(_)) => None,
+        (None, None) => {
+            let token = Token::generate();
+            let expires = tx.now() + INVITATION_LIFETIME;
+            people::create_link(&mut tx, &token.hash(), user.id, LinkPurpose::Invitation, expires).await?;
+            Some(token)
+        }
+    };
+    tx.commit().await?;
+    Ok(Invited { user_id: user.id, link })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Unknown, used already or expired: the same answer for each.
+    #[error("this link has expired or was used already")]
+    Spent,
+}
+
+/// Sets a password through a link, which is then spent; every session the user had ends.
+pub async fn set_password_by_link(
+    store: &Store,
+    link: &Token,
+    password: &Password,
+) -> Result<UserId, LinkError> {
+    let hashed = hash(password.clone()).await;
+    let mut tx = store.begin().await?;
+    let user = people::use_link(&mut tx, &link.hash()).await?.ok_or(LinkError::Spent)?;
+    people::set_password(&mut tx, user, &hashed).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Unknown address or wrong password: the same answer for each.
+    #[error("the email or password is not right")]
+    Refused,
+    /// Too many failures lately, for this account or from this address.
+    #[error("too many attempts; try again in {} seconds", retry_after.as_secs())]
+    TooManyAttempts { retry_after: SignedDuration },
+    /// The person belongs to no business (any more).
+    #[error("this account has no business to work in")]
+    NoBusiness,
+}
+
+/// A person signed in: the token for their cookie and the session it stands for.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub token: Token,
+    pub session: Session,
+    pub user: User,
+}
+
+/// Checks an email and password from `address` and starts a session in the person's
+/// first business. Refusals are counted per account and per address; past a few, each
+/// further attempt waits twice as long as the one before.
+pub async fn sign_in(
+    store: &Store,
+    email: &Email,
+    password: &Password,
+    address: &str,
+) -> Result<SignedIn, SignInError> {
+    let subjects = [format!("account:{email}"), format!("address:{address}")];
+    let now = store.now();
+    for subject in &subjects {
+        if let Some(retry_after) = wait_before_attempt(store, subject, now).await? {
+            return Err(SignInError::TooManyAttempts { retry_after });
+        }
+    }
+    let user = people::by_email(store, email).await?;
+    // An unknown address costs the same hashing as a wrong password: timing tells nothing.
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    let matches = verify(stored, password.clone()).await;
+    let Some(user) = user.filter(|_| matches) else {
+        let mut tx = store.begin().await?;
+        for subject in &subjects {
+            people::record_failure(&mut tx, subject, now, now - FAILURE_WINDOW).await?;
+        }
+        tx.commit().await?;
+        return Err(SignInError::Refused);
+    };
+    let memberships = people::memberships(store, user.id).await?;
+    let business = memberships.first().ok_or(SignInError::NoBusiness)?.business_id;
+    let token = Token::generate();
+    let session = Session {
+        user_id: user.id,
+        business_id: business,
+        csrf_token: Token::generate().expose().to_owned(),
+        created_at: now,
+        last_seen_at: now,
+    };
+    let mut tx = store.begin().await?;
+    people::forget_failures(&mut tx, &subjects[0]).await?;
+    people::start_session(&mut tx, &token.hash(), &session).await?;
+    tx.commit().await?;
+    Ok(SignedIn { token, session, user })
+}
+
+/// How long `subject` must still wait before another attempt, if at all.
+async fn wait_before_attempt(
+    store: &Store,
+    subject: &str,
+    now: Timestamp,
+) -> Result<Option<SignedDuration>, StoreError> {
+    let (failures, last) = people::recent_failures(store, subject, now - FAILURE_WINDOW).await?;
+    let Some(last) = last else { return Ok(None) };
+    let over = failures - FREE_FAILURES;
+    if over <= 0 {
+        return Ok(None);
+    }
+    let wait = SignedDuration::from_secs(1i64 << over.min(20)).min(MAX_WAIT);
+    let ready_at = last + wait;
+    Ok((ready_at > now).then(|| ready_at.duration_since(now)))
+}
+
+/// The person and business behind a session cookie, if the session is still on: not
+/// ended, not idle too long, not too old. Its activity is noted at most once a minute.
+pub async fn session(store: &Store, token: &Token) -> Result<Option<(Session, Membership)>, StoreError> {
+    let hash = token.hash();
+    let Some(session) = people::session(store, &hash).await? else { return Ok(None) };
+    let now = store.now();
+    if now.duration_since(session.last_seen_at) > SESSION_IDLE
+        || now.duration_since(session.created_at) > SESSION_ABSOLUTE
+    {
+        return Ok(None);
+    }
+    let memberships = people::memberships(store, session.user_id).await?;
+    let Some(membership) = memberships.into_iter().find(|m| m.business_id == session.business_id) else {
+        return Ok(None);
+    };
+    if now.duration_since(session.last_seen_at) >= TOUCH_EVERY {
+        let mut tx = store.begin().await?;
+        people::touch_session(&mut tx, &hash, session.business_id).await?;
+        tx.commit().await?;
+    }
+    Ok(Some((session, membership)))
+}
+
+pub async fn sign_out(store: &Store, token: &Token) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    people::end_session(&mut tx, &token.hash()).await?;
+    tx.commit().await
+}
+
+/// Argon2id with its default (OWASP-recommended) cost, on a blocking thread.
+async fn hash(password: Password) -> String {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        let salt = SaltString::encode_b64(&salt).expect("16 bytes make a valid salt");
+        Argon2::default()
+            .hash_password(password.expose().as_bytes(), &salt)
+            .expect("Argon2 hashes any password")
+            .to_string()
+    })
+    .await
+    .expect("hashing does not panic")
+}
+
+/// Whether `password` matches `stored`; with nothing stored, a hash is still computed.
+async fn verify(stored: Option<String>, password: Password) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let Some(stored) = stored else {
+            let _ = Argon2::default().hash_password(
+                password.expose().as_bytes(),
+                &SaltString::encode_b64(&[0; 16]).expect("a valid salt"),
+            );
+            return false;
+        };
+        PasswordHash::new(&stored).is_ok_and(|parsed| {
+            Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok()
+        })
+    })
+    .await
+    .expect("verifying does not panic")
+}

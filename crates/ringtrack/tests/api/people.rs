@@ -1,0 +1,163 @@
+//! People who sign in to the web app: invitations, passwords, sign-in limits and sessions,
+//! through the core every door calls, and `ringtrack admin create-user`.
+
+use jiff::{SignedDuration, Timestamp};
+use ringtrack_core::people::{self, LinkError, SESSION_IDLE, SignInError};
+use ringtrack_domain::people::{Email, Password, Token};
+use ringtrack_domain::{BusinessId, Role};
+use ringtrack_store::testing::TestDatabase;
+use ringtrack_store::{Backend, Clock, Store, businesses, test_on_both_backends};
+
+use crate::cli::{assert_one_line_failure, ringtrack, run, stdout_json};
+
+async fn open(backend: Backend) -> (TestDatabase, Store, BusinessId) {
+    let db = TestDatabase::create(backend).await;
+    let clock = Clock::manual(Timestamp::from_second(1_800_000_000).unwrap());
+    let store = Store::connect(&db.url).await.unwrap().with_clock(clock);
+    store.migrate().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let business = businesses::create(&mut tx, "Acme Plumbing", "America/Chicago").await.unwrap();
+    tx.commit().await.unwrap();
+    (db, store, business.id)
+}
+
+fn email(text: &str) -> Email {
+    Email::parse("email", text).unwrap()
+}
+
+fn password(text: &str) -> Password {
+    Password::parse("password", text).unwrap()
+}
+
+test_on_both_backends! {
+    async fn an_invited_person_sets_a_password_once_and_signs_in(backend: Backend) {
+        let (_db, store, business) = open(backend).await;
+        let maria = email("Maria@Acme.test");
+        let invited = people::invite(&store, business, &maria, "Maria", Role::Manager, None).await.unwrap();
+        let link = invited.link.expect("a new person gets a link");
+        // Before the password is set, nothing signs in.
+        let early = people::sign_in(&store, &maria, &password("anything at all"), "203.0.113.1").await;
+        assert!(matches!(early, Err(SignInError::Refused)), "{early:?}");
+
+        people::set_password_by_link(&store, &link, &password("correct horse battery")).await.unwrap();
+        let again = people::set_password_by_link(&store, &link, &password("another password 1")).await;
+        assert!(matches!(again, Err(LinkError::Spent)), "a link works once: {again:?}");
+
+        let signed_in = people::sign_in(&store, &email("maria@acme.test"), &password("correct horse battery"), "203.0.113.1")
+            .await
+            .unwrap();
+        assert_eq!(signed_in.session.business_id, business);
+        let (session, membership) = people::session(&store, &signed_in.token).await.unwrap().expect("the session is on");
+        assert_eq!(session.user_id, invited.user_id);
+        assert_eq!(membership.role, Role::Manager);
+        assert_eq!(membership.business_name, "Acme Plumbing");
+        assert!(people::session(&store, &Token::generate()).await.unwrap().is_none(), "an unknown token is no session");
+
+        people::sign_out(&store, &signed_in.token).await.unwrap();
+        assert!(people::session(&store, &signed_in.token).await.unwrap().is_none(), "signed out");
+    }
+
+    async fn links_expire_and_a_new_password_ends_every_session(backend: Backend) {
+        let (_db, store, business) = open(backend).await;
+        let maria = email("maria@acme.test");
+        let expired = people::invite(&store, business, &maria, "Maria", Role::Viewer, None).await.unwrap().link.unwrap();
+        store.clock().advance(people::INVITATION_LIFETIME + SignedDuration::from_secs(1));
+        let late = people::set_password_by_link(&store, &expired, &password("correct horse battery")).await;
+        assert!(matches!(late, Err(LinkError::Spent)), "{late:?}");
+
+        // Invited again (to the same business): a new link; the person exists already.
+        let invited = people::invite(&store, business, &maria, "Maria", Role::Viewer, None).await.unwrap();
+        people::set_password_by_link(&store, &invited.link.unwrap(), &password("correct horse battery")).await.unwrap();
+        let first = people::sign_in(&store, &maria, &password("correct horse battery"), "203.0.113.1").await.unwrap();
+        let second = people::sign_in(&store, &maria, &password("correct horse battery"), "198.51.100.7").await.unwrap();
+        // A password set again (a reset link) ends both sessions.
+        let reset = people::invite(&store, business, &maria, "Maria", Role::Viewer, Some(&password("a brand new secret"))).await.unwrap();
+        assert!(reset.link.is_none());
+        for token in [&first.token, &second.token] {
+            assert!(people::session(&store, token).await.unwrap().is_none());
+        }
+        let old = people::sign_in(&store, &maria, &password("correct horse battery"), "203.0.113.1").await;
+        assert!(matches!(old, Err(SignInError::Refused)), "{old:?}");
+        people::sign_in(&store, &maria, &password("a brand new secret"), "203.0.113.1").await.unwrap();
+    }
+
+    async fn sessions_end_when_idle_too_long(backend: Backend) {
+        let (_db, store, business) = open(backend).await;
+        let maria = email("maria@acme.test");
+        people::invite(&store, business, &maria, "Maria", Role::Viewer, Some(&password("correct horse battery"))).await.unwrap();
+        let signed_in = people::sign_in(&store, &maria, &password("correct horse battery"), "203.0.113.1").await.unwrap();
+        // Used every day: still on after two idle-lengths of time.
+        for _ in 0..14 {
+            store.clock().advance(SignedDuration::from_hours(24));
+            assert!(people::session(&store, &signed_in.token).await.unwrap().is_some());
+        }
+        store.clock().advance(SESSION_IDLE + SignedDuration::from_secs(1));
+        assert!(people::session(&store, &signed_in.token).await.unwrap().is_none(), "idle too long");
+    }
+
+    async fn failed_sign_ins_make_the_next_attempts_wait_longer(backend: Backend) {
+        let (_db, store, business) = open(backend).await;
+        let maria = email("maria@acme.test");
+        let right = password("correct horse battery");
+        people::invite(&store, business, &maria, "Maria", Role::Viewer, Some(&right)).await.unwrap();
+        let wrong = password("wrong guess number");
+        for attempt in 0..4 {
+            let refused = people::sign_in(&store, &maria, &wrong, "203.0.113.1").await;
+            assert!(matches!(refused, Err(SignInError::Refused)), "attempt {attempt}: {refused:?}");
+        }
+        // Four failures: the next attempt waits two seconds, even with the right password.
+        let waiting = people::sign_in(&store, &maria, &right, "203.0.113.1").await;
+        let Err(SignInError::TooManyAttempts { retry_after }) = waiting else { panic!("{waiting:?}") };
+        assert_eq!(retry_after, SignedDuration::from_secs(2));
+        // From another address the account still waits; the address alone would not.
+        let elsewhere = people::sign_in(&store, &maria, &right, "198.51.100.7").await;
+        assert!(matches!(elsewhere, Err(SignInError::TooManyAttempts { .. })), "{elsewhere:?}");
+        store.clock().advance(SignedDuration::from_secs(2));
+        let failed_again = people::sign_in(&store, &maria, &wrong, "203.0.113.1").await;
+        assert!(matches!(failed_again, Err(SignInError::Refused)));
+        let longer = people::sign_in(&store, &maria, &right, "203.0.113.1").await;
+        let Err(SignInError::TooManyAttempts { retry_after }) = longer else { panic!("{longer:?}") };
+        assert_eq!(retry_after, SignedDuration::from_secs(4), "the wait doubles");
+        // An address guessing at many accounts is held back too.
+        let other = password("another wrong guess");
+        for n in 0..4 {
+            let _ = people::sign_in(&store, &email(&format!("guess{n}@acme.test")), &other, "192.0.2.9").await;
+        }
+        let held = people::sign_in(&store, &email("someone@acme.test"), &other, "192.0.2.9").await;
+        assert!(matches!(held, Err(SignInError::TooManyAttempts { .. })), "{held:?}");
+        // Once the waits are over, the right password signs in and the account's count is cleared.
+        store.clock().advance(SignedDuration::from_mins(16));
+        people::sign_in(&store, &maria, &right, "203.0.113.1").await.unwrap();
+    }
+
+    async fn create_user_invites_or_sets_a_password(backend: Backend) {
+        let (db, store, business) = open(backend).await;
+        // The command reads the system's clock; so must what checks its links.
+        let store = store.with_clock(Clock::system());
+        let dir = tempfile::tempdir().unwrap();
+        let cmd = || ringtrack(dir.path(), &db.url);
+        let business_id = business.to_string();
+        let invited = stdout_json(
+            &run(cmd(), &["admin", "create-user", "--business", &business_id, "--email", "Maria@Acme.test", "--role", "manager",
+                "--public-url", "https://calls.acme.test/"]).await,
+        );
+        let url = invited["invite_url"].as_str().unwrap();
+        let token = url.strip_prefix("https://calls.acme.test/invitations/").expect(url);
+        people::set_password_by_link(&store, &Token::parse(token).unwrap(), &password("correct horse battery")).await.unwrap();
+        people::sign_in(&store, &email("maria@acme.test"), &password("correct horse battery"), "203.0.113.1").await.unwrap();
+
+        let mut with_password = cmd();
+        with_password.args(["admin", "create-user", "--business", &business_id, "--email", "sam@acme.test", "--role", "viewer", "--password-stdin"]);
+        let made = stdout_json(&crate::cli::run_with_stdin(with_password, "a long enough secret\n").await);
+        assert!(made["invite_url"].is_null());
+        let signed_in = people::sign_in(&store, &email("sam@acme.test"), &password("a long enough secret"), "203.0.113.1").await.unwrap();
+        assert_eq!(signed_in.user.id.to_string(), made["user_id"].as_str().unwrap());
+
+        let unknown = BusinessId::new().to_string();
+        assert_one_line_failure(&run(cmd(), &["admin", "create-user", "--business", &unknown, "--email", "a@acme.test", "--role", "viewer"]).await, "--business");
+        assert_one_line_failure(&run(cmd(), &["admin", "create-user", "--business", &business_id, "--email", "not-an-address", "--role", "viewer"]).await, "--email");
+        let mut short = cmd();
+        short.args(["admin", "create-user", "--business", &business_id, "--email", "b@acme.test", "--role", "viewer", "--password-stdin"]);
+        assert_one_line_failure(&crate::cli::run_with_stdin(short, "short\n").await, "--password-stdin");
+    }
+}
