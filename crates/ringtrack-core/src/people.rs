@@ -10,15 +10,14 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use jiff::{SignedDuration, Timestamp};
 use rand::RngCore;
-use ringtrack_domain::people::{Email, Password, Token};
+use ringtrack_domain::people::{Email, Password, Token, totp};
+use ringtrack_domain::secrets::Sealer;
 use ringtrack_domain::{BusinessId, Role, UserId};
 use ringtrack_store::people::{self, LinkPurpose, Membership, Session, User};
 use ringtrack_store::{Store, StoreError};
 
 /// How long an invitation link works.
 pub const INVITATION_LIFETIME: SignedDuration = SignedDuration::from_hours(7 * 24);
-/// How long a password-reset link works.
-pub const RESET_LIFETIME: SignedDuration = SignedDuration::from_hours(1);
 /// A session unused this long is over.
 pub const SESSION_IDLE: SignedDuration = SignedDuration::from_hours(7 * 24);
 /// A session is over this long after sign-in, however busy.
@@ -139,34 +138,120 @@ pub struct SignedIn {
     pub user: User,
 }
 
+/// Where a right password leads.
+#[derive(Debug)]
+pub enum SignIn {
+    Done(Box<SignedIn>),
+    /// Two-factor is on: the code comes next, with this token (for [`SECOND_FACTOR_WAIT`]).
+    SecondFactor {
+        wait: Token,
+    },
+}
+
+/// How long a right password waits for its code.
+pub const SECOND_FACTOR_WAIT: SignedDuration = SignedDuration::from_mins(5);
+
 /// Checks an email and password from `address` and starts a session in the person's
-/// first business. Refusals are counted per account and per address; past a few, each
-/// further attempt waits twice as long as the one before.
+/// first business, or, with two-factor on, waits for their code. Refusals are counted per
+/// account and per address; past a few, each further attempt waits twice as long as the
+/// one before.
 pub async fn sign_in(
     store: &Store,
     email: &Email,
     password: &Password,
     address: &str,
-) -> Result<SignedIn, SignInError> {
-    let subjects = [format!("account:{email}"), format!("address:{address}")];
-    let now = store.now();
-    for subject in &subjects {
-        if let Some(retry_after) = wait_before_attempt(store, subject, now).await? {
-            return Err(SignInError::TooManyAttempts { retry_after });
-        }
-    }
+) -> Result<SignIn, SignInError> {
+    let subjects = attempt_subjects(email, address);
+    check_attempts(store, &subjects).await?;
     let user = people::by_email(store, email).await?;
     // An unknown address costs the same hashing as a wrong password: timing tells nothing.
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let matches = verify(stored, password.clone()).await;
     let Some(user) = user.filter(|_| matches) else {
+        return Err(refused(store, &subjects).await);
+    };
+    if user.totp_enabled_at.is_some() {
+        let wait = Token::generate();
         let mut tx = store.begin().await?;
-        for subject in &subjects {
+        people::start_second_factor_wait(&mut tx, &wait.hash(), user.id).await?;
+        tx.commit().await?;
+        return Ok(SignIn::SecondFactor { wait });
+    }
+    Ok(SignIn::Done(Box::new(start_session(store, user, &subjects, None).await?)))
+}
+
+/// The code after a right password: six digits from the authenticator (each accepted once)
+/// or one of the recovery codes (each used once). Refusals count as failed sign-ins.
+pub async fn second_factor(
+    store: &Store,
+    sealer: &Sealer,
+    wait: &Token,
+    code: &str,
+    address: &str,
+) -> Result<SignedIn, SignInError> {
+    let now = store.now();
+    let user = match people::second_factor_wait(store, &wait.hash(), now - SECOND_FACTOR_WAIT).await? {
+        Some(user) => people::by_id(store, user).await?,
+        None => None,
+    };
+    let Some(user) = user else { return Err(SignInError::Refused) };
+    let subjects = attempt_subjects(&user.email, address);
+    check_attempts(store, &subjects).await?;
+    let mut tx = store.begin().await?;
+    let accepted = match totp::matching_step(&secret_of(sealer, &user)?, code, now.as_second()) {
+        Some(step) => people::accept_totp_step(&mut tx, user.id, step).await?,
+        None => match totp::recovery_code_hash(code) {
+            Some(hash) => people::use_recovery_code(&mut tx, user.id, &hash).await?,
+            None => false,
+        },
+    };
+    tx.commit().await?;
+    if !accepted {
+        return Err(refused(store, &subjects).await);
+    }
+    start_session(store, user, &subjects, Some(wait)).await
+}
+
+/// What failed attempts are counted against: the account and the address.
+fn attempt_subjects(email: &Email, address: &str) -> [String; 2] {
+    [format!("account:{email}"), format!("address:{address}")]
+}
+
+async fn check_attempts(store: &Store, subjects: &[String; 2]) -> Result<(), SignInError> {
+    let now = store.now();
+    for subject in subjects {
+        if let Some(retry_after) = wait_before_attempt(store, subject, now).await? {
+            return Err(SignInError::TooManyAttempts { retry_after });
+        }
+    }
+    Ok(())
+}
+
+/// Counts a refusal against each subject and answers it.
+async fn refused(store: &Store, subjects: &[String; 2]) -> SignInError {
+    let now = store.now();
+    let counted = async {
+        let mut tx = store.begin().await?;
+        for subject in subjects {
             people::record_failure(&mut tx, subject, now, now - FAILURE_WINDOW).await?;
         }
-        tx.commit().await?;
-        return Err(SignInError::Refused);
+        tx.commit().await
     };
+    match counted.await {
+        Ok(()) => SignInError::Refused,
+        Err(error) => SignInError::Store(error),
+    }
+}
+
+/// Starts a session in the person's first business, clearing the account's failures and
+/// the wait for a second factor that led here.
+async fn start_session(
+    store: &Store,
+    user: User,
+    subjects: &[String; 2],
+    wait: Option<&Token>,
+) -> Result<SignedIn, SignInError> {
+    let now = store.now();
     let memberships = people::memberships(store, user.id).await?;
     let business = memberships.first().ok_or(SignInError::NoBusiness)?.business_id;
     let token = Token::generate();
@@ -179,9 +264,76 @@ pub async fn sign_in(
     };
     let mut tx = store.begin().await?;
     people::forget_failures(&mut tx, &subjects[0]).await?;
+    if let Some(wait) = wait {
+        people::end_second_factor_wait(&mut tx, &wait.hash(), now - SECOND_FACTOR_WAIT).await?;
+    }
     people::start_session(&mut tx, &token.hash(), &session).await?;
     tx.commit().await?;
     Ok(SignedIn { token, session, user })
+}
+
+/// Two-factor being set up: what the authenticator app is given.
+#[derive(Debug)]
+pub struct TwoFactorSetup {
+    /// The secret in base32, for typing in.
+    pub secret: String,
+    /// The `otpauth://` address, for a QR code or a tap on a phone.
+    pub uri: String,
+}
+
+/// Gives the user a new authenticator secret, kept sealed; two-factor stays as it was
+/// until [`enable_two_factor`] confirms a code from it.
+pub async fn begin_two_factor(
+    store: &Store,
+    sealer: &Sealer,
+    user: &User,
+) -> Result<TwoFactorSetup, StoreError> {
+    let secret = totp::generate_secret();
+    let encoded = totp::base32(&secret);
+    let mut tx = store.begin().await?;
+    people::set_totp_secret(&mut tx, user.id, &sealer.seal(&encoded)).await?;
+    tx.commit().await?;
+    Ok(TwoFactorSetup {
+        uri: totp::provisioning_uri(&secret, "ringtrack", user.email.as_str()),
+        secret: encoded,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TwoFactorError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("that code is not the one the authenticator shows now")]
+    WrongCode,
+}
+
+/// Turns two-factor on once a code from the new secret checks out; answers the recovery
+/// codes, shown this once and kept only as hashes.
+pub async fn enable_two_factor(
+    store: &Store,
+    sealer: &Sealer,
+    user: UserId,
+    code: &str,
+) -> Result<Vec<String>, TwoFactorError> {
+    let user = people::by_id(store, user).await?.ok_or_else(|| StoreError::Corrupt("no such user".into()))?;
+    let step = totp::matching_step(&secret_of(sealer, &user)?, code, store.now().as_second())
+        .ok_or(TwoFactorError::WrongCode)?;
+    let codes = totp::generate_recovery_codes();
+    let hashes: Vec<_> = codes.iter().filter_map(|code| totp::recovery_code_hash(code)).collect();
+    let mut tx = store.begin().await?;
+    if !people::accept_totp_step(&mut tx, user.id, step).await? {
+        return Err(TwoFactorError::WrongCode);
+    }
+    people::enable_totp(&mut tx, user.id, &hashes).await?;
+    tx.commit().await?;
+    Ok(codes)
+}
+
+/// The user's authenticator secret, opened; empty (matching no code) when there is none.
+fn secret_of(sealer: &Sealer, user: &User) -> Result<Vec<u8>, StoreError> {
+    let Some(sealed) = &user.totp_secret else { return Ok(Vec::new()) };
+    let encoded = sealer.open(sealed).map_err(|e| StoreError::Corrupt(format!("a TOTP secret: {e}")))?;
+    totp::from_base32(&encoded).ok_or_else(|| StoreError::Corrupt("a TOTP secret is not base32".into()))
 }
 
 /// How long `subject` must still wait before another attempt, if at all.

@@ -174,6 +174,34 @@ pub mod totp {
         (now - SKEW_STEPS..=now + SKEW_STEPS).find(|&step| code_of_step(secret, step) == typed)
     }
 
+    /// How many recovery codes a person is given.
+    pub const RECOVERY_CODES: usize = 10;
+
+    /// Fresh recovery codes, as shown once: ten lower-case base32 characters in two groups.
+    pub fn generate_recovery_codes() -> Vec<String> {
+        (0..RECOVERY_CODES)
+            .map(|_| {
+                let mut bytes = [0u8; 6];
+                rand::rng().fill_bytes(&mut bytes);
+                let code = base32(&bytes)[..10].to_lowercase();
+                format!("{}-{}", &code[..5], &code[5..])
+            })
+            .collect()
+    }
+
+    /// The hash a recovery code is kept as, however it is typed (case, spaces, dashes);
+    /// `None` unless it has a recovery code's shape.
+    pub fn recovery_code_hash(typed: &str) -> Option<SecretHash> {
+        let code: String = typed
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        let shaped =
+            code.len() == 10 && code.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b));
+        shaped.then(|| SecretHash::of(&Sha256::digest(code.as_bytes())))
+    }
+
     /// RFC 4648 base32 without padding: how authenticator apps take a secret typed in.
     pub fn base32(bytes: &[u8]) -> String {
         let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
@@ -190,6 +218,23 @@ pub mod totp {
             out.push(char::from(BASE32[((buffer << (5 - bits)) & 31) as usize]));
         }
         out
+    }
+
+    /// The bytes of a base32 secret (as [`base32`] writes it); `None` if it is not one.
+    pub fn from_base32(encoded: &str) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(encoded.len() * 5 / 8);
+        let (mut buffer, mut bits) = (0u32, 0u32);
+        for c in encoded.bytes() {
+            let value = BASE32.iter().position(|&b| b == c)? as u32;
+            buffer = (buffer << 5) | value;
+            bits += 5;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((buffer >> bits) as u8);
+                buffer &= (1 << bits) - 1;
+            }
+        }
+        Some(out)
     }
 
     /// The `otpauth://` address an authenticator app reads from a QR code or a link.
@@ -253,8 +298,21 @@ mod tests {
     }
 
     #[test]
+    fn recovery_codes_match_however_typed() {
+        let codes = totp::generate_recovery_codes();
+        assert_eq!(codes.len(), totp::RECOVERY_CODES);
+        let code = &codes[0];
+        assert_eq!(code.len(), 11);
+        let hash = totp::recovery_code_hash(code).unwrap();
+        assert_eq!(totp::recovery_code_hash(&code.to_uppercase().replace('-', " ")), Some(hash));
+        assert_eq!(totp::recovery_code_hash("123456"), None);
+    }
+
+    #[test]
     fn base32_is_rfc_4648() {
         assert_eq!(totp::base32(b"foobar"), "MZXW6YTBOI");
         assert_eq!(totp::base32(b"12345678901234567890"), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        assert_eq!(totp::from_base32("MZXW6YTBOI").unwrap(), b"foobar");
+        assert_eq!(totp::from_base32("not base32!"), None);
     }
 }

@@ -9,9 +9,11 @@ CREATE TABLE users (
     name TEXT NOT NULL,
     -- Argon2id, PHC string; NULL until the person sets one through a link.
     password_hash TEXT,
-    -- Base32 TOTP secret; two-factor is on once enabled_at is set.
+    -- The TOTP secret, sealed; two-factor is on once enabled_at is set.
     totp_secret TEXT,
     totp_enabled_at BIGINT,
+    -- The last 30-second step a code was accepted for: a code works once.
+    totp_last_step BIGINT,
     -- Sessions started before it are over (a password change ends them all).
     sessions_valid_after BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
@@ -47,6 +49,21 @@ CREATE TABLE user_links (
     used_at BIGINT
 );
 CREATE INDEX user_links_by_user ON user_links (user_id);
+
+-- A password accepted from someone with two-factor on, waiting for their code (minutes).
+CREATE TABLE second_factor_waits (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (id),
+    created_at BIGINT NOT NULL
+);
+
+-- Single-use codes that stand in for the authenticator, shown once when two-factor is on.
+CREATE TABLE recovery_codes (
+    user_id TEXT NOT NULL REFERENCES users (id),
+    code_hash TEXT NOT NULL,
+    used_at BIGINT,
+    PRIMARY KEY (user_id, code_hash)
+);
 
 -- Failed sign-ins, by account and by address, for the growing delays.
 CREATE TABLE sign_in_failures (

@@ -20,13 +20,15 @@ pub struct User {
     /// The sealed TOTP secret, once two-factor is being set up or is on.
     pub totp_secret: Option<String>,
     pub totp_enabled_at: Option<Timestamp>,
+    /// The last 30-second step a code was accepted for.
+    pub totp_last_step: Option<i64>,
     /// Sessions started before this are over.
     pub sessions_valid_after: Timestamp,
     pub created_at: Timestamp,
 }
 
-const COLUMNS: &str =
-    "id, email, name, password_hash, totp_secret, totp_enabled_at, sessions_valid_after, created_at";
+const COLUMNS: &str = "id, email, name, password_hash, totp_secret, totp_enabled_at, totp_last_step, \
+    sessions_valid_after, created_at";
 
 impl FromRecord for User {
     fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
@@ -37,6 +39,7 @@ impl FromRecord for User {
             password_hash: row.opt_text("password_hash")?,
             totp_secret: row.opt_text("totp_secret")?,
             totp_enabled_at: row.opt_time("totp_enabled_at")?,
+            totp_last_step: row.opt_int("totp_last_step")?,
             sessions_valid_after: row.time("sessions_valid_after")?,
             created_at: row.time("created_at")?,
         })
@@ -71,6 +74,7 @@ pub async fn create(tx: &mut Tx, email: &Email, name: &str) -> Result<Option<Use
         password_hash: None,
         totp_secret: None,
         totp_enabled_at: None,
+        totp_last_step: None,
         sessions_valid_after: now,
         created_at: now,
     };
@@ -183,8 +187,7 @@ pub async fn use_link(tx: &mut Tx, token: &SecretHash) -> Result<Option<UserId>>
     )
     .bind(now)
     .bind(token.as_str());
-    let user: Option<String> = tx.conn().fetch_optional(used).await?;
-    user.map(|id| id.parse().map_err(|e: uuid::Error| crate::StoreError::Corrupt(e.to_string()))).transpose()
+    user_id(tx.conn().fetch_optional(used).await?)
 }
 
 /// A signed-in person's session, as every request reads it.
@@ -289,4 +292,94 @@ pub async fn forget_failures(tx: &mut Tx, subject: &str) -> Result<()> {
     let delete = Sql::new("DELETE FROM sign_in_failures WHERE subject = $1").bind(subject);
     tx.conn().execute(delete).await?;
     Ok(())
+}
+
+/// Keeps a new (sealed) TOTP secret for the user, not yet on: two-factor stays as it was
+/// until a code from it is confirmed.
+pub async fn set_totp_secret(tx: &mut Tx, user: UserId, sealed: &str) -> Result<()> {
+    let update =
+        Sql::new("UPDATE users SET totp_secret = $1, totp_enabled_at = NULL, updated_at = $2 WHERE id = $3")
+            .bind(sealed)
+            .bind(tx.now())
+            .bind(user);
+    tx.conn().execute(update).await?;
+    Ok(())
+}
+
+/// Turns two-factor on with the codes that can stand in for the authenticator (replacing
+/// any earlier ones).
+pub async fn enable_totp(tx: &mut Tx, user: UserId, recovery_codes: &[SecretHash]) -> Result<()> {
+    let now = tx.now();
+    let update =
+        Sql::new("UPDATE users SET totp_enabled_at = $1, updated_at = $1 WHERE id = $2").bind(now).bind(user);
+    tx.conn().execute(update).await?;
+    tx.conn().execute(Sql::new("DELETE FROM recovery_codes WHERE user_id = $1").bind(user)).await?;
+    for code in recovery_codes {
+        let insert = Sql::new("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+            .bind(user)
+            .bind(code.as_str());
+        tx.conn().execute(insert).await?;
+    }
+    Ok(())
+}
+
+/// Accepts a code for `step` unless one for it (or a later step) was accepted already.
+pub async fn accept_totp_step(tx: &mut Tx, user: UserId, step: i64) -> Result<bool> {
+    let update = Sql::new(
+        "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+    )
+    .bind(step)
+    .bind(user);
+    Ok(tx.conn().execute(update).await? == 1)
+}
+
+/// Uses up a recovery code; whether it was the user's and unused.
+pub async fn use_recovery_code(tx: &mut Tx, user: UserId, code: &SecretHash) -> Result<bool> {
+    let update = Sql::new(
+        "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
+    )
+    .bind(tx.now())
+    .bind(user)
+    .bind(code.as_str());
+    Ok(tx.conn().execute(update).await? == 1)
+}
+
+/// Notes that the user gave the right password and must now give a code.
+pub async fn start_second_factor_wait(tx: &mut Tx, token: &SecretHash, user: UserId) -> Result<()> {
+    let insert =
+        Sql::new("INSERT INTO second_factor_waits (token_hash, user_id, created_at) VALUES ($1, $2, $3)")
+            .bind(token.as_str())
+            .bind(user)
+            .bind(tx.now());
+    tx.conn().execute(insert).await?;
+    Ok(())
+}
+
+/// The user waiting behind a token, if the wait began at or after `since`.
+pub async fn second_factor_wait(
+    mut db: impl Connection,
+    token: &SecretHash,
+    since: Timestamp,
+) -> Result<Option<UserId>> {
+    let select = Sql::new(
+        "SELECT user_id AS value FROM second_factor_waits WHERE token_hash = $1 AND created_at >= $2",
+    )
+    .bind(token.as_str())
+    .bind(since)
+    .on_unique_key();
+    user_id(db.conn().fetch_optional(select).await?)
+}
+
+/// Ends a wait (its code was given), and any older than `before`.
+pub async fn end_second_factor_wait(tx: &mut Tx, token: &SecretHash, before: Timestamp) -> Result<()> {
+    let delete = Sql::new("DELETE FROM second_factor_waits WHERE token_hash = $1 OR created_at < $2")
+        .bind(token.as_str())
+        .bind(before);
+    tx.conn().execute(delete).await?;
+    Ok(())
+}
+
+/// A user id read back as `value`.
+fn user_id(value: Option<String>) -> Result<Option<UserId>> {
+    value.map(|id| id.parse().map_err(|e: uuid::Error| crate::StoreError::Corrupt(e.to_string()))).transpose()
 }

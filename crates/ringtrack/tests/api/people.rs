@@ -2,8 +2,9 @@
 //! through the core every door calls, and `ringtrack admin create-user`.
 
 use jiff::{SignedDuration, Timestamp};
-use ringtrack_core::people::{self, LinkError, SESSION_IDLE, SignInError};
-use ringtrack_domain::people::{Email, Password, Token};
+use ringtrack_core::people::{self, LinkError, SESSION_IDLE, SignIn, SignInError, SignedIn, TwoFactorError};
+use ringtrack_domain::people::{Email, Password, Token, totp};
+use ringtrack_domain::secrets::Sealer;
 use ringtrack_domain::{BusinessId, Role};
 use ringtrack_store::testing::TestDatabase;
 use ringtrack_store::{Backend, Clock, Store, businesses, test_on_both_backends};
@@ -29,6 +30,14 @@ fn password(text: &str) -> Password {
     Password::parse("password", text).unwrap()
 }
 
+/// Signs in someone without two-factor.
+async fn signed_in(store: &Store, who: &Email, secret: &Password, address: &str) -> SignedIn {
+    match people::sign_in(store, who, secret, address).await.unwrap() {
+        SignIn::Done(signed_in) => *signed_in,
+        SignIn::SecondFactor { .. } => panic!("two-factor is off"),
+    }
+}
+
 test_on_both_backends! {
     async fn an_invited_person_sets_a_password_once_and_signs_in(backend: Backend) {
         let (_db, store, business) = open(backend).await;
@@ -43,9 +52,7 @@ test_on_both_backends! {
         let again = people::set_password_by_link(&store, &link, &password("another password 1")).await;
         assert!(matches!(again, Err(LinkError::Spent)), "a link works once: {again:?}");
 
-        let signed_in = people::sign_in(&store, &email("maria@acme.test"), &password("correct horse battery"), "203.0.113.1")
-            .await
-            .unwrap();
+        let signed_in = signed_in(&store, &email("maria@acme.test"), &password("correct horse battery"), "203.0.113.1").await;
         assert_eq!(signed_in.session.business_id, business);
         let (session, membership) = people::session(&store, &signed_in.token).await.unwrap().expect("the session is on");
         assert_eq!(session.user_id, invited.user_id);
@@ -68,8 +75,8 @@ test_on_both_backends! {
         // Invited again (to the same business): a new link; the person exists already.
         let invited = people::invite(&store, business, &maria, "Maria", Role::Viewer, None).await.unwrap();
         people::set_password_by_link(&store, &invited.link.unwrap(), &password("correct horse battery")).await.unwrap();
-        let first = people::sign_in(&store, &maria, &password("correct horse battery"), "203.0.113.1").await.unwrap();
-        let second = people::sign_in(&store, &maria, &password("correct horse battery"), "198.51.100.7").await.unwrap();
+        let first = signed_in(&store, &maria, &password("correct horse battery"), "203.0.113.1").await;
+        let second = signed_in(&store, &maria, &password("correct horse battery"), "198.51.100.7").await;
         // A password set again (a reset link) ends both sessions.
         let reset = people::invite(&store, business, &maria, "Maria", Role::Viewer, Some(&password("a brand new secret"))).await.unwrap();
         assert!(reset.link.is_none());
@@ -78,14 +85,14 @@ test_on_both_backends! {
         }
         let old = people::sign_in(&store, &maria, &password("correct horse battery"), "203.0.113.1").await;
         assert!(matches!(old, Err(SignInError::Refused)), "{old:?}");
-        people::sign_in(&store, &maria, &password("a brand new secret"), "203.0.113.1").await.unwrap();
+        signed_in(&store, &maria, &password("a brand new secret"), "203.0.113.1").await;
     }
 
     async fn sessions_end_when_idle_too_long(backend: Backend) {
         let (_db, store, business) = open(backend).await;
         let maria = email("maria@acme.test");
         people::invite(&store, business, &maria, "Maria", Role::Viewer, Some(&password("correct horse battery"))).await.unwrap();
-        let signed_in = people::sign_in(&store, &maria, &password("correct horse battery"), "203.0.113.1").await.unwrap();
+        let signed_in = signed_in(&store, &maria, &password("correct horse battery"), "203.0.113.1").await;
         // Used every day: still on after two idle-lengths of time.
         for _ in 0..14 {
             store.clock().advance(SignedDuration::from_hours(24));
@@ -127,7 +134,61 @@ test_on_both_backends! {
         assert!(matches!(held, Err(SignInError::TooManyAttempts { .. })), "{held:?}");
         // Once the waits are over, the right password signs in and the account's count is cleared.
         store.clock().advance(SignedDuration::from_mins(16));
-        people::sign_in(&store, &maria, &right, "203.0.113.1").await.unwrap();
+        signed_in(&store, &maria, &right, "203.0.113.1").await;
+    }
+
+    async fn two_factor_takes_each_code_once(backend: Backend) {
+        let (_db, store, business) = open(backend).await;
+        let sealer = Sealer::new(&[7; 32]);
+        let maria = email("maria@acme.test");
+        let right = password("correct horse battery");
+        let invited = people::invite(&store, business, &maria, "Maria", Role::Admin, Some(&right)).await.unwrap();
+        let user = ringtrack_store::people::by_id(&store, invited.user_id).await.unwrap().unwrap();
+        let setup = people::begin_two_factor(&store, &sealer, &user).await.unwrap();
+        assert!(setup.uri.starts_with("otpauth://totp/ringtrack%3Amaria%40acme.test?secret="), "{}", setup.uri);
+        let secret = totp::from_base32(&setup.secret).unwrap();
+        let code_now = || format!("{:06}", totp::code_at(&secret, store.now().as_second()));
+        // Not on until a code from the new secret is confirmed.
+        signed_in(&store, &maria, &right, "203.0.113.1").await;
+        let wrong = people::enable_two_factor(&store, &sealer, user.id, "000000").await;
+        assert!(matches!(wrong, Err(TwoFactorError::WrongCode)) || code_now() == "000000", "{wrong:?}");
+        let recovery = people::enable_two_factor(&store, &sealer, user.id, &code_now()).await.unwrap();
+        assert_eq!(recovery.len(), 10);
+
+        let wait = |store: Store| {
+            let (maria, right) = (maria.clone(), right.clone());
+            async move {
+                match people::sign_in(&store, &maria, &right, "203.0.113.1").await.unwrap() {
+                    SignIn::SecondFactor { wait } => wait,
+                    SignIn::Done(_) => panic!("two-factor is on: a password alone must not sign in"),
+                }
+            }
+        };
+        // The code just used to turn it on does not work again.
+        let first = wait(store.clone()).await;
+        let replayed = people::second_factor(&store, &sealer, &first, &code_now(), "203.0.113.1").await;
+        assert!(matches!(replayed, Err(SignInError::Refused)), "{replayed:?}");
+        store.clock().advance(SignedDuration::from_secs(30));
+        let code = code_now();
+        let done = people::second_factor(&store, &sealer, &first, &code, "203.0.113.1").await.unwrap();
+        assert!(people::session(&store, &done.token).await.unwrap().is_some());
+        let second = wait(store.clone()).await;
+        let again = people::second_factor(&store, &sealer, &second, &code, "203.0.113.1").await;
+        assert!(matches!(again, Err(SignInError::Refused)), "a code works once: {again:?}");
+        // A recovery code stands in for the authenticator, once; typed any way.
+        let typed = recovery[3].to_uppercase().replace('-', " ");
+        people::second_factor(&store, &sealer, &second, &typed, "203.0.113.1").await.unwrap();
+        let third = wait(store.clone()).await;
+        let reused = people::second_factor(&store, &sealer, &third, &recovery[3], "203.0.113.1").await;
+        assert!(matches!(reused, Err(SignInError::Refused)), "{reused:?}");
+        // A password waits five minutes for its code, no longer.
+        store.clock().advance(people::SECOND_FACTOR_WAIT + SignedDuration::from_secs(30));
+        let late = people::second_factor(&store, &sealer, &third, &code_now(), "203.0.113.1").await;
+        assert!(matches!(late, Err(SignInError::Refused)), "{late:?}");
+        assert!(matches!(
+            people::second_factor(&store, &sealer, &Token::generate(), &code_now(), "203.0.113.1").await,
+            Err(SignInError::Refused)
+        ));
     }
 
     async fn create_user_invites_or_sets_a_password(backend: Backend) {
@@ -144,13 +205,13 @@ test_on_both_backends! {
         let url = invited["invite_url"].as_str().unwrap();
         let token = url.strip_prefix("https://calls.acme.test/invitations/").expect(url);
         people::set_password_by_link(&store, &Token::parse(token).unwrap(), &password("correct horse battery")).await.unwrap();
-        people::sign_in(&store, &email("maria@acme.test"), &password("correct horse battery"), "203.0.113.1").await.unwrap();
+        signed_in(&store, &email("maria@acme.test"), &password("correct horse battery"), "203.0.113.1").await;
 
         let mut with_password = cmd();
         with_password.args(["admin", "create-user", "--business", &business_id, "--email", "sam@acme.test", "--role", "viewer", "--password-stdin"]);
         let made = stdout_json(&crate::cli::run_with_stdin(with_password, "a long enough secret\n").await);
         assert!(made["invite_url"].is_null());
-        let signed_in = people::sign_in(&store, &email("sam@acme.test"), &password("a long enough secret"), "203.0.113.1").await.unwrap();
+        let signed_in = signed_in(&store, &email("sam@acme.test"), &password("a long enough secret"), "203.0.113.1").await;
         assert_eq!(signed_in.user.id.to_string(), made["user_id"].as_str().unwrap());
 
         let unknown = BusinessId::new().to_string();
