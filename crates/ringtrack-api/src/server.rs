@@ -19,8 +19,6 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
 
-use crate::AppState;
-
 /// The largest request head read: the request line and every header together.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 
@@ -37,15 +35,14 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// Serves until `shutdown` completes, then stops accepting and finishes the requests in
-/// flight.
+/// Serves `router` (the API's and the web app's routes) until `shutdown` completes, then
+/// stops accepting and finishes the requests in flight.
 pub async fn serve(
     listener: TcpListener,
-    state: AppState,
+    router: axum::Router,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = crate::router(state);
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     // Turns true when shutdown begins: every connection then finishes its request and closes.
     let (stopping_tx, stopping) = watch::channel(false);

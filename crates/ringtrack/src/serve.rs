@@ -131,7 +131,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         max_connections: args.max_connections as usize,
         header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds),
     };
-    ringtrack_api::serve(listener, state, limits, shutdown).await?;
+    ringtrack_api::serve(listener, wiring::app(&state), limits, shutdown).await?;
     tracing::info!("stopped accepting requests; giving back unfinished jobs and closing the database");
     let finish = async {
         let _ = renewals.await;

@@ -141,6 +141,16 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     file.write_all(contents.as_bytes())
 }
 
+/// Every route the server answers: the API's, then the web app's.
+pub fn app(state: &AppState) -> axum::Router {
+    let web = ringtrack_web::WebState {
+        store: state.store.clone(),
+        sealer: state.sealer.clone(),
+        public_url: state.public_url.clone(),
+    };
+    ringtrack_api::router(state.clone()).merge(ringtrack_web::router(web))
+}
+
 /// Everything the server's state is made of. `serve` makes it from its configuration and
 /// every test from its options; the state is then built whole, nothing patched after.
 pub struct AppParts {

@@ -156,9 +156,14 @@ impl TestApp {
         let metrics = state.metrics.clone();
         let connections = options.connections;
         let (tx, rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(ringtrack_api::serve(listener, state, connections, async {
-            let _ = rx.await;
-        }));
+        let server = tokio::spawn(ringtrack_api::serve(
+            listener,
+            ringtrack::wiring::app(&state),
+            connections,
+            async {
+                let _ = rx.await;
+            },
+        ));
         let mut app = TestApp {
             base,
             store,

@@ -20,3 +20,4 @@ mod people;
 mod pipeline;
 mod run_logs;
 mod sms;
+mod web;

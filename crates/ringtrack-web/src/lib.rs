@@ -1,0 +1,88 @@
+//! The people's door: the web app at `/`, server-rendered, on the same listener as the
+//! API. It calls the core (and reads through the store) exactly as the API does; nothing
+//! here is a rule of its own beyond the shape of pages.
+//!
+//! Sessions are rows in the database behind an `HttpOnly`, `SameSite=Lax` cookie (`Secure`
+//! when the public URL is https); every state-changing request carries the session's CSRF
+//! token, and sign-in forms (before there is a session) must come from this origin. Every
+//! page is sent with a `Content-Security-Policy` that allows no inline script or style.
+
+mod assets;
+mod pages;
+mod session;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::routing::{get, post};
+use ringtrack_domain::secrets::Sealer;
+use ringtrack_store::Store;
+
+/// What the pages need.
+#[derive(Clone)]
+pub struct WebState {
+    pub store: Store,
+    pub sealer: Arc<Sealer>,
+    /// The address browsers reach this server at: the origin forms must come from, and
+    /// whether cookies are `Secure`.
+    pub public_url: Arc<str>,
+}
+
+impl WebState {
+    fn secure(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The public URL's scheme, host and port, as browsers send it in `Origin`.
+    fn origin(&self) -> &str {
+        origin_of(&self.public_url)
+    }
+}
+
+fn origin_of(url: &str) -> &str {
+    let url = url.trim_end_matches('/');
+    let Some(scheme_end) = url.find("://") else { return url };
+    match url[scheme_end + 3..].find('/') {
+        Some(path) => &url[..scheme_end + 3 + path],
+        None => url,
+    }
+}
+
+/// The app's routes, to be merged with the API's.
+pub fn router(state: WebState) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/login/code", post(pages::second_factor))
+        .route("/logout", post(pages::logout))
+        .route("/invitations/{token}", get(pages::invitation_form).post(pages::accept_invitation))
+        .route("/calls", get(pages::calls))
+        .route(assets::STYLESHEET_ROUTE, get(assets::stylesheet))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_origin_is_the_public_urls_scheme_host_and_port() {
+        assert_eq!(super::origin_of("https://calls.acme.test/"), "https://calls.acme.test");
+        assert_eq!(super::origin_of("http://127.0.0.1:8080/ringtrack/"), "http://127.0.0.1:8080");
+    }
+}

@@ -1,0 +1,112 @@
+//! The session cookie and what a request proves with it.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use ringtrack_domain::people::Token;
+use ringtrack_store::people::{Membership, Session};
+
+use crate::WebState;
+
+pub const COOKIE: &str = "ringtrack_session";
+
+/// A signed-in person working in one business.
+pub struct SignedIn {
+    pub token: Token,
+    pub session: Session,
+    pub membership: Membership,
+}
+
+/// Pages for signed-in people send everyone else to `/login`.
+pub enum Rejection {
+    SignIn,
+    Unavailable,
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        match self {
+            Rejection::SignIn => Redirect::to("/login").into_response(),
+            Rejection::Unavailable => crate::pages::unavailable(),
+        }
+    }
+}
+
+impl FromRequestParts<WebState> for SignedIn {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<SignedIn, Rejection> {
+        let token = cookie_token(&parts.headers).ok_or(Rejection::SignIn)?;
+        match ringtrack_core::people::session(&state.store, &token).await {
+            Ok(Some((session, membership))) => Ok(SignedIn { token, session, membership }),
+            Ok(None) => Err(Rejection::SignIn),
+            Err(error) => {
+                tracing::error!(%error, "could not read a session");
+                Err(Rejection::Unavailable)
+            }
+        }
+    }
+}
+
+impl SignedIn {
+    /// Refuses (403) a state-changing request without this session's CSRF token.
+    pub fn check_csrf(&self, sent: &str) -> Result<(), Forbidden> {
+        if constant_time_eq(sent.as_bytes(), self.session.csrf_token.as_bytes()) {
+            Ok(())
+        } else {
+            Err(Forbidden)
+        }
+    }
+}
+
+/// A sign-in form must be posted from this origin (there is no session yet to carry a
+/// token): browsers say where a POST came from in `Origin`, and in `Sec-Fetch-Site`.
+pub fn check_same_origin(headers: &HeaderMap, state: &WebState) -> Result<(), Forbidden> {
+    let origin_ok =
+        headers.get(header::ORIGIN).is_none_or(|origin| origin.as_bytes() == state.origin().as_bytes());
+    let site_ok =
+        headers.get("sec-fetch-site").is_none_or(|site| matches!(site.as_bytes(), b"same-origin" | b"none"));
+    if origin_ok && site_ok { Ok(()) } else { Err(Forbidden) }
+}
+
+/// A state-changing request that did not prove it came from this app.
+pub struct Forbidden;
+
+impl IntoResponse for Forbidden {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::FORBIDDEN,
+            "This form has expired or came from another site. Go back, reload the page and try again.",
+        )
+            .into_response()
+    }
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<Token> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .and_then(|(_, value)| Token::parse(value))
+}
+
+/// The cookie that holds a new session.
+pub fn set_cookie(token: &Token, state: &WebState) -> String {
+    let max_age = ringtrack_core::people::SESSION_ABSOLUTE.as_secs();
+    let secure = if state.secure() { "; Secure" } else { "" };
+    format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}", token.expose())
+}
+
+/// The cookie that ends one.
+pub fn clear_cookie(state: &WebState) -> String {
+    let secure = if state.secure() { "; Secure" } else { "" };
+    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
