@@ -14,7 +14,7 @@ use ringtrack_domain::people::{Email, Password, Token, totp};
 use ringtrack_domain::secrets::Sealer;
 use ringtrack_domain::{BusinessId, Role, UserId};
 use ringtrack_store::people::{self, LinkPurpose, Membership, Session, User};
-use ringtrack_store::{Store, StoreError};
+use ringtrack_store::{Store, StoreError, Tx};
 
 /// How long an invitation link works.
 pub const INVITATION_LIFETIME: SignedDuration = SignedDuration::from_hours(7 * 24);
@@ -90,6 +90,46 @@ pub async fn invite(
     };
     tx.commit().await?;
     Ok(Invited { user_id: user.id, link })
+}
+
+/// How long the link `serve` prints on its first start works.
+pub const OWNER_LINK_LIFETIME: SignedDuration = SignedDuration::from_hours(7 * 24);
+
+/// The first start's link, made in the transaction that makes the first business: whoever
+/// opens it becomes that business's first person, an admin.
+pub async fn owner_link(tx: &mut Tx, business: BusinessId) -> Result<Token, StoreError> {
+    let token = Token::generate();
+    let expires = tx.now() + OWNER_LINK_LIFETIME;
+    people::create_owner_link(tx, &token.hash(), business, expires).await?;
+    Ok(token)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("this link has expired or was used already")]
+    Spent,
+    #[error("someone already has this email address")]
+    EmailTaken,
+}
+
+/// Uses the first start's link: a new person with this password, admin of its business.
+pub async fn claim_owner_link(
+    store: &Store,
+    link: &Token,
+    email: &Email,
+    name: &str,
+    password: &Password,
+) -> Result<UserId, ClaimError> {
+    let hashed = hash(password.clone()).await;
+    let mut tx = store.begin().await?;
+    let business = people::use_owner_link(&mut tx, &link.hash()).await?.ok_or(ClaimError::Spent)?;
+    let user = people::create(&mut tx, email, name).await?.ok_or(ClaimError::EmailTaken)?;
+    people::add_membership(&mut tx, user.id, business, Role::Admin).await?;
+    people::set_password(&mut tx, user.id, &hashed).await?;
+    tx.commit().await?;
+    Ok(user.id)
 }
 
 #[derive(Debug, thiserror::Error)]

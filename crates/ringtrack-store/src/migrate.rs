@@ -59,6 +59,7 @@ pub const MIGRATIONS: &[Migration] = &[
     shared!(14, "call day versions", "0014_call_day_versions.sql"),
     shared!(15, "single-statement leases", "0015_single_statement_leases.sql"),
     shared!(16, "people", "0016_people.sql"),
+    shared!(17, "owner links", "0017_owner_links.sql"),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.

@@ -187,7 +187,37 @@ pub async fn use_link(tx: &mut Tx, token: &SecretHash) -> Result<Option<UserId>>
     )
     .bind(now)
     .bind(token.as_str());
-    user_id(tx.conn().fetch_optional(used).await?)
+    parsed_id(tx.conn().fetch_optional(used).await?)
+}
+
+/// Records the first start's link for the business's first person (never the token).
+pub async fn create_owner_link(
+    tx: &mut Tx,
+    token: &SecretHash,
+    business: BusinessId,
+    expires_at: Timestamp,
+) -> Result<()> {
+    let insert = Sql::new(
+        "INSERT INTO owner_links (token_hash, business_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token.as_str())
+    .bind(business)
+    .bind(tx.now())
+    .bind(expires_at);
+    tx.conn().execute(insert).await?;
+    Ok(())
+}
+
+/// Uses up the first start's link: its business, when it exists, is unused and unexpired.
+pub async fn use_owner_link(tx: &mut Tx, token: &SecretHash) -> Result<Option<BusinessId>> {
+    let now = tx.now();
+    let used = Sql::new(
+        "UPDATE owner_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
+         RETURNING business_id AS value",
+    )
+    .bind(now)
+    .bind(token.as_str());
+    parsed_id(tx.conn().fetch_optional(used).await?)
 }
 
 /// A signed-in person's session, as every request reads it.
@@ -367,7 +397,7 @@ pub async fn second_factor_wait(
     .bind(token.as_str())
     .bind(since)
     .on_unique_key();
-    user_id(db.conn().fetch_optional(select).await?)
+    parsed_id(db.conn().fetch_optional(select).await?)
 }
 
 /// Ends a wait (its code was given), and any older than `before`.
@@ -379,7 +409,7 @@ pub async fn end_second_factor_wait(tx: &mut Tx, token: &SecretHash, before: Tim
     Ok(())
 }
 
-/// A user id read back as `value`.
-fn user_id(value: Option<String>) -> Result<Option<UserId>> {
+/// An id read back as `value`.
+fn parsed_id<T: std::str::FromStr<Err = uuid::Error>>(value: Option<String>) -> Result<Option<T>> {
     value.map(|id| id.parse().map_err(|e: uuid::Error| crate::StoreError::Corrupt(e.to_string()))).transpose()
 }

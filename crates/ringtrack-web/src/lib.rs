@@ -57,6 +57,7 @@ pub fn router(state: WebState) -> Router {
         .route("/login/code", post(pages::second_factor))
         .route("/logout", post(pages::logout))
         .route("/invitations/{token}", get(pages::invitation_form).post(pages::accept_invitation))
+        .route("/welcome/{token}", get(pages::welcome_form).post(pages::welcome))
         .route("/calls", get(pages::calls))
         .route(assets::STYLESHEET_ROUTE, get(assets::stylesheet))
         .layer(axum::middleware::map_response(security_headers))

@@ -5,7 +5,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, html};
-use ringtrack_core::people::{self, LinkError, SignIn, SignInError};
+use ringtrack_core::people::{self, ClaimError, LinkError, SignIn, SignInError};
 use ringtrack_domain::PhoneNumber;
 use ringtrack_domain::calls::CallStatus;
 use ringtrack_domain::paging::PageRequest;
@@ -300,6 +300,95 @@ pub async fn accept_invitation(
             tracing::error!(%error, "setting a password failed");
             unavailable()
         }
+    }
+}
+
+fn welcome_page(status: StatusCode, token: &str, error: Option<&str>, name: &str, email: &str) -> Response {
+    html_page(
+        status,
+        page(
+            "Welcome",
+            None,
+            html! {
+                section.card {
+                    h1 { "Set up your account" }
+                    p { "You will be the admin of My Business: you can rename it, invite your team and buy numbers." }
+                    @if let Some(error) = error {
+                        p.error role="alert" id="welcome-error" { (error) }
+                    }
+                    form method="post" action={"/welcome/" (token)} {
+                        label for="name" { "Your name" }
+                        input id="name" name="name" type="text" autocomplete="name" required maxlength="200" value=(name);
+                        label for="email" { "Email" }
+                        input id="email" name="email" type="email" autocomplete="username" required value=(email);
+                        label for="password" { "Password" }
+                        input id="password" name="password" type="password" autocomplete="new-password" required
+                            minlength=(Password::MIN_CHARS) maxlength=(Password::MAX_CHARS)
+                            aria-describedby=[error.map(|_| "welcome-error")];
+                        button.primary type="submit" { "Create my account" }
+                    }
+                }
+            },
+        ),
+    )
+}
+
+pub async fn welcome_form(Path(token): Path<String>) -> Response {
+    match Token::parse(&token) {
+        Some(token) => welcome_page(StatusCode::OK, token.expose(), None, "", ""),
+        None => spent_link(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct WelcomeForm {
+    name: String,
+    email: String,
+    password: String,
+}
+
+/// The first start's link: the first person is made, signed in, and sent to the log.
+pub async fn welcome(
+    State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<WelcomeForm>,
+) -> Response {
+    if let Err(refused) = session::check_same_origin(&headers, &state) {
+        return refused.into_response();
+    }
+    let Some(link) = Token::parse(&token) else { return spent_link() };
+    let refuse = |message: String| {
+        welcome_page(StatusCode::UNPROCESSABLE_ENTITY, link.expose(), Some(&message), &form.name, &form.email)
+    };
+    let name = match ringtrack_domain::validation::parse_name("name", &form.name, 200) {
+        Ok(name) => name,
+        Err(error) => return refuse(format!("Your name {}.", error.message)),
+    };
+    let email = match Email::parse("email", &form.email) {
+        Ok(email) => email,
+        Err(error) => return refuse(format!("The email {}.", error.message)),
+    };
+    let password = match Password::parse("password", &form.password) {
+        Ok(password) => password,
+        Err(error) => return refuse(format!("The password {}.", error.message)),
+    };
+    match people::claim_owner_link(&state.store, &link, &email, &name, &password).await {
+        Ok(_) => {}
+        Err(ClaimError::Spent) => return spent_link(),
+        Err(ClaimError::EmailTaken) => {
+            return refuse("Someone already has this email address; sign in instead.".into());
+        }
+        Err(ClaimError::Store(error)) => {
+            tracing::error!(%error, "setting up the first account failed");
+            return unavailable();
+        }
+    }
+    match people::sign_in(&state.store, &email, &password, &peer.ip().to_string()).await {
+        Ok(SignIn::Done(signed_in)) => signed_in_response(&signed_in.token, &state),
+        Ok(SignIn::SecondFactor { .. }) => Redirect::to("/login").into_response(),
+        Err(error) => sign_in_refused(error, email.as_str()),
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use std::time::Duration;
 
+use ringtrack_domain::people::Token;
 use ringtrack_domain::{ApiKeySecret, BusinessId};
 use ringtrack_store::{Store, businesses};
 use tokio::net::TcpListener;
@@ -66,8 +67,8 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
             "sealed the custom headers of webhook endpoints saved before sealing"
         );
     }
-    if let Some((business, key)) = first_start(&store).await? {
-        print_first_key(business, &key, local);
+    if let Some((business, key, owner)) = first_start(&store).await? {
+        print_first_key(business, &key, &owner, local, &public_url);
     }
     if let Some(metrics) = &metrics {
         println!("metrics on http://{}/metrics", metrics.local_addr()?);
@@ -151,30 +152,42 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
 /// has: with the listener's own grace, SIGTERM ends the process within 10 s.
 const FINISH_GRACE: Duration = Duration::from_secs(4);
 
-/// On an empty database, creates "My Business" and its first admin key, atomically, so
-/// that two nodes starting together create one business between them.
-async fn first_start(store: &Store) -> anyhow::Result<Option<(BusinessId, ApiKeySecret)>> {
+/// On an empty database, creates "My Business", its first admin key and the link its
+/// first person signs up through, atomically, so that two nodes starting together create
+/// one business between them.
+async fn first_start(store: &Store) -> anyhow::Result<Option<(BusinessId, ApiKeySecret, Token)>> {
     let mut tx = store.begin().await?;
     if !businesses::none_exist(&mut tx).await? {
         return Ok(None);
     }
     let (business, key) = create_business_with_admin_key(&mut tx, "My Business", "UTC").await?;
+    let owner = ringtrack_core::people::owner_link(&mut tx, business.id).await?;
     tx.commit().await?;
     tracing::info!(business_id = %business.id, "created the first business");
-    Ok(Some((business.id, key)))
+    Ok(Some((business.id, key, owner)))
 }
 
 /// Printed to stdout once, never logged.
-fn print_first_key(business: BusinessId, key: &ApiKeySecret, local: SocketAddr) {
+fn print_first_key(
+    business: BusinessId,
+    key: &ApiKeySecret,
+    owner: &Token,
+    local: SocketAddr,
+    public_url: &str,
+) {
     let host = match local.ip() {
         ip if ip.is_unspecified() => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), local.port()),
         _ => local,
     };
     println!(
-        "\nCreated \"My Business\" (business id {business}) and its first admin API key.\n\
-         Save the key now: it is not shown again.\n\n    {key}\n\nTry it:\n\n    \
+        "\nCreated \"My Business\" (business id {business}).\n\n\
+         Open the app and set up your account (the link works once, for 7 days):\n\n    \
+         {public_url}/welcome/{owner}\n\n\
+         Its first admin API key (save it now: it is not shown again):\n\n    {key}\n\nTry it:\n\n    \
          curl -H \"Authorization: Bearer {key}\" http://{host}/api/v1/api-keys\n",
-        key = key.expose()
+        key = key.expose(),
+        owner = owner.expose(),
+        public_url = public_url.trim_end_matches('/'),
     );
 }
 

@@ -141,6 +141,11 @@ pub(crate) fn business_in(banner: &str) -> Option<String> {
     Some(banner[start..start + 36].to_owned())
 }
 
+/// The first start's link into the app.
+fn welcome_in(banner: &str) -> Option<String> {
+    banner.split_whitespace().find(|word| word.contains("/welcome/")).map(str::to_owned)
+}
+
 pub(crate) fn key_in(banner: &str) -> Option<String> {
     let start = banner.find("cs_key_")?;
     Some(banner[start..start + 39].to_owned())
@@ -154,6 +159,21 @@ test_on_both_backends! {
         let key = key_in(&server.banner).expect("a key on first start");
         assert!(server.banner.contains(&format!("curl -H \"Authorization: Bearer {key}\" {}/api/v1/api-keys", server.base)), "{}", server.banner);
 
+        // The printed link leads into the app: the first person, admin of the business.
+        let welcome = welcome_in(&server.banner).expect("a link on first start");
+        assert!(welcome.starts_with(&format!("{}/welcome/", server.base)), "{welcome}");
+        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let form = [("name", "Maria Lopez"), ("email", "maria@acme.test"), ("password", "correct horse battery")];
+        let set_up = browser.post(&welcome).header("origin", &server.base).form(&form).send().await.unwrap();
+        assert_eq!(set_up.status(), StatusCode::SEE_OTHER);
+        assert_eq!(set_up.headers()["location"], "/calls");
+        let cookie = set_up.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let log = browser.get(format!("{}/calls", server.base)).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(log.status(), StatusCode::OK);
+        assert!(log.text().await.unwrap().contains("My Business"));
+        let twice = browser.post(&welcome).header("origin", &server.base).form(&form).send().await.unwrap();
+        assert_eq!(twice.status(), StatusCode::NOT_FOUND, "the link works once");
+
         let listed = reqwest::Client::new().get(format!("{}/api/v1/api-keys", server.base)).bearer_auth(&key).send().await.unwrap();
         assert_eq!(listed.status(), StatusCode::OK);
         let listed: Value = listed.json().await.unwrap();
@@ -164,9 +184,12 @@ test_on_both_backends! {
         assert!(status.success());
         assert!(log.contains("/api/v1/api-keys") && log.contains("status=200"), "one line per request:\n{log}");
         assert!(!log.contains(&key[15..]), "the key's secret part was logged:\n{log}");
+        let token = welcome.rsplit('/').next().unwrap();
+        assert!(!log.contains(token), "the first start's link was logged:\n{log}");
 
         let again = Server::start(dir.path(), &db.url).await;
         assert_eq!(key_in(&again.banner), None, "a later start prints no secret:\n{}", again.banner);
+        assert_eq!(welcome_in(&again.banner), None, "nor a link:\n{}", again.banner);
         let still = reqwest::Client::new().get(format!("{}/api/v1/api-keys", again.base)).bearer_auth(&key).send().await.unwrap();
         assert_eq!(still.status(), StatusCode::OK);
         assert!(again.terminate().await.0.success());
