@@ -180,11 +180,22 @@ pub async fn create_link(
 /// Uses a link up: the user it was made for, when it exists, is unused and unexpired.
 /// A second use of the same link finds nothing, on any node.
 pub async fn use_link(tx: &mut Tx, token: &SecretHash) -> Result<Option<UserId>> {
+    spend(tx, "user_links", "user_id", token).await
+}
+
+/// Marks a single-use link of `table` used, answering its `column` (an id) when the link
+/// exists, was unused and has not expired: one statement, so a link is spent once on any node.
+async fn spend<T: std::str::FromStr<Err = uuid::Error>>(
+    tx: &mut Tx,
+    table: &str,
+    column: &str,
+    token: &SecretHash,
+) -> Result<Option<T>> {
     let now = tx.now();
-    let used = Sql::new(
-        "UPDATE user_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
-         RETURNING user_id AS value",
-    )
+    let used = Sql::new(format!(
+        "UPDATE {table} SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
+         RETURNING {column} AS value"
+    ))
     .bind(now)
     .bind(token.as_str());
     parsed_id(tx.conn().fetch_optional(used).await?)
@@ -210,14 +221,7 @@ pub async fn create_owner_link(
 
 /// Uses up the first start's link: its business, when it exists, is unused and unexpired.
 pub async fn use_owner_link(tx: &mut Tx, token: &SecretHash) -> Result<Option<BusinessId>> {
-    let now = tx.now();
-    let used = Sql::new(
-        "UPDATE owner_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
-         RETURNING business_id AS value",
-    )
-    .bind(now)
-    .bind(token.as_str());
-    parsed_id(tx.conn().fetch_optional(used).await?)
+    spend(tx, "owner_links", "business_id", token).await
 }
 
 /// A signed-in person's session, as every request reads it.

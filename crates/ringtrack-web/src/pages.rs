@@ -49,6 +49,24 @@ fn page(title: &str, signed_in: Option<&SignedIn>, content: Markup) -> Markup {
     }
 }
 
+/// A form's error, announced to screen readers, with the id its field points at.
+fn alert(error: Option<&str>, id: &str) -> Markup {
+    html! {
+        @if let Some(error) = error {
+            p.error role="alert" id=(id) { (error) }
+        }
+    }
+}
+
+/// The field where a person chooses a password, bounded as the domain bounds it.
+fn new_password(label: &str, described_by: Option<&str>) -> Markup {
+    html! {
+        label for="password" { (label) }
+        input id="password" name="password" type="password" autocomplete="new-password" required
+            minlength=(Password::MIN_CHARS) maxlength=(Password::MAX_CHARS) aria-describedby=[described_by];
+    }
+}
+
 fn html_page(status: StatusCode, markup: Markup) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], Html(markup.into_string())).into_response()
 }
@@ -78,9 +96,7 @@ fn login_page(status: StatusCode, error: Option<&str>, email: &str) -> Response 
             html! {
                 section.card {
                     h1 { "Sign in" }
-                    @if let Some(error) = error {
-                        p.error role="alert" id="login-error" { (error) }
-                    }
+                    (alert(error, "login-error"))
                     form method="post" action="/login" {
                         label for="email" { "Email" }
                         input id="email" name="email" type="email" autocomplete="username" required value=(email)
@@ -171,9 +187,7 @@ fn second_factor_page(status: StatusCode, error: Option<&str>, wait: &Token) -> 
                 section.card {
                     h1 { "Enter your code" }
                     p { "Open your authenticator app and type the six-digit code for ringtrack, or one of your recovery codes." }
-                    @if let Some(error) = error {
-                        p.error role="alert" id="code-error" { (error) }
-                    }
+                    (alert(error, "code-error"))
                     form method="post" action="/login/code" {
                         input type="hidden" name="wait" value=(wait.expose());
                         label for="code" { "Code" }
@@ -248,14 +262,9 @@ fn invitation_page(status: StatusCode, token: &str, error: Option<&str>) -> Resp
                 section.card {
                     h1 { "Set your password" }
                     p { "At least " (Password::MIN_CHARS) " characters. A few words you will remember work well." }
-                    @if let Some(error) = error {
-                        p.error role="alert" id="password-error" { (error) }
-                    }
+                    (alert(error, "password-error"))
                     form method="post" action={"/invitations/" (token)} {
-                        label for="password" { "New password" }
-                        input id="password" name="password" type="password" autocomplete="new-password" required
-                            minlength=(Password::MIN_CHARS) maxlength=(Password::MAX_CHARS)
-                            aria-describedby=[error.map(|_| "password-error")];
+                        (new_password("New password", error.map(|_| "password-error")))
                         button.primary type="submit" { "Set password" }
                     }
                 }
@@ -313,18 +322,13 @@ fn welcome_page(status: StatusCode, token: &str, error: Option<&str>, name: &str
                 section.card {
                     h1 { "Set up your account" }
                     p { "You will be the admin of My Business: you can rename it, invite your team and buy numbers." }
-                    @if let Some(error) = error {
-                        p.error role="alert" id="welcome-error" { (error) }
-                    }
+                    (alert(error, "welcome-error"))
                     form method="post" action={"/welcome/" (token)} {
                         label for="name" { "Your name" }
                         input id="name" name="name" type="text" autocomplete="name" required maxlength="200" value=(name);
                         label for="email" { "Email" }
                         input id="email" name="email" type="email" autocomplete="username" required value=(email);
-                        label for="password" { "Password" }
-                        input id="password" name="password" type="password" autocomplete="new-password" required
-                            minlength=(Password::MIN_CHARS) maxlength=(Password::MAX_CHARS)
-                            aria-describedby=[error.map(|_| "welcome-error")];
+                        (new_password("Password", error.map(|_| "welcome-error")))
                         button.primary type="submit" { "Create my account" }
                     }
                 }
