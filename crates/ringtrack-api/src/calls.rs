@@ -4,10 +4,10 @@
 use axum::extract::State;
 use axum::response::Response;
 use jiff::Timestamp;
-use ringtrack_domain::calls::{CallFilter, CallFilterParams};
+use ringtrack_domain::calls::{CallFilter, CallFilterParams, parse_notes, parse_tags};
 use ringtrack_domain::dates::DateRangeParams;
-use ringtrack_domain::{Access, CallId, FieldErrors, parse_text};
-use ringtrack_store::calls::{self, Call, CallChanges};
+use ringtrack_domain::{Access, CallId, FieldErrors};
+use ringtrack_store::calls::{self, CallChanges};
 use ringtrack_store::recordings;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,7 +15,6 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::csv::{Cell, push_row, stream_calls};
 use crate::envelope::{Data, PageInfo};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, ListParams, Paging, PathId, nullable};
@@ -153,7 +152,7 @@ pub async fn recording(
     let recording = recordings::get(&state.store, auth.business_id, id, None)
         .await?
         .ok_or(ApiError::NotFound("Recording"))?;
-    crate::audio::serve(&state, &recording, &headers).await
+    crate::download::recording(&state, &recording, &headers).await
 }
 
 #[derive(Serialize, ToSchema)]
@@ -215,7 +214,8 @@ pub async fn transcription(
     let found = recordings::transcription(&state.store, auth.business_id, id)
         .await?
         .ok_or(ApiError::NotFound("Transcription"))?;
-    let segments = serde_json::from_value::<Vec<StoredSegment>>(found.segments)
+    let segments = found
+        .segments()
         .map_err(ApiError::internal)?
         .into_iter()
         .map(|s| SegmentView { start: s.start, end: s.end, text: s.text, speaker: s.speaker })
@@ -235,14 +235,6 @@ pub async fn transcription(
     }))
 }
 
-#[derive(Deserialize)]
-struct StoredSegment {
-    start: f64,
-    end: f64,
-    text: String,
-    speaker: Option<String>,
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"qualified": true, "notes": "Booked for Tuesday", "tags": ["booked"]}))]
@@ -258,9 +250,6 @@ pub struct UpdateCall {
     /// Replaces the call's tags.
     tags: Option<Vec<String>>,
 }
-
-const MAX_NOTES: usize = 10_000;
-const MAX_TAGS: usize = 50;
 
 #[utoipa::path(
     patch, path = "/calls/{id}", tag = "Calls", operation_id = "update_call",
@@ -281,24 +270,10 @@ pub async fn update(
 ) -> ApiResult<Data<CallView>> {
     auth.require(Access::Write)?;
     let mut errors = FieldErrors::new();
-    let notes = input.notes.map(|n| {
-        n.filter(|n| !n.trim().is_empty()).and_then(|n| errors.take(parse_text("notes", &n, MAX_NOTES)))
-    });
-    let tags = input.tags.map(|tags| {
-        let mut clean: Vec<String> = Vec::new();
-        for (i, tag) in tags.iter().enumerate() {
-            let tag = tag.trim();
-            if tag.is_empty() || tag.chars().count() > 50 || tag.chars().any(char::is_control) {
-                errors.push(format!("tags[{i}]"), "must be 1 to 50 characters");
-            } else if !clean.iter().any(|t| t == tag) {
-                clean.push(tag.to_owned());
-            }
-        }
-        if clean.len() > MAX_TAGS {
-            errors.push("tags", format!("at most {MAX_TAGS} tags"));
-        }
-        clean
-    });
+    let notes = input.notes.map(|n| errors.take(parse_notes("notes", n.as_deref().unwrap_or(""))).flatten());
+    let tags = input
+        .tags
+        .map(|tags| errors.take_all(parse_tags("tags", tags.iter().map(String::as_str))).unwrap_or_default());
     errors.finish(())?;
     let mut tx = state.store.begin().await?;
     let changes = CallChanges { qualified: input.qualified, notes, tags };
@@ -307,93 +282,6 @@ pub async fn update(
         .ok_or(ApiError::NotFound("Call"))?;
     tx.commit().await?;
     Ok(Data::new(call.into()))
-}
-
-const EXPORT_HEADER: [&str; 36] = [
-    "id",
-    "caller_number",
-    "tracking_number",
-    "destination_number",
-    "call_flow_name",
-    "status",
-    "duration_seconds",
-    "qualified",
-    "ai_score",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "gclid",
-    "landing_page",
-    "has_transcription",
-    "created_at",
-    "number_id",
-    "call_flow_id",
-    "call_flow_version",
-    "direction",
-    "caller_city",
-    "caller_state",
-    "caller_zip",
-    "first_time_caller",
-    "referrer",
-    "session_id",
-    "has_recording",
-    "ai_category",
-    "ai_reasons",
-    "cost_cents",
-    "notes",
-    "tags",
-    "answered_at",
-    "ended_at",
-    "updated_at",
-    "recording",
-];
-
-fn push_call(out: &mut String, c: &Call) {
-    let time = |t: Option<Timestamp>| t.map(|t| t.to_string());
-    let (created, answered, ended, updated) =
-        (c.created_at.to_string(), time(c.answered_at), time(c.ended_at), c.updated_at.to_string());
-    let (id, number, flow) =
-        (c.id.to_string(), c.number_id.map(|n| n.to_string()), c.call_flow_id.map(|f| f.to_string()));
-    let (reasons, tags) = (c.ai_reasons.join("; "), c.tags.join("; "));
-    let cells: Vec<Cell<'_>> = vec![
-        id.as_str().into(),
-        c.caller_number.as_str().into(),
-        (&c.tracking_number).into(),
-        (&c.destination_number).into(),
-        (&c.call_flow_name).into(),
-        c.status.as_str().into(),
-        c.duration_seconds.into(),
-        c.qualified.into(),
-        c.ai_score.map_or(Cell::Empty, Cell::Number),
-        (&c.utm_source).into(),
-        (&c.utm_medium).into(),
-        (&c.utm_campaign).into(),
-        (&c.gclid).into(),
-        (&c.landing_page).into(),
-        c.has_transcription.into(),
-        created.as_str().into(),
-        (&number).into(),
-        (&flow).into(),
-        c.call_flow_version.map_or(Cell::Empty, Cell::Number),
-        c.direction.as_str().into(),
-        (&c.caller_city).into(),
-        (&c.caller_state).into(),
-        (&c.caller_zip).into(),
-        c.first_time_caller.into(),
-        (&c.referrer).into(),
-        (&c.session_id).into(),
-        c.recording_url.is_some().into(),
-        (&c.ai_category).into(),
-        reasons.as_str().into(),
-        c.cost.get().into(),
-        (&c.notes).into(),
-        tags.as_str().into(),
-        (&answered).into(),
-        (&ended).into(),
-        updated.as_str().into(),
-        if c.recording_url.is_some() { Cell::Text("yes") } else { Cell::Empty },
-    ];
-    push_row(out, cells);
 }
 
 #[utoipa::path(
@@ -413,9 +301,6 @@ pub async fn export(
 ) -> ApiResult<Response> {
     auth.require(Access::Read)?;
     let filter = filter(params)?;
-    let mut header_row = String::new();
-    push_row(&mut header_row, EXPORT_HEADER.iter().map(|h| Cell::Text(h)));
-    let chunks = calls::export(&state.store, auth.business_id, &filter);
-    let filename = format!("calls-{}.csv", state.store.now().strftime("%Y%m%d-%H%M%S"));
-    Ok(stream_calls(header_row, chunks, &filename, push_call))
+    let filename = ringtrack_core::csv::calls_filename(state.store.now());
+    Ok(crate::download::csv(&filename, ringtrack_core::csv::calls(&state.store, auth.business_id, &filter)))
 }

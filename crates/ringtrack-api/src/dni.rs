@@ -107,7 +107,7 @@ pub async fn script(headers: HeaderMap) -> Response {
         let digest = Sha256::digest(SCRIPT.as_bytes());
         format!("\"{}\"", digest.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>())
     });
-    let mut response = if crate::audio::client_has(&headers, etag) {
+    let mut response = if ringtrack_media::delivery::client_has(&headers, etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         ([(header::CONTENT_TYPE, "application/javascript; charset=utf-8")], SCRIPT).into_response()

@@ -18,10 +18,10 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::csv::{Cell, push_row, stream_calls};
 use crate::envelope::Data;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiQuery, DateParams};
+use ringtrack_core::csv::{Cell, push_row};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -134,7 +134,7 @@ pub async fn conversions(
             );
         }
     };
-    Ok(stream_calls(head, chunks, "google-ads-conversions.csv", row))
+    Ok(crate::download::csv("google-ads-conversions.csv", ringtrack_core::csv::stream(head, chunks, row)))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -3,13 +3,12 @@
 //! transaction per write, and answer in the `{"data": …}` / `{"error": …}` envelope.
 
 pub mod api_keys;
-mod audio;
 pub mod auth;
 pub mod call_flows;
 pub mod calls;
-mod csv;
 pub mod dashboard;
 pub mod dni;
+mod download;
 pub mod envelope;
 pub mod error;
 pub mod extract;

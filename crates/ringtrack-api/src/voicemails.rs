@@ -133,5 +133,5 @@ pub async fn recording(
         recordings::get(&state.store, auth.business_id, voicemail.call_id, Some(AudioSource::Voicemail))
             .await?
             .ok_or(ApiError::NotFound("Recording"))?;
-    crate::audio::serve(&state, &recording, &headers).await
+    crate::download::recording(&state, &recording, &headers).await
 }

@@ -10,6 +10,7 @@
 
 pub mod balance;
 pub mod calls;
+pub mod csv;
 pub mod events;
 pub mod forms;
 pub mod numbers;

@@ -82,9 +82,15 @@ fn parsed<T: FromStr>(field: &str, raw: &Option<String>, message: &str) -> Resul
 }
 
 impl CallFilter {
+    /// Dates are whole UTC days, as the API documents.
     pub fn parse(params: &CallFilterParams) -> Result<CallFilter, FieldErrors> {
+        CallFilter::parse_in(params, &TimeZone::UTC)
+    }
+
+    /// Dates are whole days in `zone`.
+    pub fn parse_in(params: &CallFilterParams, zone: &TimeZone) -> Result<CallFilter, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let range = errors.take_all(DateRange::parse(&params.dates)).unwrap_or_default();
+        let range = errors.take_all(DateRange::parse_in(&params.dates, zone)).unwrap_or_default();
         let status = errors
             .take(parsed("status", &params.status, "must be answered, missed, voicemail or in_progress"))
             .flatten();
@@ -139,6 +145,41 @@ impl CallFilter {
             caller_digits,
         })
     }
+}
+/// The most a call's notes hold, in characters.
+pub const MAX_NOTES: usize = 10_000;
+/// The most tags a call carries, and the most characters in one.
+pub const MAX_TAGS: usize = 50;
+pub const MAX_TAG_CHARS: usize = 50;
+
+/// A person's notes on a call: blank clears them.
+pub fn parse_notes(field: &str, raw: &str) -> Result<Option<String>, FieldError> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    crate::validation::parse_text(field, raw, MAX_NOTES).map(Some)
+}
+
+/// A call's tags as a person gives them: each trimmed, 1 to 50 characters without control
+/// characters, duplicates dropped, at most 50.
+pub fn parse_tags<'a>(
+    field: &str,
+    raw: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<String>, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut tags: Vec<String> = Vec::new();
+    for (i, tag) in raw.into_iter().enumerate() {
+        let tag = tag.trim();
+        if tag.is_empty() || tag.chars().count() > MAX_TAG_CHARS || tag.chars().any(char::is_control) {
+            errors.push(format!("{field}[{i}]"), format!("must be 1 to {MAX_TAG_CHARS} characters"));
+        } else if !tags.iter().any(|t| t == tag) {
+            tags.push(tag.to_owned());
+        }
+    }
+    if tags.len() > MAX_TAGS {
+        errors.push(field, format!("at most {MAX_TAGS} tags"));
+    }
+    errors.finish(tags)
 }
 
 /// What analytics rows are grouped by.

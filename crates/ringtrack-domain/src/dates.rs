@@ -30,7 +30,13 @@ enum End {
 }
 
 impl DateRange {
+    /// Dates are whole UTC days (the API's documented meaning).
     pub fn parse(params: &DateRangeParams) -> Result<DateRange, FieldErrors> {
+        DateRange::parse_in(params, &jiff::tz::TimeZone::UTC)
+    }
+
+    /// Dates are whole days in `zone` (a person's view of their business's days).
+    pub fn parse_in(params: &DateRangeParams, zone: &jiff::tz::TimeZone) -> Result<DateRange, FieldErrors> {
         let mut errors = FieldErrors::new();
         let mut pick = |name: &'static str,
                         alias: &'static str,
@@ -47,7 +53,7 @@ impl DateRange {
         let to = pick("date_to", "end_date", &params.date_to, &params.end_date);
         let mut bound = |which: Option<(&'static str, String)>, end: End| {
             let (field, raw) = which?;
-            match parse_bound(&raw, end) {
+            match parse_bound(&raw, end, zone) {
                 Some(t) => Some(t),
                 None => {
                     errors.push(
@@ -68,7 +74,7 @@ impl DateRange {
     }
 }
 
-fn parse_bound(raw: &str, end: End) -> Option<Timestamp> {
+fn parse_bound(raw: &str, end: End, zone: &jiff::tz::TimeZone) -> Option<Timestamp> {
     let raw = raw.trim();
     if let Ok(t) = raw.parse::<Timestamp>() {
         return Some(match end {
@@ -81,7 +87,7 @@ fn parse_bound(raw: &str, end: End) -> Option<Timestamp> {
         End::Start => date,
         End::Finish => date.checked_add(1.day()).ok()?,
     };
-    date.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+    date.to_zoned(zone.clone()).ok().map(|z| z.timestamp())
 }
 
 #[cfg(test)]

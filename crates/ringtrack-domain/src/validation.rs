@@ -41,6 +41,10 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &FieldError> {
+        self.0.iter()
+    }
+
     pub fn into_vec(self) -> Vec<FieldError> {
         self.0
     }
@@ -111,6 +115,15 @@ fn bounded(field: &str, raw: &str, max: usize, allowed: fn(char) -> bool) -> Res
         return Err(FieldError::new(field, "must not contain control characters"));
     }
     Ok(text.to_owned())
+}
+
+/// An IANA time zone name (`America/Chicago`), as the business's reports and hours use.
+pub fn parse_timezone(field: &str, raw: &str) -> Result<String, FieldError> {
+    let name = raw.trim();
+    if name.is_empty() || name.len() > 64 || jiff::tz::TimeZone::get(name).is_err() {
+        return Err(FieldError::new(field, "must be a time zone such as America/Chicago"));
+    }
+    Ok(name.to_owned())
 }
 
 #[cfg(test)]

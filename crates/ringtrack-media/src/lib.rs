@@ -4,6 +4,7 @@
 //! offline model.
 
 pub mod audio;
+pub mod delivery;
 pub mod ggml;
 pub mod models;
 pub mod storage;

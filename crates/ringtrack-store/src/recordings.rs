@@ -6,6 +6,8 @@ use jiff::Timestamp;
 use ringtrack_domain::jobs::AudioSource;
 use ringtrack_domain::{BusinessId, CallId};
 
+use serde::Deserialize;
+
 use crate::record::{FromRecord, Record, json_column};
 use crate::sql::Sql;
 use crate::{Connection, Result, Tx};
@@ -148,6 +150,24 @@ pub struct Transcription {
     pub error: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// One stretch of a transcript.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+pub struct Segment {
+    /// Seconds from the start of the recording.
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+    /// `caller` or `agent`, on a two-channel recording.
+    pub speaker: Option<String>,
+}
+
+impl Transcription {
+    /// The segments, in order.
+    pub fn segments(&self) -> serde_json::Result<Vec<Segment>> {
+        Vec::<Segment>::deserialize(&self.segments)
+    }
 }
 
 impl FromRecord for Transcription {

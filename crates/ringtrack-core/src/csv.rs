@@ -1,24 +1,25 @@
-//! CSV cells as RFC 4180 writes them, made safe for spreadsheets: a text cell that a
+//! CSV downloads (the call export, the Google Ads file): cells as RFC 4180 writes them, made safe for spreadsheets: a text cell that a
 //! spreadsheet would run as a formula (starting `=`, `+`, `-`, `@`, tab or carriage return)
 //! is prefixed with `'`, unless it is a plain number such as `+13055551234`.
 
 use std::fmt::Write;
 
-use axum::body::Body;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use ringtrack_store::calls::Call;
+use futures_util::Stream;
+use jiff::Timestamp;
+use ringtrack_domain::BusinessId;
+use ringtrack_domain::calls::CallFilter;
+use ringtrack_store::Store;
+use ringtrack_store::calls::{self, Call};
 use tokio::sync::mpsc::Receiver;
 
-/// A CSV download streamed as it is read: `head`, then each chunk of calls as `row`
-/// renders them. An error part way ends the body early, so the client sees a failed
+/// A CSV file streamed as it is read: `head`, then each chunk of calls as `row` renders
+/// them. An error part way ends the stream with an error, so the client sees a failed
 /// download rather than a short file.
-pub fn stream_calls<E: std::fmt::Display + Send + 'static>(
+pub fn stream<E: std::fmt::Display + Send + 'static>(
     head: String,
     chunks: Receiver<Result<Vec<Call>, E>>,
-    filename: &str,
     mut row: impl FnMut(&mut String, &Call) + Send + 'static,
-) -> Response {
+) -> impl Stream<Item = Result<String, std::io::Error>> + Send + 'static {
     let received = futures_util::stream::unfold(chunks, |mut chunks| async move {
         let next = chunks.recv().await?;
         Some((next, chunks))
@@ -36,15 +37,23 @@ pub fn stream_calls<E: std::fmt::Display + Send + 'static>(
             Err(std::io::Error::other("the download failed"))
         }
     });
-    let stream = futures_util::StreamExt::chain(futures_util::stream::iter([Ok(head)]), rows);
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response()
+    futures_util::StreamExt::chain(futures_util::stream::iter([Ok(head)]), rows)
+}
+
+/// Every call `filter` selects, as the call export's CSV (the API's and the app's).
+pub fn calls(
+    store: &Store,
+    business_id: BusinessId,
+    filter: &CallFilter,
+) -> impl Stream<Item = Result<String, std::io::Error>> + Send + 'static {
+    let mut head = String::new();
+    push_row(&mut head, CALL_COLUMNS.iter().map(|h| Cell::Text(h)));
+    stream(head, calls::export(store, business_id, filter), push_call)
+}
+
+/// The name a call export is downloaded under.
+pub fn calls_filename(now: Timestamp) -> String {
+    format!("calls-{}.csv", now.strftime("%Y%m%d-%H%M%S"))
 }
 
 /// Appends one row (cells joined by commas, CRLF at the end).
@@ -120,6 +129,93 @@ fn push_text(out: &mut String, text: &str) {
         out.push_str(run);
     }
     out.push('"');
+}
+
+const CALL_COLUMNS: [&str; 36] = [
+    "id",
+    "caller_number",
+    "tracking_number",
+    "destination_number",
+    "call_flow_name",
+    "status",
+    "duration_seconds",
+    "qualified",
+    "ai_score",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "gclid",
+    "landing_page",
+    "has_transcription",
+    "created_at",
+    "number_id",
+    "call_flow_id",
+    "call_flow_version",
+    "direction",
+    "caller_city",
+    "caller_state",
+    "caller_zip",
+    "first_time_caller",
+    "referrer",
+    "session_id",
+    "has_recording",
+    "ai_category",
+    "ai_reasons",
+    "cost_cents",
+    "notes",
+    "tags",
+    "answered_at",
+    "ended_at",
+    "updated_at",
+    "recording",
+];
+
+fn push_call(out: &mut String, c: &Call) {
+    let time = |t: Option<Timestamp>| t.map(|t| t.to_string());
+    let (created, answered, ended, updated) =
+        (c.created_at.to_string(), time(c.answered_at), time(c.ended_at), c.updated_at.to_string());
+    let (id, number, flow) =
+        (c.id.to_string(), c.number_id.map(|n| n.to_string()), c.call_flow_id.map(|f| f.to_string()));
+    let (reasons, tags) = (c.ai_reasons.join("; "), c.tags.join("; "));
+    let cells: Vec<Cell<'_>> = vec![
+        id.as_str().into(),
+        c.caller_number.as_str().into(),
+        (&c.tracking_number).into(),
+        (&c.destination_number).into(),
+        (&c.call_flow_name).into(),
+        c.status.as_str().into(),
+        c.duration_seconds.into(),
+        c.qualified.into(),
+        c.ai_score.map_or(Cell::Empty, Cell::Number),
+        (&c.utm_source).into(),
+        (&c.utm_medium).into(),
+        (&c.utm_campaign).into(),
+        (&c.gclid).into(),
+        (&c.landing_page).into(),
+        c.has_transcription.into(),
+        created.as_str().into(),
+        (&number).into(),
+        (&flow).into(),
+        c.call_flow_version.map_or(Cell::Empty, Cell::Number),
+        c.direction.as_str().into(),
+        (&c.caller_city).into(),
+        (&c.caller_state).into(),
+        (&c.caller_zip).into(),
+        c.first_time_caller.into(),
+        (&c.referrer).into(),
+        (&c.session_id).into(),
+        c.recording_url.is_some().into(),
+        (&c.ai_category).into(),
+        reasons.as_str().into(),
+        c.cost.get().into(),
+        (&c.notes).into(),
+        tags.as_str().into(),
+        (&answered).into(),
+        (&ended).into(),
+        updated.as_str().into(),
+        if c.recording_url.is_some() { Cell::Text("yes") } else { Cell::Empty },
+    ];
+    push_row(out, cells);
 }
 
 #[cfg(test)]

@@ -1,15 +1,13 @@
-//! Serving a stored recording over HTTP, as players and browsers expect: `audio/mpeg` with
+//! Serving a stored recording over HTTP, as players and browsers expect (the API's door and
+//! the app's `<audio>` alike): `audio/mpeg` with
 //! a length, a strong ETag (the audio's SHA-256, the same from every node and store),
 //! `304` on a matching `If-None-Match`, and single byte ranges (`206`, or `416` when the
 //! range is past the end) so players can seek without downloading the whole call.
 
-use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use ringtrack_store::recordings::Recording;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 
-use crate::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::storage::{Recordings, StorageError};
 
 /// A `Range` header's one byte range, resolved against the object's length.
 #[derive(Debug, PartialEq, Eq)]
@@ -51,56 +49,78 @@ fn wanted(range: Option<&str>, len: u64) -> Wanted {
 }
 
 /// Whether the client's `If-None-Match` names `etag` (or `*`): it has this version already.
-pub(crate) fn client_has(request: &HeaderMap, etag: &str) -> bool {
+pub fn client_has(request: &HeaderMap, etag: &str) -> bool {
     request
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }
 
-/// The response for `recording`, honouring the request's conditional and range headers.
-pub async fn serve(state: &AppState, recording: &Recording, request: &HeaderMap) -> ApiResult<Response> {
-    let etag = format!("\"{}\"", recording.sha256);
-    let len = u64::try_from(recording.bytes).unwrap_or(0);
+/// A stored object as HTTP sends it.
+pub struct Stored<'a> {
+    pub object_key: &'a str,
+    /// Hex SHA-256 of the whole object: its strong ETag.
+    pub sha256: &'a str,
+    pub len: u64,
+}
+
+impl<'a> Stored<'a> {
+    /// `bytes` as the store keeps it (a signed count; never negative).
+    pub fn new(object_key: &'a str, sha256: &'a str, bytes: i64) -> Self {
+        Stored { object_key, sha256, len: u64::try_from(bytes).unwrap_or(0) }
+    }
+}
+
+/// The response for a stored audio object, honouring the request's conditional and range
+/// headers.
+pub async fn audio(
+    recordings: &Recordings,
+    stored: &Stored<'_>,
+    request: &HeaderMap,
+) -> Result<Response<Bytes>, StorageError> {
+    let etag = format!("\"{}\"", stored.sha256);
+    let len = stored.len;
     let header_text = |name| request.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
     let mut headers = HeaderMap::new();
     headers.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex is a valid header"));
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400"));
     if client_has(request, &etag) {
-        return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
+        return Ok(respond(StatusCode::NOT_MODIFIED, headers, Bytes::new()));
     }
     // A range is for the version the client has: with a stale If-Range, send it all.
     let range = match header_text(header::IF_RANGE) {
         Some(tag) if tag.trim() != etag => None,
         _ => header_text(header::RANGE),
     };
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ringtrack_media::audio::MP3));
-    let storage_error = |e: ringtrack_media::storage::StorageError| ApiError::internal(e);
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(crate::audio::MP3));
     match wanted(range, len) {
         Wanted::Whole => {
-            let bytes = state.recordings.get(&recording.object_key).await.map_err(storage_error)?;
+            let bytes = recordings.get(stored.object_key).await?;
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-            Ok((StatusCode::OK, headers, Body::from(bytes)).into_response())
+            Ok(respond(StatusCode::OK, headers, bytes))
         }
         Wanted::Part { start, end_inclusive } => {
-            let bytes = state
-                .recordings
-                .get_range(&recording.object_key, start..end_inclusive + 1)
-                .await
-                .map_err(storage_error)?;
+            let bytes = recordings.get_range(stored.object_key, start..end_inclusive + 1).await?;
             let content_range = format!("bytes {start}-{end_inclusive}/{len}");
             headers.insert(header::CONTENT_RANGE, HeaderValue::from_str(&content_range).expect("ascii"));
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-            Ok((StatusCode::PARTIAL_CONTENT, headers, Body::from(bytes)).into_response())
+            Ok(respond(StatusCode::PARTIAL_CONTENT, headers, bytes))
         }
         Wanted::Unsatisfiable => {
             headers.remove(header::CONTENT_TYPE);
             let content_range = format!("bytes */{len}");
             headers.insert(header::CONTENT_RANGE, HeaderValue::from_str(&content_range).expect("ascii"));
-            Ok((StatusCode::RANGE_NOT_SATISFIABLE, headers).into_response())
+            Ok(respond(StatusCode::RANGE_NOT_SATISFIABLE, headers, Bytes::new()))
         }
     }
+}
+
+fn respond(status: StatusCode, headers: HeaderMap, body: Bytes) -> Response<Bytes> {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
 }
 
 #[cfg(test)]
