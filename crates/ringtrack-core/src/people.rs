@@ -12,6 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use rand::RngCore;
 use ringtrack_domain::people::{Email, Password, Token, totp};
 use ringtrack_domain::secrets::Sealer;
+use ringtrack_domain::validation::{FieldErrors, parse_name, parse_timezone};
 use ringtrack_domain::{BusinessId, Role, UserId};
 use ringtrack_store::people::{self, LinkPurpose, Membership, Session, User};
 use ringtrack_store::{Store, StoreError, Tx};
@@ -297,6 +298,7 @@ async fn start_session(
     let token = Token::generate();
     let session = Session {
         user_id: user.id,
+        user_name: user.name.clone(),
         business_id: business,
         csrf_token: Token::generate().expose().to_owned(),
         created_at: now,
@@ -393,9 +395,19 @@ async fn wait_before_attempt(
     Ok((ready_at > now).then(|| ready_at.duration_since(now)))
 }
 
+/// A session that is on: who, in which business, and the other businesses they may switch to.
+#[derive(Debug)]
+pub struct Current {
+    pub session: Session,
+    /// The business the session works in, and the person's role there.
+    pub membership: Membership,
+    /// Every business the person belongs to, by name.
+    pub memberships: Vec<Membership>,
+}
+
 /// The person and business behind a session cookie, if the session is still on: not
 /// ended, not idle too long, not too old. Its activity is noted at most once a minute.
-pub async fn session(store: &Store, token: &Token) -> Result<Option<(Session, Membership)>, StoreError> {
+pub async fn session(store: &Store, token: &Token) -> Result<Option<Current>, StoreError> {
     let hash = token.hash();
     let Some(session) = people::session(store, &hash).await? else { return Ok(None) };
     let now = store.now();
@@ -405,7 +417,7 @@ pub async fn session(store: &Store, token: &Token) -> Result<Option<(Session, Me
         return Ok(None);
     }
     let memberships = people::memberships(store, session.user_id).await?;
-    let Some(membership) = memberships.into_iter().find(|m| m.business_id == session.business_id) else {
+    let Some(membership) = memberships.iter().find(|m| m.business_id == session.business_id).cloned() else {
         return Ok(None);
     };
     if now.duration_since(session.last_seen_at) >= TOUCH_EVERY {
@@ -413,7 +425,62 @@ pub async fn session(store: &Store, token: &Token) -> Result<Option<(Session, Me
         people::touch_session(&mut tx, &hash, session.business_id).await?;
         tx.commit().await?;
     }
-    Ok(Some((session, membership)))
+    Ok(Some(Current { session, membership, memberships }))
+}
+
+/// Moves a session to another of the person's businesses; `false` when they do not
+/// belong to it.
+pub async fn switch_business(
+    store: &Store,
+    token: &Token,
+    current: &Current,
+    to: BusinessId,
+) -> Result<bool, StoreError> {
+    if !current.memberships.iter().any(|m| m.business_id == to) {
+        return Ok(false);
+    }
+    let mut tx = store.begin().await?;
+    people::touch_session(&mut tx, &token.hash(), to).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Why a new business was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum NewBusinessError {
+    /// Only an admin of the business they are working in makes new ones.
+    #[error("only an admin can add a business")]
+    NotAdmin,
+    #[error("{0}")]
+    Invalid(FieldErrors),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An agency's new client business, with the admin who made it as its admin; the session
+/// moves to it.
+pub async fn add_business(
+    store: &Store,
+    token: &Token,
+    current: &Current,
+    name: &str,
+    timezone: &str,
+) -> Result<BusinessId, NewBusinessError> {
+    if current.membership.role != Role::Admin {
+        return Err(NewBusinessError::NotAdmin);
+    }
+    let mut errors = FieldErrors::new();
+    let name = errors.take(parse_name("name", name, 200));
+    let timezone = errors.take(parse_timezone("timezone", timezone));
+    let (Some(name), Some(timezone)) = (name, timezone) else {
+        return Err(NewBusinessError::Invalid(errors));
+    };
+    let mut tx = store.begin().await?;
+    let business = ringtrack_store::businesses::create(&mut tx, &name, &timezone).await?;
+    people::add_membership(&mut tx, current.session.user_id, business.id, Role::Admin).await?;
+    people::touch_session(&mut tx, &token.hash(), business.id).await?;
+    tx.commit().await?;
+    Ok(business.id)
 }
 
 pub async fn sign_out(store: &Store, token: &Token) -> Result<(), StoreError> {

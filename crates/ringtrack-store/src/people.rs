@@ -228,6 +228,8 @@ pub async fn use_owner_link(tx: &mut Tx, token: &SecretHash) -> Result<Option<Bu
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
     pub user_id: UserId,
+    /// The person's name, read with the session for the pages' header.
+    pub user_name: String,
     pub business_id: BusinessId,
     pub csrf_token: String,
     pub created_at: Timestamp,
@@ -238,6 +240,7 @@ impl FromRecord for Session {
     fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
         Ok(Session {
             user_id: row.parsed("user_id")?,
+            user_name: row.text("user_name")?,
             business_id: row.parsed("business_id")?,
             csrf_token: row.text("csrf_token")?,
             created_at: row.time("created_at")?,
@@ -264,7 +267,7 @@ pub async fn start_session(tx: &mut Tx, token: &SecretHash, session: &Session) -
 /// The session behind a token, unless the user's sessions were ended after it started.
 pub async fn session(mut db: impl Connection, token: &SecretHash) -> Result<Option<Session>> {
     let select = Sql::new(
-        "SELECT s.user_id, s.business_id, s.csrf_token, s.created_at, s.last_seen_at FROM sessions s
+        "SELECT s.user_id, u.name AS user_name, s.business_id, s.csrf_token, s.created_at, s.last_seen_at FROM sessions s
          JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.created_at >= u.sessions_valid_after",
     )
     .bind(token.as_str())

@@ -7,9 +7,13 @@
 //! token, and sign-in forms (before there is a session) must come from this origin. Every
 //! page is sent with a `Content-Security-Policy` that allows no inline script or style.
 
+mod account;
 mod assets;
-mod pages;
+mod businesses;
+mod calls;
+mod layout;
 mod session;
+mod sign_in;
 
 use std::sync::Arc;
 
@@ -24,6 +28,8 @@ use ringtrack_store::Store;
 pub struct WebState {
     pub store: Store,
     pub sealer: Arc<Sealer>,
+    /// Where recordings are kept, for the call page's player.
+    pub recordings: ringtrack_media::storage::Recordings,
     /// The address browsers reach this server at: the origin forms must come from, and
     /// whether cookies are `Secure`.
     pub public_url: Arc<str>,
@@ -52,14 +58,25 @@ fn origin_of(url: &str) -> &str {
 /// The app's routes, to be merged with the API's.
 pub fn router(state: WebState) -> Router {
     Router::new()
-        .route("/", get(pages::home))
-        .route("/login", get(pages::login_form).post(pages::login))
-        .route("/login/code", post(pages::second_factor))
-        .route("/logout", post(pages::logout))
-        .route("/invitations/{token}", get(pages::invitation_form).post(pages::accept_invitation))
-        .route("/welcome/{token}", get(pages::welcome_form).post(pages::welcome))
-        .route("/calls", get(pages::calls))
-        .route(assets::STYLESHEET_ROUTE, get(assets::stylesheet))
+        .route("/", get(sign_in::home))
+        .route("/login", get(sign_in::login_form).post(sign_in::login))
+        .route("/login/code", post(sign_in::second_factor))
+        .route("/logout", post(sign_in::logout))
+        .route("/invitations/{token}", get(sign_in::invitation_form).post(sign_in::accept_invitation))
+        .route("/welcome/{token}", get(sign_in::welcome_form).post(sign_in::welcome))
+        .route("/calls", get(calls::log))
+        .route("/calls.csv", get(calls::csv))
+        .route("/calls/{id}", get(calls::call))
+        .route("/calls/{id}/audio", get(calls::audio))
+        .route("/calls/{id}/verdict", post(calls::verdict))
+        .route("/calls/{id}/notes", post(calls::save_notes))
+        .route("/account", get(account::page))
+        .route("/account/two-factor", post(account::begin))
+        .route("/account/two-factor/confirm", post(account::confirm))
+        .route("/business", post(businesses::switch))
+        .route("/businesses/new", get(businesses::new_form))
+        .route("/businesses", post(businesses::create))
+        .route(assets::ROUTE, get(assets::serve))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }

@@ -4,8 +4,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use ringtrack_core::people::Current;
 use ringtrack_domain::people::Token;
-use ringtrack_store::people::{Membership, Session};
+use ringtrack_domain::{Access, BusinessId};
 
 use crate::WebState;
 
@@ -14,8 +15,7 @@ pub const COOKIE: &str = "ringtrack_session";
 /// A signed-in person working in one business.
 pub struct SignedIn {
     pub token: Token,
-    pub session: Session,
-    pub membership: Membership,
+    pub current: Current,
 }
 
 /// Pages for signed-in people send everyone else to `/login`.
@@ -28,7 +28,7 @@ impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         match self {
             Rejection::SignIn => Redirect::to("/login").into_response(),
-            Rejection::Unavailable => crate::pages::unavailable(),
+            Rejection::Unavailable => crate::layout::unavailable(),
         }
     }
 }
@@ -39,7 +39,7 @@ impl FromRequestParts<WebState> for SignedIn {
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<SignedIn, Rejection> {
         let token = cookie_token(&parts.headers).ok_or(Rejection::SignIn)?;
         match ringtrack_core::people::session(&state.store, &token).await {
-            Ok(Some((session, membership))) => Ok(SignedIn { token, session, membership }),
+            Ok(Some(current)) => Ok(SignedIn { token, current }),
             Ok(None) => Err(Rejection::SignIn),
             Err(error) => {
                 tracing::error!(%error, "could not read a session");
@@ -50,12 +50,33 @@ impl FromRequestParts<WebState> for SignedIn {
 }
 
 impl SignedIn {
+    /// The business every read and write of this request is scoped to.
+    pub fn business(&self) -> BusinessId {
+        self.current.session.business_id
+    }
+
+    pub fn csrf_token(&self) -> &str {
+        &self.current.session.csrf_token
+    }
+
+    /// Whether the person's role in this business allows `access` (as an API key's would).
+    pub fn may(&self, access: Access) -> bool {
+        self.current.membership.role.allows(access)
+    }
+
+    /// Refuses (403) a state-changing request without this session's CSRF token, or
+    /// from a person whose role may not change things here.
+    pub fn check_write(&self, sent: &str) -> Result<(), Forbidden> {
+        self.check_csrf(sent)?;
+        if self.may(Access::Write) { Ok(()) } else { Err(Forbidden::Role) }
+    }
+
     /// Refuses (403) a state-changing request without this session's CSRF token.
     pub fn check_csrf(&self, sent: &str) -> Result<(), Forbidden> {
-        if constant_time_eq(sent.as_bytes(), self.session.csrf_token.as_bytes()) {
+        if constant_time_eq(sent.as_bytes(), self.csrf_token().as_bytes()) {
             Ok(())
         } else {
-            Err(Forbidden)
+            Err(Forbidden::Csrf)
         }
     }
 }
@@ -67,19 +88,36 @@ pub fn check_same_origin(headers: &HeaderMap, state: &WebState) -> Result<(), Fo
         headers.get(header::ORIGIN).is_none_or(|origin| origin.as_bytes() == state.origin().as_bytes());
     let site_ok =
         headers.get("sec-fetch-site").is_none_or(|site| matches!(site.as_bytes(), b"same-origin" | b"none"));
-    if origin_ok && site_ok { Ok(()) } else { Err(Forbidden) }
+    if origin_ok && site_ok { Ok(()) } else { Err(Forbidden::Csrf) }
 }
 
-/// A state-changing request that did not prove it came from this app.
-pub struct Forbidden;
+/// A form that carries nothing but the session's CSRF token (a missing one is refused as
+/// a wrong one, not as a malformed form).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// A state-changing request refused.
+pub enum Forbidden {
+    /// It did not prove it came from this app.
+    Csrf,
+    /// The person's role may only read here.
+    Role,
+}
 
 impl IntoResponse for Forbidden {
     fn into_response(self) -> Response {
-        (
-            StatusCode::FORBIDDEN,
-            "This form has expired or came from another site. Go back, reload the page and try again.",
-        )
-            .into_response()
+        let message = match self {
+            Forbidden::Csrf => {
+                "This form has expired or came from another site. Go back, reload the page and try again."
+            }
+            Forbidden::Role => {
+                "Your role in this business lets you read, not change. Ask an admin to make you a manager."
+            }
+        };
+        crate::layout::message_page(StatusCode::FORBIDDEN, "Not allowed", message)
     }
 }
 

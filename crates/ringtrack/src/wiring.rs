@@ -146,6 +146,7 @@ pub fn app(state: &AppState) -> axum::Router {
     let web = ringtrack_web::WebState {
         store: state.store.clone(),
         sealer: state.sealer.clone(),
+        recordings: state.recordings.clone(),
         public_url: state.public_url.clone(),
     };
     ringtrack_api::router(state.clone()).merge(ringtrack_web::router(web))

@@ -54,10 +54,12 @@ test_on_both_backends! {
 
         let signed_in = signed_in(&store, &email("maria@acme.test"), &password("correct horse battery"), "203.0.113.1").await;
         assert_eq!(signed_in.session.business_id, business);
-        let (session, membership) = people::session(&store, &signed_in.token).await.unwrap().expect("the session is on");
-        assert_eq!(session.user_id, invited.user_id);
-        assert_eq!(membership.role, Role::Manager);
-        assert_eq!(membership.business_name, "Acme Plumbing");
+        let current = people::session(&store, &signed_in.token).await.unwrap().expect("the session is on");
+        assert_eq!(current.session.user_id, invited.user_id);
+        assert_eq!(current.session.user_name, "Maria");
+        assert_eq!(current.membership.role, Role::Manager);
+        assert_eq!(current.membership.business_name, "Acme Plumbing");
+        assert_eq!(current.memberships, vec![current.membership.clone()]);
         assert!(people::session(&store, &Token::generate()).await.unwrap().is_none(), "an unknown token is no session");
 
         people::sign_out(&store, &signed_in.token).await.unwrap();

@@ -168,4 +168,191 @@ test_on_both_backends! {
         assert_eq!(get(&app, "/invitations/not-a-token", None).await.status(), StatusCode::NOT_FOUND);
         app.stop().await;
     }
+
+    async fn every_app_route_is_scoped_to_the_persons_business(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        person(&app, app.business, "maria@acme.test", Role::Admin).await;
+        let mine = one_call(&app, app.business, "+15735550142").await;
+        let (other, _) = app.new_business("Other Co").await;
+        let theirs = one_call(&app, other, "+13055559999").await;
+        let cookie = sign_in(&app, "maria@acme.test").await;
+        let page = get(&app, &format!("/calls/{mine}"), Some(&cookie)).await.text().await.unwrap();
+        let csrf = csrf_of(&page);
+
+        for path in [format!("/calls/{theirs}"), format!("/calls/{theirs}/audio"), "/calls/not-an-id".into()] {
+            assert_eq!(get(&app, &path, Some(&cookie)).await.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+        let verdict = post(&app, &format!("/calls/{theirs}/verdict"), &cookie, &[("csrf", &csrf), ("qualified", "false")]).await;
+        assert_eq!(verdict.status(), StatusCode::NOT_FOUND);
+        let notes = post(&app, &format!("/calls/{theirs}/notes"), &cookie, &[("csrf", &csrf), ("notes", "mine now"), ("tags", "x")]).await;
+        assert_eq!(notes.status(), StatusCode::NOT_FOUND);
+        let untouched = ringtrack_store::calls::get(&app.store, other, theirs.parse().unwrap()).await.unwrap().unwrap();
+        assert_eq!((untouched.qualified_by_person, untouched.notes), (None, None), "another business's call is unchanged");
+        let csv = get(&app, "/calls.csv", Some(&cookie)).await.text().await.unwrap();
+        assert!(csv.contains("+15735550142") && !csv.contains("+13055559999"), "{csv}");
+        // Switching to a business the person does not belong to is refused.
+        let switch = post(&app, "/business", &cookie, &[("csrf", &csrf), ("business", &other.to_string())]).await;
+        assert_eq!(switch.status(), StatusCode::NOT_FOUND);
+        app.stop().await;
+    }
+
+    async fn a_viewer_reads_a_call_but_cannot_change_it(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        person(&app, app.business, "vera@acme.test", Role::Viewer).await;
+        let id = one_call(&app, app.business, "+15735550142").await;
+        let cookie = sign_in(&app, "vera@acme.test").await;
+        let page = get(&app, &format!("/calls/{id}"), Some(&cookie)).await.text().await.unwrap();
+        assert!(page.contains("(573) 555-0142"), "{page}");
+        for control in ["Mark qualified", "Mark not qualified", "Save notes and tags"] {
+            assert!(!page.contains(control), "a viewer sees no {control}");
+        }
+        let csrf = csrf_of(&page);
+        let verdict = post(&app, &format!("/calls/{id}/verdict"), &cookie, &[("csrf", &csrf), ("qualified", "true")]).await;
+        assert_eq!(verdict.status(), StatusCode::FORBIDDEN);
+        assert!(verdict.text().await.unwrap().contains("lets you read, not change"));
+        let notes = post(&app, &format!("/calls/{id}/notes"), &cookie, &[("csrf", &csrf), ("notes", "x"), ("tags", "")]).await;
+        assert_eq!(notes.status(), StatusCode::FORBIDDEN);
+        let call = ringtrack_store::calls::get(&app.store, app.business, id.parse().unwrap()).await.unwrap().unwrap();
+        assert_eq!((call.qualified_by_person, call.notes), (None, None));
+        app.stop().await;
+    }
+
+    async fn a_verdict_notes_and_tags_made_in_the_app_are_what_the_api_reads(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        person(&app, app.business, "mo@acme.test", Role::Manager).await;
+        let id = one_call(&app, app.business, "+15735550142").await;
+        let cookie = sign_in(&app, "mo@acme.test").await;
+        let page = get(&app, &format!("/calls/{id}"), Some(&cookie)).await.text().await.unwrap();
+        assert!(page.contains("Mark qualified") && page.contains("Mark not qualified"), "{page}");
+        let csrf = csrf_of(&page);
+        // Without the session's token, nothing changes.
+        for forged in [vec![("qualified", "false")], vec![("csrf", "forged"), ("qualified", "false")]] {
+            let refused = post(&app, &format!("/calls/{id}/verdict"), &cookie, &forged).await;
+            assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{forged:?}");
+        }
+        let api_view = || async { crate::common::body(app.get(&format!("/api/v1/calls/{id}")).await).await["data"].clone() };
+        assert_eq!(api_view().await["qualified"], true, "the automatic verdict before");
+
+        let marked = post(&app, &format!("/calls/{id}/verdict"), &cookie, &[("csrf", &csrf), ("qualified", "false")]).await;
+        assert_eq!(marked.status(), StatusCode::SEE_OTHER);
+        assert_eq!(marked.headers()[LOCATION], format!("/calls/{id}"));
+        assert_eq!(api_view().await["qualified"], false);
+        let page = get(&app, &format!("/calls/{id}"), Some(&cookie)).await.text().await.unwrap();
+        assert!(page.contains("Marked not qualified by a person.") && page.contains("Back to automatic"), "{page}");
+        post(&app, &format!("/calls/{id}/verdict"), &cookie, &[("csrf", &csrf), ("qualified", "auto")]).await;
+        assert_eq!(api_view().await["qualified"], true, "back to the automatic verdict");
+
+        let saved = post(&app, &format!("/calls/{id}/notes"), &cookie,
+            &[("csrf", &csrf), ("notes", "Booked for Tuesday <b>"), ("tags", "booked, vip,booked, ")]).await;
+        assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+        let view = api_view().await;
+        assert_eq!(view["notes"], "Booked for Tuesday <b>");
+        assert_eq!(view["tags"], serde_json::json!(["booked", "vip"]));
+        let page = get(&app, &format!("/calls/{id}"), Some(&cookie)).await.text().await.unwrap();
+        assert!(page.contains("Booked for Tuesday &lt;b&gt;"), "notes are escaped");
+        let long_tag = "t".repeat(51);
+        let refused = post(&app, &format!("/calls/{id}/notes"), &cookie, &[("csrf", &csrf), ("notes", ""), ("tags", &long_tag)]).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.text().await.unwrap().contains("tags[0]"), "the error names the field");
+        assert_eq!(api_view().await["tags"], serde_json::json!(["booked", "vip"]), "nothing lost");
+        app.stop().await;
+    }
+
+    async fn the_log_filters_pages_and_downloads_exactly_what_it_shows(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        person(&app, app.business, "maria@acme.test", Role::Viewer).await;
+        let mut tx = app.store.begin().await.unwrap();
+        let mut past = Vec::new();
+        for i in 0..70 {
+            let status = if i % 7 == 0 { "missed" } else { "answered" };
+            let at = format!("2026-03-{:02}T15:00:00Z", 1 + i % 28).parse().unwrap();
+            let mut call = ringtrack_store::testing::past_call(app.business, at, status, 60);
+            call.caller_number = format!("+1573555{:04}", 1000 + i);
+            past.push(call);
+        }
+        import(&mut tx, &past).await.unwrap();
+        tx.commit().await.unwrap();
+        let cookie = sign_in(&app, "maria@acme.test").await;
+
+        let first = get(&app, "/calls", Some(&cookie)).await.text().await.unwrap();
+        assert!(first.contains("70 calls"), "the total");
+        assert_eq!(first.matches("<tr id=\"call-").count(), 50, "one page");
+        let older = first.split("rel=\"next\" href=\"").nth(1).expect("a link to older calls").split('"').next().unwrap().replace("&amp;", "&");
+        let second = get(&app, &older, Some(&cookie)).await.text().await.unwrap();
+        assert_eq!(second.matches("<tr id=\"call-").count(), 20, "the rest");
+        assert!(!second.contains("rel=\"next\""), "no page after the last");
+
+        let missed = get(&app, "/calls?status=missed&date_from=2026-03-01&date_to=&search=", Some(&cookie)).await.text().await.unwrap();
+        assert!(missed.contains("10 calls"), "{missed}");
+        let csv_link = missed.split("href=\"/calls.csv?").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+        assert_eq!(csv_link, "date_from=2026-03-01&status=missed", "the download keeps the filters, not the blanks");
+        let csv = get(&app, &format!("/calls.csv?{csv_link}"), Some(&cookie)).await;
+        assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+        let csv = csv.text().await.unwrap();
+        assert_eq!(csv.lines().count(), 1 + 10, "a header and the ten missed calls");
+        assert!(csv.lines().skip(1).all(|row| row.contains(",missed,")), "{csv}");
+
+        let bad = get(&app, "/calls?date_from=yesterday", Some(&cookie)).await;
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let bad = bad.text().await.unwrap();
+        assert!(bad.contains("id=\"date_from-error\"") && bad.contains("must be an ISO 8601 date"), "{bad}");
+        app.stop().await;
+    }
+
+    async fn an_agency_admin_adds_a_client_business_and_switches_between_them(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        person(&app, app.business, "ada@agency.test", Role::Admin).await;
+        let cookie = sign_in(&app, "ada@agency.test").await;
+        let page = get(&app, "/businesses/new", Some(&cookie)).await.text().await.unwrap();
+        let csrf = csrf_of(&page);
+        let bad = post(&app, "/businesses", &cookie, &[("csrf", &csrf), ("name", "Bob's Pipes"), ("timezone", "Mars/Olympus")]).await;
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text().await.unwrap().contains("timezone: must be a time zone"));
+        let made = post(&app, "/businesses", &cookie, &[("csrf", &csrf), ("name", "Bob's Pipes"), ("timezone", "America/Denver")]).await;
+        assert_eq!(made.status(), StatusCode::SEE_OTHER);
+        let log = get(&app, "/calls", Some(&cookie)).await.text().await.unwrap();
+        assert!(log.contains("<option value=") && log.contains("selected>Bob&#39;s Pipes</option>") || log.contains("selected>Bob's Pipes</option>"), "now in the new business: {log}");
+        assert!(log.contains("No calls yet"));
+        let switch = post(&app, "/business", &cookie, &[("csrf", &csrf), ("business", &app.business.to_string())]).await;
+        assert_eq!(switch.status(), StatusCode::SEE_OTHER);
+        let log = get(&app, "/calls", Some(&cookie)).await.text().await.unwrap();
+        let chosen = log.split("selected>").nth(1).unwrap().split('<').next().unwrap().to_owned();
+        assert_ne!(chosen, "Bob's Pipes", "back in the first business");
+        app.stop().await;
+    }
+
+    async fn a_session_idle_too_long_is_sent_to_sign_in(backend: Backend) {
+        let clock = ringtrack_store::Clock::manual(jiff::Timestamp::now());
+        let app = TestApp::spawn_with_options(backend, crate::common::TestOptions { clock: clock.clone(), ..Default::default() }).await;
+        person(&app, app.business, "maria@acme.test", Role::Viewer).await;
+        let cookie = sign_in(&app, "maria@acme.test").await;
+        assert_eq!(get(&app, "/calls", Some(&cookie)).await.status(), StatusCode::OK);
+        clock.advance(people::SESSION_IDLE + jiff::SignedDuration::from_secs(1));
+        let expired = get(&app, "/calls", Some(&cookie)).await;
+        assert_eq!(expired.status(), StatusCode::SEE_OTHER);
+        assert_eq!(expired.headers()[LOCATION], "/login");
+        app.stop().await;
+    }
+}
+
+/// One answered call from `caller`, qualified automatically; answers its id.
+async fn one_call(app: &TestApp, business: BusinessId, caller: &str) -> String {
+    let mut call = ringtrack_store::testing::past_call(
+        business,
+        "2026-03-02T15:00:00Z".parse().unwrap(),
+        "answered",
+        145,
+    );
+    call.caller_number = caller.into();
+    call.qualified = true;
+    call.ai_score = Some(70);
+    let id = call.id;
+    let mut tx = app.store.begin().await.unwrap();
+    import(&mut tx, &[call]).await.unwrap();
+    tx.commit().await.unwrap();
+    id.to_string()
+}
+
+async fn post(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    browser().post(format!("{}{path}", app.base)).header("cookie", cookie).form(form).send().await.unwrap()
 }

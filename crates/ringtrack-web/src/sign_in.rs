@@ -1,62 +1,17 @@
-//! The pages. Each is HTML rendered on the server, usable without script.
+//! Signing in and out, the links that set a password, and the first start's welcome.
 
 use axum::Form;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use maud::{DOCTYPE, Markup, html};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
 use ringtrack_core::people::{self, ClaimError, LinkError, SignIn, SignInError};
-use ringtrack_domain::PhoneNumber;
-use ringtrack_domain::calls::CallStatus;
-use ringtrack_domain::paging::PageRequest;
 use ringtrack_domain::people::{Email, Password, Token};
-use ringtrack_store::calls::{self, Call};
 use serde::Deserialize;
 
 use crate::WebState;
-use crate::assets;
-use crate::session::{self, SignedIn};
-
-/// Every page: the header (with the person's business and sign-out when signed in), then
-/// the page's own content.
-fn page(title: &str, signed_in: Option<&SignedIn>, content: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · ringtrack" }
-                link rel="stylesheet" href=(assets::stylesheet_url());
-            }
-            body {
-                header.top {
-                    a.brand href="/" { "ringtrack" }
-                    @if let Some(signed_in) = signed_in {
-                        nav aria-label="Main" {
-                            a href="/calls" aria-current=[(title == "Calls").then_some("page")] { "Calls" }
-                        }
-                        span.business { (signed_in.membership.business_name) }
-                        form.signout method="post" action="/logout" {
-                            input type="hidden" name="csrf" value=(signed_in.session.csrf_token);
-                            button type="submit" { "Sign out" }
-                        }
-                    }
-                }
-                main { (content) }
-            }
-        }
-    }
-}
-
-/// A form's error, announced to screen readers, with the id its field points at.
-fn alert(error: Option<&str>, id: &str) -> Markup {
-    html! {
-        @if let Some(error) = error {
-            p.error role="alert" id=(id) { (error) }
-        }
-    }
-}
+use crate::layout::{alert, html_page, plain_page, unavailable};
+use crate::session::{self, CsrfForm, SignedIn};
 
 /// The field where a person chooses a password, bounded as the domain bounds it.
 fn new_password(label: &str, described_by: Option<&str>) -> Markup {
@@ -67,22 +22,6 @@ fn new_password(label: &str, described_by: Option<&str>) -> Markup {
     }
 }
 
-fn html_page(status: StatusCode, markup: Markup) -> Response {
-    (status, [(header::CACHE_CONTROL, "no-store")], Html(markup.into_string())).into_response()
-}
-
-/// What a page answers when the database cannot be read.
-pub fn unavailable() -> Response {
-    html_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        page(
-            "Unavailable",
-            None,
-            html! { h1 { "Something went wrong on our side" } p { "Please try again in a moment." } },
-        ),
-    )
-}
-
 pub async fn home() -> Redirect {
     Redirect::to("/calls")
 }
@@ -90,9 +29,8 @@ pub async fn home() -> Redirect {
 fn login_page(status: StatusCode, error: Option<&str>, email: &str) -> Response {
     html_page(
         status,
-        page(
+        plain_page(
             "Sign in",
-            None,
             html! {
                 section.card {
                     h1 { "Sign in" }
@@ -180,9 +118,8 @@ fn signed_in_response(token: &Token, state: &WebState) -> Response {
 fn second_factor_page(status: StatusCode, error: Option<&str>, wait: &Token) -> Response {
     html_page(
         status,
-        page(
+        plain_page(
             "Two-factor code",
-            None,
             html! {
                 section.card {
                     h1 { "Enter your code" }
@@ -229,11 +166,6 @@ pub async fn second_factor(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 pub async fn logout(
     State(state): State<WebState>,
     signed_in: SignedIn,
@@ -255,9 +187,8 @@ pub async fn logout(
 fn invitation_page(status: StatusCode, token: &str, error: Option<&str>) -> Response {
     html_page(
         status,
-        page(
+        plain_page(
             "Set your password",
-            None,
             html! {
                 section.card {
                     h1 { "Set your password" }
@@ -315,9 +246,8 @@ pub async fn accept_invitation(
 fn welcome_page(status: StatusCode, token: &str, error: Option<&str>, name: &str, email: &str) -> Response {
     html_page(
         status,
-        page(
+        plain_page(
             "Welcome",
-            None,
             html! {
                 section.card {
                     h1 { "Set up your account" }
@@ -399,9 +329,8 @@ pub async fn welcome(
 fn spent_link() -> Response {
     html_page(
         StatusCode::NOT_FOUND,
-        page(
+        plain_page(
             "Link expired",
-            None,
             html! {
                 section.card {
                     h1 { "This link has expired or was used already" }
@@ -410,100 +339,4 @@ fn spent_link() -> Response {
             },
         ),
     )
-}
-
-/// The call log: newest first, the business's time zone.
-pub async fn calls(State(state): State<WebState>, signed_in: SignedIn) -> Response {
-    let business = signed_in.session.business_id;
-    let zone = match ringtrack_store::businesses::get(&state.store, business).await {
-        Ok(Some(found)) => jiff::tz::TimeZone::get(&found.timezone).unwrap_or(jiff::tz::TimeZone::UTC),
-        Ok(None) => return unavailable(),
-        Err(error) => {
-            tracing::error!(%error, "could not read the business");
-            return unavailable();
-        }
-    };
-    let page_of_calls =
-        match calls::list(&state.store, business, &Default::default(), &PageRequest::default()).await {
-            Ok(found) => found,
-            Err(error) => {
-                tracing::error!(%error, "could not read the call log");
-                return unavailable();
-            }
-        };
-    let content = html! {
-        h1 { "Calls" }
-        p.summary { (grouped(page_of_calls.total)) " " (if page_of_calls.total == 1 { "call" } else { "calls" }) }
-        @if page_of_calls.items.is_empty() {
-            p.empty { "No calls yet. Calls to your tracking numbers appear here as they ring." }
-        } @else {
-            table.calls {
-                thead {
-                    tr { th scope="col" { "Caller" } th scope="col" { "When" } th scope="col" { "Status" }
-                         th scope="col" { "Duration" } th scope="col" { "Source" } th scope="col" { "Campaign" } }
-                }
-                tbody {
-                    @for call in &page_of_calls.items { (call_row(call, &zone)) }
-                }
-            }
-        }
-    };
-    html_page(StatusCode::OK, page("Calls", Some(&signed_in), content))
-}
-
-fn call_row(call: &Call, zone: &jiff::tz::TimeZone) -> Markup {
-    let caller = PhoneNumber::parse(&call.caller_number)
-        .map_or_else(|_| call.caller_number.clone(), |n| n.national_format());
-    let when = call.created_at.to_zoned(zone.clone());
-    html! {
-        tr {
-            td data-label="Caller" { (caller) @if call.first_time_caller { " " span.tag { "first call" } } }
-            td data-label="When" { time datetime=(call.created_at) { (when.strftime("%b %-d, %-I:%M %p")) } }
-            td data-label="Status" { span class={"status " (call.status.as_str())} { (status_word(call.status)) } }
-            td data-label="Duration" { (duration(call.duration_seconds)) }
-            td data-label="Source" { (call.utm_source.as_deref().unwrap_or("Direct")) }
-            td data-label="Campaign" { (call.utm_campaign.as_deref().unwrap_or("—")) }
-        }
-    }
-}
-
-fn status_word(status: CallStatus) -> &'static str {
-    match status {
-        CallStatus::InProgress => "In progress",
-        CallStatus::Answered => "Answered",
-        CallStatus::Missed => "Missed",
-        CallStatus::Voicemail => "Voicemail",
-    }
-}
-
-/// `2:25`, or `1:02:05` past an hour.
-fn duration(seconds: i64) -> String {
-    let seconds = seconds.max(0);
-    let (hours, minutes, rest) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
-    if hours > 0 { format!("{hours}:{minutes:02}:{rest:02}") } else { format!("{minutes}:{rest:02}") }
-}
-
-/// `12,480`.
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn numbers_are_written_as_people_write_them() {
-        assert_eq!(super::duration(145), "2:25");
-        assert_eq!(super::duration(3725), "1:02:05");
-        assert_eq!(super::grouped(12_480), "12,480");
-        assert_eq!(super::grouped(999), "999");
-        assert_eq!(super::grouped(1_000_000), "1,000,000");
-    }
 }
