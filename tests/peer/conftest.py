@@ -4,6 +4,7 @@ The server is the binary `cargo test` builds (target/debug/ringtrack), started o
 with a fresh data dir and database; the tests drive it over HTTP like any client.
 """
 
+import contextlib
 import json
 import urllib.error
 import urllib.parse
@@ -89,11 +90,12 @@ def _psql(sql):
     subprocess.run(["psql", POSTGRES, "-qc", sql], check=True, capture_output=True)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def server(request):
+@contextlib.contextmanager
+def running_server(backend):
+    """A ringtrack server on `backend` with a fresh database, its first business credited."""
     data_dir = tempfile.mkdtemp(prefix="ringtrack-peer-")
     database = None
-    if request.param == "postgres":
+    if backend == "postgres":
         database = "ringtrack_peer_" + uuid.uuid4().hex
         _psql(f"CREATE DATABASE {database}")
         database_url = POSTGRES.rsplit("/", 1)[0] + "/" + database
@@ -126,10 +128,16 @@ def server(request):
             remember_secret(sealing_key.read().strip())
         subprocess.run([BINARY, "--data-dir", data_dir, "--database-url", database_url, "admin", "credit",
                         "--business", business, "--cents", "10000"], check=True, capture_output=True)
-        yield Server(base, key, business, data_dir, database_url, request.param)
+        yield Server(base, key, business, data_dir, database_url, backend)
     finally:
         process.terminate()
         process.wait(timeout=20)
         shutil.rmtree(data_dir, ignore_errors=True)
         if database:
             _psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def server(request):
+    with running_server(request.param) as running:
+        yield running

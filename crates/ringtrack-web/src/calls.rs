@@ -511,6 +511,13 @@ fn transcript(call: &Call, status: Option<&str>, segments: &[Segment]) -> Markup
     }
 }
 
+/// `very_good` as people write it: `Very good`.
+fn plain_words(word: &str) -> String {
+    let spaced = word.replace('_', " ");
+    let mut chars = spaced.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 /// `1:05` for 65.3 seconds.
 fn clock(seconds: f64) -> String {
     duration(seconds.max(0.0) as i64)
@@ -531,7 +538,7 @@ fn lead(call: &Call, signed_in: &SignedIn) -> Markup {
                 strong { (if call.qualified { "Qualified lead" } else { "Not a lead" }) } " · " (verdict)
             }
             @if let Some(score) = call.ai_score {
-                p { "Score " strong { (score) } " of 100" @if let Some(category) = &call.ai_category { " · " (category) } }
+                p { "Score " strong { (score) } " of 100" @if let Some(category) = &call.ai_category { " · " (plain_words(category)) } }
             }
             @if !call.ai_reasons.is_empty() {
                 ul.reasons { @for reason in &call.ai_reasons { li { (reason) } } }
@@ -686,6 +693,7 @@ mod tests {
         assert_eq!(super::grouped(1_000_000), "1,000,000");
         assert_eq!(super::money(4215), "$42.15");
         assert_eq!(super::money(123_456_789), "$1,234,567.89");
+        assert_eq!(super::plain_words("very_good"), "Very good");
         assert_eq!(super::encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
     }
 }
