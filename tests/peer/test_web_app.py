@@ -1,6 +1,6 @@
 """The web app in a real browser (Debian's Chromium, driven by Playwright), on SQLite and on
 PostgreSQL: an invited person sets a password and signs in, turns on two-factor and signs
-in with a code, finds a sandbox call in the log through its filters, plays it, seeks it
+in with a code, watches a new sandbox call appear in an open log, finds it through the filters, plays it, seeks it
 from the transcript, marks it and reads the verdict back through the API; a viewer is
 refused a write, a form without its CSRF token is refused, and a session that has gone
 idle sends the person to sign in."""
@@ -90,7 +90,8 @@ def run_sql(server, sql):
 
 def test_a_person_works_a_call_in_the_app(server, browser):
     invite = create_user(server, "maria@acme.test", "manager")
-    call_id = sandbox_call(server)
+    number = server.number_with_flow([{"type": "greeting", "message": "Thanks for calling"},
+                                      {"type": "forward", "number": "+13055554567"}], {"recording": True})
     page = browser.new_page()
 
     # The invitation: a password once, then sign in.
@@ -101,7 +102,15 @@ def test_a_person_works_a_call_in_the_app(server, browser):
     sign_in(page, server, "maria@acme.test")
     expect(page).to_have_url(re.compile(r"/calls$"))
     expect(page.get_by_role("link", name="Calls")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_text("No calls yet.")).to_be_visible()
+
+    # Live: a call placed now appears in the open log, without a reload, within 2 s.
+    page.evaluate("window.unreloaded = true")
+    call_id = server.api("POST", "/api/v1/sandbox/calls", {"from": "+13055551234", "to": number})["data"]["call_id"]
+    expect(page.locator(f"#call-{call_id}")).to_be_visible(timeout=2000)
     expect(page.locator("#summary")).to_contain_text("1 call")
+    assert page.evaluate("window.unreloaded === true"), "the page was not reloaded"
+    eventually(lambda: server.api("GET", f"/api/v1/calls/{call_id}")["data"]["has_recording"], "the recording", 60)
 
     # The filters: missed shows nothing, answered shows the call; the URL carries them.
     page.get_by_label("Status").select_option("missed")

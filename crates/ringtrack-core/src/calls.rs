@@ -12,6 +12,7 @@ use ringtrack_domain::{BusinessId, CallId, PhoneNumber, Prices};
 use ringtrack_store::calls::{
     self, Call, CallChanges, Completion, NewCall, PastCall, Scored, VisitAttribution,
 };
+use ringtrack_store::live::{self, Topic};
 use ringtrack_store::{StoreError, Tx, businesses, call_flows, jobs, numbers, pools, recordings, webhooks};
 
 use crate::balance;
@@ -104,6 +105,7 @@ pub async fn arrive(tx: &mut Tx, arrival: &Arrival<'_>) -> Result<Arrived, Store
     };
     let saved = SavedCall::new(rotation, number.friendly_name.clone(), CallState::default());
     let call = calls::insert(tx, new, &saved.to_json()).await?;
+    live::announce(tx, call.business_id, Topic::Calls).await?;
     tracing::info!(call_id = %call.id, call_sid = arrival.call_sid, number_id = %number.id, "call arrived");
     let Some((_, _, _, flow)) = flow else { return Ok(Arrived::NoFlow(call)) };
     let (state, instructions) = engine::start(&flow, &facts(&call, &saved)?);
@@ -313,6 +315,7 @@ pub async fn settle(
     businesses::lock(tx, call.business_id).await?;
     let Some(completed) = calls::mark_complete(tx, call, &completion).await? else { return Ok(false) };
     calls::roll_up(tx, [&completed], 1).await?;
+    live::announce(tx, call.business_id, Topic::Calls).await?;
     jobs::enqueue(tx, &Job::Score { call_id: call.id }).await?;
     webhooks::emit(tx, call.business_id, EventType::CallCompleted, call.id).await?;
     let ending = match status {
@@ -386,6 +389,7 @@ async fn fetch_audio(
 pub async fn score(tx: &mut Tx, before: &Call, scored: &Scored) -> Result<Call, StoreError> {
     let after = calls::set_score(tx, before.id, scored).await?;
     webhooks::emit(tx, before.business_id, EventType::CallScored, before.id).await?;
+    live::announce(tx, before.business_id, Topic::Calls).await?;
     recount(tx, before, &after).await?;
     Ok(after)
 }
@@ -400,6 +404,7 @@ pub async fn change(
 ) -> Result<Option<Call>, StoreError> {
     let Some(before) = calls::get(&mut *tx, business_id, id).await? else { return Ok(None) };
     let Some(after) = calls::update(tx, business_id, id, changes).await? else { return Ok(None) };
+    live::announce(tx, business_id, Topic::Calls).await?;
     recount(tx, &before, &after).await?;
     Ok(Some(after))
 }

@@ -24,6 +24,7 @@ mod facts;
 pub mod forms;
 pub mod idempotency;
 pub mod jobs;
+pub mod live;
 pub mod messages;
 mod migrate;
 pub mod number_groups;
@@ -310,7 +311,7 @@ impl Tx {
     pub(crate) async fn announce(&mut self, change: changes::Change) -> Result<()> {
         if self.backend() == Backend::Postgres {
             let notify =
-                sql::Sql::new("SELECT pg_notify($1, $2)").bind(changes::CHANNEL).bind(change.as_str());
+                sql::Sql::new("SELECT pg_notify($1, $2)").bind(changes::CHANNEL).bind(change.payload());
             self.conn().execute(notify).await?;
         }
         self.announced.push(change);
@@ -318,12 +319,15 @@ impl Tx {
     }
 
     pub async fn commit(self) -> Result<()> {
+        let postgres = self.backend() == Backend::Postgres;
         match self.inner {
             TxInner::Sqlite(tx) => tx.commit().await?,
             TxInner::Postgres(tx) => tx.commit().await?,
         }
         for change in self.announced {
-            self.kept.apply(change);
+            if change.applied_at_commit(postgres) {
+                self.kept.apply(change);
+            }
         }
         Ok(())
     }

@@ -4,6 +4,7 @@ use ringtrack_domain::paging::{PageRequest, PagingParams};
 use ringtrack_domain::{ApiKeySecret, Cents, Role, SecretHash};
 use ringtrack_store::api_keys::{self, CreateKeyError, RevokeError};
 use ringtrack_store::businesses::{self, BalanceError};
+use ringtrack_store::live::{self, Topic};
 use std::time::{Duration, Instant};
 
 use ringtrack_store::testing::{TestDatabase, execute};
@@ -200,6 +201,50 @@ test_on_both_backends! {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         assert_eq!(role_on(&node_b, &hash).await, None);
+    }
+
+    async fn live_news_reaches_every_node_once_its_transaction_commits(backend: Backend) {
+        let (db, node_a) = open(backend).await;
+        let node_b = match backend {
+            Backend::Postgres => Store::connect(&db.url).await.unwrap(),
+            Backend::Sqlite => node_a.clone(),
+        };
+        let business = new_business(&node_a).await;
+        let mut on_a = live::subscribe(&node_a);
+        let mut on_b = live::subscribe(&node_b);
+        // On PostgreSQL a node hears nothing it could have missed until its listener is up.
+        let listening = async {
+            loop {
+                let mut tx = node_b.begin().await.unwrap();
+                live::announce(&mut tx, business, Topic::Calls).await.unwrap();
+                tx.commit().await.unwrap();
+                if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(200), on_a.recv()).await {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), listening).await.expect("node A listens");
+        let drain = |receiver: &mut tokio::sync::broadcast::Receiver<live::Heard>| while receiver.try_recv().is_ok() {};
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        drain(&mut on_a);
+        drain(&mut on_b);
+
+        // A rolled-back transaction tells no one.
+        let mut tx = node_b.begin().await.unwrap();
+        live::announce(&mut tx, business, Topic::Calls).await.unwrap();
+        drop(tx);
+        let mut tx = node_b.begin().await.unwrap();
+        live::announce(&mut tx, business, Topic::Calls).await.unwrap();
+        let uncommitted = tokio::time::timeout(Duration::from_millis(300), on_a.recv()).await;
+        assert!(uncommitted.is_err(), "nothing is heard before the commit: {uncommitted:?}");
+        tx.commit().await.unwrap();
+        let expected = live::Heard { topic: Topic::Calls, business_id: business };
+        for (node, receiver) in [("A", &mut on_a), ("B", &mut on_b)] {
+            let heard = tokio::time::timeout(Duration::from_secs(1), receiver.recv()).await;
+            assert_eq!(heard.expect("heard within a second").unwrap(), expected, "node {node}");
+            let again = tokio::time::timeout(Duration::from_millis(300), receiver.recv()).await;
+            assert!(again.is_err(), "node {node} hears it once, not also from the rolled-back one: {again:?}");
+        }
     }
 
     async fn last_use_is_written_at_most_once_a_minute(backend: Backend) {

@@ -20,3 +20,44 @@ if (player) {
     });
   }
 }
+
+// The log's first page follows calls as they start, end and are scored: told by the
+// server (server-sent events) that the business's calls changed, it reads itself again,
+// with its own filters, and swaps in the rows; new rows are marked for a moment and the
+// count is announced politely.
+const summary = document.querySelector("#summary[data-live]");
+if (summary && window.EventSource) {
+  const results = document.getElementById("log-results");
+  const source = new EventSource(summary.dataset.live);
+  let reading = null;
+  let again = false;
+  const refresh = async () => {
+    const response = await fetch(location.href, { headers: { accept: "text/html" } });
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresh = page.getElementById("log-results");
+    const freshSummary = page.getElementById("summary");
+    if (!response.ok || !fresh || !freshSummary) {
+      source.close(); // signed out, or the filters no longer read: leave the page as it is
+      return;
+    }
+    const seen = new Set([...results.querySelectorAll("tr[id]")].map((row) => row.id));
+    for (const row of fresh.querySelectorAll("tr[id]")) {
+      if (!seen.has(row.id)) row.classList.add("new");
+    }
+    results.replaceChildren(...fresh.childNodes);
+    if (summary.textContent !== freshSummary.textContent) summary.textContent = freshSummary.textContent;
+  };
+  source.addEventListener("calls", () => {
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = (async () => {
+      do {
+        again = false;
+        await refresh().catch(() => {});
+      } while (again);
+      reading = null;
+    })();
+  });
+}

@@ -161,35 +161,39 @@ pub async fn log(
         @match &listing {
             Err(_) => { p.empty { "Fix the filters above to see calls." } }
             Ok(found) => {
-                p.summary id="summary" aria-live="polite" data-live-log=(filters_query) {
+                // The first page follows new calls as they come (the script reads the page
+                // again when told they changed); older pages stay as they are.
+                p.summary id="summary" aria-live="polite" data-live=[query.cursor.is_none().then_some("/calls/live")] {
                     (grouped(found.total)) " " (if found.total == 1 { "call" } else { "calls" })
                     @if query.cursor.is_some() { ", older ones" }
                 }
-                @if found.items.is_empty() {
-                    @if found.total == 0 && filters_query.is_empty() {
-                        p.empty { "No calls yet. Calls to your tracking numbers appear here as they ring." }
+                div id="log-results" {
+                    @if found.items.is_empty() {
+                        @if found.total == 0 && filters_query.is_empty() {
+                            p.empty { "No calls yet. Calls to your tracking numbers appear here as they ring." }
+                        } @else {
+                            p.empty { "No calls match these filters." }
+                        }
                     } @else {
-                        p.empty { "No calls match these filters." }
-                    }
-                } @else {
-                    table.calls {
-                        caption.visually-hidden { "Calls, newest first" }
-                        thead { tr {
-                            th scope="col" { "Caller" } th scope="col" { "When" } th scope="col" { "Status" }
-                            th scope="col" { "Duration" } th scope="col" { "Source" } th scope="col" { "Campaign" }
-                            th scope="col" { "Lead" }
-                        } }
-                        tbody id="call-rows" {
-                            @for call in &found.items { (call_row(call, &zone)) }
+                        table.calls {
+                            caption.visually-hidden { "Calls, newest first" }
+                            thead { tr {
+                                th scope="col" { "Caller" } th scope="col" { "When" } th scope="col" { "Status" }
+                                th scope="col" { "Duration" } th scope="col" { "Source" } th scope="col" { "Campaign" }
+                                th scope="col" { "Lead" }
+                            } }
+                            tbody {
+                                @for call in &found.items { (call_row(call, &zone)) }
+                            }
                         }
                     }
-                }
-                nav.pager aria-label="Pages" {
-                    @if query.cursor.is_some() {
-                        a href={"/calls" @if !filters_query.is_empty() { "?" (filters_query) }} { "Newest calls" }
-                    }
-                    @if let Some(next) = &found.next_cursor {
-                        a rel="next" href={"/calls?" (filters_query) @if !filters_query.is_empty() { "&" } "cursor=" (next.encode())} { "Older calls" }
+                    nav.pager aria-label="Pages" {
+                        @if query.cursor.is_some() {
+                            a href={"/calls" @if !filters_query.is_empty() { "?" (filters_query) }} { "Newest calls" }
+                        }
+                        @if let Some(next) = &found.next_cursor {
+                            a rel="next" href={"/calls?" (filters_query) @if !filters_query.is_empty() { "&" } "cursor=" (next.encode())} { "Older calls" }
+                        }
                     }
                 }
             }

@@ -12,6 +12,7 @@ mod assets;
 mod businesses;
 mod calls;
 mod layout;
+mod live;
 mod session;
 mod sign_in;
 
@@ -30,6 +31,8 @@ pub struct WebState {
     pub sealer: Arc<Sealer>,
     /// Where recordings are kept, for the call page's player.
     pub recordings: ringtrack_media::storage::Recordings,
+    /// Room for the live streams this node holds open ([`live::MAX_STREAMS`]).
+    pub live_streams: Arc<tokio::sync::Semaphore>,
     /// The address browsers reach this server at: the origin forms must come from, and
     /// whether cookies are `Secure`.
     pub public_url: Arc<str>,
@@ -55,6 +58,11 @@ fn origin_of(url: &str) -> &str {
     }
 }
 
+/// Room for a node's live streams, made once per node.
+pub fn live_streams() -> Arc<tokio::sync::Semaphore> {
+    live::streams()
+}
+
 /// The app's routes, to be merged with the API's.
 pub fn router(state: WebState) -> Router {
     Router::new()
@@ -66,6 +74,7 @@ pub fn router(state: WebState) -> Router {
         .route("/welcome/{token}", get(sign_in::welcome_form).post(sign_in::welcome))
         .route("/calls", get(calls::log))
         .route("/calls.csv", get(calls::csv))
+        .route("/calls/live", get(live::calls))
         .route("/calls/{id}", get(calls::call))
         .route("/calls/{id}/audio", get(calls::audio))
         .route("/calls/{id}/verdict", post(calls::verdict))

@@ -147,6 +147,7 @@ pub fn app(state: &AppState) -> axum::Router {
         store: state.store.clone(),
         sealer: state.sealer.clone(),
         recordings: state.recordings.clone(),
+        live_streams: ringtrack_web::live_streams(),
         public_url: state.public_url.clone(),
     };
     ringtrack_api::router(state.clone()).merge(ringtrack_web::router(web))
