@@ -91,7 +91,7 @@ def _psql(sql):
 
 
 @contextlib.contextmanager
-def running_server(backend):
+def running_server(backend, extra_env=None):
     """A ringtrack server on `backend` with a fresh database, its first business credited."""
     data_dir = tempfile.mkdtemp(prefix="ringtrack-peer-")
     database = None
@@ -102,7 +102,8 @@ def running_server(backend):
     else:
         database_url = "sqlite://" + os.path.join(data_dir, "ringtrack.db")
     env = dict(os.environ, RINGTRACK_TWILIO_AUTH_TOKEN=TOKEN, RINGTRACK_LOG="debug", RINGTRACK_ALLOW_HTTP_WEBHOOKS="1",
-               RINGTRACK_JOB_POLL_MILLIS="50", RINGTRACK_API_RATE="100000", RINGTRACK_API_BURST="100000")
+               RINGTRACK_JOB_POLL_MILLIS="50", RINGTRACK_API_RATE="100000", RINGTRACK_API_BURST="100000",
+               **(extra_env or {}))
     # The offline speech model, when the run prepared one (scripts/test does): recordings
     # are then transcribed, as in service.
     if os.environ.get("RINGTRACK_TEST_WHISPER_MODEL"):

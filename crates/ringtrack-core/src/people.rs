@@ -259,26 +259,38 @@ fn attempt_subjects(email: &Email, address: &str) -> [String; 2] {
 }
 
 async fn check_attempts(store: &Store, subjects: &[String; 2]) -> Result<(), SignInError> {
-    let now = store.now();
-    for subject in subjects {
-        if let Some(retry_after) = wait_before_attempt(store, subject, now).await? {
-            return Err(SignInError::TooManyAttempts { retry_after });
-        }
+    match attempts_wait(store, subjects).await? {
+        Some(retry_after) => Err(SignInError::TooManyAttempts { retry_after }),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// How long the longest-waiting of `subjects` must still wait before another attempt.
+pub(crate) async fn attempts_wait(
+    store: &Store,
+    subjects: &[String; 2],
+) -> Result<Option<SignedDuration>, StoreError> {
+    let now = store.now();
+    let mut longest = None;
+    for subject in subjects {
+        longest = longest.max(wait_before_attempt(store, subject, now).await?);
+    }
+    Ok(longest)
+}
+
+/// Counts an attempt (a refusal, or a request that is limited like one) against each subject.
+pub(crate) async fn count_attempt(store: &Store, subjects: &[String; 2]) -> Result<(), StoreError> {
+    let now = store.now();
+    let mut tx = store.begin().await?;
+    for subject in subjects {
+        people::record_failure(&mut tx, subject, now, now - FAILURE_WINDOW).await?;
+    }
+    tx.commit().await
 }
 
 /// Counts a refusal against each subject and answers it.
 async fn refused(store: &Store, subjects: &[String; 2]) -> SignInError {
-    let now = store.now();
-    let counted = async {
-        let mut tx = store.begin().await?;
-        for subject in subjects {
-            people::record_failure(&mut tx, subject, now, now - FAILURE_WINDOW).await?;
-        }
-        tx.commit().await
-    };
-    match counted.await {
+    match count_attempt(store, subjects).await {
         Ok(()) => SignInError::Refused,
         Err(error) => SignInError::Store(error),
     }

@@ -420,3 +420,39 @@ pub async fn end_second_factor_wait(tx: &mut Tx, token: &SecretHash, before: Tim
 fn parsed_id<T: std::str::FromStr<Err = uuid::Error>>(value: Option<String>) -> Result<Option<T>> {
     value.map(|id| id.parse().map_err(|e: uuid::Error| crate::StoreError::Corrupt(e.to_string()))).transpose()
 }
+
+/// A person of a business, as its team page lists them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub user_id: UserId,
+    pub name: String,
+    pub email: Email,
+    pub role: Role,
+    /// Whether they have set a password (an invitation not yet taken up, otherwise).
+    pub active: bool,
+    pub two_factor: bool,
+}
+
+impl FromRecord for Member {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        Ok(Member {
+            user_id: row.parsed("user_id")?,
+            name: row.text("name")?,
+            email: Email::from_stored(row.text("email")?),
+            role: row.parsed("role")?,
+            active: row.opt_text("password_hash")?.is_some(),
+            two_factor: row.opt_time("totp_enabled_at")?.is_some(),
+        })
+    }
+}
+
+/// The business's people, by name (a team is small: at most `limit`).
+pub async fn members(mut db: impl Connection, business: BusinessId, limit: u32) -> Result<Vec<Member>> {
+    let select = Sql::new(format!(
+        "SELECT u.id AS user_id, u.name, u.email, m.role, u.password_hash, u.totp_enabled_at
+         FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.business_id = $1
+         ORDER BY u.name, u.email LIMIT {limit}"
+    ))
+    .bind(business);
+    Ok(db.conn().fetch_all(select).await?)
+}

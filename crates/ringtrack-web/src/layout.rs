@@ -15,11 +15,13 @@ use crate::session::SignedIn;
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Calls,
+    Team,
     Account,
     Businesses,
 }
 
-const NAVIGATION: [(Section, &str, &str); 1] = [(Section::Calls, "/calls", "Calls")];
+const NAVIGATION: [(Section, &str, &str); 2] =
+    [(Section::Calls, "/calls", "Calls"), (Section::Team, "/team", "Team")];
 
 /// A signed-in page.
 pub fn app_page(title: &str, section: Section, signed_in: &SignedIn, content: Markup) -> Markup {

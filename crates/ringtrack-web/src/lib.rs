@@ -15,6 +15,7 @@ mod layout;
 mod live;
 mod session;
 mod sign_in;
+mod team;
 
 use std::sync::Arc;
 
@@ -31,6 +32,8 @@ pub struct WebState {
     pub sealer: Arc<Sealer>,
     /// Where recordings are kept, for the call page's player.
     pub recordings: ringtrack_media::storage::Recordings,
+    /// Sends invitations and password resets (or nothing, when the server has no SMTP).
+    pub mailer: ringtrack_core::mail::Mailer,
     /// Room for the live streams this node holds open ([`live::MAX_STREAMS`]).
     pub live_streams: Arc<tokio::sync::Semaphore>,
     /// The address browsers reach this server at: the origin forms must come from, and
@@ -79,6 +82,8 @@ pub fn router(state: WebState) -> Router {
         .route("/calls/{id}/audio", get(calls::audio))
         .route("/calls/{id}/verdict", post(calls::verdict))
         .route("/calls/{id}/notes", post(calls::save_notes))
+        .route("/team", get(team::list).post(team::invite))
+        .route("/password/forgot", get(sign_in::forgot_form).post(sign_in::forgot))
         .route("/account", get(account::page))
         .route("/account/two-factor", post(account::begin))
         .route("/account/two-factor/confirm", post(account::confirm))

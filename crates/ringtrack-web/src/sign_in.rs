@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use ringtrack_core::people::{self, ClaimError, LinkError, SignIn, SignInError};
+use ringtrack_core::team::{self, ResetError};
 use ringtrack_domain::people::{Email, Password, Token};
 use serde::Deserialize;
 
@@ -43,6 +44,7 @@ fn login_page(status: StatusCode, error: Option<&str>, email: &str) -> Response 
                         input id="password" name="password" type="password" autocomplete="current-password" required;
                         button.primary type="submit" { "Sign in" }
                     }
+                    p.aside { a href="/password/forgot" { "Forgot your password?" } }
                 }
             },
         ),
@@ -339,4 +341,88 @@ fn spent_link() -> Response {
             },
         ),
     )
+}
+
+fn forgot_page(status: StatusCode, message: Option<&str>, error: Option<&str>) -> Response {
+    html_page(
+        status,
+        plain_page(
+            "Forgot your password",
+            html! {
+                section.card {
+                    h1 { "Forgot your password?" }
+                    @if let Some(message) = message {
+                        p role="status" { (message) }
+                        p { a href="/login" { "Back to sign in" } }
+                    } @else {
+                        p { "Give the email you sign in with; we send it a link that sets a new password." }
+                        (alert(error, "forgot-error"))
+                        form method="post" action="/password/forgot" {
+                            label for="email" { "Email" }
+                            input id="email" name="email" type="email" autocomplete="username" required maxlength="254"
+                                aria-describedby=[error.map(|_| "forgot-error")];
+                            button.primary type="submit" { "Email me a link" }
+                        }
+                    }
+                }
+            },
+        ),
+    )
+}
+
+pub async fn forgot_form() -> Response {
+    forgot_page(StatusCode::OK, None, None)
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    email: String,
+}
+
+/// The same answer whether or not the address has an account.
+pub async fn forgot(
+    State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<ForgotForm>,
+) -> Response {
+    if let Err(refused) = session::check_same_origin(&headers, &state) {
+        return refused.into_response();
+    }
+    let Ok(email) = Email::parse("email", &form.email) else {
+        return forgot_page(StatusCode::UNPROCESSABLE_ENTITY, None, Some("That is not an email address."));
+    };
+    let asked = team::request_password_reset(
+        &state.store,
+        &state.mailer,
+        &state.public_url,
+        &email,
+        &peer.ip().to_string(),
+    )
+    .await;
+    match asked {
+        Ok(()) => {
+            let message =
+                format!("If {email} has an account, a link is on its way to it. It works once, for an hour.");
+            forgot_page(StatusCode::OK, Some(&message), None)
+        }
+        Err(ResetError::NoMail) => forgot_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(
+                "This server does not send email. Ask an admin of your business to invite you again: the new link sets a new password.",
+            ),
+            None,
+        ),
+        Err(ResetError::TooManyRequests { retry_after }) => {
+            let message =
+                format!("Too many requests. Try again in {} seconds.", retry_after.as_secs().max(1));
+            let mut response = forgot_page(StatusCode::TOO_MANY_REQUESTS, None, Some(&message));
+            response.headers_mut().insert(header::RETRY_AFTER, retry_after.as_secs().max(1).into());
+            response
+        }
+        Err(ResetError::Store(error)) => {
+            tracing::error!(%error, "a password reset failed");
+            unavailable()
+        }
+    }
 }

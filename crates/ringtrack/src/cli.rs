@@ -173,6 +173,13 @@ pub struct ServeArgs {
     /// Let webhook endpoints be plain http:// on loopback addresses (local testing only).
     #[arg(long, env = "RINGTRACK_ALLOW_HTTP_WEBHOOKS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
     pub allow_http_webhooks: bool,
+    /// Where the web app sends email (invitations, password resets): smtps://[USER:PASS@]HOST[:PORT],
+    /// or smtp://…?tls=required for STARTTLS, or plain smtp:// to a relay on this machine
+    #[arg(long, env = "RINGTRACK_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of that email, such as "ringtrack <calls@example.com>".
+    #[arg(long, env = "RINGTRACK_SMTP_FROM")]
+    pub smtp_from: Option<String>,
     /// Connections open at once; beyond them new ones wait in the listen backlog.
     #[arg(long, env = "RINGTRACK_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,

@@ -23,6 +23,8 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     {
         anyhow::bail!("--public-url: {url:?} must be an http:// or https:// URL");
     }
+    let mailer =
+        ringtrack_core::mail::Mailer::from_settings(args.smtp_url.as_deref(), args.smtp_from.as_deref())?;
     let stop_signal = shutdown_signal()?;
     let store = storage.open().await?;
     let listener =
@@ -132,7 +134,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         max_connections: args.max_connections as usize,
         header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds),
     };
-    ringtrack_api::serve(listener, wiring::app(&state), limits, shutdown).await?;
+    ringtrack_api::serve(listener, wiring::app(&state, mailer), limits, shutdown).await?;
     tracing::info!("stopped accepting requests; giving back unfinished jobs and closing the database");
     let finish = async {
         let _ = renewals.await;

@@ -141,13 +141,15 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     file.write_all(contents.as_bytes())
 }
 
-/// Every route the server answers: the API's, then the web app's.
-pub fn app(state: &AppState) -> axum::Router {
+/// Every route the server answers: the API's, then the web app's (which sends email
+/// through `mailer`).
+pub fn app(state: &AppState, mailer: ringtrack_core::mail::Mailer) -> axum::Router {
     let web = ringtrack_web::WebState {
         store: state.store.clone(),
         sealer: state.sealer.clone(),
         recordings: state.recordings.clone(),
         live_streams: ringtrack_web::live_streams(),
+        mailer,
         public_url: state.public_url.clone(),
     };
     ringtrack_api::router(state.clone()).merge(ringtrack_web::router(web))

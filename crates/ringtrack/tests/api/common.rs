@@ -39,6 +39,8 @@ pub struct TestOptions {
     pub allow_http_webhooks: bool,
     /// The server's clock: the system's, or one the test moves by hand.
     pub clock: ringtrack_store::Clock,
+    /// Where the web app's email goes (none by default).
+    pub mailer: ringtrack_core::mail::Mailer,
 }
 
 impl Default for TestOptions {
@@ -52,6 +54,7 @@ impl Default for TestOptions {
             connections: ringtrack_api::ConnectionLimits::default(),
             allow_http_webhooks: true,
             clock: ringtrack_store::Clock::system(),
+            mailer: ringtrack_core::mail::Mailer::none(),
         }
     }
 }
@@ -158,7 +161,7 @@ impl TestApp {
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(ringtrack_api::serve(
             listener,
-            ringtrack::wiring::app(&state),
+            ringtrack::wiring::app(&state, options.mailer.clone()),
             connections,
             async {
                 let _ = rx.await;

@@ -321,6 +321,41 @@ test_on_both_backends! {
         app.stop().await;
     }
 
+    async fn without_email_an_admin_is_shown_the_invitation_link_once(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        person(&app, app.business, "ada@acme.test", Role::Admin).await;
+        person(&app, app.business, "mo@acme.test", Role::Manager).await;
+        let cookie = sign_in(&app, "ada@acme.test").await;
+        let team = get(&app, "/team", Some(&cookie)).await.text().await.unwrap();
+        assert!(team.contains("This server sends no email"), "{team}");
+        let csrf = csrf_of(&team);
+        let bad = post(&app, "/team", &cookie, &[("csrf", &csrf), ("name", "Sam"), ("email", "not an email"), ("role", "viewer")]).await;
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text().await.unwrap().contains("email: "), "the error names the field");
+        let invited = post(&app, "/team", &cookie, &[("csrf", &csrf), ("name", "Sam"), ("email", "sam@acme.test"), ("role", "viewer")]).await;
+        assert_eq!(invited.status(), StatusCode::OK);
+        let shown = invited.text().await.unwrap();
+        let link = shown.split("value=\"").find(|v| v.starts_with(&format!("{}/invitations/", app.base))).expect("the link").split('"').next().unwrap().to_owned();
+        let path = link.trim_start_matches(&app.base).to_owned();
+        assert_eq!(get(&app, &path, None).await.status(), StatusCode::OK, "the link works");
+        let again = get(&app, "/team", Some(&cookie)).await.text().await.unwrap();
+        assert!(!again.contains(&path), "shown once");
+        assert!(again.contains("Invited, not yet joined"));
+
+        // A manager sees the team but invites no one.
+        let manager = sign_in(&app, "mo@acme.test").await;
+        let team = get(&app, "/team", Some(&manager)).await.text().await.unwrap();
+        assert!(!team.contains("Send invitation"));
+        let refused = post(&app, "/team", &manager, &[("csrf", &csrf_of(&team)), ("name", "X"), ("email", "x@acme.test"), ("role", "viewer")]).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        // And with no mail, a forgotten password is a question for an admin.
+        let forgot = browser().post(format!("{}/password/forgot", app.base)).header("origin", &app.base)
+            .form(&[("email", "mo@acme.test")]).send().await.unwrap();
+        assert_eq!(forgot.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(forgot.text().await.unwrap().contains("Ask an admin"));
+        app.stop().await;
+    }
+
     async fn a_session_idle_too_long_is_sent_to_sign_in(backend: Backend) {
         let clock = ringtrack_store::Clock::manual(jiff::Timestamp::now());
         let app = TestApp::spawn_with_options(backend, crate::common::TestOptions { clock: clock.clone(), ..Default::default() }).await;

@@ -1,0 +1,155 @@
+//! The business's people, and inviting more (admins only).
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use ringtrack_core::team::{self, Invitation, TeamError};
+use ringtrack_domain::Role;
+use serde::Deserialize;
+
+use crate::WebState;
+use crate::layout::{Section, alert, app_page, html_page, role_word, unavailable};
+use crate::session::SignedIn;
+
+/// What the page says after an invitation.
+enum Outcome<'a> {
+    None,
+    Sent(&'a str),
+    Added(&'a str),
+    Link { email: &'a str, url: &'a str, failure: Option<&'a str> },
+    Refused(String),
+}
+
+async fn page(state: &WebState, signed_in: &SignedIn, status: StatusCode, outcome: Outcome<'_>) -> Response {
+    let members = match team::members(&state.store, &signed_in.current).await {
+        Ok(members) => members,
+        Err(error) => {
+            tracing::error!(%error, "could not read the team");
+            return unavailable();
+        }
+    };
+    let admin = signed_in.current.membership.role == Role::Admin;
+    let content = html! {
+        h1 { "Team" }
+        (outcome_note(&outcome))
+        table.calls {
+            caption.visually-hidden { "People of this business" }
+            thead { tr { th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Role" } th scope="col" { "Sign-in" } } }
+            tbody {
+                @for member in &members {
+                    tr {
+                        td data-label="Name" { (member.name) }
+                        td data-label="Email" { (member.email.as_str()) }
+                        td data-label="Role" { (role_word(member.role)) }
+                        td data-label="Sign-in" {
+                            @if !member.active { "Invited, not yet joined" }
+                            @else if member.two_factor { "Password and two-factor" }
+                            @else { "Password" }
+                        }
+                    }
+                }
+            }
+        }
+        @if admin {
+            section.panel.invite aria-labelledby="invite-heading" {
+                h2 id="invite-heading" { "Invite someone" }
+                p { (if state.mailer.is_configured() { "They get an email with a link that sets their password." }
+                     else { "This server sends no email: you will be shown a link to pass on." }) }
+                form method="post" action="/team" {
+                    input type="hidden" name="csrf" value=(signed_in.csrf_token());
+                    label for="invite-name" { "Name" }
+                    input id="invite-name" name="name" type="text" required maxlength="200" autocomplete="off";
+                    label for="invite-email" { "Email" }
+                    input id="invite-email" name="email" type="email" required maxlength="254" autocomplete="off";
+                    label for="invite-role" { "Role" }
+                    select id="invite-role" name="role" aria-describedby="role-hint" {
+                        option value="viewer" { "Viewer" }
+                        option value="manager" selected { "Manager" }
+                        option value="admin" { "Admin" }
+                    }
+                    span.hint id="role-hint" { "Viewers read; managers also mark calls and reply to texts; admins also manage numbers, the team and keys." }
+                    button.primary type="submit" { "Send invitation" }
+                }
+            }
+        }
+    };
+    html_page(status, app_page("Team", Section::Team, signed_in, content))
+}
+
+fn outcome_note(outcome: &Outcome<'_>) -> Markup {
+    html! {
+        @match outcome {
+            Outcome::None => {},
+            Outcome::Sent(email) => p.notice role="status" { "Invitation emailed to " strong { (email) } "." },
+            Outcome::Added(email) => p.notice role="status" { strong { (email) } " already had an account: this business is now in their business menu." },
+            Outcome::Link { email, url, failure } => section.notice role="status" {
+                @if let Some(failure) = failure { p.error { "The email could not be sent (" (failure) ")." } }
+                p { "Send this link to " strong { (email) } " yourself. It sets their password, works once, for 7 days, and is shown only now:" }
+                input.link type="text" readonly value=(url) aria-label="Invitation link";
+            },
+            Outcome::Refused(message) => (alert(Some(message), "invite-error")),
+        }
+    }
+}
+
+pub async fn list(State(state): State<WebState>, signed_in: SignedIn) -> Response {
+    page(&state, &signed_in, StatusCode::OK, Outcome::None).await
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    csrf: String,
+    name: String,
+    email: String,
+    role: String,
+}
+
+pub async fn invite(
+    State(state): State<WebState>,
+    signed_in: SignedIn,
+    Form(form): Form<InviteForm>,
+) -> Response {
+    if let Err(refused) = signed_in.check_csrf(&form.csrf) {
+        return refused.into_response();
+    }
+    let Ok(role) = form.role.parse::<Role>() else {
+        return page(
+            &state,
+            &signed_in,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Outcome::Refused("role: must be viewer, manager or admin".into()),
+        )
+        .await;
+    };
+    let result = team::invite(
+        &state.store,
+        &state.mailer,
+        &state.public_url,
+        &signed_in.current,
+        &form.email,
+        &form.name,
+        role,
+    )
+    .await;
+    let email = form.email.trim();
+    match result {
+        Ok(Invitation::Emailed) => page(&state, &signed_in, StatusCode::OK, Outcome::Sent(email)).await,
+        Ok(Invitation::Added) => page(&state, &signed_in, StatusCode::OK, Outcome::Added(email)).await,
+        Ok(Invitation::Link { url, failure }) => {
+            let outcome = Outcome::Link { email, url: &url, failure: failure.as_deref() };
+            page(&state, &signed_in, StatusCode::OK, outcome).await
+        }
+        Err(TeamError::NotAllowed) => crate::session::Forbidden::Role.into_response(),
+        Err(TeamError::Invalid(errors)) => {
+            page(&state, &signed_in, StatusCode::UNPROCESSABLE_ENTITY, Outcome::Refused(errors.to_string()))
+                .await
+        }
+        Err(TeamError::Store(error)) => {
+            tracing::error!(%error, "inviting failed");
+            unavailable()
+        }
+    }
+}
