@@ -35,7 +35,8 @@ pub enum TextError {
     Store(#[from] StoreError),
 }
 
-fn refused(field: &str, message: &str) -> TextError {
+/// A text refused for one field's reason.
+pub fn refused(field: &str, message: &str) -> TextError {
     let mut errors = FieldErrors::new();
     errors.push(field, message);
     TextError::Refused(errors)

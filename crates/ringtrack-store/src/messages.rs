@@ -205,3 +205,39 @@ pub async fn is_opted_out(
         .bind(phone.as_str());
     Ok(db.conn().fetch_optional::<i64>(select).await?.is_some())
 }
+
+/// A business's texts with one contact, as a list of conversations shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conversation {
+    pub contact: String,
+    pub messages: i64,
+    pub last_at: Timestamp,
+    pub opted_out: bool,
+}
+
+impl crate::record::FromRecord for Conversation {
+    fn from_record(row: &dyn crate::record::Record) -> sqlx::Result<Self> {
+        Ok(Conversation {
+            contact: row.text("contact")?,
+            messages: row.int("messages")?,
+            last_at: row.time("last_at")?,
+            opted_out: row.boolean("opted_out")?,
+        })
+    }
+}
+
+/// The business's conversations, the most recent first (at most `limit`).
+pub async fn conversations(
+    mut db: impl Connection,
+    business_id: BusinessId,
+    limit: u32,
+) -> Result<Vec<Conversation>> {
+    let select = Sql::new(format!(
+        "SELECT m.contact, count(*) AS messages, max(m.created_at) AS last_at,
+                EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.business_id = m.business_id AND o.phone_number = m.contact) AS opted_out
+         FROM messages m WHERE m.business_id = $1
+         GROUP BY m.business_id, m.contact ORDER BY last_at DESC, m.contact LIMIT {limit}"
+    ))
+    .bind(business_id);
+    Ok(db.conn().fetch_all(select).await?)
+}

@@ -61,3 +61,17 @@ if (summary && window.EventSource) {
     })();
   });
 }
+
+// The reply box's counter: the server counts segments as it charges them (one rule), asked
+// as the person pauses typing; the counter is announced politely.
+for (const box of document.querySelectorAll("textarea[data-segments]")) {
+  const counter = document.getElementById(box.getAttribute("aria-describedby"));
+  let timer = null;
+  box.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const response = await fetch(`${box.dataset.segments}?body=${encodeURIComponent(box.value)}`);
+      if (response.ok) counter.textContent = await response.text();
+    }, 150);
+  });
+}

@@ -115,6 +115,11 @@ async fn business_zone(state: &WebState, signed_in: &SignedIn) -> Result<TimeZon
     }
 }
 
+/// The business's time zone for showing times (UTC if it cannot be read: a page still shows).
+pub async fn zone_of(state: &WebState, signed_in: &SignedIn) -> TimeZone {
+    business_zone(state, signed_in).await.unwrap_or(TimeZone::UTC)
+}
+
 fn failed(error: impl std::fmt::Display, doing: &str) -> Response {
     tracing::error!(%error, "{doing} failed");
     unavailable()

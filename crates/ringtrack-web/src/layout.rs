@@ -15,6 +15,9 @@ use crate::session::SignedIn;
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Calls,
+    Voicemails,
+    Texts,
+    Forms,
     Team,
     Account,
     Businesses,

@@ -11,11 +11,13 @@ mod account;
 mod assets;
 mod businesses;
 mod calls;
+mod inbox;
 mod layout;
 mod live;
 mod session;
 mod sign_in;
 mod team;
+mod texts;
 
 use std::sync::Arc;
 
@@ -32,6 +34,8 @@ pub struct WebState {
     pub sealer: Arc<Sealer>,
     /// Where recordings are kept, for the call page's player.
     pub recordings: ringtrack_media::storage::Recordings,
+    /// What numbers, calls and texts cost (a reply is charged as the API's text is).
+    pub prices: ringtrack_domain::Prices,
     /// Sends invitations and password resets (or nothing, when the server has no SMTP).
     pub mailer: ringtrack_core::mail::Mailer,
     /// Room for the live streams this node holds open ([`live::MAX_STREAMS`]).
@@ -82,6 +86,11 @@ pub fn router(state: WebState) -> Router {
         .route("/calls/{id}/audio", get(calls::audio))
         .route("/calls/{id}/verdict", post(calls::verdict))
         .route("/calls/{id}/notes", post(calls::save_notes))
+        .route("/voicemails", get(inbox::voicemails))
+        .route("/forms", get(inbox::forms))
+        .route("/texts", get(texts::list))
+        .route("/texts/segments", get(texts::count))
+        .route("/texts/{contact}", get(texts::conversation).post(texts::reply))
         .route("/team", get(team::list).post(team::invite))
         .route("/password/forgot", get(sign_in::forgot_form).post(sign_in::forgot))
         .route("/account", get(account::page))

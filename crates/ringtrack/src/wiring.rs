@@ -149,6 +149,7 @@ pub fn app(state: &AppState, mailer: ringtrack_core::mail::Mailer) -> axum::Rout
         sealer: state.sealer.clone(),
         recordings: state.recordings.clone(),
         live_streams: ringtrack_web::live_streams(),
+        prices: state.prices,
         mailer,
         public_url: state.public_url.clone(),
     };

@@ -1,7 +1,7 @@
 //! Tenant isolation, table-driven from the OpenAPI document itself: every documented
 //! operation that names a resource, called with business B's key and business A's ids,
 //! answers exactly as it does for ids that do not exist (404, never data), and changes
-//! nothing of A's.
+//! nothing of A's. The web app's routes likewise, for a person of B.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 
 use crate::calls::{number_with_flow, place};
 use crate::common::{TestApp, body};
+use crate::web::{browser, csrf_of, get, person, sign_in};
+use ringtrack_domain::Role;
 
 /// Business A's resources, by the path parameter that names them.
 async fn resources_of_a(app: &mut TestApp) -> BTreeMap<&'static str, String> {
@@ -101,6 +103,10 @@ fn valid_body(path: &str, ids: &BTreeMap<&'static str, String>) -> Value {
     }
 }
 
+/// An app route: its method, the path with A's id, the path with an unknown one, and a
+/// form the route would accept.
+type AppRoute<'a> = (Method, String, String, &'a [(&'a str, &'a str)]);
+
 test_on_both_backends! {
     async fn another_business_finds_nothing_anywhere(backend: Backend) {
         let mut app = TestApp::spawn(backend).await;
@@ -136,6 +142,55 @@ test_on_both_backends! {
         }
         let keys = body(app.get("/api/v1/api-keys").await).await;
         assert_eq!(keys["data"]["total"], 2, "A's keys are intact");
+        app.stop().await;
+    }
+
+    async fn another_business_finds_nothing_in_the_app(backend: Backend) {
+        let mut app = TestApp::spawn(backend).await;
+        let ids = resources_of_a(&mut app).await;
+        let tracking = body(app.get("/api/v1/numbers").await).await["data"]["numbers"][0]["phone_number"].as_str().unwrap().to_owned();
+        let text = app.post("/api/v1/sandbox/sms", &json!({"from": "+13055550177", "to": tracking, "body": "secret of A"})).await;
+        assert_eq!(text.status(), StatusCode::CREATED);
+        let (other, _) = app.new_business("Business B").await;
+        person(&app, other, "bo@b.test", Role::Admin).await;
+        let cookie = sign_in(&app, "bo@b.test").await;
+        let page = get(&app, "/calls", Some(&cookie)).await.text().await.unwrap();
+        let csrf = csrf_of(&page);
+
+        // Every app route that names a resource (the web router's, by hand: it has no
+        // OpenAPI document): A's ids answer as unknown ones do.
+        let call = &ids["/calls/"];
+        let random = uuid::Uuid::now_v7().to_string();
+        let routes: [AppRoute; 6] = [
+            (Method::GET, format!("/calls/{call}"), format!("/calls/{random}"), &[]),
+            (Method::GET, format!("/calls/{call}/audio"), format!("/calls/{random}/audio"), &[]),
+            (Method::POST, format!("/calls/{call}/verdict"), format!("/calls/{random}/verdict"), &[("qualified", "false")]),
+            (Method::POST, format!("/calls/{call}/notes"), format!("/calls/{random}/notes"), &[("notes", "B was here"), ("tags", "b")]),
+            (Method::GET, "/texts/+13055550177".into(), "/texts/+13055550999".into(), &[]),
+            (Method::POST, "/texts/+13055550177".into(), "/texts/+13055550999".into(), &[("from_number_id", &ids["{number_id}"]), ("body", "hi")]),
+        ];
+        for (method, theirs, nobodys, form) in &routes {
+            let mut fields = form.to_vec();
+            fields.push(("csrf", &csrf));
+            let send = |path: &str| {
+                browser().request(method.clone(), format!("{}{path}", app.base)).header("cookie", &cookie).form(&fields).send()
+            };
+            let (theirs_status, control) = (send(theirs).await.unwrap().status(), send(nobodys).await.unwrap().status());
+            assert_eq!(theirs_status, StatusCode::NOT_FOUND, "{method} {theirs}");
+            assert_eq!(theirs_status, control, "{method} {theirs}: as for an unknown id");
+        }
+        // The lists and the download show nothing of A's.
+        for path in ["/calls", "/calls.csv", "/voicemails", "/texts", "/forms", "/team"] {
+            let shown = get(&app, path, Some(&cookie)).await.text().await.unwrap();
+            for of_a in ["(305) 555-0123", "+13055550123", "305) 555-0177", "+13055550177", "secret of A", "a@example.com"] {
+                assert!(!shown.contains(of_a), "{path} shows {of_a} of A");
+            }
+        }
+        // Nothing of A's changed.
+        let call = body(app.get(&format!("/api/v1/calls/{call}")).await).await;
+        assert_eq!((call["data"]["notes"].clone(), call["data"]["tags"].clone()), (Value::Null, json!([])));
+        let sent = body(app.get("/api/v1/sms").await).await;
+        assert_eq!(sent["data"]["total"], 1, "B sent nothing from A's number: {sent}");
         app.stop().await;
     }
 }

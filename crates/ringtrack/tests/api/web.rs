@@ -14,18 +14,18 @@ use crate::common::TestApp;
 const PASSWORD: &str = "correct horse battery";
 
 /// A browser-like client that does not follow redirects (the tests read them).
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-async fn person(app: &TestApp, business: BusinessId, address: &str, role: Role) {
+pub(crate) async fn person(app: &TestApp, business: BusinessId, address: &str, role: Role) {
     let email = Email::parse("email", address).unwrap();
     let password = Password::parse("password", PASSWORD).unwrap();
     people::invite(&app.store, business, &email, "Maria", role, Some(&password)).await.unwrap();
 }
 
 /// Signs in through the form; answers the session cookie (`name=value`).
-async fn sign_in(app: &TestApp, address: &str) -> String {
+pub(crate) async fn sign_in(app: &TestApp, address: &str) -> String {
     let response = browser()
         .post(format!("{}/login", app.base))
         .header("origin", &app.base)
@@ -43,7 +43,7 @@ async fn sign_in(app: &TestApp, address: &str) -> String {
     cookie.split(';').next().unwrap().to_owned()
 }
 
-async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
+pub(crate) async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
     let mut request = browser().get(format!("{}{path}", app.base));
     if let Some(cookie) = cookie {
         request = request.header("cookie", cookie);
@@ -52,7 +52,7 @@ async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Respon
 }
 
 /// The value of the first hidden `csrf` input of a page.
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     let at = page.find(r#"name="csrf" value=""#).expect("a CSRF field") + r#"name="csrf" value=""#.len();
     page[at..].split('"').next().unwrap().to_owned()
 }
@@ -356,6 +356,86 @@ test_on_both_backends! {
         app.stop().await;
     }
 
+    async fn texts_are_threaded_by_contact_and_answered_from_the_app(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        person(&app, app.business, "mo@acme.test", Role::Manager).await;
+        person(&app, app.business, "vera@acme.test", Role::Viewer).await;
+        app.credit(app.business, 1000).await;
+        let bought = crate::common::body(app.post("/api/v1/numbers/purchase", &serde_json::json!({"area_code": "573"})).await).await;
+        let tracking = bought["data"]["phone_number"].as_str().unwrap().to_owned();
+        for (from, text) in [("+13055551234", "Do you fix water heaters?"), ("+16175550123", "Hi"), ("+13055551234", "Tomorrow works")] {
+            let sent = app.post("/api/v1/sandbox/sms", &serde_json::json!({"from": from, "to": tracking, "body": text})).await;
+            assert_eq!(sent.status(), StatusCode::CREATED);
+        }
+        let cookie = sign_in(&app, "mo@acme.test").await;
+        let list = get(&app, "/texts", Some(&cookie)).await.text().await.unwrap();
+        assert!(list.contains("(305) 555-1234") && list.contains("2 messages") && list.contains("(617) 555-0123"), "{list}");
+        let thread = get(&app, "/texts/+13055551234", Some(&cookie)).await.text().await.unwrap();
+        assert!(thread.contains("Do you fix water heaters?") && thread.contains("Tomorrow works") && !thread.contains(">Hi<"), "{thread}");
+        let first = thread.find("Do you fix water heaters?").unwrap();
+        assert!(first < thread.find("Tomorrow works").unwrap(), "oldest first, as a conversation reads");
+        assert!(thread.contains("Reply") && thread.contains("data-segments"), "a manager may reply");
+
+        let (app_ref, cookie_ref) = (&app, &cookie);
+        let count = |body: &str| {
+            let path = format!("/texts/segments?body={}", urlencode(body));
+            async move { get(app_ref, &path, Some(cookie_ref)).await.text().await.unwrap() }
+        };
+        assert_eq!(count("On my way").await, "1 segment · 9 characters");
+        assert_eq!(count(&"a".repeat(161)).await, "2 segments · 161 characters");
+        assert_eq!(count("Café ☕").await, "1 segment · 6 characters (special characters: 70 a segment)");
+
+        let csrf = csrf_of(&thread);
+        let from = thread.split("name=\"from_number_id\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let sent = post(&app, "/texts/+13055551234", &cookie, &[("csrf", &csrf), ("from_number_id", &from), ("body", "See you at 9")]).await;
+        assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+        let api = crate::common::body(app.get("/api/v1/sms?contact=%2B13055551234&direction=outbound").await).await;
+        assert_eq!(api["data"]["messages"][0]["body"], "See you at 9", "{api}");
+        let empty = post(&app, "/texts/+13055551234", &cookie, &[("csrf", &csrf), ("from_number_id", &from), ("body", "   ")]).await;
+        assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(empty.text().await.unwrap().contains("body"), "the error names the field");
+
+        // STOP: marked, and nothing more can be sent.
+        app.post("/api/v1/sandbox/sms", &serde_json::json!({"from": "+13055551234", "to": tracking, "body": "STOP"})).await;
+        let thread = get(&app, "/texts/+13055551234", Some(&cookie)).await.text().await.unwrap();
+        assert!(thread.contains("opted out") && !thread.contains("data-segments"), "{thread}");
+        let refused = post(&app, "/texts/+13055551234", &cookie, &[("csrf", &csrf), ("from_number_id", &from), ("body", "Still there?")]).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.text().await.unwrap().contains("opted out"));
+
+        // A viewer reads, and is refused a reply.
+        let viewer = sign_in(&app, "vera@acme.test").await;
+        let thread = get(&app, "/texts/+16175550123", Some(&viewer)).await.text().await.unwrap();
+        assert!(thread.contains("Hi") && !thread.contains("data-segments"));
+        let refused = post(&app, "/texts/+16175550123", &viewer, &[("csrf", &csrf_of(&thread)), ("from_number_id", &from), ("body", "x")]).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        app.stop().await;
+    }
+
+    async fn voicemails_and_forms_are_listed_to_play_and_read(backend: Backend) {
+        let mut app = TestApp::spawn(backend).await;
+        person(&app, app.business, "mo@acme.test", Role::Manager).await;
+        let cookie = sign_in(&app, "mo@acme.test").await;
+        assert!(get(&app, "/voicemails", Some(&cookie)).await.text().await.unwrap().contains("No voicemails yet"));
+        assert!(get(&app, "/forms", Some(&cookie)).await.text().await.unwrap().contains("No forms yet"));
+        let tracking = crate::calls::number_with_flow(&app, serde_json::json!([{"type": "voicemail"}]), serde_json::json!({})).await;
+        let placed = crate::calls::place(&app, serde_json::json!({"from": "+13055550123", "to": tracking, "voicemail_text": "Call me back"})).await;
+        app.start_worker(None, 50);
+        app.drain_jobs().await;
+        let pool = crate::common::body(app.post("/api/v1/number-pools", &serde_json::json!({"name": "Site", "number_ids": [], "target_number": "5735550100"})).await).await;
+        let pool = pool["data"]["number_pool"]["id"].as_str().unwrap().to_owned();
+        app.client.post(format!("{}/dni/v1/forms", app.base))
+            .body(serde_json::json!({"pool_id": pool, "form_name": "Quote", "fields": {"name": "Ann Lee", "email": "ann@example.com", "message": "Leaky <tap>"}}).to_string())
+            .send().await.unwrap();
+        let voicemails = get(&app, "/voicemails", Some(&cookie)).await.text().await.unwrap();
+        assert!(voicemails.contains("(305) 555-0123") && voicemails.contains("1 voicemail"), "{voicemails}");
+        assert!(voicemails.contains(&format!("/calls/{}/audio", placed["call_id"].as_str().unwrap())), "a player for it");
+        let forms = get(&app, "/forms", Some(&cookie)).await.text().await.unwrap();
+        assert!(forms.contains("Ann Lee") && forms.contains("ann@example.com") && forms.contains("Quote"), "{forms}");
+        assert!(forms.contains("Leaky &lt;tap&gt;"), "what visitors type is escaped");
+        app.stop().await;
+    }
+
     async fn a_session_idle_too_long_is_sent_to_sign_in(backend: Backend) {
         let clock = ringtrack_store::Clock::manual(jiff::Timestamp::now());
         let app = TestApp::spawn_with_options(backend, crate::common::TestOptions { clock: clock.clone(), ..Default::default() }).await;
@@ -388,6 +468,17 @@ async fn one_call(app: &TestApp, business: BusinessId, caller: &str) -> String {
     id.to_string()
 }
 
-async fn post(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post(
+    app: &TestApp,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
     browser().post(format!("{}{path}", app.base)).header("cookie", cookie).form(form).send().await.unwrap()
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
