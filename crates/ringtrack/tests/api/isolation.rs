@@ -161,7 +161,7 @@ test_on_both_backends! {
         // OpenAPI document): A's ids answer as unknown ones do.
         let call = &ids["/calls/"];
         let random = uuid::Uuid::now_v7().to_string();
-        let routes: [AppRoute; 6] = [
+        let routes: [AppRoute<'_>; 6] = [
             (Method::GET, format!("/calls/{call}"), format!("/calls/{random}"), &[]),
             (Method::GET, format!("/calls/{call}/audio"), format!("/calls/{random}/audio"), &[]),
             (Method::POST, format!("/calls/{call}/verdict"), format!("/calls/{random}/verdict"), &[("qualified", "false")]),
