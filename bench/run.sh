@@ -21,10 +21,11 @@ cargo build --release --locked -p ringtrack >&2
 bin=$PWD/target/release/ringtrack
 postgres=${RINGTRACK_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 
-# wrk's requests/s, p50 and p99 (ms) and failed requests (non-2xx or over 30 s) for a URL.
+# wrk's requests/s, p50 and p99 (ms) and failed requests (non-2xx or over 30 s) for a URL,
+# with the API key (or, for the web app's pages, the session cookie: /calls... paths).
 measure() {
   local url=$1 out
-  out=$(wrk -t2 -c"$connections" -d"${duration}s" --timeout 30s --latency -H "Authorization: Bearer $key" "$url")
+  out=$(wrk -t2 -c"$connections" -d"${duration}s" --timeout 30s --latency -H "$(credentials "$url")" "$url")
   local rps p50 p99 bad timeouts
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
@@ -41,6 +42,15 @@ to_ms() {
     else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
     else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
     else printf "%s", v }'
+}
+
+# The header a request of ours carries: the session cookie for the web app's pages, the
+# API key for everything else.
+credentials() {
+  case "$1" in
+    "$base"/calls*) echo "Cookie: $cookie" ;;
+    *) echo "Authorization: Bearer $key" ;;
+  esac
 }
 
 peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
@@ -61,11 +71,18 @@ run_backend() {
   seeded=$("$bin" --data-dir "$dir" --database-url "$url" seed --calls "$calls" --numbers 200 --days 365)
   seed_end=$(date +%s.%N)
   key=$(sed -E 's/.*"api_key":"([^"]+)".*/\1/' <<<"$seeded")
+  local business
+  business=$(sed -E 's/.*"business_id":"([^"]+)".*/\1/' <<<"$seeded")
+  echo "a bench password" | "$bin" --data-dir "$dir" --database-url "$url" admin create-user --business "$business" \
+    --email bench@example.com --role admin --password-stdin >/dev/null
   local port=$((20000 + RANDOM % 20000))
   RINGTRACK_LOG=warn RINGTRACK_API_RATE=1000000 RINGTRACK_API_BURST=1000000 "$bin" --data-dir "$dir" --database-url "$url" serve --bind "127.0.0.1:$port" >/dev/null 2>&1 &
   local server=$!
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
   local base="http://127.0.0.1:$port"
+  # A person signed in to the web app: its session cookie.
+  cookie=$(curl -fs -o /dev/null -D - -H "Origin: $base" --data-urlencode email=bench@example.com \
+    --data-urlencode "password=a bench password" "$base/login" | sed -nE 's/^set-cookie: ([^;]+);.*/\1/ip')
   # The seeded business's zone, changed in the database between measurements (the server
   # reads it each request): the same calls, grouped in another zone.
   set_zone() {
@@ -101,10 +118,11 @@ run_backend() {
     echo "| --- | ---: | ---: |"
     for zone_path in "America/Chicago|/api/v1/calls?per_page=25" "America/Chicago|/api/v1/dashboard/stats?date_from=$from&date_to=$to" \
       "America/Chicago|/api/v1/dashboard/stats" "America/Chicago|$analytics_30" "America/Chicago|$analytics_all" \
-      "America/Chicago|$analytics_hours" "Asia/Kolkata|$analytics_30" "Asia/Kolkata|$analytics_all" "Asia/Kathmandu|$analytics_hours"; do
+      "America/Chicago|$analytics_hours" "Asia/Kolkata|$analytics_30" "Asia/Kolkata|$analytics_all" "Asia/Kathmandu|$analytics_hours" \
+      "America/Chicago|/calls" "America/Chicago|/calls?status=answered&date_from=$from&date_to=$to" "America/Chicago|/calls/$call_id"; do
       local zone=${zone_path%%|*} path=${zone_path#*|}
       set_zone "$zone"
-      times=$(for _ in 1 2 3 4 5; do curl -fs -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $key" "$base$path"; done)
+      times=$(for _ in 1 2 3 4 5; do curl -fs -o /dev/null -w '%{time_total}\n' -H "$(credentials "$base$path")" "$base$path"; done)
       first=$(head -1 <<<"$times" | awk '{printf "%.1f", $1 * 1000}')
       again=$(tail -4 <<<"$times" | sort -n | sed -n 2p | awk '{printf "%.1f", $1 * 1000}')
       echo "| GET $path ($zone) | $first | $again |"
@@ -138,6 +156,9 @@ analytics: campaign, hour, weekday (all time)|America/Chicago|$analytics_hours
 analytics: source, date (30 days), Asia/Kolkata|Asia/Kolkata|$analytics_30
 analytics: number, month, status (all time), Asia/Kolkata|Asia/Kolkata|$analytics_all
 analytics: campaign, hour, weekday (all time), Asia/Kathmandu|Asia/Kathmandu|$analytics_hours
+the web app: GET /calls (the log page)|America/Chicago|/calls
+the web app: GET /calls (answered, 30 days)|America/Chicago|/calls?status=answered&date_from=$from&date_to=$to
+the web app: GET /calls/{id} (a call's page)|America/Chicago|/calls/$call_id
 EOF
   set_zone America/Chicago
   echo "$alone" >>"$report"

@@ -59,6 +59,8 @@ pub struct CallFilters {
     #[param(value_type = Option<u32>, minimum = 0)]
     max_duration: Option<String>,
     utm_source: Option<String>,
+    /// Exactly this utm_campaign.
+    utm_campaign: Option<String>,
     /// Digits of the caller's number.
     search: Option<String>,
 }
@@ -74,6 +76,7 @@ impl From<CallFilters> for CallFilterParams {
             min_duration: f.min_duration,
             max_duration: f.max_duration,
             utm_source: f.utm_source,
+            utm_campaign: f.utm_campaign,
             search: f.search,
             dates: DateRangeParams {
                 date_from: f.date_from,

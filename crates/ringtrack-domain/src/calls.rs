@@ -56,6 +56,7 @@ pub struct CallFilterParams {
     pub min_duration: Option<String>,
     pub max_duration: Option<String>,
     pub utm_source: Option<String>,
+    pub utm_campaign: Option<String>,
     pub search: Option<String>,
     #[serde(flatten)]
     pub dates: DateRangeParams,
@@ -73,6 +74,7 @@ pub struct CallFilter {
     pub min_duration: Option<i64>,
     pub max_duration: Option<i64>,
     pub utm_source: Option<String>,
+    pub utm_campaign: Option<String>,
     /// Digits the caller's number contains.
     pub caller_digits: Option<String>,
 }
@@ -116,11 +118,15 @@ impl CallFilter {
         {
             errors.push("max_duration", "must not be less than min_duration");
         }
-        let utm_source =
-            params.utm_source.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-        if utm_source.as_ref().is_some_and(|s| s.chars().count() > 200) {
-            errors.push("utm_source", "must be at most 200 characters");
-        }
+        let mut utm = |field: &str, raw: &Option<String>| {
+            let value = raw.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+            if value.as_ref().is_some_and(|s| s.chars().count() > 200) {
+                errors.push(field, "must be at most 200 characters");
+            }
+            value
+        };
+        let utm_source = utm("utm_source", &params.utm_source);
+        let utm_campaign = utm("utm_campaign", &params.utm_campaign);
         let caller_digits = match params.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(search) => {
@@ -142,6 +148,7 @@ impl CallFilter {
             min_duration: min_duration.map(i64::from),
             max_duration: max_duration.map(i64::from),
             utm_source,
+            utm_campaign,
             caller_digits,
         })
     }

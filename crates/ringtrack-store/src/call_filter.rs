@@ -39,6 +39,9 @@ pub(crate) fn push_filter(sql: &mut Sql, filter: &CallFilter) {
     if let Some(source) = &filter.utm_source {
         sql.push(" AND utm_source = ").push_bind(source.as_str());
     }
+    if let Some(campaign) = &filter.utm_campaign {
+        sql.push(" AND utm_campaign = ").push_bind(campaign.as_str());
+    }
     if let Some(digits) = &filter.caller_digits {
         sql.push(" AND caller_number LIKE ").push_bind(format!("%{digits}%"));
     }

@@ -96,6 +96,7 @@ impl Attribution {
         is(&self.number_id, filter.number_id.map(|id| id.to_string()))
             && is(&self.call_flow_id, filter.call_flow_id.map(|id| id.to_string()))
             && is(&self.utm_source, filter.utm_source.clone())
+            && is(&self.utm_campaign, filter.utm_campaign.clone())
     }
 }
 
@@ -187,6 +188,25 @@ struct Snapshot {
     attributions: Arc<Attributions>,
 }
 
+/// Whether the facts hold what `filter` asks of. Every field is named, so a new filter
+/// cannot be ignored here unnoticed: the ones facts cannot apply leave it to the scan.
+fn answerable(filter: &CallFilter) -> bool {
+    let CallFilter {
+        range: _,
+        status: _,
+        qualified: _,
+        number_id: _,
+        call_flow_id: _,
+        min_duration: _,
+        max_duration: _,
+        utm_source: _,
+        utm_campaign: _,
+        updated_since,
+        caller_digits,
+    } = filter;
+    caller_digits.is_none() && updated_since.is_none()
+}
+
 impl FactCache {
     fn businesses(&self) -> std::sync::MutexGuard<'_, Businesses> {
         self.businesses.lock().unwrap_or_else(PoisonError::into_inner)
@@ -195,7 +215,7 @@ impl FactCache {
     /// [`crate::analytics::aggregate`] from the facts; `None` when they cannot say.
     pub(crate) async fn aggregate(&self, store: &Store, question: &Question<'_>) -> Result<Option<Answer>> {
         let Question { business_id, filter, dimensions, tz, unique_callers } = *question;
-        if filter.caller_digits.is_some() || filter.updated_since.is_some() {
+        if !answerable(filter) {
             return Ok(None);
         }
         // The digest is read before the facts: an answer may be newer than its digest
@@ -588,7 +608,8 @@ fn group(
     let by_attribution = axes.iter().any(|a| is_text(a.dimension))
         || filter.number_id.is_some()
         || filter.call_flow_id.is_some()
-        || filter.utm_source.is_some();
+        || filter.utm_source.is_some()
+        || filter.utm_campaign.is_some();
     let local_time = axes.iter().any(|a| a.dimension.is_time());
 
     let mut sums: Vec<Sums> = Vec::new();

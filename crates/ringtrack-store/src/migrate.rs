@@ -60,6 +60,7 @@ pub const MIGRATIONS: &[Migration] = &[
     shared!(15, "single-statement leases", "0015_single_statement_leases.sql"),
     shared!(16, "people", "0016_people.sql"),
     shared!(17, "owner links", "0017_owner_links.sql"),
+    shared!(18, "campaign filter", "0018_campaign_filter.sql"),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.

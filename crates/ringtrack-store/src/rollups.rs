@@ -344,15 +344,30 @@ impl Split {
 }
 
 /// Whether the roll-ups can answer for this filter (they know status and verdict, by day).
+/// Every field is named, so a new filter cannot be ignored here unnoticed.
 fn rolled_up(filter: &CallFilter) -> bool {
-    filter.number_id.is_none()
-        && filter.call_flow_id.is_none()
-        && filter.utm_source.is_none()
-        && filter.updated_since.is_none()
-        && filter.min_duration.is_none()
-        && filter.max_duration.is_none()
-        && filter.caller_digits.is_none()
-        && filter.status != Some(CallStatus::InProgress)
+    let CallFilter {
+        range: _,
+        status,
+        qualified: _,
+        number_id,
+        call_flow_id,
+        updated_since,
+        min_duration,
+        max_duration,
+        utm_source,
+        utm_campaign,
+        caller_digits,
+    } = filter;
+    number_id.is_none()
+        && call_flow_id.is_none()
+        && utm_source.is_none()
+        && utm_campaign.is_none()
+        && updated_since.is_none()
+        && min_duration.is_none()
+        && max_duration.is_none()
+        && caller_digits.is_none()
+        && *status != Some(CallStatus::InProgress)
 }
 
 /// `FROM … WHERE …` over the sums of whole days: the all-time totals when the days are

@@ -153,6 +153,8 @@ fn random_filter(world: &World, rng: &mut StdRng) -> CallFilter {
         min_duration: some(rng, 0.1).then(|| rng.random_range(0..300)),
         max_duration: some(rng, 0.1).then(|| rng.random_range(0..900)),
         utm_source: some(rng, 0.15).then(|| ["google", "bing", "yahoo"][rng.random_range(0..3)].to_owned()),
+        utm_campaign: some(rng, 0.15)
+            .then(|| ["plumbing", "brand", "nothing"][rng.random_range(0..3)].to_owned()),
         ..CallFilter::default()
     }
 }

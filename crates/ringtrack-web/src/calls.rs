@@ -39,6 +39,7 @@ pub struct LogQuery {
     call_flow_id: Option<String>,
     qualified: Option<String>,
     utm_source: Option<String>,
+    utm_campaign: Option<String>,
     search: Option<String>,
     cursor: Option<String>,
 }
@@ -56,6 +57,7 @@ impl LogQuery {
             call_flow_id: Self::given(&self.call_flow_id),
             qualified: Self::given(&self.qualified),
             utm_source: Self::given(&self.utm_source),
+            utm_campaign: Self::given(&self.utm_campaign),
             search: Self::given(&self.search),
             dates: DateRangeParams {
                 date_from: Self::given(&self.date_from),
@@ -77,6 +79,7 @@ impl LogQuery {
             ("call_flow_id", &self.call_flow_id),
             ("qualified", &self.qualified),
             ("utm_source", &self.utm_source),
+            ("utm_campaign", &self.utm_campaign),
             ("search", &self.search),
         ];
         let kept: Vec<String> = pairs
@@ -285,6 +288,11 @@ fn filter_form(query: &LogQuery, choices: &Choices, errors: Option<&FieldErrors>
                 label for="utm_source" { "Source" }
                 input id="utm_source" name="utm_source" type="text" maxlength="200" placeholder="google"
                     value=(LogQuery::value(&query.utm_source));
+            }
+            div.field {
+                label for="utm_campaign" { "Campaign" }
+                input id="utm_campaign" name="utm_campaign" type="text" maxlength="200"
+                    value=(LogQuery::value(&query.utm_campaign));
             }
             div.field {
                 label for="search" { "Caller's digits" }

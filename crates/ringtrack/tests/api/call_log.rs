@@ -34,6 +34,7 @@ fn march(business: BusinessId) -> Vec<PastCall> {
     a.ai_score = Some(85);
     a.utm_source = Some("google".into());
     a.utm_medium = Some("cpc".into());
+    a.utm_campaign = Some("spring drains".into());
     a.caller_number = "+13055551234".into();
     let mut b = past(business, "2026-03-02T16:30:00Z", "answered", 30);
     b.utm_source = Some("google".into());
@@ -80,6 +81,8 @@ test_on_both_backends! {
         assert_eq!(count("max_duration=30").await.0, 2);
         assert_eq!(count("min_duration=30&max_duration=145").await.0, 3);
         assert_eq!(count("utm_source=google").await.0, 2);
+        assert_eq!(count("utm_campaign=spring%20drains").await, (1, vec![id(0)]));
+        assert_eq!(count("utm_source=google&utm_campaign=brand").await.0, 0);
         assert_eq!(count("search=786").await, (1, vec![id(2)]));
         assert_eq!(count("search=(305) 555-1234").await.0, 2);
         assert_eq!(count("status=answered&utm_source=google&qualified=true").await, (1, vec![id(0)]));
@@ -99,6 +102,7 @@ test_on_both_backends! {
             ("min_duration=-5", "min_duration"),
             ("updated_since=monday", "updated_since"),
             ("search='; DROP TABLE calls; --", "search"),
+            (&format!("utm_campaign={}", "c".repeat(201)), "utm_campaign"),
         ] {
             assert_error(app.get(&format!("/api/v1/calls?{query}")).await, 422, "validation_failed", &[field]).await;
         }
