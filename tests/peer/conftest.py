@@ -13,14 +13,18 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 import urllib.request
 import uuid
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.environ.get("RINGTRACK_BIN", os.path.join(ROOT, "target", "debug", "ringtrack"))
 TOKEN = "peer-test-auth-token"
+# Debian's Chromium: the browser tests drive the system's, never a downloaded one.
+CHROMIUM = "/usr/bin/chromium"
 POSTGRES = os.environ.get("RINGTRACK_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 # Every server of the test run logs here, and every secret it is given is written down beside
 # the logs: tests/logs checks at the end of the run that no log holds any of them.
@@ -142,3 +146,26 @@ def running_server(backend, extra_env=None):
 def server(request):
     with running_server(request.param) as running:
         yield running
+
+
+def eventually(check, what, timeout=20):
+    """`check()`'s first truthy answer, asked every 0.1 s for up to `timeout` seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium; media may play without a click (the call page's player test)."""
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--autoplay-policy=no-user-gesture-required", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield chromium
+        chromium.close()

@@ -8,13 +8,9 @@ import http.server
 import json
 import re
 import threading
-import time
-import urllib.request
 
-import pytest
-from playwright.sync_api import sync_playwright
+from conftest import eventually
 
-CHROMIUM = "/usr/bin/chromium"
 TARGET = "(573) 555-0100"
 QUERY = "?utm_source=google&utm_medium=cpc&utm_campaign=plumbing&gclid=abc123"
 
@@ -61,24 +57,8 @@ def digits(text):
     return re.sub(r"\D", "", text)
 
 
-def eventually(check, what, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
 
 
-@pytest.fixture
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield chromium
-        chromium.close()
 
 
 def test_the_script_swaps_numbers_tracks_forms_and_attributes_the_call(server, browser):

@@ -16,23 +16,11 @@ import struct
 import subprocess
 import time
 
-import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from conftest import BINARY, POSTGRES, remember_secret
-from test_dni_browser import CHROMIUM, eventually
+from conftest import BINARY, eventually, remember_secret
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield chromium
-        chromium.close()
 
 
 def create_user(server, email, role, password=None):

@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from playwright.sync_api import expect
 
 from conftest import remember_secret, running_server
-from test_web_app import PASSWORD, browser, create_user, sign_in  # noqa: F401 (the browser fixture)
+from test_web_app import PASSWORD, create_user, sign_in
 
 SENDER = "ringtrack <calls@acme.test>"
 
@@ -66,7 +66,7 @@ def link_in(message):
     return url
 
 
-def test_an_invitation_arrives_by_email_and_sets_a_password(mailed, browser):  # noqa: F811
+def test_an_invitation_arrives_by_email_and_sets_a_password(mailed, browser):
     server, inbox = mailed
     create_user(server, "ada@acme.test", "admin", PASSWORD)
     admin = browser.new_page()
@@ -98,7 +98,7 @@ def test_an_invitation_arrives_by_email_and_sets_a_password(mailed, browser):  #
     expect(invited.get_by_role("button", name="Send invitation")).to_have_count(0)
 
 
-def test_a_forgotten_password_is_set_again_by_an_emailed_link(mailed, browser):  # noqa: F811
+def test_a_forgotten_password_is_set_again_by_an_emailed_link(mailed, browser):
     server, inbox = mailed
     create_user(server, "maria@acme.test", "manager", PASSWORD)
     page = browser.new_page()

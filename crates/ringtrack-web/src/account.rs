@@ -1,6 +1,5 @@
 //! The person's own account: two-factor sign-in with an authenticator app.
 
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -10,7 +9,7 @@ use serde::Deserialize;
 
 use crate::WebState;
 use crate::layout::{Section, alert, app_page, html_page, unavailable};
-use crate::session::{CsrfForm, SignedIn};
+use crate::session::{NoFields, Posted, SignedIn};
 
 fn failed(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "two-factor setup failed");
@@ -43,14 +42,7 @@ pub async fn page(State(state): State<WebState>, signed_in: SignedIn) -> Respons
 }
 
 /// A new secret for the authenticator app, and the code that proves it was added.
-pub async fn begin(
-    State(state): State<WebState>,
-    signed_in: SignedIn,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    if let Err(refused) = signed_in.check_csrf(&form.csrf) {
-        return refused.into_response();
-    }
+pub async fn begin(State(state): State<WebState>, Posted { signed_in, .. }: Posted<NoFields>) -> Response {
     let user = match ringtrack_store::people::by_id(&state.store, signed_in.current.session.user_id).await {
         Ok(Some(user)) => user,
         Ok(None) => return unavailable(),
@@ -100,8 +92,6 @@ fn confirm_page(
 
 #[derive(Deserialize)]
 pub struct ConfirmForm {
-    #[serde(default)]
-    csrf: String,
     code: String,
     /// Shown again if the code is wrong (the secret is kept sealed on the server; this copy
     /// only redraws the page the person already saw).
@@ -112,12 +102,8 @@ pub struct ConfirmForm {
 /// Two-factor on: the recovery codes, shown this once.
 pub async fn confirm(
     State(state): State<WebState>,
-    signed_in: SignedIn,
-    Form(form): Form<ConfirmForm>,
+    Posted { signed_in, form }: Posted<ConfirmForm>,
 ) -> Response {
-    if let Err(refused) = signed_in.check_csrf(&form.csrf) {
-        return refused.into_response();
-    }
     let code: String = form.code.chars().filter(|c| !c.is_whitespace()).take(10).collect();
     match people::enable_two_factor(&state.store, &state.sealer, signed_in.current.session.user_id, &code)
         .await

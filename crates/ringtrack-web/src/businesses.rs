@@ -1,7 +1,6 @@
 //! Working in several businesses: switching between them, and an agency admin adding a
 //! client's.
 
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -12,23 +11,17 @@ use serde::Deserialize;
 
 use crate::WebState;
 use crate::layout::{Section, alert, app_page, html_page, message_page, unavailable};
-use crate::session::SignedIn;
+use crate::session::{Posted, SignedIn};
 
 #[derive(Deserialize)]
 pub struct SwitchForm {
-    #[serde(default)]
-    csrf: String,
     business: String,
 }
 
 pub async fn switch(
     State(state): State<WebState>,
-    signed_in: SignedIn,
-    Form(form): Form<SwitchForm>,
+    Posted { signed_in, form }: Posted<SwitchForm>,
 ) -> Response {
-    if let Err(refused) = signed_in.check_csrf(&form.csrf) {
-        return refused.into_response();
-    }
     let Ok(to) = form.business.parse::<BusinessId>() else {
         return message_page(
             StatusCode::NOT_FOUND,
@@ -82,20 +75,14 @@ pub async fn new_form(signed_in: SignedIn) -> Response {
 
 #[derive(Deserialize)]
 pub struct NewBusinessForm {
-    #[serde(default)]
-    csrf: String,
     name: String,
     timezone: String,
 }
 
 pub async fn create(
     State(state): State<WebState>,
-    signed_in: SignedIn,
-    Form(form): Form<NewBusinessForm>,
+    Posted { signed_in, form }: Posted<NewBusinessForm>,
 ) -> Response {
-    if let Err(refused) = signed_in.check_csrf(&form.csrf) {
-        return refused.into_response();
-    }
     match people::add_business(&state.store, &signed_in.token, &signed_in.current, &form.name, &form.timezone)
         .await
     {

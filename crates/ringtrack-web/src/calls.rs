@@ -2,7 +2,6 @@
 //! Filters live in the URL (a filtered view can be bookmarked), dates are the business's
 //! days, and the CSV download holds exactly what the log shows.
 
-use axum::Form;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -22,7 +21,7 @@ use serde::Deserialize;
 
 use crate::WebState;
 use crate::layout::{Section, alert, app_page, html_page, not_found, unavailable};
-use crate::session::SignedIn;
+use crate::session::{SignedIn, Writing};
 
 /// Rows on one page of the log.
 const PER_PAGE: u32 = 50;
@@ -603,21 +602,15 @@ fn notes(call: &Call, signed_in: &SignedIn) -> Markup {
 
 #[derive(Deserialize)]
 pub struct VerdictForm {
-    #[serde(default)]
-    csrf: String,
     qualified: String,
 }
 
 /// A person's verdict on a call: qualified, not, or back to the automatic one.
 pub async fn verdict(
     State(state): State<WebState>,
-    signed_in: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<VerdictForm>,
+    Writing { signed_in, form }: Writing<VerdictForm>,
 ) -> Response {
-    if let Err(refused) = signed_in.check_write(&form.csrf) {
-        return refused.into_response();
-    }
     let qualified = match form.qualified.as_str() {
         "true" => Some(true),
         "false" => Some(false),
@@ -632,21 +625,15 @@ pub async fn verdict(
 
 #[derive(Deserialize)]
 pub struct NotesForm {
-    #[serde(default)]
-    csrf: String,
     notes: String,
     tags: String,
 }
 
 pub async fn save_notes(
     State(state): State<WebState>,
-    signed_in: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<NotesForm>,
+    Writing { signed_in, form }: Writing<NotesForm>,
 ) -> Response {
-    if let Err(refused) = signed_in.check_write(&form.csrf) {
-        return refused.into_response();
-    }
     let mut errors = FieldErrors::new();
     let notes = errors.take(parse_notes("notes", &form.notes));
     let tags = errors.take_all(parse_tags("tags", form.tags.split(',').filter(|t| !t.trim().is_empty())));

@@ -1,6 +1,6 @@
 //! The session cookie and what a request proves with it.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -66,13 +66,13 @@ impl SignedIn {
 
     /// Refuses (403) a state-changing request without this session's CSRF token, or
     /// from a person whose role may not change things here.
-    pub fn check_write(&self, sent: &str) -> Result<(), Forbidden> {
+    fn check_write(&self, sent: &str) -> Result<(), Forbidden> {
         self.check_csrf(sent)?;
         if self.may(Access::Write) { Ok(()) } else { Err(Forbidden::Role) }
     }
 
     /// Refuses (403) a state-changing request without this session's CSRF token.
-    pub fn check_csrf(&self, sent: &str) -> Result<(), Forbidden> {
+    fn check_csrf(&self, sent: &str) -> Result<(), Forbidden> {
         if constant_time_eq(sent.as_bytes(), self.csrf_token().as_bytes()) {
             Ok(())
         } else {
@@ -91,12 +91,68 @@ pub fn check_same_origin(headers: &HeaderMap, state: &WebState) -> Result<(), Fo
     if origin_ok && site_ok { Ok(()) } else { Err(Forbidden::Csrf) }
 }
 
-/// A form that carries nothing but the session's CSRF token (a missing one is refused as
-/// a wrong one, not as a malformed form).
+/// The session's CSRF token as a form carries it (a missing one is refused as a wrong
+/// one, not as a malformed form).
 #[derive(serde::Deserialize)]
-pub struct CsrfForm {
+struct CsrfField {
     #[serde(default)]
-    pub csrf: String,
+    csrf: String,
+}
+
+/// A form with nothing to read but its token.
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
+/// A form a signed-in person posted, its CSRF token checked.
+pub struct Posted<F> {
+    pub signed_in: SignedIn,
+    pub form: F,
+}
+
+/// A form that changes the business's data: its CSRF token checked, and the person's
+/// role allowed to write (a viewer is refused).
+pub struct Writing<F> {
+    pub signed_in: SignedIn,
+    pub form: F,
+}
+
+/// Reads the session and the form (`F` ignores the `csrf` field, read apart), refusing a
+/// form without the session's token, and with `write`, a person who may only read.
+async fn checked_form<F: serde::de::DeserializeOwned>(
+    request: axum::extract::Request,
+    state: &WebState,
+    write: bool,
+) -> Result<(SignedIn, F), Response> {
+    let (mut parts, body) = request.into_parts();
+    let signed_in =
+        SignedIn::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
+    let request = axum::extract::Request::from_parts(parts, body);
+    let bytes = axum::body::Bytes::from_request(request, state).await.map_err(IntoResponse::into_response)?;
+    let token: CsrfField = serde_urlencoded::from_bytes(&bytes).unwrap_or(CsrfField { csrf: String::new() });
+    if write { signed_in.check_write(&token.csrf) } else { signed_in.check_csrf(&token.csrf) }
+        .map_err(IntoResponse::into_response)?;
+    let form = serde_urlencoded::from_bytes(&bytes).map_err(|error| {
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("The form is not complete: {error}")).into_response()
+    })?;
+    Ok((signed_in, form))
+}
+
+impl<F: serde::de::DeserializeOwned> axum::extract::FromRequest<WebState> for Posted<F> {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, state: &WebState) -> Result<Self, Response> {
+        let (signed_in, form) = checked_form(request, state, false).await?;
+        Ok(Posted { signed_in, form })
+    }
+}
+
+impl<F: serde::de::DeserializeOwned> axum::extract::FromRequest<WebState> for Writing<F> {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, state: &WebState) -> Result<Self, Response> {
+        let (signed_in, form) = checked_form(request, state, true).await?;
+        Ok(Writing { signed_in, form })
+    }
 }
 
 /// A state-changing request refused.

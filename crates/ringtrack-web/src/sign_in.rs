@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::WebState;
 use crate::layout::{alert, html_page, plain_page, unavailable};
-use crate::session::{self, CsrfForm, SignedIn};
+use crate::session::{self, NoFields, Posted};
 
 /// The field where a person chooses a password, bounded as the domain bounds it.
 fn new_password(label: &str, described_by: Option<&str>) -> Markup {
@@ -168,14 +168,7 @@ pub async fn second_factor(
     }
 }
 
-pub async fn logout(
-    State(state): State<WebState>,
-    signed_in: SignedIn,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    if let Err(refused) = signed_in.check_csrf(&form.csrf) {
-        return refused.into_response();
-    }
+pub async fn logout(State(state): State<WebState>, Posted { signed_in, .. }: Posted<NoFields>) -> Response {
     if let Err(error) = people::sign_out(&state.store, &signed_in.token).await {
         tracing::error!(%error, "sign-out failed");
         return unavailable();

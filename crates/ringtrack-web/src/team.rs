@@ -1,6 +1,5 @@
 //! The business's people, and inviting more (admins only).
 
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -11,7 +10,7 @@ use serde::Deserialize;
 
 use crate::WebState;
 use crate::layout::{Section, alert, app_page, html_page, role_word, unavailable};
-use crate::session::SignedIn;
+use crate::session::{Posted, SignedIn};
 
 /// What the page says after an invitation.
 enum Outcome<'a> {
@@ -100,8 +99,6 @@ pub async fn list(State(state): State<WebState>, signed_in: SignedIn) -> Respons
 
 #[derive(Deserialize)]
 pub struct InviteForm {
-    #[serde(default)]
-    csrf: String,
     name: String,
     email: String,
     role: String,
@@ -109,12 +106,8 @@ pub struct InviteForm {
 
 pub async fn invite(
     State(state): State<WebState>,
-    signed_in: SignedIn,
-    Form(form): Form<InviteForm>,
+    Posted { signed_in, form }: Posted<InviteForm>,
 ) -> Response {
-    if let Err(refused) = signed_in.check_csrf(&form.csrf) {
-        return refused.into_response();
-    }
     let Ok(role) = form.role.parse::<Role>() else {
         return page(
             &state,

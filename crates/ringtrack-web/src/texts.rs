@@ -1,7 +1,6 @@
 //! Texts, threaded by contact: the conversations, one conversation, and a reply with a
 //! segment counter (the server counts, as it charges: one rule, in the domain).
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,7 +15,7 @@ use serde::Deserialize;
 
 use crate::WebState;
 use crate::layout::{Section, alert, app_page, html_page, not_found, unavailable};
-use crate::session::SignedIn;
+use crate::session::{SignedIn, Writing};
 
 /// Conversations listed, and messages shown of one.
 const MAX_CONVERSATIONS: u32 = 200;
@@ -179,21 +178,15 @@ pub async fn count(_signed_in: SignedIn, Query(query): Query<SegmentsQuery>) -> 
 
 #[derive(Deserialize)]
 pub struct ReplyForm {
-    #[serde(default)]
-    csrf: String,
     from_number_id: String,
     body: String,
 }
 
 pub async fn reply(
     State(state): State<WebState>,
-    signed_in: SignedIn,
     Path(contact): Path<String>,
-    Form(form): Form<ReplyForm>,
+    Writing { signed_in, form }: Writing<ReplyForm>,
 ) -> Response {
-    if let Err(refused) = signed_in.check_write(&form.csrf) {
-        return refused.into_response();
-    }
     let Ok(to) = PhoneNumber::parse(&contact) else { return not_found("Conversation") };
     let sent = send(&state, &signed_in, &to, &form).await;
     match sent {
