@@ -23,10 +23,12 @@ from conftest import BINARY, eventually, remember_secret
 PASSWORD = "correct horse battery"
 
 
-def create_user(server, email, role, password=None):
+def create_user(server, email, role, password=None, name=None):
     """`ringtrack admin create-user`: answers the invitation URL (None with a password)."""
     command = [BINARY, "--data-dir", server.data_dir, "--database-url", server.database_url, "admin", "create-user",
                "--business", server.business, "--email", email, "--role", role, "--public-url", server.base]
+    if name:
+        command += ["--name", name]
     if password:
         command.append("--password-stdin")
     made = subprocess.run(command, input=password or "", capture_output=True, text=True, check=True)

@@ -40,6 +40,10 @@ fn national(raw: &str) -> String {
     PhoneNumber::parse(raw).map_or_else(|_| raw.to_owned(), |n| n.national_format())
 }
 
+fn shown_as_contact(contact: &ringtrack_domain::dni::FormContact, value: &str) -> bool {
+    [&contact.name, &contact.email, &contact.phone].into_iter().flatten().any(|shown| shown == value)
+}
+
 fn pager(path: &str, first: bool, next: Option<&Cursor>) -> maud::Markup {
     html! {
         nav.pager aria-label="Pages" {
@@ -135,7 +139,8 @@ pub async fn forms(
                     dl.details {
                         @if let Some(email) = &form.contact.email { dt { "Email" } dd.wrap { (email) } }
                         @if let Some(phone) = &form.contact.phone { dt { "Phone" } dd { (national(phone)) } }
-                        @for (name, value) in &form.fields {
+                        // What the contact block shows already is not repeated.
+                        @for (name, value) in form.fields.iter().filter(|(_, value)| !shown_as_contact(&form.contact, value)) {
                             dt.wrap { (name) } dd.wrap { (value) }
                         }
                         @if let Some(page_url) = &form.page_url { dt { "Page" } dd.wrap { (page_url) } }

@@ -23,8 +23,14 @@ pub enum Section {
     Businesses,
 }
 
-const NAVIGATION: [(Section, &str, &str); 2] =
-    [(Section::Calls, "/calls", "Calls"), (Section::Team, "/team", "Team")];
+/// The left navigation, in UI.md's order (the sections of later issues join it).
+const NAVIGATION: [(Section, &str, &str); 5] = [
+    (Section::Calls, "/calls", "Calls"),
+    (Section::Voicemails, "/voicemails", "Voicemails"),
+    (Section::Texts, "/texts", "Texts"),
+    (Section::Forms, "/forms", "Forms"),
+    (Section::Team, "/team", "Team"),
+];
 
 /// A signed-in page.
 pub fn app_page(title: &str, section: Section, signed_in: &SignedIn, content: Markup) -> Markup {

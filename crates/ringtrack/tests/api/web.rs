@@ -368,6 +368,10 @@ test_on_both_backends! {
             assert_eq!(sent.status(), StatusCode::CREATED);
         }
         let cookie = sign_in(&app, "mo@acme.test").await;
+        let log = get(&app, "/calls", Some(&cookie)).await.text().await.unwrap();
+        for (href, name) in [("/calls", "Calls"), ("/voicemails", "Voicemails"), ("/texts", "Texts"), ("/forms", "Forms"), ("/team", "Team")] {
+            assert!(log.contains(&format!("<a href=\"{href}\"")) && log.contains(&format!(">{name}</a>")), "the navigation has {name}");
+        }
         let list = get(&app, "/texts", Some(&cookie)).await.text().await.unwrap();
         assert!(list.contains("(305) 555-1234") && list.contains("2 messages") && list.contains("(617) 555-0123"), "{list}");
         let thread = get(&app, "/texts/+13055551234", Some(&cookie)).await.text().await.unwrap();
@@ -432,6 +436,7 @@ test_on_both_backends! {
         assert!(voicemails.contains(&format!("/calls/{}/audio", placed["call_id"].as_str().unwrap())), "a player for it");
         let forms = get(&app, "/forms", Some(&cookie)).await.text().await.unwrap();
         assert!(forms.contains("Ann Lee") && forms.contains("ann@example.com") && forms.contains("Quote"), "{forms}");
+        assert_eq!(forms.matches("ann@example.com").count(), 1, "the contact's email is shown once: {forms}");
         assert!(forms.contains("Leaky &lt;tap&gt;"), "what visitors type is escaped");
         app.stop().await;
     }
