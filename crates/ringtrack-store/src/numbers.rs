@@ -180,6 +180,35 @@ pub struct NumberFilter {
     pub search: Option<String>,
 }
 
+/// A number as a menu offers it: no more than what names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NumberChoice {
+    pub id: NumberId,
+    pub phone_number: PhoneNumber,
+    pub friendly_name: String,
+}
+
+impl FromRecord for NumberChoice {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        Ok(NumberChoice {
+            id: row.parsed("id")?,
+            phone_number: row.parsed("phone_number")?,
+            friendly_name: row.text("friendly_name")?,
+        })
+    }
+}
+
+/// The business's numbers in service, by name, for a menu (at most `limit`): none of the
+/// list's joins and per-number call counts, which a page that only names them must not pay.
+pub async fn choices(mut db: impl Connection, business_id: BusinessId, limit: u32) -> Result<Vec<NumberChoice>> {
+    let select = Sql::new(format!(
+        "SELECT id, phone_number, friendly_name FROM numbers WHERE business_id = $1 AND status <> 'released'
+         ORDER BY friendly_name, phone_number LIMIT {limit}"
+    ))
+    .bind(business_id);
+    Ok(db.conn().fetch_all(select).await?)
+}
+
 pub async fn list(
     db: impl Connection,
     business_id: BusinessId,

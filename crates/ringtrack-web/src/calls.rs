@@ -15,7 +15,6 @@ use ringtrack_domain::validation::FieldErrors;
 use ringtrack_domain::{Access, CallId, PhoneNumber};
 use ringtrack_media::delivery::{self, Stored};
 use ringtrack_store::calls::{self, Call, CallChanges};
-use ringtrack_store::numbers::NumberFilter;
 use ringtrack_store::recordings::{self, Segment};
 use serde::Deserialize;
 
@@ -218,17 +217,11 @@ struct Choices {
 impl Choices {
     async fn read(state: &WebState, signed_in: &SignedIn) -> ringtrack_store::Result<Choices> {
         let some = PageRequest { limit: MAX_CHOICES, position: Position::Offset(0) };
-        let numbers = ringtrack_store::numbers::list(
-            &state.store,
-            signed_in.business(),
-            &NumberFilter::default(),
-            &some,
-        )
-        .await?
-        .items
-        .into_iter()
-        .map(|n| (n.id.to_string(), format!("{} · {}", n.phone_number.national_format(), n.friendly_name)))
-        .collect();
+        let numbers = ringtrack_store::numbers::choices(&state.store, signed_in.business(), MAX_CHOICES)
+            .await?
+            .into_iter()
+            .map(|n| (n.id.to_string(), format!("{} · {}", n.phone_number.national_format(), n.friendly_name)))
+            .collect();
         let flows = ringtrack_store::call_flows::list(&state.store, signed_in.business(), &some)
             .await?
             .items
