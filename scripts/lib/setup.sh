@@ -57,7 +57,7 @@ ensure_peers() {
   command -v python3 >/dev/null 2>&1 || ensure_apt python3
   python3 -c 'import venv, ensurepip' 2>/dev/null || ensure_apt python3-venv
   ensure_apt espeak-ng sox chromium
-  if ! target/peer-venv/bin/python -c 'import twilio, pytest, moto.server, playwright, schemathesis, aiosmtpd' 2>/dev/null; then
+  if ! target/peer-venv/bin/python -c 'import twilio, pytest, moto.server, playwright, schemathesis, aiosmtpd, axe_playwright_python' 2>/dev/null; then
     say "installing the Python peers (tests/peer/requirements.txt)"
     python3 -m venv target/peer-venv
     target/peer-venv/bin/pip install -q -r tests/peer/requirements.txt

@@ -51,8 +51,10 @@ def _remember_secrets_in(answer):
 
 
 class Server:
-    def __init__(self, base, key, business, data_dir, database_url, backend):
+    def __init__(self, base, key, business, data_dir, database_url, backend, welcome):
         self.base = base
+        # The first start's one-time link into the web app (unused until a test opens it).
+        self.welcome = welcome
         self.backend = backend
         self.key = key
         self.business = business
@@ -128,12 +130,14 @@ def running_server(backend, extra_env=None):
         base = re.search(r"listening on (http://\S+)", banner).group(1)
         key = re.search(r"cs_key_[A-Za-z0-9]{32}", banner).group(0)
         business = re.search(r"business id ([0-9a-f-]{36})", banner).group(1)
+        welcome = re.search(r"(http://\S+/welcome/[A-Za-z0-9_-]+)", banner).group(1)
+        remember_secret(welcome.rsplit("/", 1)[1])
         remember_secret(key)
         with open(os.path.join(data_dir, "secret-key")) as sealing_key:
             remember_secret(sealing_key.read().strip())
         subprocess.run([BINARY, "--data-dir", data_dir, "--database-url", database_url, "admin", "credit",
                         "--business", business, "--cents", "10000"], check=True, capture_output=True)
-        yield Server(base, key, business, data_dir, database_url, backend)
+        yield Server(base, key, business, data_dir, database_url, backend, welcome)
     finally:
         process.terminate()
         process.wait(timeout=20)

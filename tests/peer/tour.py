@@ -1,0 +1,76 @@
+"""A tour of every page of the web app, on a server given something to show: calls (one
+transcribed when the run has the speech model), a voicemail, a conversation, a form and a
+team. `scripts/screenshots` photographs each stop; the accessibility test checks each with
+axe-core. One list, so a new page is photographed and checked alike."""
+
+import json
+import os
+import urllib.request
+
+from conftest import eventually
+from test_web_app import PASSWORD, create_user, sign_in, transcribed
+
+CONTACT = "+13125550187"
+
+
+def seed(server):
+    """Something on every page; answers the id of a call with a recording (and transcript)."""
+    flow = server.api("POST", "/api/v1/call-flows", {
+        "name": "Main line", "settings": {"recording": True},
+        "steps": [{"type": "greeting", "message": "Thanks for calling Acme Plumbing"},
+                  {"type": "forward", "number": "+13055554567"}]})["data"]["call_flow"]["id"]
+    call_id = None
+    for source, caller in [("facebook", "+13125550187"), ("bing", "+16175550123"), ("google", "+13055551234")]:
+        number = server.api("POST", "/api/v1/numbers/purchase", {
+            "area_code": "573", "friendly_name": source.title() + " Ads", "source": source, "call_flow_id": flow})
+        call_id = server.api("POST", "/api/v1/sandbox/calls",
+                             {"from": caller, "to": number["data"]["phone_number"]})["data"]["call_id"]
+    voicemail_flow = server.api("POST", "/api/v1/call-flows", {
+        "name": "After hours", "steps": [{"type": "voicemail", "message": "Leave us a message"}]})["data"]["call_flow"]["id"]
+    after_hours = server.api("POST", "/api/v1/numbers/purchase", {
+        "area_code": "573", "friendly_name": "After hours", "call_flow_id": voicemail_flow})["data"]
+    voicemail = server.api("POST", "/api/v1/sandbox/calls", {
+        "from": "+14155550142", "to": after_hours["phone_number"],
+        "voicemail_text": "Hi, this is Dana. Our water heater is leaking. Please call me back."})["data"]["call_id"]
+    for body in ["Hi, do you do emergency drain cleaning?", "Tonight if possible"]:
+        server.api("POST", "/api/v1/sandbox/sms", {"from": CONTACT, "to": after_hours["phone_number"], "body": body})
+    server.api("POST", "/api/v1/texts", {"from_number_id": after_hours["id"], "to": CONTACT,
+                                         "body": "Yes! A plumber can be there by 7 pm. Does that work?"})
+    pool = server.api("POST", "/api/v1/number-pools", {"name": "Website", "number_ids": [],
+                                                       "target_number": "5735550100"})["data"]["number_pool"]["id"]
+    request = urllib.request.Request(server.base + "/dni/v1/forms", method="POST", data=json.dumps({
+        "pool_id": pool, "form_name": "Free quote",
+        "fields": {"name": "Ann Lee", "email": "ann@example.com", "phone": "(617) 555-0123",
+                   "message": "Kitchen sink is clogged, afternoons are best."}}).encode())
+    urllib.request.urlopen(request).read()
+    eventually(lambda: server.api("GET", f"/api/v1/calls/{call_id}")["data"]["has_recording"], "the recording", 60)
+    if os.environ.get("RINGTRACK_TEST_WHISPER_MODEL"):
+        for transcribed_call in (call_id, voicemail):
+            eventually(lambda: transcribed(server, transcribed_call), "the transcription", 300)
+    return call_id
+
+
+def tour(server, page, stop):
+    """Visits every page in `page` (a Playwright page), calling `stop(name)` at each."""
+    call_id = seed(server)
+    invite = create_user(server, "sam@acme.test", "manager", name="Sam Rivera")
+    create_user(server, "olivia@acme.test", "admin", PASSWORD, name="Olivia Owner")
+
+    page.goto(server.base + "/login")
+    stop("sign-in")
+    page.goto(server.base + "/password/forgot")
+    stop("forgot-password")
+    page.goto(server.welcome)
+    stop("welcome")
+    page.goto(invite)
+    stop("invitation")
+    sign_in(page, server, "olivia@acme.test")
+    for name, path in [("calls", "/calls"), ("call", f"/calls/{call_id}"), ("voicemails", "/voicemails"),
+                       ("texts", "/texts"), ("conversation", f"/texts/{CONTACT}"), ("forms", "/forms"),
+                       ("team", "/team"), ("two-factor", "/account")]:
+        page.goto(server.base + path)
+        stop(name)
+    page.get_by_role("button", name="Set up two-factor sign-in").click()
+    stop("two-factor-setup")
+    page.goto(server.base + "/businesses/new")
+    stop("add-business")
