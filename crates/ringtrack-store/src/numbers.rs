@@ -200,7 +200,11 @@ impl FromRecord for NumberChoice {
 
 /// The business's numbers in service, by name, for a menu (at most `limit`): none of the
 /// list's joins and per-number call counts, which a page that only names them must not pay.
-pub async fn choices(mut db: impl Connection, business_id: BusinessId, limit: u32) -> Result<Vec<NumberChoice>> {
+pub async fn choices(
+    mut db: impl Connection,
+    business_id: BusinessId,
+    limit: u32,
+) -> Result<Vec<NumberChoice>> {
     let select = Sql::new(format!(
         "SELECT id, phone_number, friendly_name FROM numbers WHERE business_id = $1 AND status <> 'released'
          ORDER BY friendly_name, phone_number LIMIT {limit}"

@@ -8,20 +8,15 @@ use ringtrack_core::people::{self, TwoFactorError};
 use serde::Deserialize;
 
 use crate::WebState;
-use crate::layout::{Section, alert, app_page, html_page, unavailable};
+use crate::layout::{Section, alert, app_page, failed, html_page, unavailable};
 use crate::session::{NoFields, Posted, SignedIn};
-
-fn failed(error: impl std::fmt::Display) -> Response {
-    tracing::error!(%error, "two-factor setup failed");
-    unavailable()
-}
 
 /// Whether two-factor is on, and the way to turn it on.
 pub async fn page(State(state): State<WebState>, signed_in: SignedIn) -> Response {
     let user = match ringtrack_store::people::by_id(&state.store, signed_in.current.session.user_id).await {
         Ok(Some(user)) => user,
         Ok(None) => return unavailable(),
-        Err(error) => return failed(error),
+        Err(error) => return failed(error, "two-factor setup"),
     };
     let content = html! {
         h1 { "Two-factor sign-in" }
@@ -46,14 +41,14 @@ pub async fn begin(State(state): State<WebState>, Posted { signed_in, .. }: Post
     let user = match ringtrack_store::people::by_id(&state.store, signed_in.current.session.user_id).await {
         Ok(Some(user)) => user,
         Ok(None) => return unavailable(),
-        Err(error) => return failed(error),
+        Err(error) => return failed(error, "two-factor setup"),
     };
     if user.totp_enabled_at.is_some() {
         return axum::response::Redirect::to("/account").into_response();
     }
     match people::begin_two_factor(&state.store, &state.sealer, &user).await {
         Ok(setup) => confirm_page(&signed_in, StatusCode::OK, &setup.secret, &setup.uri, None),
-        Err(error) => failed(error),
+        Err(error) => failed(error, "two-factor setup"),
     }
 }
 
@@ -139,6 +134,6 @@ pub async fn confirm(
                 ),
             )
         }
-        Err(TwoFactorError::Store(error)) => failed(error),
+        Err(TwoFactorError::Store(error)) => failed(error, "two-factor setup"),
     }
 }

@@ -12,14 +12,15 @@ use ringtrack_domain::calls::{CallFilter, CallFilterParams, CallStatus, parse_no
 use ringtrack_domain::dates::DateRangeParams;
 use ringtrack_domain::paging::{Cursor, PageRequest, Position};
 use ringtrack_domain::validation::FieldErrors;
-use ringtrack_domain::{Access, CallId, PhoneNumber};
+use ringtrack_domain::{Access, CallId};
 use ringtrack_media::delivery::{self, Stored};
 use ringtrack_store::calls::{self, Call, CallChanges};
 use ringtrack_store::recordings::{self, Segment};
 use serde::Deserialize;
 
 use crate::WebState;
-use crate::layout::{Section, alert, app_page, html_page, not_found, unavailable};
+use crate::format::{clock, duration, grouped, money, national, national_or_dash, plain_words};
+use crate::layout::{Section, alert, app_page, failed, html_page, not_found, unavailable};
 use crate::session::{SignedIn, Writing};
 
 /// Rows on one page of the log.
@@ -121,11 +122,6 @@ pub async fn zone_of(state: &WebState, signed_in: &SignedIn) -> TimeZone {
     business_zone(state, signed_in).await.unwrap_or(TimeZone::UTC)
 }
 
-fn failed(error: impl std::fmt::Display, doing: &str) -> Response {
-    tracing::error!(%error, "{doing} failed");
-    unavailable()
-}
-
 /// The call log.
 pub async fn log(
     State(state): State<WebState>,
@@ -220,7 +216,9 @@ impl Choices {
         let numbers = ringtrack_store::numbers::choices(&state.store, signed_in.business(), MAX_CHOICES)
             .await?
             .into_iter()
-            .map(|n| (n.id.to_string(), format!("{} · {}", n.phone_number.national_format(), n.friendly_name)))
+            .map(|n| {
+                (n.id.to_string(), format!("{} · {}", n.phone_number.national_format(), n.friendly_name))
+            })
             .collect();
         let flows = ringtrack_store::call_flows::list(&state.store, signed_in.business(), &some)
             .await?
@@ -300,25 +298,13 @@ fn filter_form(query: &LogQuery, choices: &Choices, errors: Option<&FieldErrors>
     }
 }
 
-fn caller(call: &Call) -> String {
-    PhoneNumber::parse(&call.caller_number)
-        .map_or_else(|_| call.caller_number.clone(), |n| n.national_format())
-}
-
-fn national(number: Option<&str>) -> String {
-    number.map_or_else(
-        || "—".to_owned(),
-        |n| PhoneNumber::parse(n).map_or_else(|_| n.to_owned(), |n| n.national_format()),
-    )
-}
-
 /// One row of the log (also what live updates insert).
 pub fn call_row(call: &Call, zone: &TimeZone) -> Markup {
     let when = call.created_at.to_zoned(zone.clone());
     html! {
         tr id={"call-" (call.id)} {
             td data-label="Caller" {
-                a href={"/calls/" (call.id)} { (caller(call)) }
+                a href={"/calls/" (call.id)} { (national(&call.caller_number)) }
                 @if call.first_time_caller { " " span.tag { "first call" } }
             }
             td data-label="When" { time datetime=(call.created_at) title=(when.strftime("%A %B %-d %Y, %-I:%M:%S %p %Z")) { (when.strftime("%b %-d, %-I:%M %p")) } }
@@ -344,39 +330,13 @@ fn status_badge(status: CallStatus) -> Markup {
     html! { span class={"status " (status.as_str())} { (status_word(status)) } }
 }
 
-pub fn status_word(status: CallStatus) -> &'static str {
+fn status_word(status: CallStatus) -> &'static str {
     match status {
         CallStatus::InProgress => "In progress",
         CallStatus::Answered => "Answered",
         CallStatus::Missed => "Missed",
         CallStatus::Voicemail => "Voicemail",
     }
-}
-
-/// `2:25`, or `1:02:05` past an hour.
-pub fn duration(seconds: i64) -> String {
-    let seconds = seconds.max(0);
-    let (hours, minutes, rest) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
-    if hours > 0 { format!("{hours}:{minutes:02}:{rest:02}") } else { format!("{minutes}:{rest:02}") }
-}
-
-/// `12,480`.
-pub fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
-/// `$42.15`.
-fn money(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    format!("{sign}${}.{:02}", grouped(cents.unsigned_abs() / 100), cents.unsigned_abs() % 100)
 }
 
 /// The log's filters as CSV: every call they select, streamed.
@@ -430,7 +390,7 @@ pub async fn call(State(state): State<WebState>, signed_in: SignedIn, Path(id): 
         Err(error) => return failed(error, "reading a transcript's segments"),
     };
     let when = call.created_at.to_zoned(zone.clone());
-    let title = caller(&call);
+    let title = national(&call.caller_number);
     let content = html! {
         header.call-head {
             h1 { (title) }
@@ -461,8 +421,8 @@ pub async fn call(State(state): State<WebState>, signed_in: SignedIn, Path(id): 
         section aria-labelledby="details-heading" {
             h2 id="details-heading" { "Call" }
             dl.details {
-                dt { "Tracking number" } dd { (national(call.tracking_number.as_deref())) }
-                dt { "Forwarded to" } dd { (national(call.destination_number.as_deref())) }
+                dt { "Tracking number" } dd { (national_or_dash(call.tracking_number.as_deref())) }
+                dt { "Forwarded to" } dd { (national_or_dash(call.destination_number.as_deref())) }
                 dt { "Call flow" } dd {
                     (call.call_flow_name.as_deref().unwrap_or("—"))
                     @if let Some(version) = call.call_flow_version { " (version " (version) ")" }
@@ -518,18 +478,6 @@ fn transcript(call: &Call, status: Option<&str>, segments: &[Segment]) -> Markup
             }
         }
     }
-}
-
-/// `very_good` as people write it: `Very good`.
-fn plain_words(word: &str) -> String {
-    let spaced = word.replace('_', " ");
-    let mut chars = spaced.chars();
-    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
-}
-
-/// `1:05` for 65.3 seconds.
-fn clock(seconds: f64) -> String {
-    duration(seconds.max(0.0) as i64)
 }
 
 fn lead(call: &Call, signed_in: &SignedIn) -> Markup {
@@ -682,15 +630,7 @@ pub async fn audio(
 #[cfg(test)]
 mod tests {
     #[test]
-    fn numbers_are_written_as_people_write_them() {
-        assert_eq!(super::duration(145), "2:25");
-        assert_eq!(super::duration(3725), "1:02:05");
-        assert_eq!(super::grouped(12_480), "12,480");
-        assert_eq!(super::grouped(999), "999");
-        assert_eq!(super::grouped(1_000_000), "1,000,000");
-        assert_eq!(super::money(4215), "$42.15");
-        assert_eq!(super::money(123_456_789), "$1,234,567.89");
-        assert_eq!(super::plain_words("very_good"), "Very good");
+    fn query_values_are_percent_encoded() {
         assert_eq!(super::encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
     }
 }

@@ -4,7 +4,6 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
-use ringtrack_domain::PhoneNumber;
 use ringtrack_domain::dates::DateRange;
 use ringtrack_domain::paging::{Cursor, PageRequest, Position};
 use ringtrack_store::forms::{self, FormFilter};
@@ -12,8 +11,8 @@ use ringtrack_store::voicemails;
 use serde::Deserialize;
 
 use crate::WebState;
-use crate::calls::{duration, grouped};
-use crate::layout::{Section, app_page, html_page, unavailable};
+use crate::format::{duration, grouped, national};
+use crate::layout::{Section, app_page, failed, html_page};
 use crate::session::SignedIn;
 
 const PER_PAGE: u32 = 25;
@@ -29,15 +28,6 @@ impl PageQuery {
             self.cursor.as_deref().and_then(Cursor::decode).map_or(Position::Offset(0), Position::After);
         PageRequest { limit: PER_PAGE, position }
     }
-}
-
-fn failed(error: impl std::fmt::Display, doing: &str) -> Response {
-    tracing::error!(%error, "{doing} failed");
-    unavailable()
-}
-
-fn national(raw: &str) -> String {
-    PhoneNumber::parse(raw).map_or_else(|_| raw.to_owned(), |n| n.national_format())
 }
 
 fn shown_as_contact(contact: &ringtrack_domain::dni::FormContact, value: &str) -> bool {

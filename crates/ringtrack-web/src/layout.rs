@@ -156,6 +156,12 @@ pub fn message_page(status: StatusCode, title: &str, message: &str) -> Response 
     )
 }
 
+/// Logs what failed (the detail stays in the log) and answers [`unavailable`].
+pub fn failed(error: impl std::fmt::Display, doing: &str) -> Response {
+    tracing::error!(%error, "{doing} failed");
+    unavailable()
+}
+
 /// What a page answers when the database cannot be read.
 pub fn unavailable() -> Response {
     message_page(

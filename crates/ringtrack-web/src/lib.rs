@@ -11,6 +11,7 @@ mod account;
 mod assets;
 mod businesses;
 mod calls;
+mod format;
 mod inbox;
 mod layout;
 mod live;

@@ -14,21 +14,13 @@ use ringtrack_store::messages::{self, Message, MessageFilter};
 use serde::Deserialize;
 
 use crate::WebState;
-use crate::layout::{Section, alert, app_page, html_page, not_found, unavailable};
+use crate::format::national;
+use crate::layout::{Section, alert, app_page, failed, html_page, not_found};
 use crate::session::{SignedIn, Writing};
 
 /// Conversations listed, and messages shown of one.
 const MAX_CONVERSATIONS: u32 = 200;
 const MAX_MESSAGES: u32 = 200;
-
-fn failed(error: impl std::fmt::Display, doing: &str) -> Response {
-    tracing::error!(%error, "{doing} failed");
-    unavailable()
-}
-
-fn national(raw: &str) -> String {
-    PhoneNumber::parse(raw).map_or_else(|_| raw.to_owned(), |n| n.national_format())
-}
 
 /// Every conversation, the most recent first.
 pub async fn list(State(state): State<WebState>, signed_in: SignedIn) -> Response {
