@@ -118,10 +118,12 @@ impl CallFilter {
         {
             errors.push("max_duration", "must not be less than min_duration");
         }
+        // Bounded and printable: a control character (NUL above all, which PostgreSQL
+        // refuses in text) is named as the client's mistake, never sent to the database.
         let mut utm = |field: &str, raw: &Option<String>| {
             let value = raw.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-            if value.as_ref().is_some_and(|s| s.chars().count() > 200) {
-                errors.push(field, "must be at most 200 characters");
+            if value.as_ref().is_some_and(|s| s.chars().count() > 200 || s.chars().any(char::is_control)) {
+                errors.push(field, "must be at most 200 characters, none of them control characters");
             }
             value
         };

@@ -103,6 +103,8 @@ test_on_both_backends! {
             ("updated_since=monday", "updated_since"),
             ("search='; DROP TABLE calls; --", "search"),
             (&format!("utm_campaign={}", "c".repeat(201)), "utm_campaign"),
+            ("utm_campaign=spring%00drains", "utm_campaign"),
+            ("utm_source=goo%07gle", "utm_source"),
         ] {
             assert_error(app.get(&format!("/api/v1/calls?{query}")).await, 422, "validation_failed", &[field]).await;
         }
