@@ -179,22 +179,15 @@ pub async fn session(
             let request: SessionRequest = parse(&body)?;
             state.dni_limits.check(&peer, Some(&request.pool_id))?;
             let pool = pool_id(&request.pool_id)?;
-            let visitor_id: String = request.visitor_id.chars().take(100).collect();
-            if visitor_id.trim().is_empty() {
-                return Err(ApiError::field("visitor_id", "is required"));
-            }
-            let landing_page = text(request.landing_page);
-            let visit = Visit {
-                visitor_id,
-                session_id: request.session_id.and_then(|s| s.parse().ok()),
-                attribution: landing_page.as_deref().map(Attribution::from_url).unwrap_or_default(),
-                landing_page,
-                referrer: text(request.referrer),
-                user_agent: text(
-                    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
-                ),
-                client_key: Some(client_key(&state, &peer)),
-            };
+            let visit = visit(
+                &state,
+                &peer,
+                &headers,
+                &request.visitor_id,
+                request.session_id,
+                request.landing_page,
+                request.referrer,
+            )?;
             let lease = pools::lease(&state.store, pool, &visit, state.dni_limits.guards)
                 .await?
                 .ok_or(ApiError::NotFound("Number pool"))?;
@@ -202,6 +195,113 @@ pub async fn session(
         }
         .await,
     )
+}
+
+/// A visit as the lease reads it: the visitor (bounded), the page's attribution, the
+/// address it is counted against.
+fn visit(
+    state: &AppState,
+    peer: &SocketAddr,
+    headers: &HeaderMap,
+    visitor_id: &str,
+    session_id: Option<String>,
+    landing_page: Option<String>,
+    referrer: Option<String>,
+) -> ApiResult<Visit> {
+    let visitor_id: String = visitor_id.chars().take(100).collect();
+    if visitor_id.trim().is_empty() {
+        return Err(ApiError::field("visitor_id", "is required"));
+    }
+    let landing_page = text(landing_page);
+    Ok(Visit {
+        visitor_id,
+        session_id: session_id.and_then(|s| s.parse().ok()),
+        attribution: landing_page.as_deref().map(Attribution::from_url).unwrap_or_default(),
+        landing_page,
+        referrer: text(referrer),
+        user_agent: text(headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned)),
+        client_key: Some(client_key(state, peer)),
+    })
+}
+
+/// What an AMP page's `amp-call-tracking` sends: its `config` URL names the pool and carries
+/// AMP's substitutions, e.g. `…/dni/v1/amp/{pool}?client_id=CLIENT_ID(ringtrack)&page=SOURCE_URL&referrer=DOCUMENT_REFERRER`.
+#[derive(Deserialize)]
+pub struct AmpQuery {
+    client_id: Option<String>,
+    page: Option<String>,
+    referrer: Option<String>,
+    #[serde(rename = "__amp_source_origin")]
+    amp_source_origin: Option<String>,
+}
+
+/// `GET /dni/v1/amp/{pool_id}`: AMP pages cannot run the tracking script, so
+/// `amp-call-tracking` asks here for the visit's number: `{"phoneNumber",
+/// "formattedPhoneNumber"}`, with the CORS answers AMP requires (the requesting origin and
+/// credentials allowed, the source origin echoed). The visitor is AMP's client id, so a
+/// returning reader keeps their number as the script's visitors do.
+pub async fn amp(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(pool): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<AmpQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let answer = async {
+        state.dni_limits.check(&peer, Some(&pool))?;
+        let pool = pool_id(&pool)?;
+        let client = query.client_id.as_deref().unwrap_or_default();
+        if client.trim().is_empty() {
+            return Err(ApiError::field(
+                "client_id",
+                "is required (AMP fills it: client_id=CLIENT_ID(ringtrack))",
+            ));
+        }
+        let visit = visit(
+            &state,
+            &peer,
+            &headers,
+            &format!("amp:{client}"),
+            None,
+            query.page.clone(),
+            query.referrer.clone(),
+        )?;
+        let lease = pools::lease(&state.store, pool, &visit, state.dni_limits.guards)
+            .await?
+            .ok_or(ApiError::NotFound("Number pool"))?;
+        let number = lease.number.as_ref().unwrap_or(&lease.target);
+        Ok(axum::Json(json!({
+            "phoneNumber": number.as_str(),
+            "formattedPhoneNumber": number.national_format(),
+        }))
+        .into_response())
+    }
+    .await;
+    let mut response = answer.unwrap_or_else(IntoResponse::into_response);
+    amp_cors(&mut response, &headers, query.amp_source_origin.as_deref());
+    response
+}
+
+/// CORS as AMP's runtime expects it: it fetches with credentials, so the origin is named
+/// rather than `*`, and a request carrying `__amp_source_origin` gets it back in
+/// `AMP-Access-Control-Allow-Source-Origin`. Nothing here is private to a site (a number
+/// shown on its pages), so any origin may ask.
+fn amp_cors(response: &mut Response, request: &HeaderMap, source_origin: Option<&str>) {
+    let headers = response.headers_mut();
+    if let Some(origin) = request.get(header::ORIGIN).filter(|o| o.len() <= 256) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    if let Some(source) = source_origin.filter(|s| s.len() <= 256).and_then(|s| HeaderValue::from_str(s).ok())
+    {
+        headers.insert("amp-access-control-allow-source-origin", source);
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("AMP-Access-Control-Allow-Source-Origin"),
+        );
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
 }
 
 /// `POST /dni/v1/sessions/{id}/heartbeat`: the page is still open; keeps its lease.

@@ -189,5 +189,6 @@ fn dni_routes() -> Router<AppState> {
         .route("/dni/v1/sessions", post(dni::session).options(dni::preflight))
         .route("/dni/v1/sessions/{id}/heartbeat", post(dni::heartbeat).options(dni::preflight))
         .route("/dni/v1/forms", post(dni::form).options(dni::preflight))
+        .route("/dni/v1/amp/{pool_id}", get(dni::amp))
         .layer(DefaultBodyLimit::max(dni::MAX_BODY_BYTES))
 }

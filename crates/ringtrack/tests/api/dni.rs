@@ -361,6 +361,55 @@ test_on_both_backends! {
         app.stop().await;
     }
 
+    async fn amp_pages_get_a_leased_number_in_the_shape_amp_call_tracking_reads(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let ids = numbers(&app, 2).await;
+        let pool = pool(&app, &ids, json!({})).await;
+        let pool_id = pool["id"].as_str().unwrap().to_owned();
+        let amp = |client: &str| {
+            let url = format!(
+                "{}/dni/v1/amp/{pool_id}?client_id={client}&page={}&__amp_source_origin=https%3A%2F%2Facme.test",
+                app.base,
+                LANDING.replace('&', "%26").replace('?', "%3F")
+            );
+            app.client.get(url).header(header::ORIGIN, "https://acme-test.cdn.ampproject.org").send()
+        };
+        let first = amp("amp-reader-1").await.unwrap();
+        assert_eq!(first.status(), StatusCode::OK);
+        // CORS as AMP's runtime requires: its origin named, credentials allowed, the
+        // source origin echoed and exposed.
+        let h = first.headers().clone();
+        assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://acme-test.cdn.ampproject.org");
+        assert_eq!(h[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
+        assert_eq!(h["amp-access-control-allow-source-origin"], "https://acme.test");
+        assert_eq!(h[header::ACCESS_CONTROL_EXPOSE_HEADERS], "AMP-Access-Control-Allow-Source-Origin");
+        assert!(h[header::CACHE_CONTROL].to_str().unwrap().contains("no-store"));
+        let shown = body(first).await;
+        let number = shown["phoneNumber"].as_str().unwrap().to_owned();
+        let pool_numbers: Vec<String> = pool["numbers"].as_array().map_or_else(Vec::new, |n| n.iter().map(|n| n["phone_number"].as_str().unwrap_or_default().to_owned()).collect());
+        assert!(number.starts_with("+1573") && number != "+15735550100", "a pool number, not the target: {shown}");
+        if !pool_numbers.is_empty() {
+            assert!(pool_numbers.contains(&number), "{number} in {pool_numbers:?}");
+        }
+        let digits = &number[2..];
+        assert_eq!(shown["formattedPhoneNumber"], format!("({}) {}-{}", &digits[..3], &digits[3..6], &digits[6..]));
+        assert_eq!(shown.as_object().unwrap().len(), 2, "exactly the component's two fields: {shown}");
+        // The same reader keeps their number; another gets the other one.
+        assert_eq!(body(amp("amp-reader-1").await.unwrap()).await["phoneNumber"], number.as_str());
+        assert_ne!(body(amp("amp-reader-2").await.unwrap()).await["phoneNumber"], number.as_str());
+        // The visit carries the page's attribution, as the script's visits do.
+        let sessions = ringtrack_store::testing::count(&app.store,
+            "SELECT count(*) AS value FROM dni_sessions WHERE utm_source = 'google' AND utm_campaign = 'plumbing'").await;
+        assert!(sessions >= 2, "{sessions}");
+        // Named errors, CORS-readable.
+        let missing = app.client.get(format!("{}/dni/v1/amp/{pool_id}", app.base)).header(header::ORIGIN, "https://acme.test").send().await.unwrap();
+        assert_eq!(missing.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://acme.test");
+        assert_error(missing, 422, "validation_failed", &["client_id"]).await;
+        let unknown = app.client.get(format!("{}/dni/v1/amp/{}?client_id=x", app.base, uuid::Uuid::now_v7())).send().await.unwrap();
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+        app.stop().await;
+    }
+
     async fn public_endpoints_are_rate_limited_per_ip(backend: Backend) {
         let app = TestApp::spawn_with_dni_limits(backend, DniLimits::new(
             Rate { per_second: 1.0, burst: 5.0 }, Rate { per_second: 1000.0, burst: 1000.0 }, i64::MAX)).await;
