@@ -22,6 +22,16 @@ PAGE = """<!doctype html><html><head><title>Acme Plumbing</title></head><body>
 <p id="bare">5735550100</p>
 <p id="other">Fax: 573-555-0199</p>
 <a id="tel" href="tel:+15735550100">Tap to call</a>
+<p id="nbsp">573&nbsp;555&nbsp;0100</p>
+<p id="nbhyphen">573‑555‑0100</p>
+<p id="endash">573–555–0100</p>
+<p id="stops">573. 555. 0100</p>
+<a id="onclick" href="#" onclick="location.href='tel:+15735550100'; return false;">Call now</a>
+<span id="marked" data-phone="5735550100" aria-label="Call 573-555-0100" title="(573) 555-0100">Call us</span>
+<meta id="schema" itemprop="telephone" content="+1-573-555-0100">
+<code id="code">573-555-0100</code>
+<div id="editable" contenteditable="true">573-555-0100</div>
+<input id="typed" value="573-555-0100">
 <form id="quote" name="quote" action="/thanks" method="post">
   <input name="name"><input name="email"><input name="phone"><input type="password" name="password">
   <input name="cc.num"><input name="user_pin"><input name="api_token"><textarea name="message"></textarea>
@@ -57,10 +67,6 @@ def digits(text):
     return re.sub(r"\D", "", text)
 
 
-
-
-
-
 def test_the_script_swaps_numbers_tracks_forms_and_attributes_the_call(server, browser):
     numbers = [server.api("POST", "/api/v1/numbers/purchase", {"area_code": "573"})["data"]["id"] for _ in range(2)]
     pool = server.api("POST", "/api/v1/number-pools",
@@ -85,6 +91,21 @@ def test_the_script_swaps_numbers_tracks_forms_and_attributes_the_call(server, b
     assert page.text_content("#intl") == "+1 %s %s %s" % (area, exchange, line)
     assert page.text_content("#other") == "Fax: 573-555-0199", "other numbers are left alone"
     assert page.get_attribute("#tel", "href") == "tel:+1" + leased
+    # Typographic separators, kept as they were.
+    assert page.text_content("#nbsp") == "%s\u00a0%s\u00a0%s" % (area, exchange, line)
+    assert page.text_content("#nbhyphen") == "%s\u2011%s\u2011%s" % (area, exchange, line)
+    assert page.text_content("#endash") == "%s\u2013%s\u2013%s" % (area, exchange, line)
+    assert page.text_content("#stops") == "%s. %s. %s" % (area, exchange, line)
+    # Attributes people click or read, and schema.org's telephone.
+    assert page.get_attribute("#onclick", "onclick") == "location.href='tel:+1%s'; return false;" % leased
+    assert page.get_attribute("#marked", "data-phone") == leased
+    assert page.get_attribute("#marked", "aria-label") == "Call %s-%s-%s" % (area, exchange, line)
+    assert page.get_attribute("#marked", "title") == "(%s) %s-%s" % (area, exchange, line)
+    assert page.get_attribute("#schema", "content") == "+1-%s-%s-%s" % (area, exchange, line)
+    # Never what is shown as code, what the visitor edits or types.
+    assert page.text_content("#code") == "573-555-0100"
+    assert page.text_content("#editable") == "573-555-0100"
+    assert page.input_value("#typed") == "573-555-0100"
 
     # Content added after load (a popup, a single-page app) is swapped too.
     page.evaluate("document.body.insertAdjacentHTML('beforeend', '<div id=\"late\">Questions? 573-555-0100</div>')")

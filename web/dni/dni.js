@@ -24,9 +24,10 @@
     };
 
     // The target number written any common US way: (573) 555-1234, 573-555-1234,
-    // 573.555.1234, +1 573 555 1234, 5735551234.
+    // 573.555.1234, +1 573 555 1234, 5735551234 — with typographic separators too (no-break
+    // and thin spaces, no-break hyphens, en and em dashes, minus, "573. 555. 1234").
     var pattern = function (d) {
-      var s = "[\\s.\\-]?";
+      var s = "[\\s.\\-\\u2010-\\u2015\\u2212]{0,3}";
       return new RegExp("(^|[^\\d])((?:\\+?1" + s + ")?\\(?" + d.slice(0, 3) + "\\)?" + s + d.slice(3, 6) + s + d.slice(6) + ")(?!\\d)", "g");
     };
     // Writes the new number the way the old one was written: digit for digit.
@@ -44,18 +45,31 @@
       });
       return out === text ? null : out;
     };
-    var skipTags = { SCRIPT: 1, STYLE: 1, TEXTAREA: 1, NOSCRIPT: 1 };
+    // Never inside what the visitor types or what is shown as code.
+    var skipTags = { SCRIPT: 1, STYLE: 1, TEXTAREA: 1, NOSCRIPT: 1, CODE: 1 };
+    var skipped = function (el) { return !el || skipTags[el.nodeName] || el.isContentEditable; };
+    // Attributes people click or read, and schema.org's telephone.
+    var attrs = ["title", "aria-label", "data-phone", "onclick", "content"];
+    var swapAttrs = function (el) {
+      attrs.forEach(function (name) {
+        var v = el.getAttribute(name), t = v && swapText(v);
+        if (t) el.setAttribute(name, t);
+      });
+    };
     var swap = function (root) {
       if (!to || !root) return;
       if (root.nodeType === 3) {
         var t = swapText(root.nodeValue);
-        if (t !== null && (!root.parentNode || !skipTags[root.parentNode.nodeName])) root.nodeValue = t;
+        if (t !== null && !skipped(root.parentNode)) root.nodeValue = t;
         return;
       }
       if (root.nodeType !== 1 && root.nodeType !== 9) return;
       var walker = document.createTreeWalker(root, 4, null), node, nodes = [];
       while ((node = walker.nextNode())) nodes.push(node);
       nodes.forEach(swap);
+      var marked = root.querySelectorAll ? root.querySelectorAll("[title],[aria-label],[data-phone],[onclick],meta[content]") : [];
+      if (root.nodeType === 1) swapAttrs(root);
+      [].forEach.call(marked, swapAttrs);
       var links = root.querySelectorAll ? root.querySelectorAll("a[href^='tel:']") : [];
       if (root.nodeName === "A") links = [root].concat([].slice.call(links));
       [].forEach.call(links, function (a) {
