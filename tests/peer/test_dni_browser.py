@@ -29,6 +29,9 @@ PAGE = """<!doctype html><html><head><title>Acme Plumbing</title></head><body>
 <a id="onclick" href="#" onclick="location.href='tel:+15735550100'; return false;">Call now</a>
 <span id="marked" data-phone="5735550100" aria-label="Call 573-555-0100" title="(573) 555-0100">Call us</span>
 <meta id="schema" itemprop="telephone" content="+1-573-555-0100">
+<p id="split1">Call <span class="ac">(573)</span> 555-0100</p>
+<p id="split2"><b>573</b>-555-0100</p>
+<p id="split3"><span>5</span><span>7</span><span>3</span>-<span>555</span>-<span>0100</span></p>
 <code id="code">573-555-0100</code>
 <div id="editable" contenteditable="true">573-555-0100</div>
 <input id="typed" value="573-555-0100">
@@ -102,6 +105,12 @@ def test_the_script_swaps_numbers_tracks_forms_and_attributes_the_call(server, b
     assert page.get_attribute("#marked", "aria-label") == "Call %s-%s-%s" % (area, exchange, line)
     assert page.get_attribute("#marked", "title") == "(%s) %s-%s" % (area, exchange, line)
     assert page.get_attribute("#schema", "content") == "+1-%s-%s-%s" % (area, exchange, line)
+    # Split across elements for styling: each element keeps its part.
+    assert page.text_content("#split1") == "Call (%s) %s-%s" % (area, exchange, line)
+    assert page.text_content("#split1 .ac") == "(%s)" % area
+    assert page.text_content("#split2 b") == area and page.text_content("#split2") == "%s-%s-%s" % (area, exchange, line)
+    assert [s for s in page.eval_on_selector_all("#split3 span", "spans => spans.map(s => s.textContent)")] == \
+        [area[0], area[1], area[2], exchange, line]
     # Never what is shown as code, what the visitor edits or types.
     assert page.text_content("#code") == "573-555-0100"
     assert page.text_content("#editable") == "573-555-0100"

@@ -56,6 +56,18 @@
         if (t) el.setAttribute(name, t);
       });
     };
+    // Respells the numbers in `el`'s whole text and gives each text node its part back
+    // (respelling keeps every length, so each node's span of the text is unchanged).
+    var swapSplit = function (el) {
+      var parts = [], all = "", w = document.createTreeWalker(el, 4, null), n;
+      while ((n = w.nextNode())) { parts.push([n, all.length]); all += n.nodeValue; }
+      var changed = swapText(all);
+      if (changed === null) return;
+      parts.forEach(function (p) {
+        var v = changed.substr(p[1], p[0].nodeValue.length);
+        if (v !== p[0].nodeValue && !skipped(p[0].parentNode)) p[0].nodeValue = v;
+      });
+    };
     var swap = function (root) {
       if (!to || !root) return;
       if (root.nodeType === 3) {
@@ -67,6 +79,18 @@
       var walker = document.createTreeWalker(root, 4, null), node, nodes = [];
       while ((node = walker.nextNode())) nodes.push(node);
       nodes.forEach(swap);
+      // A number split across elements for styling — <span>(573)</span> 555-0100 — is
+      // found in a small ancestor's text and respelled node by node.
+      var done = [];
+      nodes.forEach(function (t) {
+        if (!/\d/.test(t.nodeValue)) return;
+        for (var p = t.parentNode, k = 0; p && p.nodeType === 1 && k < 3 && done.indexOf(p) < 0; p = p.parentNode, k++) {
+          if (p.childElementCount > 12 || skipped(p)) return;
+          var text = p.textContent;
+          if (text.length > 300) return;
+          if (olds.some(function (d) { return pattern(d).test(text); })) { done.push(p); swapSplit(p); return; }
+        }
+      });
       var marked = root.querySelectorAll ? root.querySelectorAll("[title],[aria-label],[data-phone],[onclick],meta[content]") : [];
       if (root.nodeType === 1) swapAttrs(root);
       [].forEach.call(marked, swapAttrs);
