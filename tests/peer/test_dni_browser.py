@@ -116,6 +116,26 @@ def test_the_script_swaps_numbers_tracks_forms_and_attributes_the_call(server, b
     assert page.text_content("#editable") == "573-555-0100"
     assert page.input_value("#typed") == "573-555-0100"
 
+    # Each page view says whether the target could still be read after the swap: here
+    # yes (the code sample keeps it, as it must).
+    pool_pages = lambda: server.api("GET", "/api/v1/number-pools/" + pool["id"])["data"]["number_pool"]["pages"]
+    home = eventually(lambda: [p for p in pool_pages() if p["url"].endswith("/")], "the page view's report")
+    assert (home[0]["views"], home[0]["target_visible_views"]) == (1, 1), home
+    assert "?" not in home[0]["url"], "never the visitor's query"
+
+    # A single-page app changes route and renders anew: the visit keeps its number, the new
+    # content is swapped, and the route's page view is reported (the target gone now).
+    page.evaluate("""() => {
+        for (const id of ['code', 'editable']) document.getElementById(id).remove();
+        history.pushState({}, '', '/pricing?utm_source=spa');
+        document.body.insertAdjacentHTML('beforeend', '<p id="spa">Book at 573-555-0100</p>');
+    }""")
+    page.wait_for_function("document.getElementById('spa').textContent.includes('%s-%s-%s')" % (area, exchange, line),
+                           timeout=10000)
+    route = eventually(lambda: [p for p in pool_pages() if p["url"].endswith("/pricing")], "the route's report")
+    assert (route[0]["views"], route[0]["target_visible_views"]) == (1, 0), route
+    assert page.text_content("#bare").strip() == leased, "the visit keeps its number"
+
     # Content added after load (a popup, a single-page app) is swapped too.
     page.evaluate("document.body.insertAdjacentHTML('beforeend', '<div id=\"late\">Questions? 573-555-0100</div>')")
     page.wait_for_function("document.getElementById('late').textContent.includes('%s-%s-%s')" % (area, exchange, line),

@@ -20,7 +20,7 @@
       return fetch(base + path, {
         method: "POST", body: JSON.stringify(body), credentials: "omit", keepalive: true,
         headers: { "Content-Type": "text/plain" }
-      }).then(function (r) { return r.ok ? r.json() : null; });
+      }).then(function (r) { return r.ok && r.status !== 204 ? r.json() : null; });
     };
 
     // The target number written any common US way: (573) 555-1234, 573-555-1234,
@@ -111,11 +111,30 @@
       swap(document.body);
     };
 
+    // Once per page view (and per route of a single-page app), once the swap has settled:
+    // whether the target can still be read on the page, so its owner sees where we miss.
+    var reported = "";
+    var report = function () {
+      var here = location.href.split(/[?#]/)[0], text = document.body.innerText || "";
+      if (!to || reported === here) return;
+      reported = here;
+      var visible = olds.some(function (d) { return pattern(d).test(text); });
+      post("/dni/v1/pages", { pool_id: pool, url: location.href, target_visible: visible }).then(null, function () {});
+    };
+    var later = function () { setTimeout(function () { try { report(); } catch (e) {} }, 2000); };
+    ["pushState", "replaceState"].forEach(function (m) {
+      var original = history[m];
+      if (typeof original === "function") {
+        history[m] = function () { var r = original.apply(this, arguments); later(); return r; };
+      }
+    });
+    window.addEventListener("popstate", later);
+
     var start = function () {
       post("/dni/v1/sessions", {
         pool_id: pool, visitor_id: vid, session_id: sid, landing_page: location.href,
         referrer: document.referrer || null
-      }).then(show, function () {});
+      }).then(function (lease) { show(lease); later(); }, function () {});
       if (window.MutationObserver) {
         new MutationObserver(function (changes) {
           try {

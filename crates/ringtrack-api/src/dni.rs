@@ -304,6 +304,50 @@ fn amp_cors(response: &mut Response, request: &HeaderMap, source_origin: Option<
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
 }
 
+#[derive(Deserialize)]
+struct PageReport {
+    pool_id: String,
+    url: String,
+    target_visible: bool,
+}
+
+/// The part of a page's address a pool keeps: scheme, host and path, bounded; never the
+/// query (each visitor's own utm and click ids) or the fragment.
+fn page_address(url: &str) -> ApiResult<String> {
+    let end = url.find(['?', '#']).unwrap_or(url.len());
+    let address = &url[..end];
+    let well_formed = (address.starts_with("https://") || address.starts_with("http://"))
+        && address.len() <= 500
+        && !address.chars().any(char::is_control);
+    if well_formed {
+        Ok(address.to_owned())
+    } else {
+        Err(ApiError::field("url", "must be the page's http(s) address, at most 500 characters"))
+    }
+}
+
+/// `POST /dni/v1/pages`: once per page view, after the swap, the script says whether the
+/// target number could still be read on the page; the pool's detail lists the pages.
+pub async fn page(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    public(
+        async {
+            let report: PageReport = parse(&body)?;
+            state.dni_limits.check(&peer, Some(&report.pool_id))?;
+            let pool = pool_id(&report.pool_id)?;
+            let address = page_address(&report.url)?;
+            let mut tx = state.store.begin().await?;
+            pools::record_page(&mut tx, pool, &address, report.target_visible).await?;
+            tx.commit().await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
+}
+
 /// `POST /dni/v1/sessions/{id}/heartbeat`: the page is still open; keeps its lease.
 pub async fn heartbeat(
     State(state): State<AppState>,

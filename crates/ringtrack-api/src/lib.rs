@@ -190,5 +190,6 @@ fn dni_routes() -> Router<AppState> {
         .route("/dni/v1/sessions/{id}/heartbeat", post(dni::heartbeat).options(dni::preflight))
         .route("/dni/v1/forms", post(dni::form).options(dni::preflight))
         .route("/dni/v1/amp/{pool_id}", get(dni::amp))
+        .route("/dni/v1/pages", post(dni::page).options(dni::preflight))
         .layer(DefaultBodyLimit::max(dni::MAX_BODY_BYTES))
 }

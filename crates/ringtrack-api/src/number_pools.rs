@@ -33,6 +33,25 @@ pub struct PoolStatsView {
     overflow_count: i64,
 }
 
+/// A page the tracking script ran on (origin and path).
+#[derive(Serialize, ToSchema)]
+pub struct PageView {
+    url: String,
+    views: i64,
+    /// Page views after which the target number could still be read on the page: the
+    /// script missed how the page writes it there.
+    target_visible_views: i64,
+    #[schema(value_type = String, format = DateTime)]
+    first_seen_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    last_seen_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    last_target_visible_at: Option<Timestamp>,
+}
+
+/// Pages a pool's detail lists.
+const PAGES_LISTED: u32 = 100;
+
 #[derive(Serialize, ToSchema)]
 pub struct PoolView {
     #[schema(value_type = String, format = Uuid)]
@@ -52,6 +71,10 @@ pub struct PoolView {
     /// The HTML to paste into the website, before `</body>`.
     snippet: String,
     stats: PoolStatsView,
+    /// In a pool's own detail: the pages the script has run on, the most recently seen
+    /// first (at most 100), and whether the target still showed after the swap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pages: Option<Vec<PageView>>,
     #[schema(value_type = String, format = DateTime)]
     created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
@@ -92,6 +115,7 @@ async fn view(state: &AppState, pool: Pool) -> ApiResult<PoolView> {
             recommended_pool_size: dni::recommended_pool_size(stats.peak_concurrent_sessions),
             overflow_count: stats.overflow_count,
         },
+        pages: None,
         created_at: pool.created_at,
         updated_at: pool.updated_at,
     })
@@ -253,7 +277,22 @@ pub async fn get(
     auth.require(Access::Read)?;
     let pool =
         pools::get(&state.store, auth.business_id, id).await?.ok_or(ApiError::NotFound("Number pool"))?;
-    Ok(Data::new(PoolBody { number_pool: view(&state, pool).await? }))
+    let pages = pools::pages(&state.store, pool.id, PAGES_LISTED).await?;
+    let mut number_pool = view(&state, pool).await?;
+    number_pool.pages = Some(
+        pages
+            .into_iter()
+            .map(|p| PageView {
+                url: p.url,
+                views: p.views,
+                target_visible_views: p.target_visible_views,
+                first_seen_at: p.first_seen_at,
+                last_seen_at: p.last_seen_at,
+                last_target_visible_at: p.last_target_visible_at,
+            })
+            .collect(),
+    );
+    Ok(Data::new(PoolBody { number_pool }))
 }
 
 #[utoipa::path(

@@ -61,6 +61,7 @@ pub const MIGRATIONS: &[Migration] = &[
     shared!(16, "people", "0016_people.sql"),
     shared!(17, "owner links", "0017_owner_links.sql"),
     shared!(18, "campaign filter", "0018_campaign_filter.sql"),
+    shared!(19, "dni pages", "0019_dni_pages.sql"),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.

@@ -788,3 +788,79 @@ pub async fn stats(mut db: impl Connection, pool: &Pool, now: Timestamp) -> Resu
         overflow_count: pool.overflow_count,
     })
 }
+
+/// The most pages a pool keeps; a page beyond them is not recorded (the busiest stay).
+pub const MAX_PAGES: i64 = 1000;
+
+/// A page the tracking script ran on, as a pool's detail lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageSeen {
+    pub url: String,
+    pub views: i64,
+    /// Page views after which the target number could still be read on the page.
+    pub target_visible_views: i64,
+    pub first_seen_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub last_target_visible_at: Option<Timestamp>,
+}
+
+impl FromRecord for PageSeen {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        Ok(PageSeen {
+            url: row.text("url")?,
+            views: row.int("views")?,
+            target_visible_views: row.int("target_visible_views")?,
+            first_seen_at: row.time("first_seen_at")?,
+            last_seen_at: row.time("last_seen_at")?,
+            last_target_visible_at: row.opt_time("last_target_visible_at")?,
+        })
+    }
+}
+
+/// Counts a page view of `url` (origin and path) in the pool; `false` when the pool is
+/// unknown or already keeps [`MAX_PAGES`] other pages.
+pub async fn record_page(tx: &mut Tx, pool: NumberPoolId, url: &str, target_visible: bool) -> Result<bool> {
+    let now = tx.now();
+    let visible = i64::from(target_visible);
+    let visible_at = target_visible.then_some(now);
+    let update = Sql::new(
+        "UPDATE dni_pages SET views = views + 1, target_visible_views = target_visible_views + $1,
+         last_seen_at = $2, last_target_visible_at = COALESCE($3, last_target_visible_at)
+         WHERE pool_id = $4 AND url = $5",
+    )
+    .bind(visible)
+    .bind(now)
+    .bind(visible_at)
+    .bind(pool)
+    .bind(url);
+    if tx.conn().execute(update).await? == 1 {
+        return Ok(true);
+    }
+    // New here; a page view on another node may have just made the row (then it counts).
+    let insert = Sql::new(format!(
+        "INSERT INTO dni_pages (pool_id, url, views, target_visible_views, first_seen_at, last_seen_at, last_target_visible_at)
+         SELECT $1, $2, 1, $3, $4, $4, $5
+         WHERE EXISTS (SELECT 1 FROM number_pools WHERE id = $1 AND deleted_at IS NULL)
+           AND (SELECT count(*) FROM dni_pages WHERE pool_id = $1) < {MAX_PAGES}
+         ON CONFLICT (pool_id, url) DO UPDATE SET views = dni_pages.views + 1,
+           target_visible_views = dni_pages.target_visible_views + excluded.target_visible_views,
+           last_seen_at = excluded.last_seen_at,
+           last_target_visible_at = COALESCE(excluded.last_target_visible_at, dni_pages.last_target_visible_at)"
+    ))
+    .bind(pool)
+    .bind(url)
+    .bind(visible)
+    .bind(now)
+    .bind(visible_at);
+    Ok(tx.conn().execute(insert).await? == 1)
+}
+
+/// The pool's pages, the most recently seen first (at most `limit`).
+pub async fn pages(mut db: impl Connection, pool: NumberPoolId, limit: u32) -> Result<Vec<PageSeen>> {
+    let select = Sql::new(format!(
+        "SELECT url, views, target_visible_views, first_seen_at, last_seen_at, last_target_visible_at
+         FROM dni_pages WHERE pool_id = $1 ORDER BY last_seen_at DESC, url LIMIT {limit}"
+    ))
+    .bind(pool);
+    Ok(db.conn().fetch_all(select).await?)
+}

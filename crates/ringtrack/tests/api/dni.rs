@@ -410,6 +410,46 @@ test_on_both_backends! {
         app.stop().await;
     }
 
+    async fn pages_the_script_ran_on_are_counted_per_pool_without_their_queries(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let ids = numbers(&app, 1).await;
+        let pool = pool(&app, &ids, json!({})).await;
+        let pool_id = pool["id"].as_str().unwrap().to_owned();
+        let app_ref = &app;
+        let report = |url: &str, visible: bool| {
+            let payload = json!({"pool_id": pool_id, "url": url, "target_visible": visible});
+            async move { public(app_ref, "/dni/v1/pages", &payload).await }
+        };
+        for (url, visible) in [
+            ("https://acme.test/plumbing?utm_source=google&gclid=abc", false),
+            ("https://acme.test/plumbing#book", true),
+            ("https://acme.test/plumbing", false),
+            ("https://acme.test/", false),
+        ] {
+            let answer = report(url, visible).await;
+            assert_eq!(answer.status(), StatusCode::NO_CONTENT, "{url}");
+            assert_eq!(answer.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        }
+        for (url, field) in [("javascript:alert(1)", "url"), ("ftp://acme.test/", "url")] {
+            assert_error(report(url, false).await, 422, "validation_failed", &[field]).await;
+        }
+        assert_error(report(&format!("https://acme.test/{}", "a".repeat(500)), false).await, 422, "validation_failed", &["url"]).await;
+        let unknown = public(&app, "/dni/v1/pages", &json!({"pool_id": uuid::Uuid::now_v7(), "url": "https://acme.test/", "target_visible": false})).await;
+        assert_eq!(unknown.status(), StatusCode::NO_CONTENT, "an unknown pool records nothing, and says nothing");
+
+        let detail = body(app.get(&format!("/api/v1/number-pools/{pool_id}")).await).await;
+        let pages = detail["data"]["number_pool"]["pages"].as_array().unwrap().clone();
+        assert_eq!(pages.len(), 2, "{pages:?}");
+        let plumbing = pages.iter().find(|p| p["url"] == "https://acme.test/plumbing").expect("the page, without its query");
+        assert_eq!((plumbing["views"].as_i64(), plumbing["target_visible_views"].as_i64()), (Some(3), Some(1)));
+        assert!(plumbing["last_target_visible_at"].is_string());
+        let home = pages.iter().find(|p| p["url"] == "https://acme.test/").unwrap();
+        assert!(home["last_target_visible_at"].is_null());
+        let listed = body(app.get("/api/v1/number-pools").await).await;
+        assert!(listed["data"]["number_pools"][0].get("pages").is_none(), "the list does not carry pages: {listed}");
+        app.stop().await;
+    }
+
     async fn public_endpoints_are_rate_limited_per_ip(backend: Backend) {
         let app = TestApp::spawn_with_dni_limits(backend, DniLimits::new(
             Rate { per_second: 1.0, burst: 5.0 }, Rate { per_second: 1000.0, burst: 1000.0 }, i64::MAX)).await;
