@@ -479,8 +479,9 @@ async fn the_script_is_small_cacheable_and_revalidated() {
     assert!(script.headers()[header::CACHE_CONTROL].to_str().unwrap().contains("max-age"));
     let etag = script.headers()[header::ETAG].to_str().unwrap().to_owned();
     let text = script.text().await.unwrap();
-    // About 3 KB gzipped: small beside any page that carries it.
-    assert!(text.len() < 10 * 1024, "{} bytes", text.len());
+    // About 4 KB gzipped (bench/RESULTS.md; the bound is 8 KB gzipped): small beside any
+    // page that carries it.
+    assert!(text.len() < 12 * 1024, "{} bytes", text.len());
     assert!(text.contains("MutationObserver") && text.contains("/dni/v1/sessions"));
     let again = app
         .client
