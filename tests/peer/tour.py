@@ -1,7 +1,8 @@
 """A tour of every page of the web app, on a server given something to show: calls (one
-transcribed when the run has the speech model), a voicemail, a conversation, a form and a
-team. `scripts/screenshots` photographs each stop; the accessibility test checks each with
-axe-core. One list, so a new page is photographed and checked alike."""
+transcribed when the run has the speech model), a voicemail, a conversation, a form, a
+website pool with the pages its script ran on, and a team. `scripts/screenshots`
+photographs each stop; the accessibility test checks each with axe-core. One list, so a
+new page is photographed and checked alike."""
 
 import json
 import os
@@ -36,23 +37,35 @@ def seed(server):
         server.api("POST", "/api/v1/sandbox/sms", {"from": CONTACT, "to": after_hours["phone_number"], "body": body})
     server.api("POST", "/api/v1/texts", {"from_number_id": after_hours["id"], "to": CONTACT,
                                          "body": "Yes! A plumber can be there by 7 pm. Does that work?"})
-    pool = server.api("POST", "/api/v1/number-pools", {"name": "Website", "number_ids": [],
+    pool_numbers = [server.api("POST", "/api/v1/numbers/purchase", {"area_code": "573", "friendly_name": "Website"})
+                    ["data"]["id"] for _ in range(3)]
+    pool = server.api("POST", "/api/v1/number-pools", {"name": "Website visitors", "number_ids": pool_numbers,
                                                        "target_number": "5735550100"})["data"]["number_pool"]["id"]
-    request = urllib.request.Request(server.base + "/dni/v1/forms", method="POST", data=json.dumps({
+    public(server, "/dni/v1/sessions", {"pool_id": pool, "visitor_id": "tour-visitor",
+                                        "landing_page": "https://acme.test/drains?utm_source=google"})
+    public(server, "/dni/v1/forms", {
         "pool_id": pool, "form_name": "Free quote",
         "fields": {"name": "Ann Lee", "email": "ann@example.com", "phone": "(617) 555-0123",
-                   "message": "Kitchen sink is clogged, afternoons are best."}}).encode())
-    urllib.request.urlopen(request).read()
+                   "message": "Kitchen sink is clogged, afternoons are best."}})
+    for url, still_showing in [("https://acme.test/", False), ("https://acme.test/drains", False),
+                               ("https://acme.test/contact", True)]:
+        public(server, "/dni/v1/pages", {"pool_id": pool, "url": url, "target_visible": still_showing})
     eventually(lambda: server.api("GET", f"/api/v1/calls/{call_id}")["data"]["has_recording"], "the recording", 60)
     if os.environ.get("RINGTRACK_TEST_WHISPER_MODEL"):
         for transcribed_call in (call_id, voicemail):
             eventually(lambda: transcribed(server, transcribed_call), "the transcription", 300)
-    return call_id
+    return call_id, pool
+
+
+def public(server, path, payload):
+    """What the website script sends: JSON as text, no key."""
+    request = urllib.request.Request(server.base + path, method="POST", data=json.dumps(payload).encode())
+    urllib.request.urlopen(request).read()
 
 
 def tour(server, page, stop):
     """Visits every page in `page` (a Playwright page), calling `stop(name)` at each."""
-    call_id = seed(server)
+    call_id, pool = seed(server)
     invite = create_user(server, "sam@acme.test", "manager", name="Sam Rivera")
     create_user(server, "olivia@acme.test", "admin", PASSWORD, name="Olivia Owner")
 
@@ -67,7 +80,7 @@ def tour(server, page, stop):
     sign_in(page, server, "olivia@acme.test")
     for name, path in [("calls", "/calls"), ("call", f"/calls/{call_id}"), ("voicemails", "/voicemails"),
                        ("texts", "/texts"), ("conversation", f"/texts/{CONTACT}"), ("forms", "/forms"),
-                       ("team", "/team"), ("two-factor", "/account")]:
+                       ("website", "/website"), ("pool", f"/website/{pool}"), ("team", "/team"), ("two-factor", "/account")]:
         page.goto(server.base + path)
         stop(name)
     page.get_by_role("button", name="Set up two-factor sign-in").click()

@@ -47,6 +47,8 @@ pub struct PageView {
     last_seen_at: Timestamp,
     #[schema(value_type = Option<String>, format = DateTime)]
     last_target_visible_at: Option<Timestamp>,
+    /// The page's latest view still showed the target: the page is still missed.
+    latest_view_showed_target: bool,
 }
 
 /// Pages a pool's detail lists.
@@ -96,10 +98,7 @@ pub struct PoolList {
 async fn view(state: &AppState, pool: Pool) -> ApiResult<PoolView> {
     let stats = pools::stats(&state.store, &pool, state.store.now()).await?;
     Ok(PoolView {
-        snippet: format!(
-            "<script src=\"{}/dni.js\" data-pool=\"{}\" async></script>",
-            state.public_url, pool.id
-        ),
+        snippet: dni::script_tag(&state.public_url, pool.id),
         id: pool.id,
         name: pool.name,
         numbers_count: pool.number_ids.len(),
@@ -289,6 +288,7 @@ pub async fn get(
                 first_seen_at: p.first_seen_at,
                 last_seen_at: p.last_seen_at,
                 last_target_visible_at: p.last_target_visible_at,
+                latest_view_showed_target: p.latest_view_showed_target,
             })
             .collect(),
     );

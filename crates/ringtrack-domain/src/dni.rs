@@ -102,6 +102,25 @@ pub fn recommended_pool_size(peak_concurrent_sessions: i64) -> i64 {
     ((peak_concurrent_sessions.max(0) * 6 + 4) / 5).max(2)
 }
 
+/// The tag a site owner pastes before `</body>` to run the tracking script for a pool.
+pub fn script_tag(public_url: &str, pool: crate::NumberPoolId) -> String {
+    format!(
+        "<script src=\"{}/dni.js\" data-pool=\"{pool}\" async></script>",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// The `amp-call-tracking` element an AMP page uses instead of the script, around the
+/// link it rewrites (`target` is the number the page shows).
+pub fn amp_tag(public_url: &str, pool: crate::NumberPoolId, target: &crate::PhoneNumber) -> String {
+    format!(
+        "<amp-call-tracking config=\"{}/dni/v1/amp/{pool}?client_id=CLIENT_ID(ringtrack)&page=SOURCE_URL&referrer=DOCUMENT_REFERRER\">\n  <a href=\"tel:{}\">{}</a>\n</amp-call-tracking>",
+        public_url.trim_end_matches('/'),
+        target.as_str(),
+        target.national_format()
+    )
+}
+
 /// What a captured form holds, with the fields people most want picked out.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FormContact {
@@ -287,6 +306,19 @@ fn is_email(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tags_to_paste_name_the_pool_and_the_server() {
+        let pool: crate::NumberPoolId = "01a2442f-f349-72f6-809c-d3ae7600f393".parse().unwrap();
+        assert_eq!(
+            script_tag("https://calls.acme.test/", pool),
+            "<script src=\"https://calls.acme.test/dni.js\" data-pool=\"01a2442f-f349-72f6-809c-d3ae7600f393\" async></script>"
+        );
+        let amp =
+            amp_tag("https://calls.acme.test", pool, &crate::PhoneNumber::parse("(573) 555-0100").unwrap());
+        assert!(amp.starts_with("<amp-call-tracking config=\"https://calls.acme.test/dni/v1/amp/01a2442f-f349-72f6-809c-d3ae7600f393?client_id=CLIENT_ID(ringtrack)&"), "{amp}");
+        assert!(amp.contains("<a href=\"tel:+15735550100\">(573) 555-0100</a>"), "{amp}");
+    }
 
     #[test]
     fn landing_pages_give_their_attribution() {

@@ -62,6 +62,7 @@ pub const MIGRATIONS: &[Migration] = &[
     shared!(17, "owner links", "0017_owner_links.sql"),
     shared!(18, "campaign filter", "0018_campaign_filter.sql"),
     shared!(19, "dni pages", "0019_dni_pages.sql"),
+    shared!(20, "dni page latest view", "0020_dni_page_latest_view.sql"),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.

@@ -802,6 +802,8 @@ pub struct PageSeen {
     pub first_seen_at: Timestamp,
     pub last_seen_at: Timestamp,
     pub last_target_visible_at: Option<Timestamp>,
+    /// The latest view still showed the target (the page is still missed).
+    pub latest_view_showed_target: bool,
 }
 
 impl FromRecord for PageSeen {
@@ -813,6 +815,7 @@ impl FromRecord for PageSeen {
             first_seen_at: row.time("first_seen_at")?,
             last_seen_at: row.time("last_seen_at")?,
             last_target_visible_at: row.opt_time("last_target_visible_at")?,
+            latest_view_showed_target: row.boolean("latest_showed_target")?,
         })
     }
 }
@@ -825,12 +828,13 @@ pub async fn record_page(tx: &mut Tx, pool: NumberPoolId, url: &str, target_visi
     let visible_at = target_visible.then_some(now);
     let update = Sql::new(
         "UPDATE dni_pages SET views = views + 1, target_visible_views = target_visible_views + $1,
-         last_seen_at = $2, last_target_visible_at = COALESCE($3, last_target_visible_at)
-         WHERE pool_id = $4 AND url = $5",
+         last_seen_at = $2, last_target_visible_at = COALESCE($3, last_target_visible_at), latest_showed_target = $4
+         WHERE pool_id = $5 AND url = $6",
     )
     .bind(visible)
     .bind(now)
     .bind(visible_at)
+    .bind(target_visible)
     .bind(pool)
     .bind(url);
     if tx.conn().execute(update).await? == 1 {
@@ -838,29 +842,63 @@ pub async fn record_page(tx: &mut Tx, pool: NumberPoolId, url: &str, target_visi
     }
     // New here; a page view on another node may have just made the row (then it counts).
     let insert = Sql::new(format!(
-        "INSERT INTO dni_pages (pool_id, url, views, target_visible_views, first_seen_at, last_seen_at, last_target_visible_at)
-         SELECT $1, $2, 1, $3, $4, $4, $5
+        "INSERT INTO dni_pages (pool_id, url, views, target_visible_views, first_seen_at, last_seen_at, last_target_visible_at, latest_showed_target)
+         SELECT $1, $2, 1, $3, $4, $4, $5, $6
          WHERE EXISTS (SELECT 1 FROM number_pools WHERE id = $1 AND deleted_at IS NULL)
            AND (SELECT count(*) FROM dni_pages WHERE pool_id = $1) < {MAX_PAGES}
          ON CONFLICT (pool_id, url) DO UPDATE SET views = dni_pages.views + 1,
            target_visible_views = dni_pages.target_visible_views + excluded.target_visible_views,
            last_seen_at = excluded.last_seen_at,
-           last_target_visible_at = COALESCE(excluded.last_target_visible_at, dni_pages.last_target_visible_at)"
+           last_target_visible_at = COALESCE(excluded.last_target_visible_at, dni_pages.last_target_visible_at),
+           latest_showed_target = excluded.latest_showed_target"
     ))
     .bind(pool)
     .bind(url)
     .bind(visible)
     .bind(now)
-    .bind(visible_at);
+    .bind(visible_at)
+    .bind(target_visible);
     Ok(tx.conn().execute(insert).await? == 1)
 }
 
 /// The pool's pages, the most recently seen first (at most `limit`).
 pub async fn pages(mut db: impl Connection, pool: NumberPoolId, limit: u32) -> Result<Vec<PageSeen>> {
     let select = Sql::new(format!(
-        "SELECT url, views, target_visible_views, first_seen_at, last_seen_at, last_target_visible_at
+        "SELECT url, views, target_visible_views, first_seen_at, last_seen_at, last_target_visible_at, latest_showed_target
          FROM dni_pages WHERE pool_id = $1 ORDER BY last_seen_at DESC, url LIMIT {limit}"
     ))
     .bind(pool);
+    Ok(db.conn().fetch_all(select).await?)
+}
+
+/// What the script has reported of a pool's pages, for a list of pools.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PagesHealth {
+    pub pool_id: NumberPoolId,
+    pub pages: i64,
+    /// Pages whose latest view still showed the target number.
+    pub showing_target: i64,
+}
+
+impl FromRecord for PagesHealth {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        Ok(PagesHealth {
+            pool_id: row.parsed("pool_id")?,
+            pages: row.int("pages")?,
+            showing_target: row.int("showing_target")?,
+        })
+    }
+}
+
+/// [`PagesHealth`] of each of the business's pools that has pages.
+pub async fn pages_health(mut db: impl Connection, business_id: BusinessId) -> Result<Vec<PagesHealth>> {
+    let select = Sql::new(
+        "SELECT d.pool_id, count(*) AS pages,
+                CAST(COALESCE(SUM(CASE WHEN d.latest_showed_target THEN 1 ELSE 0 END), 0) AS BIGINT) AS showing_target
+         FROM dni_pages d JOIN number_pools p ON p.id = d.pool_id
+         WHERE p.business_id = $1 AND p.deleted_at IS NULL
+         GROUP BY d.pool_id",
+    )
+    .bind(business_id);
     Ok(db.conn().fetch_all(select).await?)
 }

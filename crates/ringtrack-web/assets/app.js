@@ -75,3 +75,18 @@ for (const box of document.querySelectorAll("textarea[data-segments]")) {
     }, 150);
   });
 }
+
+// Text to copy (a pool's tags): the Copy button, shown only where the clipboard can be
+// written, copies it; without script it is selected by hand.
+for (const button of document.querySelectorAll("button[data-copy]")) {
+  const text = document.getElementById(button.dataset.copy);
+  if (!navigator.clipboard) continue;
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    text.select();
+    await navigator.clipboard.writeText(text.value).then(
+      () => { button.textContent = "Copied"; },
+      () => { button.textContent = "Select and copy by hand"; },
+    );
+  });
+}

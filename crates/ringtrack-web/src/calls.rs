@@ -177,7 +177,7 @@ pub async fn log(
                             p.empty { "No calls match these filters." }
                         }
                     } @else {
-                        table.calls {
+                        table.list {
                             caption.visually-hidden { "Calls, newest first" }
                             thead { tr {
                                 th scope="col" { "Caller" } th scope="col" { "When" } th scope="col" { "Status" }

@@ -38,6 +38,11 @@ pub fn grouped(n: u64) -> String {
     out
 }
 
+/// `1 page`, `12,480 pages`.
+pub fn count(n: i64, one: &str, many: &str) -> String {
+    format!("{} {}", grouped(n.unsigned_abs()), if n == 1 { one } else { many })
+}
+
 /// `$42.15`.
 pub fn money(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
@@ -61,6 +66,8 @@ mod tests {
         assert_eq!(super::grouped(12_480), "12,480");
         assert_eq!(super::grouped(999), "999");
         assert_eq!(super::grouped(1_000_000), "1,000,000");
+        assert_eq!(super::count(1, "page", "pages"), "1 page");
+        assert_eq!(super::count(12_480, "page", "pages"), "12,480 pages");
         assert_eq!(super::money(4215), "$42.15");
         assert_eq!(super::money(123_456_789), "$1,234,567.89");
         assert_eq!(super::money(-300), "-$3.00");

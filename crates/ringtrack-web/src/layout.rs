@@ -18,17 +18,19 @@ pub enum Section {
     Voicemails,
     Texts,
     Forms,
+    Website,
     Team,
     Account,
     Businesses,
 }
 
 /// The left navigation, in UI.md's order (the sections of later issues join it).
-const NAVIGATION: [(Section, &str, &str); 5] = [
+const NAVIGATION: [(Section, &str, &str); 6] = [
     (Section::Calls, "/calls", "Calls"),
     (Section::Voicemails, "/voicemails", "Voicemails"),
     (Section::Texts, "/texts", "Texts"),
     (Section::Forms, "/forms", "Forms"),
+    (Section::Website, "/website", "Website tracking"),
     (Section::Team, "/team", "Team"),
 ];
 

@@ -19,6 +19,7 @@ mod session;
 mod sign_in;
 mod team;
 mod texts;
+mod website;
 
 use std::sync::Arc;
 
@@ -92,6 +93,8 @@ pub fn router(state: WebState) -> Router {
         .route("/texts", get(texts::list))
         .route("/texts/segments", get(texts::count))
         .route("/texts/{contact}", get(texts::conversation).post(texts::reply))
+        .route("/website", get(website::pools))
+        .route("/website/{id}", get(website::pool))
         .route("/team", get(team::list).post(team::invite))
         .route("/password/forgot", get(sign_in::forgot_form).post(sign_in::forgot))
         .route("/account", get(account::page))

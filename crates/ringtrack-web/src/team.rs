@@ -33,7 +33,7 @@ async fn page(state: &WebState, signed_in: &SignedIn, status: StatusCode, outcom
     let content = html! {
         h1 { "Team" }
         (outcome_note(&outcome))
-        table.calls {
+        table.list {
             caption.visually-hidden { "People of this business" }
             thead { tr { th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Role" } th scope="col" { "Sign-in" } } }
             tbody {

@@ -4,6 +4,7 @@
 use reqwest::{Method, StatusCode, header};
 use ringtrack_api::dni::DniLimits;
 use ringtrack_api::rate_limit::Rate;
+use ringtrack_domain::Role;
 use ringtrack_store::test_on_both_backends;
 use serde_json::{Value, json};
 
@@ -443,10 +444,36 @@ test_on_both_backends! {
         let plumbing = pages.iter().find(|p| p["url"] == "https://acme.test/plumbing").expect("the page, without its query");
         assert_eq!((plumbing["views"].as_i64(), plumbing["target_visible_views"].as_i64()), (Some(3), Some(1)));
         assert!(plumbing["last_target_visible_at"].is_string());
+        assert_eq!(plumbing["latest_view_showed_target"], false, "the target showed on an earlier view, not the latest");
         let home = pages.iter().find(|p| p["url"] == "https://acme.test/").unwrap();
         assert!(home["last_target_visible_at"].is_null());
         let listed = body(app.get("/api/v1/number-pools").await).await;
         assert!(listed["data"]["number_pools"][0].get("pages").is_none(), "the list does not carry pages: {listed}");
+
+        // The app says the same in words, to anyone of the business (a viewer here).
+        crate::web::person(&app, app.business, "vera@acme.test", Role::Viewer).await;
+        let cookie = crate::web::sign_in(&app, "vera@acme.test").await;
+        let read = |path: String| {
+            let cookie = cookie.clone();
+            async move { crate::web::get(app_ref, &path, Some(&cookie)).await.text().await.unwrap() }
+        };
+        let list = read("/website".into()).await;
+        assert!(list.contains(&format!(r#"href="/website/{pool_id}""#)) && list.contains("(573) 555-0100"), "{list}");
+        assert!(list.contains("2 pages") && !list.contains("still showing your number"), "{list}");
+        let page = read(format!("/website/{pool_id}")).await;
+        assert!(page.contains(&format!("/dni.js&quot; data-pool=&quot;{pool_id}&quot;")), "the tag to paste: {page}");
+        assert!(page.contains(&format!("/dni/v1/amp/{pool_id}?client_id=CLIENT_ID(ringtrack)")), "the AMP tag: {page}");
+        assert!(page.contains("https://acme.test/plumbing") && page.contains("showed on 1 earlier view,"), "{page}");
+        assert!(!page.contains("utm_source=google") && !page.contains("Still showing"), "{page}");
+
+        // A page that still shows the target on its latest view is flagged, in the same
+        // second as views that did not.
+        assert_eq!(report("https://acme.test/contact", false).await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(report("https://acme.test/contact", true).await.status(), StatusCode::NO_CONTENT);
+        let list = read("/website".into()).await;
+        assert!(list.contains("3 pages") && list.contains("1 still showing your number"), "{list}");
+        let page = read(format!("/website/{pool_id}")).await;
+        assert!(page.contains("Still showing") && page.contains("on 1 of 2 views"), "{page}");
         app.stop().await;
     }
 

@@ -161,13 +161,15 @@ test_on_both_backends! {
         // OpenAPI document): A's ids answer as unknown ones do.
         let call = &ids["/calls/"];
         let random = uuid::Uuid::now_v7().to_string();
-        let routes: [AppRoute<'_>; 6] = [
+        let pool = &ids["/number-pools/"];
+        let routes: [AppRoute<'_>; 7] = [
             (Method::GET, format!("/calls/{call}"), format!("/calls/{random}"), &[]),
             (Method::GET, format!("/calls/{call}/audio"), format!("/calls/{random}/audio"), &[]),
             (Method::POST, format!("/calls/{call}/verdict"), format!("/calls/{random}/verdict"), &[("qualified", "false")]),
             (Method::POST, format!("/calls/{call}/notes"), format!("/calls/{random}/notes"), &[("notes", "B was here"), ("tags", "b")]),
             (Method::GET, "/texts/+13055550177".into(), "/texts/+13055550999".into(), &[]),
             (Method::POST, "/texts/+13055550177".into(), "/texts/+13055550999".into(), &[("from_number_id", &ids["{number_id}"]), ("body", "hi")]),
+            (Method::GET, format!("/website/{pool}"), format!("/website/{random}"), &[]),
         ];
         for (method, theirs, nobodys, form) in &routes {
             let mut fields = form.to_vec();
@@ -180,9 +182,9 @@ test_on_both_backends! {
             assert_eq!(theirs_status, control, "{method} {theirs}: as for an unknown id");
         }
         // The lists and the download show nothing of A's.
-        for path in ["/calls", "/calls.csv", "/voicemails", "/texts", "/forms", "/team"] {
+        for path in ["/calls", "/calls.csv", "/voicemails", "/texts", "/forms", "/website", "/team"] {
             let shown = get(&app, path, Some(&cookie)).await.text().await.unwrap();
-            for of_a in ["(305) 555-0123", "+13055550123", "305) 555-0177", "+13055550177", "secret of A", "a@example.com"] {
+            for of_a in ["(305) 555-0123", "+13055550123", "305) 555-0177", "+13055550177", "secret of A", "a@example.com", "A pool</a>", "(573) 555-0100"] {
                 assert!(!shown.contains(of_a), "{path} shows {of_a} of A");
             }
         }
