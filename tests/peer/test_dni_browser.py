@@ -9,7 +9,10 @@ import json
 import re
 import threading
 
+from playwright.sync_api import expect
+
 from conftest import eventually
+from test_web_app import PASSWORD, create_user, sign_in
 
 TARGET = "(573) 555-0100"
 QUERY = "?utm_source=google&utm_medium=cpc&utm_campaign=plumbing&gclid=abc123"
@@ -44,11 +47,13 @@ PAGE = """<!doctype html><html><head><title>Acme Plumbing</title></head><body>
 </body></html>"""
 
 
-def serve_site(html):
-    """A website on another origin than the server: the page, and a thank-you page."""
+def serve_site(html, pages=None):
+    """A website on another origin than the server: the page at `/`, any other `pages` by
+    path, and a thank-you page."""
     class Handler(http.server.BaseHTTPRequestHandler):
         def respond(self):
-            body = (html if self.path.startswith("/?") or self.path == "/" else "<p>Thanks</p>").encode()
+            path = self.path.split("?")[0]
+            body = (html if path == "/" else (pages or {}).get(path, "<p>Thanks</p>")).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -181,3 +186,103 @@ def test_the_script_swaps_numbers_tracks_forms_and_attributes_the_call(server, b
     assert call["session_id"] == form["session_id"]
     assert errors == [], errors
     site.shutdown()
+
+
+SWAPPED_IN_PLACE = """<!doctype html><html><head><title>Acme</title></head><body>
+<p id="sel">Call 573-555-0100 now or write to us</p>
+<button id="call" type="button">Call 573-555-0100</button>
+<input id="name" aria-label="Your name" value="Ann">
+<script>
+  window.clicks = 0;
+  document.getElementById("call").addEventListener("click", () => { window.clicks += 1; });
+</script>
+</body></html>"""
+
+
+def test_a_swap_keeps_the_visitors_selection_focus_and_the_pages_event_handlers(server, browser):
+    numbers = [server.api("POST", "/api/v1/numbers/purchase", {"area_code": "573"})["data"]["id"]]
+    pool = server.api("POST", "/api/v1/number-pools",
+                      {"name": "Website", "number_ids": numbers, "target_number": TARGET})["data"]["number_pool"]
+    site = serve_site(SWAPPED_IN_PLACE)
+    page = browser.new_context().new_page()
+    page.goto("http://127.0.0.1:%d/" % site.server_address[1])
+    # The visitor is typing in a field and has selected words after the number (in the very
+    # text node the swap changes) when the script arrives.
+    page.evaluate("""([base, pool]) => {
+        window.button = document.getElementById("call");
+        window.textNode = document.getElementById("sel").firstChild;
+        document.getElementById("name").focus();
+        const words = window.textNode, range = document.createRange();
+        range.setStart(words, words.data.indexOf("now"));
+        range.setEnd(words, words.data.indexOf("now") + "now or write".length);
+        getSelection().removeAllRanges();  // the field's caret
+        getSelection().addRange(range);
+        const script = document.createElement("script");
+        script.src = base + "/dni.js";
+        script.dataset.pool = pool;
+        document.body.append(script);
+    }""", [server.base, pool["id"]])
+    page.wait_for_function("!document.getElementById('call').textContent.includes('573-555-0100')", timeout=15000)
+    assert "573-555-0100" not in page.text_content("#sel")
+    kept = page.evaluate("""() => ({
+        selection: getSelection().toString(),
+        focused: document.activeElement.id,
+        sameButton: document.getElementById("call") === window.button,
+        sameText: document.getElementById("sel").firstChild === window.textNode,
+    })""")
+    assert kept == {"selection": "now or write", "focused": "name", "sameButton": True, "sameText": True}, kept
+    page.click("#call")
+    assert page.evaluate("window.clicks") == 1, "the page's own handler still runs"
+
+
+DEEPLY_SPLIT = """<!doctype html><html><head><title>Contact</title></head><body>
+<p><b>Call</b> <span>5</span><span>7</span><span>3</span>-<span>5</span><span>5</span><span>5</span>-<span>0</span><span>1</span><span>0</span><span>0</span> <small>24/7</small> <em>free</em></p>
+<script src="{base}/dni.js" data-pool="{pool}" async></script>
+</body></html>"""
+
+
+def test_a_site_owner_copies_the_tag_from_the_app_and_sees_which_pages_it_misses(server, browser):
+    numbers = [server.api("POST", "/api/v1/numbers/purchase", {"area_code": "573"})["data"]["id"] for _ in range(2)]
+    pool = server.api("POST", "/api/v1/number-pools",
+                      {"name": "Website visitors", "number_ids": numbers, "target_number": TARGET})["data"]["number_pool"]
+    create_user(server, "olivia@acme.test", "admin", PASSWORD)
+    context = browser.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base)
+    app = context.new_page()
+    sign_in(app, server, "olivia@acme.test")
+    app.get_by_role("link", name="Website tracking").click()
+    app.get_by_role("link", name="Website visitors").click()
+    expect(app.get_by_role("heading", name="Website visitors")).to_be_visible()
+    expect(app.get_by_text("No pages yet")).to_be_visible()
+    app.get_by_role("button", name="Copy the tag", exact=True).focus()
+    app.keyboard.press("Enter")
+    expect(app.locator("button[data-copy=script-tag]")).to_have_text("Copied")
+    tag = app.evaluate("navigator.clipboard.readText()")
+    assert tag == app.get_by_label("Paste before </body>").input_value(), tag
+    assert tag.startswith("<script src=") and pool["id"] in tag, tag
+
+    # The tag pasted into two pages of the site: one writes the number plainly, the other
+    # splits it over more elements than the script reads together (a digit a span).
+    site = serve_site("<p>Call %s today</p>%s" % (TARGET, tag),
+                      {"/contact": DEEPLY_SPLIT.replace("{base}", server.base).replace("{pool}", pool["id"])})
+    visitor = browser.new_context().new_page()
+    home = "http://127.0.0.1:%d/" % site.server_address[1]
+    visitor.goto(home)
+    visitor.wait_for_function("!document.body.innerText.includes('%s')" % TARGET, timeout=15000)
+    pages = lambda: server.api("GET", "/api/v1/number-pools/" + pool["id"])["data"]["number_pool"]["pages"]
+    eventually(pages, "the home page's report")  # sent once the page has settled
+    visitor.goto(home + "contact")
+    visitor.wait_for_timeout(1000)
+    expect(visitor.locator("p")).to_have_text("Call 573-555-0100 24/7 free")  # missed: still the site's number
+
+    def pages_shown():
+        app.reload()
+        rows = app.locator("table tbody tr")
+        return rows.count() == 2 and [rows.nth(i).inner_text() for i in range(2)]
+    rows = eventually(pages_shown, "both pages in the pool's page", 20)
+    contact = next(r for r in rows if "/contact" in r)
+    assert "Still showing" in contact and "on 1 of 1 view" in contact, contact
+    root = next(r for r in rows if "/contact" not in r)
+    assert "Replaced" in root and "Still showing" not in root, root
+    app.get_by_role("link", name="Website tracking").click()
+    expect(app.get_by_text("1 still showing your number")).to_be_visible()

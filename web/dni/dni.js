@@ -56,6 +56,14 @@
         if (t) el.setAttribute(name, t);
       });
     };
+    // Writes `v` (as long as the node's text: respelling keeps lengths) over only the
+    // characters that differ, so the visitor's selection elsewhere in the node stays put.
+    var write = function (node, v) {
+      var old = node.nodeValue, a = 0, b = old.length;
+      while (a < b && old.charAt(a) === v.charAt(a)) a++;
+      while (b > a && old.charAt(b - 1) === v.charAt(b - 1)) b--;
+      if (a < b) node.replaceData(a, b - a, v.slice(a, b));
+    };
     // Respells the numbers in `el`'s whole text and gives each text node its part back
     // (respelling keeps every length, so each node's span of the text is unchanged).
     var swapSplit = function (el) {
@@ -65,14 +73,14 @@
       if (changed === null) return;
       parts.forEach(function (p) {
         var v = changed.substr(p[1], p[0].nodeValue.length);
-        if (v !== p[0].nodeValue && !skipped(p[0].parentNode)) p[0].nodeValue = v;
+        if (!skipped(p[0].parentNode)) write(p[0], v);
       });
     };
     var swap = function (root) {
       if (!to || !root) return;
       if (root.nodeType === 3) {
         var t = swapText(root.nodeValue);
-        if (t !== null && !skipped(root.parentNode)) root.nodeValue = t;
+        if (t !== null && !skipped(root.parentNode)) write(root, t);
         return;
       }
       if (root.nodeType !== 1 && root.nodeType !== 9) return;
