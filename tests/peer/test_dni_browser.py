@@ -38,6 +38,9 @@ PAGE = """<!doctype html><html><head><title>Acme Plumbing</title></head><body>
 <code id="code">573-555-0100</code>
 <div id="editable" contenteditable="true">573-555-0100</div>
 <input id="typed" value="573-555-0100">
+<textarea id="note">Call 573-555-0100</textarea>
+<style id="css">/* 573-555-0100 */ #code {{ color: #333; }}</style>
+<script id="ld" type="application/ld+json">{{"@type": "Plumber", "telephone": "573-555-0100"}}</script>
 <form id="quote" name="quote" action="/thanks" method="post">
   <input name="name"><input name="email"><input name="phone"><input type="password" name="password">
   <input name="cc.num"><input name="user_pin"><input name="api_token"><textarea name="message"></textarea>
@@ -120,6 +123,8 @@ def test_the_script_swaps_numbers_tracks_forms_and_attributes_the_call(server, b
     assert page.text_content("#code") == "573-555-0100"
     assert page.text_content("#editable") == "573-555-0100"
     assert page.input_value("#typed") == "573-555-0100"
+    assert page.input_value("#note") == "Call 573-555-0100"
+    assert "573-555-0100" in page.text_content("#css") and "573-555-0100" in page.text_content("#ld")
 
     # Each page view says whether the target could still be read after the swap: here
     # yes (the code sample keeps it, as it must).
