@@ -3,6 +3,7 @@
 //! process, or an OpenAI-compatible service), and the converter that prepares the
 //! offline model.
 
+pub mod accuracy;
 pub mod audio;
 pub mod delivery;
 pub mod ggml;

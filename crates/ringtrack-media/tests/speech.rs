@@ -5,6 +5,7 @@
 
 use std::process::Command;
 
+use ringtrack_media::accuracy::{word_error_rate as wer, words};
 use ringtrack_media::audio;
 use ringtrack_media::transcribe::{Whisper, transcribe};
 use ringtrack_store::testing::{Tier, speech_model, tier_ready};
@@ -21,37 +22,6 @@ const SENTENCES: &[&str] = &[
 fn run(command: &mut Command) {
     let status = command.status().unwrap_or_else(|e| panic!("{command:?}: {e} (scripts/test installs it)"));
     assert!(status.success(), "{command:?} failed");
-}
-
-/// Lower-case words without punctuation.
-fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '\''))
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
-
-/// Word error rate: the word-level edit distance over the reference's length.
-fn wer(reference: &[String], hypothesis: &[String]) -> f64 {
-    let mut row: Vec<usize> = (0..=hypothesis.len()).collect();
-    for (i, r) in reference.iter().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, h) in hypothesis.iter().enumerate() {
-            let substitution = previous + usize::from(r != h);
-            previous = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
-        }
-    }
-    row[hypothesis.len()] as f64 / reference.len().max(1) as f64
-}
-
-#[test]
-fn word_error_rate_counts_edits() {
-    let w = |s: &str| words(s);
-    assert_eq!(wer(&w("a b c d"), &w("a b c d")), 0.0);
-    assert_eq!(wer(&w("a b c d"), &w("a x c")), 0.5);
-    assert_eq!(wer(&w("a b"), &w("a b c d")), 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,7 +56,7 @@ async fn whisper_transcribes_clean_and_telephone_speech() {
     let phone = wer(&clean_reference, &phone_heard);
     println!("WER clean 16 kHz: {:.1}%, 8 kHz mu-law: {:.1}%", clean * 100.0, phone * 100.0);
     println!(
-        "short clips: {:.3}x real time (each clip pays a whole 30 s Whisper window)",
+        "short clips: {:.3}x real time (each in an encoder context fitted to it)",
         busy.as_secs_f64() / (audio_ms as f64 / 1000.0)
     );
     // Speed on a call-length recording: every sentence, twice over, with pauses.

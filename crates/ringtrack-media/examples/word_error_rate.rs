@@ -1,0 +1,167 @@
+//! The speech benchmark (`bench/speech.sh`): 30 call-like sentences spoken by espeak-ng in
+//! five voices at three speeds, each heard four ways — clean 16 kHz, through the telephone
+//! (8 kHz mu-law), and through the telephone with noise at 20 and 10 dB SNR — transcribed
+//! by the given model with each region's encoder context fitted to it and with whole 30 s
+//! windows. Prints a Markdown table: word error rate and speed (times real time) per
+//! condition, and the process's peak memory.
+//!
+//!     cargo run --release -p ringtrack-media --example word_error_rate -- MODEL.bin
+
+use std::path::Path;
+use std::process::Command;
+
+use ringtrack_media::accuracy::{word_edits, words};
+use ringtrack_media::audio::{self, Audio};
+use ringtrack_media::transcribe::{Whisper, transcribe};
+
+const SENTENCES: &[&str] = &[
+    "Hello, I would like to schedule an appointment for tomorrow morning.",
+    "My air conditioner stopped working and the house is getting very hot.",
+    "How much do you charge for a service call on the weekend?",
+    "Please call me back at your earliest convenience, thank you.",
+    "We need someone to look at a leak under the kitchen sink.",
+    "Can you send a technician this afternoon to check the furnace?",
+    "Hi, this is Bob, the pipe in the basement burst last night.",
+    "Do you offer free estimates for a new roof?",
+    "I saw your ad on Google and wanted to ask about pricing.",
+    "Our water heater is making a loud banging noise.",
+    "Is there someone available for an emergency repair tonight?",
+    "I need to cancel my appointment on Friday.",
+    "Could you give me a quote for replacing two windows?",
+    "The toilet upstairs keeps running all day.",
+    "What time do you open on Saturday?",
+    "My name is Sarah and my number is five five five, one two three four.",
+    "We are moving into a new house and need the electrical inspected.",
+    "The garage door opener stopped responding this morning.",
+    "Do you accept credit cards or only checks?",
+    "I would like to speak with the manager about my last invoice.",
+    "There is water coming through the ceiling in the living room.",
+    "How long does it usually take to install a new dishwasher?",
+    "I am calling about the coupon I received in the mail.",
+    "Can your team come out before noon on Monday?",
+    "The heat pump is blowing cold air even though it is set to heat.",
+    "My neighbor recommended your company for drain cleaning.",
+    "Please let me know if you need the gate code to get in.",
+    "We have a small business and need regular maintenance.",
+    "Is the technician licensed and insured?",
+    "Thanks for getting back to me so quickly, see you tomorrow.",
+];
+
+const VOICES: &[&str] = &["en-us", "en-us+f3", "en-gb", "en-gb-scotland", "en-us+m3"];
+const SPEEDS: &[u32] = &[140, 165, 190];
+
+/// How a sentence reaches the model.
+#[derive(Clone, Copy)]
+enum Condition {
+    Clean,
+    Telephone,
+    Noisy { snr_db: f32 },
+}
+
+impl Condition {
+    fn label(self) -> String {
+        match self {
+            Condition::Clean => "clean, 16 kHz".into(),
+            Condition::Telephone => "telephone (8 kHz mu-law)".into(),
+            Condition::Noisy { snr_db } => format!("telephone, noise at {snr_db:.0} dB SNR"),
+        }
+    }
+}
+
+const CONDITIONS: [Condition; 4] = [
+    Condition::Clean,
+    Condition::Telephone,
+    Condition::Noisy { snr_db: 20.0 },
+    Condition::Noisy { snr_db: 10.0 },
+];
+
+fn run(command: &mut Command) {
+    let status = command.status().unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    assert!(status.success(), "{command:?} failed");
+}
+
+/// White noise at `snr_db` below the speech's power, from a fixed seed (xorshift), so
+/// every run hears the same noise.
+fn add_noise(samples: &mut [f32], snr_db: f32) {
+    let speech_power = samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32;
+    // A uniform value in [-1, 1] has power 1/3.
+    let scale = (speech_power / 10f32.powf(snr_db / 10.0) * 3.0).sqrt();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    for sample in samples {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let uniform = (state >> 11) as f32 / (1u64 << 53) as f32 * 2.0 - 1.0;
+        *sample += uniform * scale;
+    }
+}
+
+/// The sentence as the model hears it under `condition`.
+fn heard(dir: &Path, name: &str, clean: &Audio, condition: Condition) -> Audio {
+    let mut samples = clean.channels[0].clone();
+    match condition {
+        Condition::Clean => return clean.clone(),
+        Condition::Telephone => {}
+        Condition::Noisy { snr_db } => add_noise(&mut samples, snr_db),
+    }
+    let mixed = dir.join(format!("{name}-mixed.wav"));
+    let phone = dir.join(format!("{name}-ulaw.wav"));
+    std::fs::write(&mixed, audio::wav(&[samples], clean.sample_rate)).unwrap();
+    run(Command::new("sox").arg(&mixed).args(["-r", "8000", "-e", "mu-law"]).arg(&phone));
+    audio::decode(&std::fs::read(&phone).unwrap()).unwrap()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let model = std::env::args().nth(1).expect("usage: word_error_rate MODEL.bin");
+    let dir = tempfile::tempdir().unwrap();
+    let mut spoken = Vec::new();
+    for (i, sentence) in SENTENCES.iter().enumerate() {
+        let (voice, speed) = (VOICES[i % VOICES.len()], SPEEDS[i % SPEEDS.len()]);
+        let raw = dir.path().join(format!("{i}.wav"));
+        let clean = dir.path().join(format!("{i}-16k.wav"));
+        run(Command::new("espeak-ng")
+            .args(["-v", voice, "-s", &speed.to_string(), "-w"])
+            .arg(&raw)
+            .arg(sentence));
+        run(Command::new("sox").arg(&raw).args(["-r", "16000", "-b", "16"]).arg(&clean));
+        spoken.push(audio::decode(&std::fs::read(&clean).unwrap()).unwrap());
+    }
+    let reference_words: usize = SENTENCES.iter().map(|s| words(s).len()).sum();
+    let seconds: f64 = spoken.iter().map(|a| a.duration_ms() as f64 / 1000.0).sum();
+    let name = Path::new(&model).file_name().unwrap().to_string_lossy().into_owned();
+    println!(
+        "{} sentences, {reference_words} words, {seconds:.0} s of speech; model {name}\n",
+        SENTENCES.len()
+    );
+    println!("| condition | encoder context | word error rate | times real time |");
+    println!("| --- | --- | ---: | ---: |");
+    let fitted = Whisper::load(Path::new(&model)).expect("the model");
+    let whole = fitted.clone().whole_windows();
+    for condition in CONDITIONS {
+        let inputs: Vec<Audio> = spoken
+            .iter()
+            .enumerate()
+            .map(|(i, clean)| heard(dir.path(), &i.to_string(), clean, condition))
+            .collect();
+        for (context, engine) in [("fitted", &fitted), ("whole 30 s window", &whole)] {
+            let (mut errors, mut busy) = (0, std::time::Duration::ZERO);
+            for (input, sentence) in inputs.iter().zip(SENTENCES) {
+                let started = std::time::Instant::now();
+                let transcript = transcribe(engine, input).await.unwrap();
+                busy += started.elapsed();
+                errors += word_edits(&words(sentence), &words(&transcript.text));
+            }
+            println!(
+                "| {} | {context} | {:.1}% | {:.3}x |",
+                condition.label(),
+                errors as f64 * 100.0 / reference_words as f64,
+                busy.as_secs_f64() / seconds
+            );
+        }
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let peak =
+        status.lines().find(|l| l.starts_with("VmHWM:")).unwrap_or("VmHWM: ?").trim_start_matches("VmHWM:");
+    println!("\nPeak memory of the process: {}", peak.trim());
+}
