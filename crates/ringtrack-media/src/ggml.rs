@@ -158,17 +158,30 @@ fn f16_to_f32(half: u16) -> f32 {
     f32::from_bits(bits)
 }
 
-/// Converts the CTranslate2 model in `dir` (model.bin, vocabulary.txt) to a ggml file.
+/// Converts the CTranslate2 model in `dir` to a ggml file: `model.bin` (or its pieces
+/// `model.bin.part1`, `model.bin.part2`… when a registry's size limit split it) and the
+/// vocabulary, one token a line in `vocabulary.txt` or a JSON list in `vocabulary.json`
+/// (English-only and multilingual vocabularies alike: the text tokens are those before
+/// the first special one, and the hyper-parameters' vocabulary size tells whisper.cpp
+/// which kind it has).
 pub fn convert(dir: &Path, out: &Path) -> Result<(), ConvertError> {
     let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| ConvertError::Io(name.into(), e));
-    let variables = read_ct2(&read("model.bin")?)?;
-    let vocabulary =
-        String::from_utf8(read("vocabulary.txt")?).map_err(|_| format_error("vocabulary is not UTF-8"))?;
+    let variables = read_ct2(&model_bytes(dir)?)?;
+    let tokens: Vec<String> = if dir.join("vocabulary.txt").is_file() {
+        String::from_utf8(read("vocabulary.txt")?)
+            .map_err(|_| format_error("vocabulary is not UTF-8"))?
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    } else {
+        serde_json::from_slice(&read("vocabulary.json")?)
+            .map_err(|e| format_error(format!("vocabulary.json: {e}")))?
+    };
     let partial = out.with_extension("partial");
     let file =
         std::fs::File::create(&partial).map_err(|e| ConvertError::Io(partial.display().to_string(), e))?;
     let mut writer = Writer { out: std::io::BufWriter::new(file) };
-    write_ggml(&mut writer, &variables, &vocabulary).map_err(|e| match e {
+    write_ggml(&mut writer, &variables, &tokens).map_err(|e| match e {
         WriteError::Io(e) => ConvertError::Io(partial.display().to_string(), e),
         WriteError::Format(e) => e,
     })?;
@@ -180,6 +193,23 @@ pub fn convert(dir: &Path, out: &Path) -> Result<(), ConvertError> {
         .map_err(|e| ConvertError::Io(partial.display().to_string(), e))?;
     // Only a whole model ever has the final name.
     std::fs::rename(&partial, out).map_err(|e| ConvertError::Io(out.display().to_string(), e))
+}
+
+/// `model.bin`, or its pieces joined in order.
+fn model_bytes(dir: &Path) -> Result<Vec<u8>, ConvertError> {
+    let whole = dir.join("model.bin");
+    if whole.is_file() {
+        return std::fs::read(&whole).map_err(|e| ConvertError::Io(whole.display().to_string(), e));
+    }
+    let mut bytes = Vec::new();
+    for piece in (1..).map(|n| dir.join(format!("model.bin.part{n}"))).take_while(|p| p.is_file()) {
+        let mut part = std::fs::read(&piece).map_err(|e| ConvertError::Io(piece.display().to_string(), e))?;
+        bytes.append(&mut part);
+    }
+    if bytes.is_empty() {
+        return Err(format_error(format!("no model.bin in {}", dir.display())));
+    }
+    Ok(bytes)
 }
 
 enum WriteError {
@@ -202,7 +232,7 @@ impl From<ConvertError> for WriteError {
 fn write_ggml<W: Write>(
     w: &mut Writer<W>,
     vars: &HashMap<String, Variable>,
-    vocabulary: &str,
+    vocabulary: &[String],
 ) -> Result<(), WriteError> {
     let get = |name: &str| vars.get(name).ok_or_else(|| format_error(format!("no tensor {name}")));
     let scalar = |name: &str| -> Result<i32, ConvertError> {
@@ -247,7 +277,7 @@ fn write_ggml<W: Write>(
     }
 
     // The text tokens, up to the first special one, as the bytes they stand for.
-    let tokens: Vec<&str> = vocabulary.lines().take_while(|t| !t.starts_with("<|")).collect();
+    let tokens: Vec<&String> = vocabulary.iter().take_while(|t| !t.starts_with("<|")).collect();
     let decode = byte_decoder();
     w.i32(tokens.len() as i32)?;
     for token in tokens {

