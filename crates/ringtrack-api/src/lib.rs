@@ -28,6 +28,7 @@ pub mod sandbox;
 pub mod scoring;
 mod server;
 pub mod sms;
+pub mod transcription_terms;
 pub mod voicemails;
 pub mod webhooks;
 
@@ -112,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(calls::recording))
         .routes(routes!(calls::transcription))
         .routes(routes!(scoring::get, scoring::update))
+        .routes(routes!(transcription_terms::get, transcription_terms::set))
         .routes(routes!(sms::list))
         .routes(routes!(sms::send))
         .routes(routes!(sandbox::deliver_text))

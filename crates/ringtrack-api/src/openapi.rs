@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         (name = "Calls", description = "The call log with attribution"),
         (name = "Voicemails", description = "Voicemails callers left"),
         (name = "Scoring", description = "How calls are scored as leads and qualified"),
+        (name = "Transcription", description = "The business's words the offline speech model is primed with"),
         (name = "SMS", description = "Texts sent and received through tracking numbers"),
         (name = "Webhooks", description = "Signed, retried deliveries of a business's events"),
         (name = "Integrations", description = "Google Ads offline call conversions"),

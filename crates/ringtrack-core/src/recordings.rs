@@ -2,9 +2,9 @@
 //! from its words.
 
 use ringtrack_domain::jobs::{AudioSource, Job};
-use ringtrack_domain::{BusinessId, CallId};
+use ringtrack_domain::{BusinessId, CallId, flow, transcription};
 use ringtrack_store::recordings::{self, Recording, TranscriptionResult};
-use ringtrack_store::{StoreError, Tx, jobs};
+use ringtrack_store::{Store, StoreError, Tx, businesses, call_flows, calls, jobs};
 
 /// The audio is in storage: the call (or its voicemail) has a recording, and its
 /// transcription is queued when `transcribe`. A repeat for the same audio changes nothing.
@@ -29,4 +29,20 @@ pub async fn transcribed(
         jobs::enqueue(tx, &Job::Score { call_id }).await?;
     }
     Ok(())
+}
+
+/// What the speech model is primed with for a call's audio: the business's name, what the
+/// call's flow said (as the call ran it) and the business's terms.
+pub async fn prompt(store: &Store, call_id: CallId) -> Result<String, StoreError> {
+    let Some(call) = calls::by_id(store, call_id).await? else { return Ok(String::new()) };
+    let name = businesses::get(store, call.business_id).await?.map(|b| b.name).unwrap_or_default();
+    let terms = businesses::transcription_terms(store, call.business_id).await?;
+    let said = match (call.call_flow_id, call.call_flow_version) {
+        (Some(flow), Some(version)) => call_flows::version(store, flow, version)
+            .await?
+            .map(|(_, f)| flow::spoken(&f.steps))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    Ok(transcription::prompt(&name, &said, &terms))
 }

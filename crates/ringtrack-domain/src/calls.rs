@@ -175,20 +175,31 @@ pub fn parse_tags<'a>(
     field: &str,
     raw: impl IntoIterator<Item = &'a str>,
 ) -> Result<Vec<String>, FieldErrors> {
+    parse_words(field, raw, MAX_TAGS, "tags")
+}
+
+/// A list of short texts a person gives (tags, terms): each trimmed, 1 to 50 characters
+/// without control characters, duplicates dropped, at most `max` (`plural` names them).
+pub fn parse_words<'a>(
+    field: &str,
+    raw: impl IntoIterator<Item = &'a str>,
+    max: usize,
+    plural: &str,
+) -> Result<Vec<String>, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let mut tags: Vec<String> = Vec::new();
-    for (i, tag) in raw.into_iter().enumerate() {
-        let tag = tag.trim();
-        if tag.is_empty() || tag.chars().count() > MAX_TAG_CHARS || tag.chars().any(char::is_control) {
+    let mut words: Vec<String> = Vec::new();
+    for (i, word) in raw.into_iter().enumerate() {
+        let word = word.trim();
+        if word.is_empty() || word.chars().count() > MAX_TAG_CHARS || word.chars().any(char::is_control) {
             errors.push(format!("{field}[{i}]"), format!("must be 1 to {MAX_TAG_CHARS} characters"));
-        } else if !tags.iter().any(|t| t == tag) {
-            tags.push(tag.to_owned());
+        } else if !words.iter().any(|w| w == word) {
+            words.push(word.to_owned());
         }
     }
-    if tags.len() > MAX_TAGS {
-        errors.push(field, format!("at most {MAX_TAGS} tags"));
+    if words.len() > max {
+        errors.push(field, format!("at most {max} {plural}"));
     }
-    errors.finish(tags)
+    errors.finish(words)
 }
 
 /// What analytics rows are grouped by.

@@ -111,6 +111,38 @@ impl Default for Settings {
     }
 }
 
+/// What the flow says to callers (greetings, menu prompts, voicemail messages), every
+/// branch in order: the words its recordings are likely to hold.
+pub fn spoken(steps: &[Step]) -> Vec<String> {
+    let mut said = Vec::new();
+    let mut pending: Vec<&Step> = steps.iter().rev().collect();
+    while let Some(step) = pending.pop() {
+        let branches: Vec<&Vec<Step>> = match step {
+            Step::Greeting { message: Some(message), .. } => {
+                said.push(message.clone());
+                Vec::new()
+            }
+            Step::Voicemail { message, .. } => {
+                said.push(message.clone());
+                Vec::new()
+            }
+            Step::Menu { prompt, options, default, .. } => {
+                said.push(prompt.clone());
+                options.values().chain([default]).collect()
+            }
+            Step::Schedule { open, closed, .. } => vec![open, closed],
+            Step::GeoRoute { routes, default } => routes.iter().map(|r| &r.steps).chain([default]).collect(),
+            Step::SourceRoute { routes, default } => {
+                routes.iter().map(|r| &r.steps).chain([default]).collect()
+            }
+            _ => Vec::new(),
+        };
+        // Depth first, in the order the branches are written.
+        pending.extend(branches.into_iter().rev().flat_map(|branch| branch.iter().rev()));
+    }
+    said
+}
+
 /// Checks a flow's `steps` JSON.
 pub fn parse_steps(value: &Value) -> Result<Vec<Step>, FieldErrors> {
     let mut checker = Checker::default();
@@ -568,6 +600,27 @@ pub fn has_round_robin(steps: &[Step]) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn what_a_flow_says_is_gathered_from_every_branch_in_order() {
+        let steps = parse_steps(&json!([
+            {"type": "greeting", "message": "Thanks for calling Acme Plumbing"},
+            {"type": "menu", "prompt": "Press 1 for repairs", "options": {
+                "1": [{"type": "greeting", "message": "Connecting you to repairs"}]},
+             "default": [{"type": "voicemail", "message": "Leave us a message"}]},
+            {"type": "greeting", "audio_url": "https://acme.test/hold.mp3"},
+        ]))
+        .unwrap();
+        assert_eq!(
+            spoken(&steps),
+            [
+                "Thanks for calling Acme Plumbing",
+                "Press 1 for repairs",
+                "Connecting you to repairs",
+                "Leave us a message"
+            ]
+        );
+    }
 
     fn refused(steps: Value) -> Vec<(String, String)> {
         parse_steps(&steps).unwrap_err().into_vec().into_iter().map(|e| (e.field, e.message)).collect()

@@ -26,6 +26,7 @@ pub mod role;
 pub mod scoring;
 pub mod secrets;
 pub mod sms;
+pub mod transcription;
 pub mod validation;
 pub mod webhooks;
 

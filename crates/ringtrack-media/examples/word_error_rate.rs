@@ -1,9 +1,10 @@
 //! The speech benchmark (`bench/speech.sh`): 30 call-like sentences spoken by espeak-ng in
 //! five voices at three speeds, each heard four ways — clean 16 kHz, through the telephone
 //! (8 kHz mu-law), and through the telephone with noise at 20 and 10 dB SNR — transcribed
-//! by the given model with each region's encoder context fitted to it and with whole 30 s
-//! windows. Prints a Markdown table: word error rate and speed (times real time) per
-//! condition, and the process's peak memory.
+//! by the given model with each region's encoder context fitted to it (alone, and primed
+//! with a business's name and greeting) and with whole 30 s windows. Prints a Markdown
+//! table: word error rate and speed (times real time) per condition, and the process's
+//! peak memory.
 //!
 //!     cargo run --release -p ringtrack-media --example word_error_rate -- MODEL.bin
 
@@ -46,6 +47,10 @@ const SENTENCES: &[&str] = &[
     "Is the technician licensed and insured?",
     "Thanks for getting back to me so quickly, see you tomorrow.",
 ];
+
+/// What a plumber's business primes the model with (its name and its flow's greeting, as
+/// `ringtrack_domain::transcription::prompt` writes them): none of the sentences' words.
+const PROMPT: &str = "Acme Plumbing. Thanks for calling Acme Plumbing, how can we help.";
 
 const VOICES: &[&str] = &["en-us", "en-us+f3", "en-gb", "en-gb-scotland", "en-us+m3"];
 const SPEEDS: &[u32] = &[140, 165, 190];
@@ -144,11 +149,13 @@ async fn main() {
             .enumerate()
             .map(|(i, clean)| heard(dir.path(), &i.to_string(), clean, condition))
             .collect();
-        for (context, engine) in [("fitted", &fitted), ("whole 30 s window", &whole)] {
+        let runs =
+            [("fitted", &fitted, ""), ("fitted, primed", &fitted, PROMPT), ("whole 30 s window", &whole, "")];
+        for (context, engine, prompt) in runs {
             let (mut errors, mut busy) = (0, std::time::Duration::ZERO);
             for (input, sentence) in inputs.iter().zip(SENTENCES) {
                 let started = std::time::Instant::now();
-                let transcript = transcribe(engine, input).await.unwrap();
+                let transcript = transcribe(engine, input, prompt).await.unwrap();
                 busy += started.elapsed();
                 errors += word_edits(&words(sentence), &words(&transcript.text));
             }

@@ -50,12 +50,22 @@ pub enum TranscribeError {
 pub trait SpeechEngine: Send + Sync {
     fn name(&self) -> String;
 
-    /// The segments of one channel of 16 kHz mono samples, timed from its start.
-    fn channel(&self, samples: Vec<f32>) -> BoxFuture<'_, Result<Vec<Segment>, TranscribeError>>;
+    /// The segments of one channel of 16 kHz mono samples, timed from its start. `prompt`
+    /// (may be empty) is text the speech is likely to resemble: the business's words.
+    fn channel(
+        &self,
+        samples: Vec<f32>,
+        prompt: &str,
+    ) -> BoxFuture<'_, Result<Vec<Segment>, TranscribeError>>;
 }
 
 /// Transcribes every channel of `audio`; two channels are labelled caller and agent.
-pub async fn transcribe(engine: &dyn SpeechEngine, audio: &Audio) -> Result<Transcript, TranscribeError> {
+/// `prompt` (may be empty) primes the engine with the business's words.
+pub async fn transcribe(
+    engine: &dyn SpeechEngine,
+    audio: &Audio,
+    prompt: &str,
+) -> Result<Transcript, TranscribeError> {
     let channels = speech_channels(audio);
     let labelled = channels.len() == 2;
     let mut segments = Vec::new();
@@ -65,7 +75,7 @@ pub async fn transcribe(engine: &dyn SpeechEngine, audio: &Audio) -> Result<Tran
         // times a segment from the start of what it is given.
         for region in speech_regions(&samples, SPEECH_RATE) {
             let offset = region.start as f64 / f64::from(SPEECH_RATE);
-            for mut segment in engine.channel(samples[region].to_vec()).await? {
+            for mut segment in engine.channel(samples[region].to_vec(), prompt).await? {
                 segment.text = segment.text.trim().to_owned();
                 if is_speech(&segment.text) {
                     segment.start += offset;
@@ -177,10 +187,21 @@ impl Whisper {
         threads: i32,
         fitted: bool,
         samples: &[f32],
+        prompt: &str,
     ) -> Result<Vec<Segment>, TranscribeError> {
         let failed = |e: whisper_rs::WhisperError| TranscribeError::Failed(e.to_string());
         let mut state = context.create_state().map_err(failed)?;
+        // A token is at least a byte, so room for as many tokens as bytes always suffices
+        // (whisper.cpp answers a negative count when the room is short).
+        let prompt_tokens = if prompt.is_empty() {
+            Vec::new()
+        } else {
+            context.tokenize(prompt, prompt.len() + 1).map_err(failed)?
+        };
         let mut params = whisper_rs::FullParams::new(whisper_rs::SamplingStrategy::Greedy { best_of: 1 });
+        if !prompt_tokens.is_empty() {
+            params.set_tokens(&prompt_tokens);
+        }
         params.set_n_threads(threads);
         params.set_language(Some("en"));
         params.set_print_progress(false);
@@ -213,10 +234,15 @@ impl SpeechEngine for Whisper {
         self.name.clone()
     }
 
-    fn channel(&self, samples: Vec<f32>) -> BoxFuture<'_, Result<Vec<Segment>, TranscribeError>> {
+    fn channel(
+        &self,
+        samples: Vec<f32>,
+        prompt: &str,
+    ) -> BoxFuture<'_, Result<Vec<Segment>, TranscribeError>> {
         let (context, threads, fitted) = (Arc::clone(&self.context), self.threads, self.fitted);
+        let prompt = prompt.to_owned();
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || Whisper::run(&context, threads, fitted, &samples))
+            tokio::task::spawn_blocking(move || Whisper::run(&context, threads, fitted, &samples, &prompt))
                 .await
                 .map_err(|e| TranscribeError::Failed(format!("the transcription thread stopped: {e}")))?
         })
@@ -244,16 +270,19 @@ impl OpenAi {
         }
     }
 
-    async fn request(&self, samples: Vec<f32>) -> Result<Vec<Segment>, TranscribeError> {
+    async fn request(&self, samples: Vec<f32>, prompt: String) -> Result<Vec<Segment>, TranscribeError> {
         let failed = |e: &dyn std::fmt::Display| TranscribeError::Failed(e.to_string());
         let file = reqwest::multipart::Part::bytes(crate::audio::wav(&[samples], 16_000))
             .file_name("audio.wav")
             .mime_str("audio/wav")
             .map_err(|e| failed(&e))?;
-        let form = reqwest::multipart::Form::new()
+        let mut form = reqwest::multipart::Form::new()
             .part("file", file)
             .text("model", self.model.clone())
             .text("response_format", "verbose_json");
+        if !prompt.is_empty() {
+            form = form.text("prompt", prompt);
+        }
         let mut request =
             self.http.post(format!("{}/v1/audio/transcriptions", self.base_url)).multipart(form);
         if let Some(key) = &self.api_key {
@@ -298,8 +327,12 @@ impl SpeechEngine for OpenAi {
         format!("openai/{}", self.model)
     }
 
-    fn channel(&self, samples: Vec<f32>) -> BoxFuture<'_, Result<Vec<Segment>, TranscribeError>> {
-        Box::pin(self.request(samples))
+    fn channel(
+        &self,
+        samples: Vec<f32>,
+        prompt: &str,
+    ) -> BoxFuture<'_, Result<Vec<Segment>, TranscribeError>> {
+        Box::pin(self.request(samples, prompt.to_owned()))
     }
 }
 
@@ -316,7 +349,11 @@ mod tests {
         fn name(&self) -> String {
             "echo".into()
         }
-        fn channel(&self, samples: Vec<f32>) -> BoxFuture<'_, Result<Vec<Segment>, TranscribeError>> {
+        fn channel(
+            &self,
+            samples: Vec<f32>,
+            _prompt: &str,
+        ) -> BoxFuture<'_, Result<Vec<Segment>, TranscribeError>> {
             let start = if samples[0] > 0.5 { 2.0 } else { 0.5 };
             Box::pin(async move {
                 Ok(vec![
@@ -337,7 +374,7 @@ mod tests {
         let caller = vec![0.9; 8000];
         let agent = vec![0.1; 8000];
         let audio = Audio { sample_rate: 8000, channels: vec![caller, agent] };
-        let t = transcribe(&Echo, &audio).await.unwrap();
+        let t = transcribe(&Echo, &audio, "").await.unwrap();
         let order: Vec<_> = t.segments.iter().map(|s| (s.start, s.speaker)).collect();
         assert_eq!(order, [(0.5, Some(Speaker::Agent)), (2.0, Some(Speaker::Caller))]);
         assert_eq!(t.text, "Agent: 16000 samples\nCaller: 16000 samples");
@@ -358,10 +395,10 @@ mod tests {
     #[tokio::test]
     async fn silent_channels_and_non_speech_marks_are_dropped() {
         let audio = Audio { sample_rate: 16_000, channels: vec![vec![0.0; 16_000]] };
-        let t = transcribe(&Echo, &audio).await.unwrap();
+        let t = transcribe(&Echo, &audio, "").await.unwrap();
         assert!(t.segments.is_empty() && t.text.is_empty());
         let mono = Audio { sample_rate: 16_000, channels: vec![vec![0.2; 16_000]] };
-        let t = transcribe(&Echo, &mono).await.unwrap();
+        let t = transcribe(&Echo, &mono, "").await.unwrap();
         assert_eq!((t.segments.len(), t.segments[0].speaker), (1, None));
     }
 

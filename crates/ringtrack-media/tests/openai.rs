@@ -1,6 +1,7 @@
 //! The OpenAI-compatible transcription engine against a local stub of
-//! `/v1/audio/transcriptions`: what it sends (multipart WAV, model, verbose_json, bearer
-//! key) and how it reads the answer, per channel of a two-channel call.
+//! `/v1/audio/transcriptions`: what it sends (multipart WAV, model, verbose_json, the
+//! business's prompt, bearer key) and how it reads the answer, per channel of a two-channel
+//! call.
 
 use std::sync::{Arc, Mutex};
 
@@ -12,9 +13,9 @@ use ringtrack_media::audio::{self, Audio};
 use ringtrack_media::transcribe::{OpenAi, Speaker, transcribe};
 use serde_json::json;
 
-/// One request as the stub saw it: the Authorization header, model, response format and
-/// how many samples the WAV held.
-type Request = (String, String, String, usize);
+/// One request as the stub saw it: the Authorization header, model, response format, the
+/// prompt and how many samples the WAV held.
+type Request = (String, String, String, String, usize);
 
 #[derive(Clone, Default)]
 struct Seen(Arc<Mutex<Vec<Request>>>);
@@ -25,18 +26,20 @@ async fn transcriptions(
     mut form: Multipart,
 ) -> (StatusCode, String) {
     let auth = headers.get("authorization").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-    let (mut model, mut format, mut wav_bytes) = (String::new(), String::new(), Vec::new());
+    let (mut model, mut format, mut prompt, mut wav_bytes) =
+        (String::new(), String::new(), String::new(), Vec::new());
     while let Some(field) = form.next_field().await.unwrap() {
         match field.name().unwrap() {
             "model" => model = field.text().await.unwrap(),
             "response_format" => format = field.text().await.unwrap(),
+            "prompt" => prompt = field.text().await.unwrap(),
             "file" => wav_bytes = field.bytes().await.unwrap().to_vec(),
             _ => {}
         }
     }
     let decoded = audio::decode(&wav_bytes).expect("a WAV file");
     assert_eq!((decoded.sample_rate, decoded.channels.len()), (16_000, 1));
-    seen.0.lock().unwrap().push((auth.clone(), model, format, decoded.frames()));
+    seen.0.lock().unwrap().push((auth.clone(), model, format, prompt, decoded.frames()));
     if auth != "Bearer sk-test" {
         return (StatusCode::UNAUTHORIZED, json!({"error": {"message": "bad key"}}).to_string());
     }
@@ -73,7 +76,7 @@ fn two_channels() -> Audio {
 async fn each_channel_is_sent_and_the_segments_come_back_labelled_and_timed() {
     let (base, seen) = stub().await;
     let engine = OpenAi::new(&base, Some("sk-test".into()), "whisper-1");
-    let transcript = transcribe(&engine, &two_channels()).await.unwrap();
+    let transcript = transcribe(&engine, &two_channels(), "Acme Plumbing, Kohler").await.unwrap();
     assert_eq!(transcript.engine, "openai/whisper-1");
     let got: Vec<(Option<Speaker>, &str)> =
         transcript.segments.iter().map(|s| (s.speaker, s.text.as_str())).collect();
@@ -89,10 +92,10 @@ async fn each_channel_is_sent_and_the_segments_come_back_labelled_and_timed() {
     assert!((caller_start - 2.05).abs() < 0.05, "{caller_start}");
     let requests = seen.0.lock().unwrap().clone();
     assert_eq!(requests.len(), 2);
-    for (auth, model, format, _) in &requests {
+    for (auth, model, format, prompt, _) in &requests {
         assert_eq!(
-            (auth.as_str(), model.as_str(), format.as_str()),
-            ("Bearer sk-test", "whisper-1", "verbose_json")
+            (auth.as_str(), model.as_str(), format.as_str(), prompt.as_str()),
+            ("Bearer sk-test", "whisper-1", "verbose_json", "Acme Plumbing, Kohler")
         );
     }
 }
@@ -101,6 +104,6 @@ async fn each_channel_is_sent_and_the_segments_come_back_labelled_and_timed() {
 async fn a_refusal_is_an_error_naming_the_status() {
     let (base, _) = stub().await;
     let engine = OpenAi::new(&base, Some("wrong".into()), "whisper-1");
-    let error = transcribe(&engine, &two_channels()).await.unwrap_err().to_string();
+    let error = transcribe(&engine, &two_channels(), "").await.unwrap_err().to_string();
     assert!(error.contains("401") && error.contains("bad key"), "{error}");
 }

@@ -57,6 +57,26 @@ pub async fn get(mut db: impl Connection, id: BusinessId) -> Result<Option<Busin
     Ok(db.conn().fetch_optional(select).await?)
 }
 
+/// The terms the business primes the speech model with.
+pub async fn transcription_terms(mut db: impl Connection, id: BusinessId) -> Result<Vec<String>> {
+    struct Terms(Vec<String>);
+    impl FromRecord for Terms {
+        fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+            crate::record::json_column(row, "transcription_terms").map(Terms)
+        }
+    }
+    let select = Sql::new("SELECT transcription_terms FROM businesses WHERE id = $1").bind(id);
+    Ok(db.conn().fetch_optional::<Terms>(select).await?.map(|t| t.0).unwrap_or_default())
+}
+
+pub async fn set_transcription_terms(tx: &mut Tx, id: BusinessId, terms: &[String]) -> Result<()> {
+    let terms = serde_json::to_string(terms).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+    let update =
+        Sql::new("UPDATE businesses SET transcription_terms = $1 WHERE id = $2").bind(terms).bind(id);
+    tx.conn().execute(update).await?;
+    Ok(())
+}
+
 /// Whether no business exists yet, holding a lock that keeps another node from creating
 /// the first business at the same moment until `tx` ends.
 pub async fn none_exist(tx: &mut Tx) -> Result<bool> {

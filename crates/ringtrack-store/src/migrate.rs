@@ -63,6 +63,7 @@ pub const MIGRATIONS: &[Migration] = &[
     shared!(18, "campaign filter", "0018_campaign_filter.sql"),
     shared!(19, "dni pages", "0019_dni_pages.sql"),
     shared!(20, "dni page latest view", "0020_dni_page_latest_view.sql"),
+    shared!(21, "transcription terms", "0021_transcription_terms.sql"),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.

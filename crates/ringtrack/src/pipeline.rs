@@ -260,10 +260,11 @@ impl Pipeline {
             .await
             .map_err(|e| retry("audio")(&e))?
             .map_err(|e| retry("audio")(&e))?;
+        let prompt = core_recordings::prompt(&self.store, call_id).await?;
         let transcript = {
             let _turn = self.transcribing.acquire().await.expect("never closed");
             let started = std::time::Instant::now();
-            let transcript = transcribe::transcribe(engine.as_ref(), &decoded)
+            let transcript = transcribe::transcribe(engine.as_ref(), &decoded, &prompt)
                 .await
                 .map_err(|e| retry("transcription")(&e))?;
             tracing::info!(

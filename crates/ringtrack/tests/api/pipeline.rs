@@ -51,7 +51,11 @@ impl SpeechEngine for Parrot {
     fn name(&self) -> String {
         "parrot".into()
     }
-    fn channel(&self, _samples: Vec<f32>) -> TranscribeFuture<'_, Result<Vec<Segment>, TranscribeError>> {
+    fn channel(
+        &self,
+        _samples: Vec<f32>,
+        _prompt: &str,
+    ) -> TranscribeFuture<'_, Result<Vec<Segment>, TranscribeError>> {
         Box::pin(async {
             Ok(vec![Segment { start: 0.0, end: 1.0, text: "call me back".into(), speaker: None }])
         })
@@ -65,12 +69,63 @@ impl SpeechEngine for Deaf {
     fn name(&self) -> String {
         "deaf".into()
     }
-    fn channel(&self, _samples: Vec<f32>) -> TranscribeFuture<'_, Result<Vec<Segment>, TranscribeError>> {
+    fn channel(
+        &self,
+        _samples: Vec<f32>,
+        _prompt: &str,
+    ) -> TranscribeFuture<'_, Result<Vec<Segment>, TranscribeError>> {
         Box::pin(async { Ok(Vec::new()) })
     }
 }
 
+/// A speech engine that hears what it was primed with.
+struct Primed;
+
+impl SpeechEngine for Primed {
+    fn name(&self) -> String {
+        "primed".into()
+    }
+    fn channel(
+        &self,
+        _samples: Vec<f32>,
+        prompt: &str,
+    ) -> TranscribeFuture<'_, Result<Vec<Segment>, TranscribeError>> {
+        let text = prompt.to_owned();
+        Box::pin(async move { Ok(vec![Segment { start: 0.0, end: 1.0, text, speaker: None }]) })
+    }
+}
+
 test_on_both_backends! {
+    async fn the_business_its_flows_words_and_its_terms_prime_the_transcription(backend: Backend) {
+        let mut app = TestApp::spawn(backend).await;
+        let empty = json_of(&app, "/api/v1/transcription/terms").await;
+        assert_eq!(empty, json!({"terms": []}));
+        let set = app.put("/api/v1/transcription/terms", &json!({"terms": ["Kohler", " Rheem ", "Kohler", "Jefferson City"]})).await;
+        assert_eq!(set.status(), StatusCode::OK);
+        assert_eq!(body(set).await["data"], json!({"terms": ["Kohler", "Rheem", "Jefferson City"]}));
+        let refused = app.put("/api/v1/transcription/terms", &json!({"terms": ["ok", "", "x".repeat(51)]})).await;
+        assert_error(refused, 422, "validation_failed", &["terms[1]", "terms[2]"]).await;
+        let too_many: Vec<String> = (0..101).map(|i| format!("term {i}")).collect();
+        let refused = app.put("/api/v1/transcription/terms", &json!({"terms": too_many})).await;
+        assert_error(refused, 422, "validation_failed", &["terms"]).await;
+        assert_eq!(json_of(&app, "/api/v1/transcription/terms").await["terms"], json!(["Kohler", "Rheem", "Jefferson City"]), "a refusal changes nothing");
+
+        let tracking = number_with_flow(&app, json!([
+            {"type": "greeting", "message": "Thanks for calling Acme Plumbing"},
+            {"type": "forward", "number": "(305) 555-4567"}]), json!({"recording": true})).await;
+        let placed = place(&app, json!({"from": "+13055550113", "to": tracking, "talk_seconds": 20})).await;
+        app.start_worker(Some(Arc::new(Primed)), 50);
+        app.drain_jobs().await;
+        let path = format!("/api/v1/calls/{}/transcription", placed["call_id"].as_str().unwrap());
+        let heard = json_of(&app, &path).await["transcription"]["text"].as_str().unwrap_or_default().to_owned();
+        let name = ringtrack_store::businesses::get(&app.store, app.business).await.unwrap().unwrap().name;
+        // Each channel of the two-channel recording is primed alike.
+        let primed = format!("{name}. Thanks for calling Acme Plumbing. Kohler, Rheem, Jefferson City.");
+        assert_eq!(heard.lines().count(), 2, "{heard}");
+        assert!(heard.lines().all(|line| line.ends_with(&primed)), "{heard}");
+        app.stop().await;
+    }
+
     async fn audio_without_words_is_no_speech_not_an_empty_transcript(backend: Backend) {
         let mut app = TestApp::spawn(backend).await;
         let tracking = answered_number(&app).await;
