@@ -1,8 +1,8 @@
 """A tour of every page of the web app, on a server given something to show: calls (one
 transcribed when the run has the speech model), a voicemail, a conversation, a form, a
-website pool with the pages its script ran on, and a team. `scripts/screenshots`
-photographs each stop; the accessibility test checks each with axe-core. One list, so a
-new page is photographed and checked alike."""
+website pool with the pages its script ran on, a team, and the words transcripts are
+primed with. `scripts/screenshots` photographs each stop; the accessibility test checks
+each with axe-core. One list, so a new page is photographed and checked alike."""
 
 import json
 import os
@@ -47,6 +47,7 @@ def seed(server):
         "pool_id": pool, "form_name": "Free quote",
         "fields": {"name": "Ann Lee", "email": "ann@example.com", "phone": "(617) 555-0123",
                    "message": "Kitchen sink is clogged, afternoons are best."}})
+    server.api("PUT", "/api/v1/transcription/terms", {"terms": ["Kohler", "Rheem", "tankless water heater", "Jefferson City"]})
     for url, still_showing in [("https://acme.test/", False), ("https://acme.test/drains", False),
                                ("https://acme.test/contact", True)]:
         public(server, "/dni/v1/pages", {"pool_id": pool, "url": url, "target_visible": still_showing})
@@ -80,7 +81,8 @@ def tour(server, page, stop):
     sign_in(page, server, "olivia@acme.test")
     for name, path in [("calls", "/calls"), ("call", f"/calls/{call_id}"), ("voicemails", "/voicemails"),
                        ("texts", "/texts"), ("conversation", f"/texts/{CONTACT}"), ("forms", "/forms"),
-                       ("website", "/website"), ("pool", f"/website/{pool}"), ("team", "/team"), ("two-factor", "/account")]:
+                       ("website", "/website"), ("pool", f"/website/{pool}"), ("team", "/team"),
+                       ("settings", "/settings"), ("two-factor", "/account")]:
         page.goto(server.base + path)
         stop(name)
     page.get_by_role("button", name="Set up two-factor sign-in").click()

@@ -52,8 +52,6 @@ pub async fn set(
 ) -> ApiResult<Data<TranscriptionTerms>> {
     auth.require(Access::Write)?;
     let terms = parse_terms("terms", input.terms.iter().map(String::as_str))?;
-    let mut tx = state.store.begin().await?;
-    businesses::set_transcription_terms(&mut tx, auth.business_id, &terms).await?;
-    tx.commit().await?;
+    ringtrack_core::recordings::set_terms(&state.store, auth.business_id, &terms).await?;
     Ok(Data::new(TranscriptionTerms { terms }))
 }

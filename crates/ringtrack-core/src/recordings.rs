@@ -46,3 +46,12 @@ pub async fn prompt(store: &Store, call_id: CallId) -> Result<String, StoreError
     };
     Ok(transcription::prompt(&name, &said, &terms))
 }
+
+/// Replaces the business's transcription terms (parsed by
+/// `ringtrack_domain::transcription::parse_terms`); recordings transcribed from now on are
+/// primed with them.
+pub async fn set_terms(store: &Store, business_id: BusinessId, terms: &[String]) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    businesses::set_transcription_terms(&mut tx, business_id, terms).await?;
+    tx.commit().await
+}

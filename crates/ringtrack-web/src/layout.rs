@@ -20,18 +20,20 @@ pub enum Section {
     Forms,
     Website,
     Team,
+    Settings,
     Account,
     Businesses,
 }
 
 /// The left navigation, in UI.md's order (the sections of later issues join it).
-const NAVIGATION: [(Section, &str, &str); 6] = [
+const NAVIGATION: [(Section, &str, &str); 7] = [
     (Section::Calls, "/calls", "Calls"),
     (Section::Voicemails, "/voicemails", "Voicemails"),
     (Section::Texts, "/texts", "Texts"),
     (Section::Forms, "/forms", "Forms"),
     (Section::Website, "/website", "Website tracking"),
     (Section::Team, "/team", "Team"),
+    (Section::Settings, "/settings", "Settings"),
 ];
 
 /// A signed-in page.

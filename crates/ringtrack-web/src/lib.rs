@@ -16,6 +16,7 @@ mod inbox;
 mod layout;
 mod live;
 mod session;
+mod settings;
 mod sign_in;
 mod team;
 mod texts;
@@ -95,6 +96,8 @@ pub fn router(state: WebState) -> Router {
         .route("/texts/{contact}", get(texts::conversation).post(texts::reply))
         .route("/website", get(website::pools))
         .route("/website/{id}", get(website::pool))
+        .route("/settings", get(settings::show))
+        .route("/settings/terms", post(settings::save_terms))
         .route("/team", get(team::list).post(team::invite))
         .route("/password/forgot", get(sign_in::forgot_form).post(sign_in::forgot))
         .route("/account", get(account::page))

@@ -441,6 +441,40 @@ test_on_both_backends! {
         app.stop().await;
     }
 
+    async fn the_words_in_calls_are_set_in_settings_as_the_api_reads_them(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        person(&app, app.business, "mo@acme.test", Role::Manager).await;
+        person(&app, app.business, "vi@acme.test", Role::Viewer).await;
+        let cookie = sign_in(&app, "mo@acme.test").await;
+        let page = get(&app, "/settings", Some(&cookie)).await.text().await.unwrap();
+        assert!(page.contains("Words in your calls") && page.contains(r#"name="terms""#), "{page}");
+        let csrf = csrf_of(&page);
+        let saved = post(&app, "/settings/terms", &cookie, &[("csrf", &csrf), ("terms", "Kohler\r\n\r\n  Rheem \r\nKohler\r\nJefferson City")]).await;
+        assert_eq!(saved.status(), StatusCode::OK);
+        assert!(saved.text().await.unwrap().contains("Saved."));
+        let read = crate::common::body(app.get("/api/v1/transcription/terms").await).await;
+        assert_eq!(read["data"]["terms"], serde_json::json!(["Kohler", "Rheem", "Jefferson City"]));
+
+        // A refusal names the line people see, keeps what they typed, and changes nothing.
+        let long = "x".repeat(51);
+        let typed = format!("Trane\n\n{long}");
+        let refused = post(&app, "/settings/terms", &cookie, &[("csrf", &csrf), ("terms", &typed)]).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let refused = refused.text().await.unwrap();
+        assert!(refused.contains("Line 3: must be 1 to 50 characters") && refused.contains(&long), "{refused}");
+        let read = crate::common::body(app.get("/api/v1/transcription/terms").await).await;
+        assert_eq!(read["data"]["terms"], serde_json::json!(["Kohler", "Rheem", "Jefferson City"]));
+
+        // A viewer reads them and cannot change them.
+        let viewer = sign_in(&app, "vi@acme.test").await;
+        let page = get(&app, "/settings", Some(&viewer)).await.text().await.unwrap();
+        assert!(page.contains("<li>Jefferson City</li>") && !page.contains(r#"name="terms""#), "{page}");
+        let csrf = csrf_of(&page);
+        let write = post(&app, "/settings/terms", &viewer, &[("csrf", &csrf), ("terms", "Mine")]).await;
+        assert_eq!(write.status(), StatusCode::FORBIDDEN);
+        app.stop().await;
+    }
+
     async fn a_session_idle_too_long_is_sent_to_sign_in(backend: Backend) {
         let clock = ringtrack_store::Clock::manual(jiff::Timestamp::now());
         let app = TestApp::spawn_with_options(backend, crate::common::TestOptions { clock: clock.clone(), ..Default::default() }).await;
