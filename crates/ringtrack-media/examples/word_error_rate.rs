@@ -11,42 +11,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use ringtrack_media::accuracy::{word_edits, words};
+use ringtrack_media::accuracy::{CALL_SENTENCES as SENTENCES, word_edits, words};
 use ringtrack_media::audio::{self, Audio};
 use ringtrack_media::transcribe::{Whisper, transcribe};
-
-const SENTENCES: &[&str] = &[
-    "Hello, I would like to schedule an appointment for tomorrow morning.",
-    "My air conditioner stopped working and the house is getting very hot.",
-    "How much do you charge for a service call on the weekend?",
-    "Please call me back at your earliest convenience, thank you.",
-    "We need someone to look at a leak under the kitchen sink.",
-    "Can you send a technician this afternoon to check the furnace?",
-    "Hi, this is Bob, the pipe in the basement burst last night.",
-    "Do you offer free estimates for a new roof?",
-    "I saw your ad on Google and wanted to ask about pricing.",
-    "Our water heater is making a loud banging noise.",
-    "Is there someone available for an emergency repair tonight?",
-    "I need to cancel my appointment on Friday.",
-    "Could you give me a quote for replacing two windows?",
-    "The toilet upstairs keeps running all day.",
-    "What time do you open on Saturday?",
-    "My name is Sarah and my number is five five five, one two three four.",
-    "We are moving into a new house and need the electrical inspected.",
-    "The garage door opener stopped responding this morning.",
-    "Do you accept credit cards or only checks?",
-    "I would like to speak with the manager about my last invoice.",
-    "There is water coming through the ceiling in the living room.",
-    "How long does it usually take to install a new dishwasher?",
-    "I am calling about the coupon I received in the mail.",
-    "Can your team come out before noon on Monday?",
-    "The heat pump is blowing cold air even though it is set to heat.",
-    "My neighbor recommended your company for drain cleaning.",
-    "Please let me know if you need the gate code to get in.",
-    "We have a small business and need regular maintenance.",
-    "Is the technician licensed and insured?",
-    "Thanks for getting back to me so quickly, see you tomorrow.",
-];
 
 /// What a plumber's business primes the model with (its name and its flow's greeting, as
 /// `ringtrack_domain::transcription::prompt` writes them): none of the sentences' words.

@@ -1,6 +1,41 @@
 //! How close a transcript is to what was said: the word error rate the speech test
 //! bounds and `bench/speech.sh` reports.
 
+/// Things callers say to a local business: the sentences the speech benchmark speaks (the
+/// CI speech test speaks the first six).
+pub const CALL_SENTENCES: &[&str] = &[
+    "Hello, I would like to schedule an appointment for tomorrow morning.",
+    "My air conditioner stopped working and the house is getting very hot.",
+    "How much do you charge for a service call on the weekend?",
+    "Please call me back at your earliest convenience, thank you.",
+    "We need someone to look at a leak under the kitchen sink.",
+    "Can you send a technician this afternoon to check the furnace?",
+    "Hi, this is Bob, the pipe in the basement burst last night.",
+    "Do you offer free estimates for a new roof?",
+    "I saw your ad on Google and wanted to ask about pricing.",
+    "Our water heater is making a loud banging noise.",
+    "Is there someone available for an emergency repair tonight?",
+    "I need to cancel my appointment on Friday.",
+    "Could you give me a quote for replacing two windows?",
+    "The toilet upstairs keeps running all day.",
+    "What time do you open on Saturday?",
+    "My name is Sarah and my number is five five five, one two three four.",
+    "We are moving into a new house and need the electrical inspected.",
+    "The garage door opener stopped responding this morning.",
+    "Do you accept credit cards or only checks?",
+    "I would like to speak with the manager about my last invoice.",
+    "There is water coming through the ceiling in the living room.",
+    "How long does it usually take to install a new dishwasher?",
+    "I am calling about the coupon I received in the mail.",
+    "Can your team come out before noon on Monday?",
+    "The heat pump is blowing cold air even though it is set to heat.",
+    "My neighbor recommended your company for drain cleaning.",
+    "Please let me know if you need the gate code to get in.",
+    "We have a small business and need regular maintenance.",
+    "Is the technician licensed and insured?",
+    "Thanks for getting back to me so quickly, see you tomorrow.",
+];
+
 /// Lower-case words without punctuation.
 pub fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !(c.is_alphanumeric() || c == '\''))

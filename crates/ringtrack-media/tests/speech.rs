@@ -6,20 +6,14 @@
 
 use std::process::Command;
 
-use ringtrack_media::accuracy::{word_error_rate as wer, words};
+use ringtrack_media::accuracy::{CALL_SENTENCES, word_error_rate as wer, words};
 use ringtrack_media::audio;
 use ringtrack_media::models::{self, SpeechModel};
 use ringtrack_media::transcribe::{Whisper, transcribe};
 use ringtrack_store::testing::{Tier, speech_model, tier_ready};
 
-const SENTENCES: &[&str] = &[
-    "Hello, I would like to schedule an appointment for tomorrow morning.",
-    "My air conditioner stopped working and the house is getting very hot.",
-    "How much do you charge for a service call on the weekend?",
-    "Please call me back at your earliest convenience, thank you.",
-    "We need someone to look at a leak under the kitchen sink.",
-    "Can you send a technician this afternoon to check the furnace?",
-];
+/// The first six of the benchmark's sentences.
+const SENTENCES: &[&str] = CALL_SENTENCES.split_at(6).0;
 
 fn run(command: &mut Command) {
     let status = command.status().unwrap_or_else(|e| panic!("{command:?}: {e} (scripts/test installs it)"));
