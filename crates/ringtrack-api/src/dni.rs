@@ -124,7 +124,10 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> ApiResult<T> {
         .map_err(|e| ApiError::BadRequest(format!("The body is not the JSON expected: {e}")))
 }
 
-fn pool_id(raw: &str) -> ApiResult<NumberPoolId> {
+/// The pool a public request names, once the address's and the pool's rate limits let it
+/// through (checked first, so an unknown pool costs a flood as much as a known one).
+fn admitted_pool(state: &AppState, peer: &SocketAddr, raw: &str) -> ApiResult<NumberPoolId> {
+    state.dni_limits.check(peer, Some(raw))?;
     raw.parse().map_err(|_| ApiError::NotFound("Number pool"))
 }
 
@@ -177,8 +180,7 @@ pub async fn session(
     public(
         async {
             let request: SessionRequest = parse(&body)?;
-            state.dni_limits.check(&peer, Some(&request.pool_id))?;
-            let pool = pool_id(&request.pool_id)?;
+            let pool = admitted_pool(&state, &peer, &request.pool_id)?;
             let visit = visit(
                 &state,
                 &peer,
@@ -248,8 +250,7 @@ pub async fn amp(
     headers: HeaderMap,
 ) -> Response {
     let answer = async {
-        state.dni_limits.check(&peer, Some(&pool))?;
-        let pool = pool_id(&pool)?;
+        let pool = admitted_pool(&state, &peer, &pool)?;
         let client = query.client_id.as_deref().unwrap_or_default();
         if client.trim().is_empty() {
             return Err(ApiError::field(
@@ -336,8 +337,7 @@ pub async fn page(
     public(
         async {
             let report: PageReport = parse(&body)?;
-            state.dni_limits.check(&peer, Some(&report.pool_id))?;
-            let pool = pool_id(&report.pool_id)?;
+            let pool = admitted_pool(&state, &peer, &report.pool_id)?;
             let address = page_address(&report.url)?;
             let mut tx = state.store.begin().await?;
             pools::record_page(&mut tx, pool, &address, report.target_visible).await?;
@@ -387,8 +387,7 @@ pub async fn form(
     public(
         async {
             let request: FormRequest = parse(&body)?;
-            state.dni_limits.check(&peer, Some(&request.pool_id))?;
-            let pool = pool_id(&request.pool_id)?;
+            let pool = admitted_pool(&state, &peer, &request.pool_id)?;
             if request.fields.len() > MAX_FIELDS {
                 return Err(ApiError::field("fields", format!("may hold at most {MAX_FIELDS} fields")));
             }
