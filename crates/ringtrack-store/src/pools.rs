@@ -739,15 +739,20 @@ impl FromRecord for Interval {
     }
 }
 
-pub async fn stats(mut db: impl Connection, pool: &Pool, now: Timestamp) -> Result<PoolStats> {
-    let now_s = now.as_second();
+/// Visits holding one of the pool's numbers at `now`.
+pub async fn active_sessions(mut db: impl Connection, pool: &Pool, now: Timestamp) -> Result<i64> {
     let active = Sql::new(
         "SELECT count(*) AS value FROM pool_numbers WHERE pool_id = $1 AND session_id IS NOT NULL AND last_seen_at + $2 > $3",
     )
     .bind(pool.id)
     .bind(pool.session_timeout_seconds)
-    .bind(now_s);
-    let active_sessions: i64 = db.conn().fetch_one(active).await?;
+    .bind(now.as_second());
+    Ok(db.conn().fetch_one(active).await?)
+}
+
+pub async fn stats(mut db: impl Connection, pool: &Pool, now: Timestamp) -> Result<PoolStats> {
+    let now_s = now.as_second();
+    let active_sessions = active_sessions(&mut db, pool, now).await?;
     let day_ago = now_s - 86_400;
     let intervals = Sql::new(
         "SELECT started_at AS start,

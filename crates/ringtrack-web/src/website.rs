@@ -42,8 +42,8 @@ pub async fn pools(State(state): State<WebState>, signed_in: SignedIn) -> Respon
     let now = state.store.now();
     let mut rows = Vec::with_capacity(page.items.len());
     for pool in &page.items {
-        match pools::stats(&state.store, pool, now).await {
-            Ok(stats) => rows.push((pool, stats.active_sessions)),
+        match pools::active_sessions(&state.store, pool, now).await {
+            Ok(active) => rows.push((pool, active)),
             Err(error) => return failed(error, "reading a pool's figures"),
         }
     }
