@@ -64,6 +64,9 @@ use conn::Conn;
 /// How long a statement waits for a lock (SQLite) or a pooled connection before failing.
 pub(crate) const WAIT: Duration = Duration::from_secs(5);
 
+/// A pooled PostgreSQL connection idle this long is pinged before it is used again.
+const PING_WHEN_IDLE: Duration = Duration::from_secs(1);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -129,6 +132,19 @@ impl Store {
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(WAIT)
+                // sqlx pings a connection on every acquire by default: a second round trip
+                // for every request. A connection in steady use is known alive; one idle a
+                // while is pinged (a failover may have cut it). A connection cut mid-use
+                // fails that request (5xx), as a ping could not prevent either.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= PING_WHEN_IDLE {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect_with(options.clone())
                 .await
                 .map_err(|e| StoreError::Unavailable(describe_connect_error(&e)))?;
@@ -160,6 +176,8 @@ impl Store {
             SqlitePoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(WAIT)
+                // A file has no peer that could hang up; a ping is one more thread switch.
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await
                 .map_err(|e| StoreError::Unavailable(describe_connect_error(&e)))
