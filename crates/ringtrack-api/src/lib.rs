@@ -49,9 +49,26 @@ use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
 pub use crate::server::{ConnectionLimits, MAX_HEAD_BYTES, serve};
 
-/// What every handler can reach.
+/// What every handler can reach: one shared allocation, so the clone each extractor and
+/// layer takes per request is one reference count, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The server's state, behind [`AppState`].
+pub struct Shared {
     pub store: Store,
     pub carrier: Arc<dyn Carrier>,
     /// What numbers cost a month (charged at purchase and each renewal) and calls a minute.
@@ -79,7 +96,7 @@ pub struct AppState {
     pub sealer: Arc<ringtrack_domain::secrets::Sealer>,
 }
 
-impl AppState {
+impl Shared {
     /// Where a business may aim our requests: never an internal address, but loopback
     /// under the local-testing exception.
     pub fn outbound_reach(&self) -> ringtrack_domain::outbound::Reach {

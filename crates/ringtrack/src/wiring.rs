@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use ringtrack_api::AppState;
 use ringtrack_api::dni::DniLimits;
 use ringtrack_api::rate_limit::{Rate, RateLimiter};
+use ringtrack_api::{AppState, Shared};
 use ringtrack_carrier::sandbox::DEFAULT_INVENTORY_SIZE;
 use ringtrack_carrier::sandbox_call::SandboxCaller;
 use ringtrack_carrier::{
@@ -204,7 +204,7 @@ impl AppParts {
         let sandbox = self.sandbox_recordings.map(|recordings| {
             Arc::new(SandboxCaller::new(&self.webhook_token, Webhooks::at(&public_url), recordings))
         });
-        AppState {
+        AppState::new(Shared {
             store: self.store,
             carrier: self.carrier,
             prices: self.prices,
@@ -218,7 +218,7 @@ impl AppParts {
             carrier_limits: Arc::new(RateLimiter::new(self.limits.carrier_webhooks)),
             metrics: Arc::default(),
             sealer: Arc::new(self.sealer),
-        }
+        })
     }
 }
 
