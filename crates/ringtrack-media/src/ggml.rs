@@ -381,7 +381,11 @@ fn write_ggml<W: Write>(
         let ggml = match shape.len() {
             _ if f32_wanted => Ggml::F32,
             2 if shape[1] % Q8_BLOCK == 0 => Ggml::Q8_0,
-            2 => return Err(format_error(format!("{ct2}'s rows do not split into blocks of {Q8_BLOCK}")).into()),
+            2 => {
+                return Err(
+                    format_error(format!("{ct2}'s rows do not split into blocks of {Q8_BLOCK}")).into()
+                );
+            }
             _ => Ggml::F16,
         };
         w.tensor(&ggml_name, &shape, data, ggml)?;
@@ -555,7 +559,10 @@ mod tests {
             assert!((scale * 127.0 - largest).abs() <= largest * 1e-3, "the largest value maps to 127");
             for (q, original) in block[2..].iter().zip(&originals) {
                 let restored = f32::from(*q as i8) * scale;
-                assert!((restored - original).abs() <= scale * 0.5 + largest * 1e-3, "{original} -> {restored}");
+                assert!(
+                    (restored - original).abs() <= scale * 0.5 + largest * 1e-3,
+                    "{original} -> {restored}"
+                );
             }
         }
         assert_eq!(quantize_q8_0(&[0; 64]), [0; 34], "a block of zeros has scale zero");
