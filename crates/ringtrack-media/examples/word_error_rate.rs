@@ -1,8 +1,9 @@
 //! The speech benchmark (`bench/speech.sh`): 30 call-like sentences spoken by espeak-ng in
-//! five voices at three speeds, each heard four ways — clean 16 kHz, through the telephone
-//! (8 kHz mu-law), and through the telephone with noise at 20 and 10 dB SNR — transcribed
-//! by the given model with each region's encoder context fitted to it (alone, and primed
-//! with a business's name and greeting) and with whole 30 s windows. Prints a Markdown
+//! five voices at three speeds, each heard five ways — clean 16 kHz, through the telephone
+//! (8 kHz mu-law), through the telephone with noise at 20 and 10 dB SNR, and through the
+//! telephone 30 dB quieter (a quiet talker or a weak line) — transcribed by the given
+//! model with each region's encoder context fitted to it (alone, and primed with a
+//! business's name and greeting) and with whole 30 s windows. Prints a Markdown
 //! table: word error rate and speed (times real time) per condition, and the process's
 //! peak memory.
 //!
@@ -27,7 +28,13 @@ const SPEEDS: &[u32] = &[140, 165, 190];
 enum Condition {
     Clean,
     Telephone,
-    Noisy { snr_db: f32 },
+    Noisy {
+        snr_db: f32,
+    },
+    /// A quiet talker or a weak line: the speech `db` below its recorded level.
+    Quiet {
+        db: f32,
+    },
 }
 
 impl Condition {
@@ -36,15 +43,17 @@ impl Condition {
             Condition::Clean => "clean, 16 kHz".into(),
             Condition::Telephone => "telephone (8 kHz mu-law)".into(),
             Condition::Noisy { snr_db } => format!("telephone, noise at {snr_db:.0} dB SNR"),
+            Condition::Quiet { db } => format!("telephone, {db:.0} dB quieter"),
         }
     }
 }
 
-const CONDITIONS: [Condition; 4] = [
+const CONDITIONS: [Condition; 5] = [
     Condition::Clean,
     Condition::Telephone,
     Condition::Noisy { snr_db: 20.0 },
     Condition::Noisy { snr_db: 10.0 },
+    Condition::Quiet { db: 30.0 },
 ];
 
 fn run(command: &mut Command) {
@@ -75,6 +84,7 @@ fn heard(dir: &Path, name: &str, clean: &Audio, condition: Condition) -> Audio {
         Condition::Clean => return clean.clone(),
         Condition::Telephone => {}
         Condition::Noisy { snr_db } => add_noise(&mut samples, snr_db),
+        Condition::Quiet { db } => samples.iter_mut().for_each(|s| *s *= 10f32.powf(-db / 20.0)),
     }
     let mixed = dir.join(format!("{name}-mixed.wav"));
     let phone = dir.join(format!("{name}-ulaw.wav"));

@@ -1,6 +1,7 @@
 //! Offline transcription measured on real synthetic speech: espeak-ng says fixed
-//! sentences, sox makes the 16 kHz and the 8 kHz mu-law (telephone) versions, whisper.cpp
-//! transcribes both, and the word error rate must stay within bounds. Prints the WERs and
+//! sentences, sox makes the 16 kHz and the 8 kHz mu-law (telephone) versions, and one 30 dB
+//! quieter (a quiet talker on a weak line), whisper.cpp transcribes each, and the word
+//! error rate must stay within bounds. Prints the WERs and
 //! the speed in times real time (run with `--nocapture` to see them). Every model
 //! `ringtrack models fetch` offers is fetched, converted and heard.
 
@@ -28,7 +29,7 @@ async fn whisper_transcribes_clean_and_telephone_speech() {
     let whisper = Whisper::load(&speech_model()).expect("the speech model");
     let dir = tempfile::tempdir().unwrap();
     let (mut clean_reference, mut clean_heard) = (Vec::new(), Vec::new());
-    let mut phone_heard = Vec::new();
+    let (mut phone_heard, mut quiet_heard) = (Vec::new(), Vec::new());
     let (mut audio_ms, mut busy) = (0u64, std::time::Duration::ZERO);
     for (i, sentence) in SENTENCES.iter().enumerate() {
         let raw = dir.path().join(format!("{i}.wav"));
@@ -37,7 +38,15 @@ async fn whisper_transcribes_clean_and_telephone_speech() {
         run(Command::new("espeak-ng").args(["-s", "150", "-w"]).arg(&raw).arg(sentence));
         run(Command::new("sox").arg(&raw).args(["-r", "16000", "-b", "16"]).arg(&clean));
         run(Command::new("sox").arg(&raw).args(["-r", "8000", "-e", "mu-law"]).arg(&phone));
-        for (path, heard) in [(&clean, &mut clean_heard), (&phone, &mut phone_heard)] {
+        let quiet = dir.path().join(format!("{i}-quiet.wav"));
+        run(Command::new("sox")
+            .args(["-v", "0.0316"])
+            .arg(&raw)
+            .args(["-r", "8000", "-e", "mu-law"])
+            .arg(&quiet));
+        for (path, heard) in
+            [(&clean, &mut clean_heard), (&phone, &mut phone_heard), (&quiet, &mut quiet_heard)]
+        {
             let decoded = audio::decode(&std::fs::read(path).unwrap()).unwrap();
             let started = std::time::Instant::now();
             let transcript = transcribe(&whisper, &decoded, "").await.unwrap();
@@ -50,7 +59,13 @@ async fn whisper_transcribes_clean_and_telephone_speech() {
     }
     let clean = wer(&clean_reference, &clean_heard);
     let phone = wer(&clean_reference, &phone_heard);
-    println!("WER clean 16 kHz: {:.1}%, 8 kHz mu-law: {:.1}%", clean * 100.0, phone * 100.0);
+    let quiet = wer(&clean_reference, &quiet_heard);
+    println!(
+        "WER clean 16 kHz: {:.1}%, 8 kHz mu-law: {:.1}%, 30 dB quieter: {:.1}%",
+        clean * 100.0,
+        phone * 100.0,
+        quiet * 100.0
+    );
     println!(
         "short clips: {:.3}x real time (each in an encoder context fitted to it)",
         busy.as_secs_f64() / (audio_ms as f64 / 1000.0)
@@ -84,6 +99,8 @@ async fn whisper_transcribes_clean_and_telephone_speech() {
     );
     assert!(clean <= 0.15, "WER on clean 16 kHz speech {clean:.3} > 0.15");
     assert!(phone <= 0.35, "WER after an 8 kHz mu-law round trip {phone:.3} > 0.35");
+    // A fixed -40 dBFS speech gate heard none of it (100%).
+    assert!(quiet <= 0.45, "WER 30 dB quieter over the telephone {quiet:.3} > 0.45");
 }
 
 /// Every model `ringtrack models fetch` offers is downloaded (pinned wheels, checked),
