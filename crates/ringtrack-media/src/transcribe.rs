@@ -103,10 +103,12 @@ const SPEECH_RATE: u32 = 16_000;
 
 /// The stretches of a channel where someone speaks, joined across pauses shorter than
 /// 1.5 s (a turn's breaths) into stretches of at most 28 s (one Whisper window), each
-/// padded by 0.2 s. A 20 ms frame is speech when it is within 30 dB of the channel's
-/// loudest speech (but above -65 dBFS, and always at -40 dBFS) and 6 dB above its noise
-/// floor (its 10th-percentile frame): a quiet talker or a weak line is heard (a fixed -40
-/// dBFS missed speech 30 dB below the usual level entirely), and a line's hiss alone is not.
+/// padded by 0.2 s. A 20 ms frame is speech when it is within 25 dB of the channel's
+/// loudest 200 ms, but at most -40 dBFS and at least -65 (speech at the usual level keeps
+/// the old fixed gate, so the other side's faint bleed into a channel stays out), and 6 dB
+/// above its noise floor (its 10th-percentile frame): a quiet talker or a weak line is heard
+/// (the fixed -40 dBFS gate missed speech 30 dB below the usual level entirely), and a
+/// line's hiss alone is not.
 fn speech_regions(samples: &[f32], rate: u32) -> Vec<std::ops::Range<usize>> {
     let frame = rate as usize / 50;
     let (max_gap, max_len, pad) = (rate as usize * 3 / 2, rate as usize * 28, rate as usize / 5);
@@ -117,7 +119,7 @@ fn speech_regions(samples: &[f32], rate: u32) -> Vec<std::ops::Range<usize>> {
     let noise_floor = sorted[sorted.len() / 10];
     // A channel that is speech throughout has no quieter floor: its loudest speech counts.
     let above_noise = (noise_floor + 6.0).min(loudest - 10.0);
-    let threshold = (loudest - 30.0).clamp(-65.0, -40.0).max(above_noise);
+    let threshold = (loudest - 25.0).clamp(-65.0, -40.0).max(above_noise);
     let mut regions: Vec<std::ops::Range<usize>> = Vec::new();
     for (i, level) in levels.iter().enumerate() {
         if *level < threshold {
@@ -511,11 +513,11 @@ mod tests {
             *sample = 0.000_14 * (((i * 7919) % 101) as f32 / 50.0 - 1.0);
         }
         assert!(speech_regions(&hiss, rate).is_empty());
-        // Speech at the usual level keeps the threshold near -40 dBFS: a murmur at -51 dBFS
-        // between its sentences, three seconds long, is not speech.
+        // Speech at the usual level keeps the -40 dBFS gate: the other side's bleed at -41
+        // dBFS between its sentences, three seconds long, is not this channel's speech.
         let mut usual = vec![0.0; 10 * rate as usize];
         tone(&mut usual, 0..1000, 0.3);
-        tone(&mut usual, 2000..5000, 0.004);
+        tone(&mut usual, 2000..5000, 0.012);
         tone(&mut usual, 7000..8000, 0.3);
         assert_eq!(speech_regions(&usual, rate), [0..1200, 6800..8200]);
     }
