@@ -128,10 +128,10 @@ macro_rules! record_for {
         }
     )*};
 }
-// PostgreSQL's columns have fixed types, which our statements select by name for models
-// that declare them, so its rows skip the driver's type check (a tenth of a list's work):
-// a mismatch still fails to decode (a short or wrong-width value, invalid UTF-8). SQLite's
-// values carry their own types, so its rows keep the check.
+// PostgreSQL's columns have the types our migrations give them, and the test suite reads
+// every model on PostgreSQL, so its rows skip the driver's per-value type check (a tenth of
+// a list's work; text must still be UTF-8, and integers at most 8 bytes). SQLite's values
+// carry their own types, so its rows keep the check.
 record_for!(SqliteRow => try_get, PgRow => try_get_unchecked);
 
 /// A column holding JSON (lists and maps kept as text), read into `T`.
