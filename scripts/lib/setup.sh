@@ -51,12 +51,12 @@ ensure_speech_model() {
 }
 
 # The peers of the test suite (and of scripts/screenshots): Twilio's own Python library, a
-# local S3 (moto), espeak-ng and sox for real speech, Chromium driven by Playwright, in
+# local S3 (moto), espeak-ng, flite and sox for real speech, Chromium driven by Playwright, in
 # target/peer-venv.
 ensure_peers() {
   command -v python3 >/dev/null 2>&1 || ensure_apt python3
   python3 -c 'import venv, ensurepip' 2>/dev/null || ensure_apt python3-venv
-  ensure_apt espeak-ng sox chromium
+  ensure_apt espeak-ng flite sox chromium
   if ! target/peer-venv/bin/python -c 'import twilio, pytest, moto.server, playwright, schemathesis, aiosmtpd, axe_playwright_python' 2>/dev/null; then
     say "installing the Python peers (tests/peer/requirements.txt)"
     python3 -m venv target/peer-venv

@@ -1,18 +1,20 @@
-//! The speech benchmark (`bench/speech.sh`): 30 call-like sentences spoken by espeak-ng in
-//! five voices at three speeds, each heard five ways — clean 16 kHz, through the telephone
-//! (8 kHz mu-law), through the telephone with noise at 20 and 10 dB SNR, and through the
-//! telephone 30 dB quieter (a quiet talker or a weak line) — transcribed by the given
-//! model with each region's encoder context fitted to it (alone, and primed with a
-//! business's name and greeting) and with whole 30 s windows. Prints a Markdown
-//! table: word error rate and speed (times real time) per condition, and the process's
-//! peak memory.
+//! The speech benchmark (`bench/speech.sh`): 30 call-like sentences spoken by two sets of
+//! synthetic voices — espeak-ng's (formant synthesis) in five voices at three speeds, and
+//! flite's voices built from recordings of real speakers in four voices at three speeds —
+//! each heard five ways: clean 16 kHz, through the telephone (8 kHz mu-law), through the
+//! telephone with noise at 20 and 10 dB SNR, and through the telephone 30 dB quieter (a
+//! quiet talker or a weak line); transcribed by the given model with each region's encoder
+//! context fitted to it (alone, and primed with a business's name and greeting) and with
+//! whole 30 s windows. Prints a Markdown table per set of voices: word error rate and
+//! speed (times real time) per condition and decoding, and the process's peak memory.
+//! With `--show`, each misheard sentence and what was heard go to standard error.
 //!
-//!     cargo run --release -p ringtrack-media --example word_error_rate -- MODEL.bin
+//!     cargo run --release -p ringtrack-media --example word_error_rate -- MODEL.bin [--show]
 
 use std::path::Path;
 use std::process::Command;
 
-use ringtrack_media::accuracy::{CALL_SENTENCES as SENTENCES, word_edits, words};
+use ringtrack_media::accuracy::{CALL_SENTENCES as SENTENCES, Voice, word_edits, words};
 use ringtrack_media::audio::{self, Audio};
 use ringtrack_media::transcribe::{Whisper, transcribe};
 
@@ -20,8 +22,26 @@ use ringtrack_media::transcribe::{Whisper, transcribe};
 /// `ringtrack_domain::transcription::prompt` writes them): none of the sentences' words.
 const PROMPT: &str = "Acme Plumbing. Thanks for calling Acme Plumbing, how can we help.";
 
-const VOICES: &[&str] = &["en-us", "en-us+f3", "en-gb", "en-gb-scotland", "en-us+m3"];
-const SPEEDS: &[u32] = &[140, 165, 190];
+/// The voice that speaks sentence `i`.
+type VoiceOf = fn(usize) -> Voice;
+
+/// The two sets of voices, each speaking every sentence: sentence `i` in the set's voice `i`.
+const VOICE_SETS: [(&str, VoiceOf); 2] = [
+    (
+        "espeak-ng: en-us, en-us+f3, en-gb, en-gb-scotland, en-us+m3 at 140, 165 and 190 words a minute",
+        espeak,
+    ),
+    ("flite, from recorded speakers: slt, awb, rms, kal16 at their own pace, 10% and 20% faster", flite),
+];
+
+fn espeak(i: usize) -> Voice {
+    let voice = ["en-us", "en-us+f3", "en-gb", "en-gb-scotland", "en-us+m3"][i % 5];
+    Voice::Espeak { voice, words_a_minute: [140, 165, 190][i % 3] }
+}
+
+fn flite(i: usize) -> Voice {
+    Voice::Flite { voice: ["slt", "awb", "rms", "kal16"][i % 4], stretch: [1.0, 0.9, 0.8][i % 3] }
+}
 
 /// How a sentence reaches the model.
 #[derive(Clone, Copy)]
@@ -95,53 +115,62 @@ fn heard(dir: &Path, name: &str, clean: &Audio, condition: Condition) -> Audio {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let model = std::env::args().nth(1).expect("usage: word_error_rate MODEL.bin");
+    let model = std::env::args().nth(1).expect("usage: word_error_rate MODEL.bin [--show]");
+    let show = std::env::args().any(|a| a == "--show");
     let dir = tempfile::tempdir().unwrap();
-    let mut spoken = Vec::new();
-    for (i, sentence) in SENTENCES.iter().enumerate() {
-        let (voice, speed) = (VOICES[i % VOICES.len()], SPEEDS[i % SPEEDS.len()]);
-        let raw = dir.path().join(format!("{i}.wav"));
-        let clean = dir.path().join(format!("{i}-16k.wav"));
-        run(Command::new("espeak-ng")
-            .args(["-v", voice, "-s", &speed.to_string(), "-w"])
-            .arg(&raw)
-            .arg(sentence));
-        run(Command::new("sox").arg(&raw).args(["-r", "16000", "-b", "16"]).arg(&clean));
-        spoken.push(audio::decode(&std::fs::read(&clean).unwrap()).unwrap());
-    }
-    let reference_words: usize = SENTENCES.iter().map(|s| words(s).len()).sum();
-    let seconds: f64 = spoken.iter().map(|a| a.duration_ms() as f64 / 1000.0).sum();
-    let name = Path::new(&model).file_name().unwrap().to_string_lossy().into_owned();
-    println!(
-        "{} sentences, {reference_words} words, {seconds:.0} s of speech; model {name}\n",
-        SENTENCES.len()
-    );
-    println!("| condition | encoder context | word error rate | times real time |");
-    println!("| --- | --- | ---: | ---: |");
     let fitted = Whisper::load(Path::new(&model)).expect("the model");
     let whole = fitted.clone().whole_windows();
-    for condition in CONDITIONS {
-        let inputs: Vec<Audio> = spoken
-            .iter()
-            .enumerate()
-            .map(|(i, clean)| heard(dir.path(), &i.to_string(), clean, condition))
-            .collect();
-        let runs =
-            [("fitted", &fitted, ""), ("fitted, primed", &fitted, PROMPT), ("whole 30 s window", &whole, "")];
-        for (context, engine, prompt) in runs {
-            let (mut errors, mut busy) = (0, std::time::Duration::ZERO);
-            for (input, sentence) in inputs.iter().zip(SENTENCES) {
-                let started = std::time::Instant::now();
-                let transcript = transcribe(engine, input, prompt).await.unwrap();
-                busy += started.elapsed();
-                errors += word_edits(&words(sentence), &words(&transcript.text));
+    let reference_words: usize = SENTENCES.iter().map(|s| words(s).len()).sum();
+    let name = Path::new(&model).file_name().unwrap().to_string_lossy().into_owned();
+    for (set, voice) in VOICE_SETS {
+        let mut spoken = Vec::new();
+        for (i, sentence) in SENTENCES.iter().enumerate() {
+            let (raw, clean) = (dir.path().join(format!("{i}.wav")), dir.path().join(format!("{i}-16k.wav")));
+            voice(i).speak(sentence, &raw).unwrap();
+            run(Command::new("sox").arg(&raw).args(["-r", "16000", "-b", "16"]).arg(&clean));
+            spoken.push(audio::decode(&std::fs::read(&clean).unwrap()).unwrap());
+        }
+        let seconds: f64 = spoken.iter().map(|a| a.duration_ms() as f64 / 1000.0).sum();
+        println!(
+            "\n{set}: {} sentences, {reference_words} words, {seconds:.0} s of speech; model {name}\n",
+            SENTENCES.len()
+        );
+        println!(
+            "| condition | fitted: WER | speed | fitted, primed: WER | speed | whole 30 s window: WER | speed |"
+        );
+        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for condition in CONDITIONS {
+            let inputs: Vec<Audio> = spoken
+                .iter()
+                .enumerate()
+                .map(|(i, clean)| heard(dir.path(), &i.to_string(), clean, condition))
+                .collect();
+            let runs = [
+                ("fitted", &fitted, ""),
+                ("fitted, primed", &fitted, PROMPT),
+                ("whole 30 s window", &whole, ""),
+            ];
+            let mut cells = Vec::new();
+            for (context, engine, prompt) in runs {
+                let (mut errors, mut busy) = (0, std::time::Duration::ZERO);
+                for (input, sentence) in inputs.iter().zip(SENTENCES) {
+                    let started = std::time::Instant::now();
+                    let transcript = transcribe(engine, input, prompt).await.unwrap();
+                    busy += started.elapsed();
+                    let misheard = word_edits(&words(sentence), &words(&transcript.text));
+                    if show && misheard > 0 {
+                        eprintln!(
+                            "{} ({context}), {misheard} edits: {sentence}\n    heard: {}",
+                            condition.label(),
+                            transcript.text
+                        );
+                    }
+                    errors += misheard;
+                }
+                cells.push(format!("{:.1}%", errors as f64 * 100.0 / reference_words as f64));
+                cells.push(format!("{:.3}x", busy.as_secs_f64() / seconds));
             }
-            println!(
-                "| {} | {context} | {:.1}% | {:.3}x |",
-                condition.label(),
-                errors as f64 * 100.0 / reference_words as f64,
-                busy.as_secs_f64() / seconds
-            );
+            println!("| {} | {} |", condition.label(), cells.join(" | "));
         }
     }
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

@@ -1,5 +1,8 @@
 //! How close a transcript is to what was said: the word error rate the speech test
-//! bounds and `bench/speech.sh` reports.
+//! bounds and `bench/speech.sh` reports, and the voices they hear.
+
+use std::path::Path;
+use std::process::Command;
 
 /// Things callers say to a local business: the sentences the speech benchmark speaks (the
 /// CI speech test speaks the first six).
@@ -36,11 +39,61 @@ pub const CALL_SENTENCES: &[&str] = &[
     "Thanks for getting back to me so quickly, see you tomorrow.",
 ];
 
-/// Lower-case words without punctuation.
+/// A synthetic voice the speech benchmark and the speech test speak with (installed by
+/// `scripts/lib/setup.sh`).
+#[derive(Clone, Copy, Debug)]
+pub enum Voice {
+    /// espeak-ng's formant synthesis: no recorded speaker behind it, and hard for small
+    /// models ("Bob" heard as "Mrs. Mom" even clean).
+    Espeak { voice: &'static str, words_a_minute: u32 },
+    /// flite's voices built from recordings of real speakers (CMU ARCTIC's slt, awb and rms,
+    /// Kal's diphones), their durations stretched (below 1: faster).
+    Flite { voice: &'static str, stretch: f32 },
+}
+
+impl Voice {
+    /// Speaks `sentence` into a WAV file at `wav`.
+    pub fn speak(self, sentence: &str, wav: &Path) -> std::io::Result<()> {
+        let mut command = match self {
+            Voice::Espeak { voice, words_a_minute } => {
+                let mut command = Command::new("espeak-ng");
+                command.args(["-v", voice, "-s", &words_a_minute.to_string(), "-w"]).arg(wav).arg(sentence);
+                command
+            }
+            Voice::Flite { voice, stretch } => {
+                let mut command = Command::new("flite");
+                command.args([
+                    "-voice",
+                    voice,
+                    "--setf",
+                    &format!("duration_stretch={stretch}"),
+                    "-t",
+                    sentence,
+                ]);
+                command.arg("-o").arg(wav);
+                command
+            }
+        };
+        let status = command.status()?;
+        match status.success() {
+            true => Ok(()),
+            false => Err(std::io::Error::other(format!("{command:?}: {status}"))),
+        }
+    }
+}
+
+/// Lower-case words without punctuation. A number in digits counts as its digits said
+/// one by one, as callers say phone numbers and codes: "555-1234" is "five five five one
+/// two three four", which is how the sentences spell them.
 pub fn words(text: &str) -> Vec<String> {
+    const DIGITS: [&str; 10] =
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
     text.split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+        .flat_map(|word| match word.bytes().all(|b| b.is_ascii_digit()) {
+            true => word.bytes().map(|b| DIGITS[usize::from(b - b'0')].to_owned()).collect(),
+            false => vec![word.to_lowercase()],
+        })
         .collect()
 }
 
@@ -72,6 +125,7 @@ mod tests {
     fn word_error_rate_counts_edits() {
         let w = |s: &str| words(s);
         assert_eq!(words("Hello, it's ME."), ["hello", "it's", "me"]);
+        assert_eq!(words("Call 555-12, 3rd"), ["call", "five", "five", "five", "one", "two", "3rd"]);
         assert_eq!(word_error_rate(&w("a b c d"), &w("a b c d")), 0.0);
         assert_eq!(word_error_rate(&w("a b c d"), &w("a x c")), 0.5);
         assert_eq!(word_error_rate(&w("a b"), &w("a b c d")), 1.0);
