@@ -28,6 +28,7 @@ struct Wheel {
 }
 
 impl SpeechModel {
+    /// Every model, the least accurate first.
     pub const ALL: [SpeechModel; 2] = [SpeechModel::TinyEn, SpeechModel::Base];
 
     /// The name people pass to `--model`.
@@ -70,12 +71,19 @@ impl SpeechModel {
     }
 }
 
-/// The model the server uses when none is named.
+/// The model `ringtrack models fetch` prepares when none is named: the one that keeps
+/// within 0.15x real time on two cores in every condition of `bench/speech.sh` (base
+/// hears better but takes 0.13-0.24x there).
 pub const DEFAULT: SpeechModel = SpeechModel::TinyEn;
 
-/// The default model's path under `data_dir`.
+/// The model the server uses when none is named: the most accurate one fetched into
+/// `data_dir`, so that `ringtrack models fetch --model base` and a restart are all it
+/// takes to hear better; [`DEFAULT`]'s path when none is there.
 pub fn default_model(data_dir: &Path) -> PathBuf {
-    DEFAULT.path(data_dir)
+    (SpeechModel::ALL.iter().rev())
+        .map(|model| model.path(data_dir))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| DEFAULT.path(data_dir))
 }
 
 /// Makes sure `model` is at [`SpeechModel::path`]; answers its path. Does nothing when it
@@ -152,6 +160,17 @@ mod tests {
         }
         assert_eq!(SpeechModel::parse("large"), None);
         assert_eq!(SpeechModel::Base.path(Path::new("/data")), Path::new("/data/models/ggml-base.bin"));
-        assert_eq!(default_model(Path::new("/data")), Path::new("/data/models/ggml-tiny.en.bin"));
+    }
+
+    #[test]
+    fn the_server_hears_with_the_most_accurate_model_fetched() {
+        let data = tempfile::tempdir().unwrap();
+        let models = data.path().join("models");
+        assert_eq!(default_model(data.path()), models.join("ggml-tiny.en.bin"), "none fetched");
+        std::fs::create_dir_all(&models).unwrap();
+        std::fs::write(models.join("ggml-tiny.en.bin"), b"").unwrap();
+        assert_eq!(default_model(data.path()), models.join("ggml-tiny.en.bin"));
+        std::fs::write(models.join("ggml-base.bin"), b"").unwrap();
+        assert_eq!(default_model(data.path()), models.join("ggml-base.bin"));
     }
 }

@@ -232,7 +232,8 @@ pub struct PipelineArgs {
     /// Which speech-to-text engine transcribes recordings.
     #[arg(long, env = "RINGTRACK_TRANSCRIBER", value_enum, default_value = "whisper")]
     pub transcriber: TranscriberKind,
-    /// A ggml Whisper model (base, small, large-v3…) [default: DATA_DIR/models/ggml-tiny.en.bin]
+    /// A ggml Whisper model (base, small, large-v3…) [default: the most accurate fetched into
+    /// DATA_DIR/models: ggml-base.bin, else ggml-tiny.en.bin]
     #[arg(long, env = "RINGTRACK_WHISPER_MODEL")]
     pub whisper_model: Option<PathBuf>,
     #[arg(long, env = "RINGTRACK_OPENAI_BASE_URL", default_value = "https://api.openai.com")]

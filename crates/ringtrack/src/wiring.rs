@@ -266,6 +266,7 @@ pub fn speech_engine(args: &PipelineArgs, data_dir: &Path) -> anyhow::Result<Opt
                     default
                 }
             };
+            tracing::info!(model = %model.display(), "transcribing with whisper.cpp");
             Some(Arc::new(Whisper::load(&model).context("--whisper-model")?))
         }
     })
