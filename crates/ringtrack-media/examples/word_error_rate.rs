@@ -1,12 +1,13 @@
 //! The speech benchmark (`bench/speech.sh`): 30 call-like sentences spoken by two sets of
 //! synthetic voices — espeak-ng's (formant synthesis) in five voices at three speeds, and
 //! flite's voices built from recordings of real speakers in four voices at three speeds —
-//! each heard five ways: clean 16 kHz, through the telephone (8 kHz mu-law), through the
-//! telephone with noise at 20 and 10 dB SNR, and through the telephone 30 dB quieter (a
-//! quiet talker or a weak line); transcribed by the given model with each region's encoder
-//! context fitted to it (alone, and primed with a business's name and greeting) and with
-//! whole 30 s windows. Prints a Markdown table per set of voices: word error rate and
-//! speed (times real time) per condition and decoding, and the process's peak memory.
+//! each heard six ways: clean 16 kHz, through the telephone (8 kHz mu-law), through the
+//! telephone with noise at 20 and 10 dB SNR, through the telephone 30 dB quieter (a quiet
+//! talker or a weak line), and through the telephone with 60 Hz mains hum 10 dB below the
+//! speech; transcribed by the given model with each region's encoder context fitted to it
+//! (alone, and primed with a business's name and greeting) and with whole 30 s windows.
+//! Prints a Markdown table per set of voices: word error rate and speed (times real time)
+//! per condition and decoding, and the process's peak memory.
 //! With `--show`, each misheard sentence and what was heard go to standard error.
 //!
 //!     cargo run --release -p ringtrack-media --example word_error_rate -- MODEL.bin [--show]
@@ -55,6 +56,11 @@ enum Condition {
     Quiet {
         db: f32,
     },
+    /// Mains hum (60 Hz and its harmonics) `db` below the speech, as an ungrounded line
+    /// or a cheap adapter adds it.
+    Hum {
+        db: f32,
+    },
 }
 
 impl Condition {
@@ -64,16 +70,18 @@ impl Condition {
             Condition::Telephone => "telephone (8 kHz mu-law)".into(),
             Condition::Noisy { snr_db } => format!("telephone, noise at {snr_db:.0} dB SNR"),
             Condition::Quiet { db } => format!("telephone, {db:.0} dB quieter"),
+            Condition::Hum { db } => format!("telephone, 60 Hz hum {db:.0} dB below the speech"),
         }
     }
 }
 
-const CONDITIONS: [Condition; 5] = [
+const CONDITIONS: [Condition; 6] = [
     Condition::Clean,
     Condition::Telephone,
     Condition::Noisy { snr_db: 20.0 },
     Condition::Noisy { snr_db: 10.0 },
     Condition::Quiet { db: 30.0 },
+    Condition::Hum { db: 10.0 },
 ];
 
 fn run(command: &mut Command) {
@@ -97,6 +105,21 @@ fn add_noise(samples: &mut [f32], snr_db: f32) {
     }
 }
 
+/// Mains hum `db` below the speech's power: 60 Hz with its second and third harmonics 6
+/// and 12 dB down.
+fn add_hum(samples: &mut [f32], rate: u32, db: f32) {
+    let speech_power = samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32;
+    let harmonics = [(60.0, 1.0), (120.0, 0.5), (180.0, 0.25)];
+    // A sine of amplitude a has power a²/2.
+    let unit_power: f32 = harmonics.iter().map(|(_, a)| a * a / 2.0).sum();
+    let scale = (speech_power / 10f32.powf(db / 10.0) / unit_power).sqrt();
+    for (i, sample) in samples.iter_mut().enumerate() {
+        let t = i as f32 / rate as f32;
+        let hum: f32 = harmonics.iter().map(|(f, a)| a * (2.0 * std::f32::consts::PI * f * t).sin()).sum();
+        *sample += hum * scale;
+    }
+}
+
 /// The sentence as the model hears it under `condition`.
 fn heard(dir: &Path, name: &str, clean: &Audio, condition: Condition) -> Audio {
     let mut samples = clean.channels[0].clone();
@@ -105,6 +128,7 @@ fn heard(dir: &Path, name: &str, clean: &Audio, condition: Condition) -> Audio {
         Condition::Telephone => {}
         Condition::Noisy { snr_db } => add_noise(&mut samples, snr_db),
         Condition::Quiet { db } => samples.iter_mut().for_each(|s| *s *= 10f32.powf(-db / 20.0)),
+        Condition::Hum { db } => add_hum(&mut samples, clean.sample_rate, db),
     }
     let mixed = dir.join(format!("{name}-mixed.wav"));
     let phone = dir.join(format!("{name}-ulaw.wav"));
