@@ -89,12 +89,17 @@ fn run(command: &mut Command) {
     assert!(status.success(), "{command:?} failed");
 }
 
+/// The mean power `db` below the speech's: what an added sound is scaled to.
+fn power_below(speech: &[f32], db: f32) -> f32 {
+    let speech_power = speech.iter().map(|s| s * s).sum::<f32>() / speech.len().max(1) as f32;
+    speech_power / 10f32.powf(db / 10.0)
+}
+
 /// White noise at `snr_db` below the speech's power, from a fixed seed (xorshift), so
 /// every run hears the same noise.
 fn add_noise(samples: &mut [f32], snr_db: f32) {
-    let speech_power = samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32;
     // A uniform value in [-1, 1] has power 1/3.
-    let scale = (speech_power / 10f32.powf(snr_db / 10.0) * 3.0).sqrt();
+    let scale = (power_below(samples, snr_db) * 3.0).sqrt();
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
     for sample in samples {
         state ^= state << 13;
@@ -108,11 +113,10 @@ fn add_noise(samples: &mut [f32], snr_db: f32) {
 /// Mains hum `db` below the speech's power: 60 Hz with its second and third harmonics 6
 /// and 12 dB down.
 fn add_hum(samples: &mut [f32], rate: u32, db: f32) {
-    let speech_power = samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32;
     let harmonics = [(60.0, 1.0), (120.0, 0.5), (180.0, 0.25)];
     // A sine of amplitude a has power a²/2.
     let unit_power: f32 = harmonics.iter().map(|(_, a)| a * a / 2.0).sum();
-    let scale = (speech_power / 10f32.powf(db / 10.0) / unit_power).sqrt();
+    let scale = (power_below(samples, db) / unit_power).sqrt();
     for (i, sample) in samples.iter_mut().enumerate() {
         let t = i as f32 / rate as f32;
         let hum: f32 = harmonics.iter().map(|(f, a)| a * (2.0 * std::f32::consts::PI * f * t).sin()).sum();
