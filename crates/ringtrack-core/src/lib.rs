@@ -13,6 +13,8 @@ pub mod calls;
 pub mod csv;
 pub mod events;
 pub mod forms;
+pub mod hashing;
+pub mod limits;
 pub mod mail;
 pub mod numbers;
 pub mod people;

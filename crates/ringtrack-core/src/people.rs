@@ -6,16 +6,16 @@
 //! thread, and never inside a write transaction (which on SQLite would hold the one write
 //! lock meanwhile).
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use jiff::{SignedDuration, Timestamp};
-use rand::RngCore;
+use jiff::SignedDuration;
 use ringtrack_domain::people::{Email, Password, Token, totp};
 use ringtrack_domain::secrets::Sealer;
 use ringtrack_domain::validation::{FieldErrors, parse_name, parse_timezone};
 use ringtrack_domain::{BusinessId, Role, UserId};
 use ringtrack_store::people::{self, LinkPurpose, Membership, Session, User};
 use ringtrack_store::{Store, StoreError, Tx};
+
+use crate::hashing::{self, Busy};
+use crate::limits::{self, Subject, TooSoon};
 
 /// How long an invitation link works.
 pub const INVITATION_LIFETIME: SignedDuration = SignedDuration::from_hours(7 * 24);
@@ -26,33 +26,52 @@ pub const SESSION_ABSOLUTE: SignedDuration = SignedDuration::from_hours(30 * 24)
 /// A session's last activity is written at most this often.
 const TOUCH_EVERY: SignedDuration = SignedDuration::from_secs(60);
 
-/// Failed sign-ins counted over this window, per account and per address.
-const FAILURE_WINDOW: SignedDuration = SignedDuration::from_mins(15);
-/// Failures allowed in the window before each further attempt must wait.
-const FREE_FAILURES: i64 = 3;
-/// The longest wait between attempts; it doubles from two seconds up to this.
-const MAX_WAIT: SignedDuration = SignedDuration::from_mins(15);
-
 #[derive(Debug, thiserror::Error)]
 pub enum PeopleError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("no such business")]
     NoSuchBusiness,
+    #[error(transparent)]
+    Busy(#[from] Busy),
+}
+
+/// What an invitation made.
+#[derive(Debug)]
+pub enum Invited {
+    /// A new person (or one a link of this business made, who has not set a password yet):
+    /// this link sets their first password and opens this business.
+    PasswordLink(Token),
+    /// Someone with an account, or whose account another business made: this link, opened
+    /// while signed in, lets them join (or decline). No password is ever set through it.
+    Invitation(Token),
+    /// The person is a member already (their role is now `role`), or the operator gave a
+    /// password: nothing to pass on.
+    Added,
+}
+
+impl Invited {
+    /// The link that sets a new person's password, if that is what was made.
+    pub fn password_link(self) -> Option<Token> {
+        match self {
+            Invited::PasswordLink(link) => Some(link),
+            Invited::Invitation(_) | Invited::Added => None,
+        }
+    }
 }
 
 /// A person invited to a business.
 #[derive(Debug)]
-pub struct Invited {
+pub struct Invitation {
     pub user_id: UserId,
-    /// The link that sets their first password; `None` when they already have one (they
-    /// sign in as before and find the business in their switcher).
-    pub link: Option<Token>,
+    pub invited: Invited,
 }
 
-/// Invites `email` to the business with `role`: a new user with a link that sets their
-/// password, or an existing one given the business. With `password`, the person can sign
-/// in at once and no link is made.
+/// Invites `email` to the business with `role`, `invited_by` naming who asks. A new
+/// account gets a link that sets its password; an account that exists (or that another
+/// business's link made) is never given one by this business: the person is asked, and
+/// joins while signed in. With `password` (the operator's command line), the person is a
+/// member at once with that password and no link is made.
 pub async fn invite(
     store: &Store,
     business: BusinessId,
@@ -60,9 +79,10 @@ pub async fn invite(
     name: &str,
     role: Role,
     password: Option<&Password>,
-) -> Result<Invited, PeopleError> {
+    invited_by: &str,
+) -> Result<Invitation, PeopleError> {
     let password_hash = match password {
-        Some(password) => Some(hash(password.clone()).await),
+        Some(password) => Some(hashing::hash(password.clone()).await?),
         None => None,
     };
     let mut tx = store.begin().await?;
@@ -75,22 +95,52 @@ pub async fn invite(
             .await?
             .ok_or_else(|| StoreError::Corrupt("a user vanished".into()))?,
     };
-    people::add_membership(&mut tx, user.id, business, role).await?;
-    let link = match (&password_hash, &user.password_hash) {
-        (Some(hash), _) => {
-            people::set_password(&mut tx, user.id, hash).await?;
-            None
-        }
-        (None, Some(_)) => None,
-        (None, None) => {
-            let token = Token::generate();
-            let expires = tx.now() + INVITATION_LIFETIME;
-            people::create_link(&mut tx, &token.hash(), user.id, LinkPurpose::Invitation, expires).await?;
-            Some(token)
-        }
+    let memberships = people::memberships(&mut tx, user.id).await?;
+    let member_here = memberships.iter().any(|m| m.business_id == business);
+    let invited = if let Some(hash) = &password_hash {
+        people::add_membership(&mut tx, user.id, business, role).await?;
+        people::set_password(&mut tx, user.id, hash, None).await?;
+        Invited::Added
+    } else if user.password_hash.is_none() && memberships.iter().all(|m| m.business_id == business) {
+        people::add_membership(&mut tx, user.id, business, role).await?;
+        let token = Token::generate();
+        let expires = tx.now() + INVITATION_LIFETIME;
+        people::create_link(
+            &mut tx,
+            &token.hash(),
+            user.id,
+            LinkPurpose::Invitation,
+            Some(business),
+            expires,
+        )
+        .await?;
+        Invited::PasswordLink(token)
+    } else if member_here {
+        people::add_membership(&mut tx, user.id, business, role).await?;
+        Invited::Added
+    } else {
+        let token = Token::generate();
+        let now = tx.now();
+        let invitation = people::Invitation {
+            business_id: business,
+            business_name: String::new(),
+            user_id: user.id,
+            role,
+            invited_by: invited_by.to_owned(),
+            created_at: now,
+        };
+        people::create_invitation(&mut tx, &token.hash(), &invitation, now + INVITATION_LIFETIME).await?;
+        Invited::Invitation(token)
     };
     tx.commit().await?;
-    Ok(Invited { user_id: user.id, link })
+    Ok(Invitation { user_id: user.id, invited })
+}
+
+/// Notes that a password link went by email (whoever uses it read the person's mail).
+pub async fn link_emailed(store: &Store, link: &Token) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    people::link_emailed(&mut tx, &link.hash()).await?;
+    tx.commit().await
 }
 
 /// How long the link `serve` prints on its first start works.
@@ -105,55 +155,111 @@ pub async fn owner_link(tx: &mut Tx, business: BusinessId) -> Result<Token, Stor
     Ok(token)
 }
 
+/// Why a link did not set a password.
 #[derive(Debug, thiserror::Error)]
-pub enum ClaimError {
+pub enum LinkError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Unknown, used already, expired, or an invitation for an account that has a
+    /// password: the same answer for each.
     #[error("this link has expired or was used already")]
     Spent,
+    /// Too many links tried from this address lately.
+    #[error("too many attempts; try again in {} seconds", retry_after.as_secs())]
+    TooManyAttempts { retry_after: SignedDuration },
+    #[error(transparent)]
+    Busy(#[from] Busy),
+    /// The first start's link only: the address has an account already.
     #[error("someone already has this email address")]
     EmailTaken,
 }
 
+/// Takes a slot for a link tried from `address`.
+async fn link_attempt(store: &Store, address: &str) -> Result<Vec<Subject>, LinkError> {
+    let subjects = vec![Subject::links_from(address)];
+    match limits::take(store, &subjects).await? {
+        Ok(()) => Ok(subjects),
+        Err(TooSoon { retry_after }) => {
+            tracing::warn!(client = address, "too many password links tried from one address");
+            Err(LinkError::TooManyAttempts { retry_after })
+        }
+    }
+}
+
+/// Hashes for a link that was found to work; gives the slot back when the node is busy.
+async fn hash_for_link(
+    store: &Store,
+    subjects: &[Subject],
+    password: &Password,
+) -> Result<String, LinkError> {
+    match hashing::hash(password.clone()).await {
+        Ok(hashed) => Ok(hashed),
+        Err(busy) => {
+            limits::not_made(store, subjects).await?;
+            Err(busy.into())
+        }
+    }
+}
+
 /// Uses the first start's link: a new person with this password, admin of its business.
+/// The link is looked up before any hashing.
 pub async fn claim_owner_link(
     store: &Store,
     link: &Token,
     email: &Email,
     name: &str,
     password: &Password,
-) -> Result<UserId, ClaimError> {
-    let hashed = hash(password.clone()).await;
+    address: &str,
+) -> Result<UserId, LinkError> {
+    let subjects = link_attempt(store, address).await?;
+    if !people::owner_link_open(store, &link.hash(), store.now()).await? {
+        return Err(LinkError::Spent);
+    }
+    let hashed = hash_for_link(store, &subjects, password).await?;
     let mut tx = store.begin().await?;
-    let business = people::use_owner_link(&mut tx, &link.hash()).await?.ok_or(ClaimError::Spent)?;
-    let user = people::create(&mut tx, email, name).await?.ok_or(ClaimError::EmailTaken)?;
+    let business = people::use_owner_link(&mut tx, &link.hash()).await?.ok_or(LinkError::Spent)?;
+    let user = people::create(&mut tx, email, name).await?.ok_or(LinkError::EmailTaken)?;
     people::add_membership(&mut tx, user.id, business, Role::Admin).await?;
-    people::set_password(&mut tx, user.id, &hashed).await?;
+    people::set_password(&mut tx, user.id, &hashed, None).await?;
     tx.commit().await?;
+    limits::succeeded(store, &subjects).await?;
     Ok(user.id)
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum LinkError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Unknown, used already or expired: the same answer for each.
-    #[error("this link has expired or was used already")]
-    Spent,
+/// Whether a link sets a password now (for its form): it exists, is unused and unexpired,
+/// and is not an invitation for an account that has a password.
+pub async fn password_link_works(store: &Store, link: &Token) -> Result<bool, StoreError> {
+    let Some(found) = people::link(store, &link.hash(), store.now()).await? else { return Ok(false) };
+    Ok(found.purpose == LinkPurpose::PasswordReset
+        || people::by_id(store, found.user_id).await?.is_some_and(|u| u.password_hash.is_none()))
 }
 
-/// Sets a password through a link, which is then spent; every session the user had ends.
+/// Sets a password through a link. The link is looked up before any hashing; an
+/// invitation's link never sets the password of an account that has one (it was made
+/// before they chose one, or by another business); setting it spends every other link of
+/// the person and ends every session they had.
 pub async fn set_password_by_link(
     store: &Store,
     link: &Token,
     password: &Password,
+    address: &str,
 ) -> Result<UserId, LinkError> {
-    let hashed = hash(password.clone()).await;
+    let subjects = link_attempt(store, address).await?;
+    if !password_link_works(store, link).await? {
+        return Err(LinkError::Spent);
+    }
+    let hashed = hash_for_link(store, &subjects, password).await?;
     let mut tx = store.begin().await?;
-    let user = people::use_link(&mut tx, &link.hash()).await?.ok_or(LinkError::Spent)?;
-    people::set_password(&mut tx, user, &hashed).await?;
+    let found = people::use_link(&mut tx, &link.hash()).await?.ok_or(LinkError::Spent)?;
+    let user = people::by_id(&mut tx, found.user_id).await?.ok_or(LinkError::Spent)?;
+    if found.purpose == LinkPurpose::Invitation && user.password_hash.is_some() {
+        return Err(LinkError::Spent);
+    }
+    people::set_password(&mut tx, user.id, &hashed, found.business_id).await?;
     tx.commit().await?;
-    Ok(user)
+    limits::succeeded(store, &subjects).await?;
+    tracing::info!(user_id = %user.id, "a password was set through a link");
+    Ok(user.id)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,6 +275,8 @@ pub enum SignInError {
     /// The person belongs to no business (any more).
     #[error("this account has no business to work in")]
     NoBusiness,
+    #[error(transparent)]
+    Busy(#[from] Busy),
 }
 
 /// A person signed in: the token for their cookie and the session it stands for.
@@ -192,24 +300,31 @@ pub enum SignIn {
 /// How long a right password waits for its code.
 pub const SECOND_FACTOR_WAIT: SignedDuration = SignedDuration::from_mins(5);
 
-/// Checks an email and password from `address` and starts a session in the person's
-/// first business, or, with two-factor on, waits for their code. Refusals are counted per
-/// account and per address; past a few, each further attempt waits twice as long as the
-/// one before.
+/// Checks an email and password from `address` and starts a session in the business the
+/// person used last, or, with two-factor on, waits for their code. The attempt takes its
+/// slots ([`limits`]) before the password is checked; past a few, each further attempt
+/// waits twice as long as the one before.
 pub async fn sign_in(
     store: &Store,
     email: &Email,
     password: &Password,
     address: &str,
 ) -> Result<SignIn, SignInError> {
-    let subjects = attempt_subjects(email, address);
-    check_attempts(store, &subjects).await?;
+    let subjects = [Subject::account_at(email, address), Subject::account(email), Subject::address(address)];
+    take_slots(store, &subjects, address).await?;
     let user = people::by_email(store, email).await?;
     // An unknown address costs the same hashing as a wrong password: timing tells nothing.
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let matches = verify(stored, password.clone()).await;
+    let matches = match hashing::verify(stored, password.clone()).await {
+        Ok(matches) => matches,
+        Err(busy) => {
+            limits::not_made(store, &subjects).await?;
+            return Err(busy.into());
+        }
+    };
     let Some(user) = user.filter(|_| matches) else {
-        return Err(refused(store, &subjects).await);
+        tracing::warn!(client = address, "a sign-in was refused: wrong email or password");
+        return Err(SignInError::Refused);
     };
     if user.totp_enabled_at.is_some() {
         let wait = Token::generate();
@@ -218,11 +333,28 @@ pub async fn sign_in(
         tx.commit().await?;
         return Ok(SignIn::SecondFactor { wait });
     }
-    Ok(SignIn::Done(Box::new(start_session(store, user, &subjects, None).await?)))
+    limits::succeeded(store, &subjects).await?;
+    Ok(SignIn::Done(Box::new(start_session(store, user, address, None).await?)))
+}
+
+/// Takes a slot of each subject, or answers how long to wait (logged once, as a lockout).
+async fn take_slots(store: &Store, subjects: &[Subject], address: &str) -> Result<(), SignInError> {
+    match limits::take(store, subjects).await? {
+        Ok(()) => Ok(()),
+        Err(TooSoon { retry_after }) => {
+            tracing::warn!(
+                client = address,
+                retry_after_s = retry_after.as_secs(),
+                "a sign-in must wait: too many attempts"
+            );
+            Err(SignInError::TooManyAttempts { retry_after })
+        }
+    }
 }
 
 /// The code after a right password: six digits from the authenticator (each accepted once)
-/// or one of the recovery codes (each used once). Refusals count as failed sign-ins.
+/// or one of the recovery codes (each used once). Each code takes its slots first, per
+/// account, address and wait, as passwords do.
 pub async fn second_factor(
     store: &Store,
     sealer: &Sealer,
@@ -236,8 +368,13 @@ pub async fn second_factor(
         None => None,
     };
     let Some(user) = user else { return Err(SignInError::Refused) };
-    let subjects = attempt_subjects(&user.email, address);
-    check_attempts(store, &subjects).await?;
+    let subjects = [
+        Subject::account_at(&user.email, address),
+        Subject::account(&user.email),
+        Subject::address(address),
+        Subject::code_wait(&wait.hash()),
+    ];
+    take_slots(store, &subjects, address).await?;
     let mut tx = store.begin().await?;
     let accepted = match totp::matching_step(&secret_of(sealer, &user)?, code, now.as_second()) {
         Some(step) => people::accept_totp_step(&mut tx, user.id, step).await?,
@@ -248,65 +385,23 @@ pub async fn second_factor(
     };
     tx.commit().await?;
     if !accepted {
-        return Err(refused(store, &subjects).await);
+        tracing::warn!(user_id = %user.id, client = address, "a two-factor code was refused");
+        return Err(SignInError::Refused);
     }
-    start_session(store, user, &subjects, Some(wait)).await
+    limits::succeeded(store, &subjects).await?;
+    start_session(store, user, address, Some(wait)).await
 }
 
-/// What failed attempts are counted against: the account and the address.
-fn attempt_subjects(email: &Email, address: &str) -> [String; 2] {
-    [format!("account:{email}"), format!("address:{address}")]
-}
-
-async fn check_attempts(store: &Store, subjects: &[String; 2]) -> Result<(), SignInError> {
-    match attempts_wait(store, subjects).await? {
-        Some(retry_after) => Err(SignInError::TooManyAttempts { retry_after }),
-        None => Ok(()),
-    }
-}
-
-/// How long the longest-waiting of `subjects` must still wait before another attempt.
-pub(crate) async fn attempts_wait(
-    store: &Store,
-    subjects: &[String; 2],
-) -> Result<Option<SignedDuration>, StoreError> {
-    let now = store.now();
-    let mut longest = None;
-    for subject in subjects {
-        longest = longest.max(wait_before_attempt(store, subject, now).await?);
-    }
-    Ok(longest)
-}
-
-/// Counts an attempt (a refusal, or a request that is limited like one) against each subject.
-pub(crate) async fn count_attempt(store: &Store, subjects: &[String; 2]) -> Result<(), StoreError> {
-    let now = store.now();
-    let mut tx = store.begin().await?;
-    for subject in subjects {
-        people::record_failure(&mut tx, subject, now, now - FAILURE_WINDOW).await?;
-    }
-    tx.commit().await
-}
-
-/// Counts a refusal against each subject and answers it.
-async fn refused(store: &Store, subjects: &[String; 2]) -> SignInError {
-    match count_attempt(store, subjects).await {
-        Ok(()) => SignInError::Refused,
-        Err(error) => SignInError::Store(error),
-    }
-}
-
-/// Starts a session in the person's first business, clearing the account's failures and
-/// the wait for a second factor that led here.
+/// Starts a session in the business the person used last, ending the wait for a second
+/// factor that led here.
 async fn start_session(
     store: &Store,
     user: User,
-    subjects: &[String; 2],
+    address: &str,
     wait: Option<&Token>,
 ) -> Result<SignedIn, SignInError> {
     let now = store.now();
-    let memberships = people::memberships(store, user.id).await?;
-    let business = memberships.first().ok_or(SignInError::NoBusiness)?.business_id;
+    let business = people::last_used_business(store, user.id).await?.ok_or(SignInError::NoBusiness)?;
     let token = Token::generate();
     let session = Session {
         user_id: user.id,
@@ -317,12 +412,13 @@ async fn start_session(
         last_seen_at: now,
     };
     let mut tx = store.begin().await?;
-    people::forget_failures(&mut tx, &subjects[0]).await?;
     if let Some(wait) = wait {
         people::end_second_factor_wait(&mut tx, &wait.hash(), now - SECOND_FACTOR_WAIT).await?;
     }
     people::start_session(&mut tx, &token.hash(), &session).await?;
+    people::touch_session(&mut tx, &token.hash(), business).await?;
     tx.commit().await?;
+    tracing::info!(user_id = %user.id, client = address, "signed in");
     Ok(SignedIn { token, session, user })
 }
 
@@ -388,23 +484,6 @@ fn secret_of(sealer: &Sealer, user: &User) -> Result<Vec<u8>, StoreError> {
     let Some(sealed) = &user.totp_secret else { return Ok(Vec::new()) };
     let encoded = sealer.open(sealed).map_err(|e| StoreError::Corrupt(format!("a TOTP secret: {e}")))?;
     totp::from_base32(&encoded).ok_or_else(|| StoreError::Corrupt("a TOTP secret is not base32".into()))
-}
-
-/// How long `subject` must still wait before another attempt, if at all.
-async fn wait_before_attempt(
-    store: &Store,
-    subject: &str,
-    now: Timestamp,
-) -> Result<Option<SignedDuration>, StoreError> {
-    let (failures, last) = people::recent_failures(store, subject, now - FAILURE_WINDOW).await?;
-    let Some(last) = last else { return Ok(None) };
-    let over = failures - FREE_FAILURES;
-    if over <= 0 {
-        return Ok(None);
-    }
-    let wait = SignedDuration::from_secs(1i64 << over.min(20)).min(MAX_WAIT);
-    let ready_at = last + wait;
-    Ok((ready_at > now).then(|| ready_at.duration_since(now)))
 }
 
 /// A session that is on: who, in which business, and the other businesses they may switch to.
@@ -495,41 +574,110 @@ pub async fn add_business(
     Ok(business.id)
 }
 
+/// Deletes what no one can use any more: sessions past their idle or absolute limit,
+/// waits for a code past theirs, links a day past their expiry, and attempt counts past
+/// the window. Safe on every node at once; answers how many rows went.
+pub async fn purge_expired(store: &Store) -> Result<u64, StoreError> {
+    let mut tx = store.begin().await?;
+    let now = tx.now();
+    let mut purged = people::purge_expired(
+        &mut tx,
+        now - SESSION_IDLE,
+        now - SESSION_ABSOLUTE,
+        now - SECOND_FACTOR_WAIT,
+        now - SignedDuration::from_hours(24),
+    )
+    .await?;
+    purged += ringtrack_store::attempts::purge(&mut tx, now - limits::WINDOW).await?;
+    tx.commit().await?;
+    Ok(purged)
+}
+
 pub async fn sign_out(store: &Store, token: &Token) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
     people::end_session(&mut tx, &token.hash()).await?;
     tx.commit().await
 }
 
-/// Argon2id with its default (OWASP-recommended) cost, on a blocking thread.
-async fn hash(password: Password) -> String {
-    tokio::task::spawn_blocking(move || {
-        let mut salt = [0u8; 16];
-        rand::rng().fill_bytes(&mut salt);
-        let salt = SaltString::encode_b64(&salt).expect("16 bytes make a valid salt");
-        Argon2::default()
-            .hash_password(password.expose().as_bytes(), &salt)
-            .expect("Argon2 hashes any password")
-            .to_string()
-    })
-    .await
-    .expect("hashing does not panic")
+/// The invitations waiting for the signed-in person.
+pub async fn pending_invitations(store: &Store, user: UserId) -> Result<Vec<people::Invitation>, StoreError> {
+    people::pending_invitations(store, user, store.now()).await
 }
 
-/// Whether `password` matches `stored`; with nothing stored, a hash is still computed.
-async fn verify(stored: Option<String>, password: Password) -> bool {
-    tokio::task::spawn_blocking(move || {
-        let Some(stored) = stored else {
-            let _ = Argon2::default().hash_password(
-                password.expose().as_bytes(),
-                &SaltString::encode_b64(&[0; 16]).expect("a valid salt"),
-            );
-            return false;
-        };
-        PasswordHash::new(&stored).is_ok_and(|parsed| {
-            Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok()
-        })
-    })
-    .await
-    .expect("verifying does not panic")
+/// The open invitation behind a link, if any.
+pub async fn invitation(store: &Store, link: &Token) -> Result<Option<people::Invitation>, StoreError> {
+    people::invitation_by_token(store, &link.hash(), store.now()).await
+}
+
+/// Why an invitation was not answered.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No open invitation of this person's to that business.
+    #[error("this invitation has expired, was answered already, or is for someone else")]
+    Gone,
+    /// The person's password was set through a link another business's admin was shown:
+    /// they join only through this business's own link.
+    #[error("open the link the business sent you to accept")]
+    NeedsLink,
+}
+
+/// How a person answers an invitation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    Accept,
+    Decline,
+}
+
+/// Answers the person's invitation to `business` from their list. Accepting from the list
+/// needs a password no other business's admin could have set; otherwise the business's
+/// own link is the proof ([`answer_by_link`]). On accepting, the session moves there.
+pub async fn answer_invitation(
+    store: &Store,
+    token: &Token,
+    current: &Current,
+    business: BusinessId,
+    answer: Answer,
+) -> Result<(), AnswerError> {
+    let user = people::by_id(store, current.session.user_id).await?.ok_or(AnswerError::Gone)?;
+    let trusted = user.password_link_business_id.is_none_or(|via| via == business);
+    if answer == Answer::Accept && !trusted {
+        return Err(AnswerError::NeedsLink);
+    }
+    answer_for(store, token, user.id, business, answer).await
+}
+
+/// Answers the invitation behind `link`, which must be the signed-in person's.
+pub async fn answer_by_link(
+    store: &Store,
+    token: &Token,
+    current: &Current,
+    link: &Token,
+    answer: Answer,
+) -> Result<BusinessId, AnswerError> {
+    let invitation = invitation(store, link).await?.ok_or(AnswerError::Gone)?;
+    if invitation.user_id != current.session.user_id {
+        return Err(AnswerError::Gone);
+    }
+    answer_for(store, token, invitation.user_id, invitation.business_id, answer).await?;
+    Ok(invitation.business_id)
+}
+
+async fn answer_for(
+    store: &Store,
+    token: &Token,
+    user: UserId,
+    business: BusinessId,
+    answer: Answer,
+) -> Result<(), AnswerError> {
+    let mut tx = store.begin().await?;
+    let role = people::answer_invitations(&mut tx, user, business).await?.ok_or(AnswerError::Gone)?;
+    if answer == Answer::Accept {
+        people::add_membership(&mut tx, user, business, role).await?;
+        people::touch_session(&mut tx, &token.hash(), business).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(user_id = %user, business_id = %business, ?answer, "an invitation was answered");
+    Ok(())
 }

@@ -62,6 +62,9 @@ pub enum Job {
     SendSms { message_id: MessageId },
     /// One attempt at delivering a webhook event to an endpoint.
     DeliverWebhook { delivery_id: DeliveryId, attempt: u32 },
+    /// Mail a link that sets a new password, if the address has an account (queued so
+    /// that asking takes the same time whether it has one or not).
+    SendPasswordReset { email: String },
 }
 
 impl Job {
@@ -73,6 +76,7 @@ impl Job {
             Job::Score { .. } => "score",
             Job::SendSms { .. } => "send_sms",
             Job::DeliverWebhook { .. } => "deliver_webhook",
+            Job::SendPasswordReset { .. } => "send_password_reset",
         }
     }
 
@@ -86,7 +90,7 @@ impl Job {
             }
             Job::DeleteCarrierRecording { carrier_url, .. } => Some(format!("delete:{carrier_url}")),
             Job::Transcribe { call_id, source } => Some(format!("transcribe:{call_id}:{}", source.as_str())),
-            Job::Score { .. } => None,
+            Job::Score { .. } | Job::SendPasswordReset { .. } => None,
             Job::SendSms { message_id } => Some(format!("sms:{message_id}")),
             Job::DeliverWebhook { delivery_id, attempt } => Some(format!("webhook:{delivery_id}:{attempt}")),
         }

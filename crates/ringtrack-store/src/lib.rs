@@ -13,6 +13,7 @@
 
 pub mod analytics;
 pub mod api_keys;
+pub mod attempts;
 pub mod businesses;
 mod call_filter;
 pub mod call_flows;

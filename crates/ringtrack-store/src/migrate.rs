@@ -64,6 +64,7 @@ pub const MIGRATIONS: &[Migration] = &[
     shared!(19, "dni pages", "0019_dni_pages.sql"),
     shared!(20, "dni page latest view", "0020_dni_page_latest_view.sql"),
     shared!(21, "transcription terms", "0021_transcription_terms.sql"),
+    shared!(22, "trust", "0022_trust.sql"),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.

@@ -24,11 +24,14 @@ pub struct User {
     pub totp_last_step: Option<i64>,
     /// Sessions started before this are over.
     pub sessions_valid_after: Timestamp,
+    /// The business whose admin was shown the link that set the password (they may know
+    /// it): another business is joined only through its own invitation link.
+    pub password_link_business_id: Option<BusinessId>,
     pub created_at: Timestamp,
 }
 
 const COLUMNS: &str = "id, email, name, password_hash, totp_secret, totp_enabled_at, totp_last_step, \
-    sessions_valid_after, created_at";
+    sessions_valid_after, password_link_business_id, created_at";
 
 impl FromRecord for User {
     fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
@@ -41,6 +44,7 @@ impl FromRecord for User {
             totp_enabled_at: row.opt_time("totp_enabled_at")?,
             totp_last_step: row.opt_int("totp_last_step")?,
             sessions_valid_after: row.time("sessions_valid_after")?,
+            password_link_business_id: row.opt_parsed("password_link_business_id")?,
             created_at: row.time("created_at")?,
         })
     }
@@ -76,6 +80,7 @@ pub async fn create(tx: &mut Tx, email: &Email, name: &str) -> Result<Option<Use
         totp_enabled_at: None,
         totp_last_step: None,
         sessions_valid_after: now,
+        password_link_business_id: None,
         created_at: now,
     };
     let insert = Sql::new(
@@ -125,16 +130,38 @@ pub async fn memberships(mut db: impl Connection, user: UserId) -> Result<Vec<Me
     Ok(db.conn().fetch_all(select).await?)
 }
 
-/// Sets the password hash and ends every session the user had.
-pub async fn set_password(tx: &mut Tx, user: UserId, password_hash: &str) -> Result<()> {
+/// The business the user worked in last (or joined first, if they never worked in one).
+pub async fn last_used_business(mut db: impl Connection, user: UserId) -> Result<Option<BusinessId>> {
+    let select = Sql::new(
+        "SELECT business_id AS value FROM memberships WHERE user_id = $1
+         ORDER BY COALESCE(last_used_at, 0) DESC, created_at, business_id LIMIT 1",
+    )
+    .bind(user);
+    parsed_id(db.conn().fetch_optional(select).await?)
+}
+
+/// Sets the password hash, spends every link that could set it again and ends every
+/// session the user had. `via_business`: the business whose shown link set it.
+pub async fn set_password(
+    tx: &mut Tx,
+    user: UserId,
+    password_hash: &str,
+    via_business: Option<BusinessId>,
+) -> Result<()> {
     let now = tx.now();
     let update = Sql::new(
-        "UPDATE users SET password_hash = $1, sessions_valid_after = $2, updated_at = $2 WHERE id = $3",
+        "UPDATE users SET password_hash = $1, password_link_business_id = $2, sessions_valid_after = $3,
+            updated_at = $3 WHERE id = $4",
     )
     .bind(password_hash)
+    .bind(via_business)
     .bind(now)
     .bind(user);
     tx.conn().execute(update).await?;
+    let spent = Sql::new("UPDATE user_links SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+        .bind(now)
+        .bind(user);
+    tx.conn().execute(spent).await?;
     let ended = Sql::new("DELETE FROM sessions WHERE user_id = $1").bind(user);
     tx.conn().execute(ended).await?;
     Ok(())
@@ -157,48 +184,91 @@ impl LinkPurpose {
     }
 }
 
-/// Records a link; the token itself is never stored.
+impl std::str::FromStr for LinkPurpose {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "invitation" => Ok(LinkPurpose::Invitation),
+            "password_reset" => Ok(LinkPurpose::PasswordReset),
+            other => Err(format!("unknown link purpose {other:?}")),
+        }
+    }
+}
+
+/// A link that sets a password, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub user_id: UserId,
+    pub purpose: LinkPurpose,
+    /// The business whose admin was shown it (`None` once it went by email).
+    pub business_id: Option<BusinessId>,
+}
+
+impl FromRecord for Link {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        Ok(Link {
+            user_id: row.parsed("user_id")?,
+            purpose: row.parsed("purpose")?,
+            business_id: row.opt_parsed("business_id")?,
+        })
+    }
+}
+
+/// Records a link; the token itself is never stored. `business`: whose invitation it is.
 pub async fn create_link(
     tx: &mut Tx,
     token: &SecretHash,
     user: UserId,
     purpose: LinkPurpose,
+    business: Option<BusinessId>,
     expires_at: Timestamp,
 ) -> Result<()> {
     let insert = Sql::new(
-        "INSERT INTO user_links (token_hash, user_id, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO user_links (token_hash, user_id, purpose, business_id, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(token.as_str())
     .bind(user)
     .bind(purpose.as_str())
+    .bind(business)
     .bind(tx.now())
     .bind(expires_at);
     tx.conn().execute(insert).await?;
     Ok(())
 }
 
-/// Uses a link up: the user it was made for, when it exists, is unused and unexpired.
-/// A second use of the same link finds nothing, on any node.
-pub async fn use_link(tx: &mut Tx, token: &SecretHash) -> Result<Option<UserId>> {
-    spend(tx, "user_links", "user_id", token).await
+/// Notes that a link went to the person by email: whoever uses it read their mail, so the
+/// password it sets is not one an admin was shown.
+pub async fn link_emailed(tx: &mut Tx, token: &SecretHash) -> Result<()> {
+    let update =
+        Sql::new("UPDATE user_links SET business_id = NULL WHERE token_hash = $1").bind(token.as_str());
+    tx.conn().execute(update).await?;
+    Ok(())
 }
 
-/// Marks a single-use link of `table` used, answering its `column` (an id) when the link
-/// exists, was unused and has not expired: one statement, so a link is spent once on any node.
-async fn spend<T: std::str::FromStr<Err = uuid::Error>>(
-    tx: &mut Tx,
-    table: &str,
-    column: &str,
-    token: &SecretHash,
-) -> Result<Option<T>> {
+/// A link that still works (unused, unexpired), read without spending it.
+pub async fn link(mut db: impl Connection, token: &SecretHash, now: Timestamp) -> Result<Option<Link>> {
+    let select = Sql::new(
+        "SELECT user_id, purpose, business_id FROM user_links WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(token.as_str())
+    .bind(now)
+    .on_unique_key();
+    Ok(db.conn().fetch_optional(select).await?)
+}
+
+/// Uses a link up: what it was made for, when it exists, is unused and unexpired. A second
+/// use of the same link finds nothing, on any node.
+pub async fn use_link(tx: &mut Tx, token: &SecretHash) -> Result<Option<Link>> {
     let now = tx.now();
-    let used = Sql::new(format!(
-        "UPDATE {table} SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
-         RETURNING {column} AS value"
-    ))
+    let used = Sql::new(
+        "UPDATE user_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
+         RETURNING user_id, purpose, business_id",
+    )
     .bind(now)
     .bind(token.as_str());
-    parsed_id(tx.conn().fetch_optional(used).await?)
+    Ok(tx.conn().fetch_optional(used).await?)
 }
 
 /// Records the first start's link for the business's first person (never the token).
@@ -221,7 +291,25 @@ pub async fn create_owner_link(
 
 /// Uses up the first start's link: its business, when it exists, is unused and unexpired.
 pub async fn use_owner_link(tx: &mut Tx, token: &SecretHash) -> Result<Option<BusinessId>> {
-    spend(tx, "owner_links", "business_id", token).await
+    let now = tx.now();
+    let used = Sql::new(
+        "UPDATE owner_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
+         RETURNING business_id AS value",
+    )
+    .bind(now)
+    .bind(token.as_str());
+    parsed_id(tx.conn().fetch_optional(used).await?)
+}
+
+/// Whether the first start's link still works, read without spending it.
+pub async fn owner_link_open(mut db: impl Connection, token: &SecretHash, now: Timestamp) -> Result<bool> {
+    let select = Sql::new(
+        "SELECT 1 AS value FROM owner_links WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(token.as_str())
+    .bind(now)
+    .on_unique_key();
+    Ok(db.conn().fetch_optional::<i64>(select).await?.is_some())
 }
 
 /// A signed-in person's session, as every request reads it.
@@ -283,50 +371,50 @@ pub async fn touch_session(tx: &mut Tx, token: &SecretHash, business: BusinessId
         .bind(business)
         .bind(token.as_str());
     tx.conn().execute(update).await?;
+    let used = Sql::new(
+        "UPDATE memberships SET last_used_at = $1
+         WHERE business_id = $2 AND user_id = (SELECT user_id FROM sessions WHERE token_hash = $3)",
+    )
+    .bind(tx.now())
+    .bind(business)
+    .bind(token.as_str());
+    tx.conn().execute(used).await?;
     Ok(())
 }
 
-pub async fn end_session(tx: &mut Tx, token: &SecretHash) -> Result<()> {
-    let delete = Sql::new("DELETE FROM sessions WHERE token_hash = $1").bind(token.as_str());
+/// Ends every session of the user but `keep` (after a change to how they sign in).
+pub async fn end_other_sessions(tx: &mut Tx, user: UserId, keep: &SecretHash) -> Result<()> {
+    let delete = Sql::new("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user)
+        .bind(keep.as_str());
     tx.conn().execute(delete).await?;
     Ok(())
 }
 
-/// Counts a failed sign-in against `subject` (an account or an address), forgetting
-/// failures too old to matter to anyone, so the table stays as small as the window.
-pub async fn record_failure(
+/// Deletes sessions unused since `idle_before` or started before `started_before`, waits
+/// for a code older than `waits_before` and links expired before `links_before`: what no
+/// one can use any more (a timed pass). Answers how many rows went.
+pub async fn purge_expired(
     tx: &mut Tx,
-    subject: &str,
-    at: Timestamp,
-    forget_before: Timestamp,
-) -> Result<()> {
-    let forget = Sql::new("DELETE FROM sign_in_failures WHERE failed_at < $1").bind(forget_before);
-    tx.conn().execute(forget).await?;
-    let insert =
-        Sql::new("INSERT INTO sign_in_failures (subject, failed_at) VALUES ($1, $2)").bind(subject).bind(at);
-    tx.conn().execute(insert).await?;
-    Ok(())
+    idle_before: Timestamp,
+    started_before: Timestamp,
+    waits_before: Timestamp,
+    links_before: Timestamp,
+) -> Result<u64> {
+    let mut purged = 0;
+    let sessions = Sql::new("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
+        .bind(idle_before)
+        .bind(started_before);
+    purged += tx.conn().execute(sessions).await?;
+    let waits = Sql::new("DELETE FROM second_factor_waits WHERE created_at < $1").bind(waits_before);
+    purged += tx.conn().execute(waits).await?;
+    let links = Sql::new("DELETE FROM user_links WHERE expires_at < $1").bind(links_before);
+    purged += tx.conn().execute(links).await?;
+    Ok(purged)
 }
 
-/// How many sign-ins failed against `subject` since `since`, and when the last did.
-pub async fn recent_failures(
-    mut db: impl Connection,
-    subject: &str,
-    since: Timestamp,
-) -> Result<(i64, Option<Timestamp>)> {
-    let select = Sql::new(
-        "SELECT count(*) AS failures, max(failed_at) AS last FROM sign_in_failures WHERE subject = $1 AND failed_at >= $2",
-    )
-    .bind(subject)
-    .bind(since);
-    let counted =
-        db.conn().fetch_all_with(select, |row| Ok((row.int("failures")?, row.opt_time("last")?))).await?;
-    Ok(counted.into_iter().next().unwrap_or((0, None)))
-}
-
-/// Forgets the failures against `subject` (after it signed in).
-pub async fn forget_failures(tx: &mut Tx, subject: &str) -> Result<()> {
-    let delete = Sql::new("DELETE FROM sign_in_failures WHERE subject = $1").bind(subject);
+pub async fn end_session(tx: &mut Tx, token: &SecretHash) -> Result<()> {
+    let delete = Sql::new("DELETE FROM sessions WHERE token_hash = $1").bind(token.as_str());
     tx.conn().execute(delete).await?;
     Ok(())
 }
@@ -455,4 +543,112 @@ pub async fn members(mut db: impl Connection, business: BusinessId, limit: u32) 
     ))
     .bind(business);
     Ok(db.conn().fetch_all(select).await?)
+}
+
+/// An invitation to a business that the person answers while signed in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invitation {
+    pub business_id: BusinessId,
+    pub business_name: String,
+    pub user_id: UserId,
+    pub role: Role,
+    pub invited_by: String,
+    pub created_at: Timestamp,
+}
+
+impl FromRecord for Invitation {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        Ok(Invitation {
+            business_id: row.parsed("business_id")?,
+            business_name: row.text("business_name")?,
+            user_id: row.parsed("user_id")?,
+            role: row.parsed("role")?,
+            invited_by: row.text("invited_by")?,
+            created_at: row.time("created_at")?,
+        })
+    }
+}
+
+const INVITATION_COLUMNS: &str =
+    "i.business_id, b.name AS business_name, i.user_id, i.role, i.invited_by, i.created_at";
+
+/// Records an invitation for someone who has an account (the token is never stored).
+pub async fn create_invitation(
+    tx: &mut Tx,
+    token: &SecretHash,
+    invitation: &Invitation,
+    expires_at: Timestamp,
+) -> Result<()> {
+    let insert = Sql::new(
+        "INSERT INTO invitations (token_hash, business_id, user_id, role, invited_by, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(token.as_str())
+    .bind(invitation.business_id)
+    .bind(invitation.user_id)
+    .bind(invitation.role.as_str())
+    .bind(invitation.invited_by.as_str())
+    .bind(invitation.created_at)
+    .bind(expires_at);
+    tx.conn().execute(insert).await?;
+    Ok(())
+}
+
+/// The unanswered, unexpired invitation behind a link.
+pub async fn invitation_by_token(
+    mut db: impl Connection,
+    token: &SecretHash,
+    now: Timestamp,
+) -> Result<Option<Invitation>> {
+    let select = Sql::new(format!(
+        "SELECT {INVITATION_COLUMNS} FROM invitations i JOIN businesses b ON b.id = i.business_id
+         WHERE i.token_hash = $1 AND i.answered_at IS NULL AND i.expires_at > $2"
+    ))
+    .bind(token.as_str())
+    .bind(now)
+    .on_unique_key();
+    Ok(db.conn().fetch_optional(select).await?)
+}
+
+/// The person's unanswered, unexpired invitations, newest first, one per business.
+pub async fn pending_invitations(
+    mut db: impl Connection,
+    user: UserId,
+    now: Timestamp,
+) -> Result<Vec<Invitation>> {
+    let select = Sql::new(format!(
+        "SELECT {INVITATION_COLUMNS} FROM invitations i JOIN businesses b ON b.id = i.business_id
+         WHERE i.user_id = $1 AND i.answered_at IS NULL AND i.expires_at > $2
+           AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = i.user_id AND m.business_id = i.business_id)
+         ORDER BY i.created_at DESC LIMIT 100"
+    ))
+    .bind(user)
+    .bind(now);
+    let mut invitations: Vec<Invitation> = db.conn().fetch_all(select).await?;
+    let mut seen = std::collections::HashSet::new();
+    invitations.retain(|i| seen.insert(i.business_id));
+    Ok(invitations)
+}
+
+/// Answers every open invitation of the person to the business (accepted or declined);
+/// answers the newest one's role, if there was any.
+pub async fn answer_invitations(tx: &mut Tx, user: UserId, business: BusinessId) -> Result<Option<Role>> {
+    let now = tx.now();
+    let newest = Sql::new(
+        "SELECT role AS value FROM invitations WHERE user_id = $1 AND business_id = $2 AND answered_at IS NULL
+           AND expires_at > $3 ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(user)
+    .bind(business)
+    .bind(now);
+    let role = tx.conn().fetch_optional::<String>(newest).await?;
+    let answered = Sql::new(
+        "UPDATE invitations SET answered_at = $1 WHERE user_id = $2 AND business_id = $3 AND answered_at IS NULL",
+    )
+    .bind(now)
+    .bind(user)
+    .bind(business);
+    tx.conn().execute(answered).await?;
+    role.map(|r| r.parse().map_err(|_| crate::StoreError::Corrupt(format!("an unknown role {r:?}"))))
+        .transpose()
 }

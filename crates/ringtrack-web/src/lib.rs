@@ -13,6 +13,7 @@ mod businesses;
 mod calls;
 mod format;
 mod inbox;
+mod invitations;
 mod layout;
 mod live;
 mod session;
@@ -80,7 +81,9 @@ pub fn router(state: WebState) -> Router {
         .route("/login", get(sign_in::login_form).post(sign_in::login))
         .route("/login/code", post(sign_in::second_factor))
         .route("/logout", post(sign_in::logout))
+        .route("/invitations", get(invitations::list).post(invitations::answer))
         .route("/invitations/{token}", get(sign_in::invitation_form).post(sign_in::accept_invitation))
+        .route("/invitations/{token}/answer", post(invitations::answer_link))
         .route("/welcome/{token}", get(sign_in::welcome_form).post(sign_in::welcome))
         .route("/calls", get(calls::log))
         .route("/calls.csv", get(calls::csv))

@@ -10,7 +10,11 @@ use ringtrack_domain::{Access, BusinessId};
 
 use crate::WebState;
 
+/// The session cookie's name over plain http (a laptop, a test).
 pub const COOKIE: &str = "ringtrack_session";
+/// Its name when the public URL is https: browsers accept a `__Host-` cookie only when it is
+/// `Secure`, for `/`, and from this host alone, so no sibling domain can plant or shadow it.
+pub const SECURE_COOKIE: &str = "__Host-ringtrack_session";
 
 /// A signed-in person working in one business.
 pub struct SignedIn {
@@ -37,16 +41,25 @@ impl FromRequestParts<WebState> for SignedIn {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<SignedIn, Rejection> {
-        let token = cookie_token(&parts.headers).ok_or(Rejection::SignIn)?;
-        match ringtrack_core::people::session(&state.store, &token).await {
-            Ok(Some(current)) => Ok(SignedIn { token, current }),
-            Ok(None) => Err(Rejection::SignIn),
-            Err(error) => {
-                tracing::error!(%error, "could not read a session");
-                Err(Rejection::Unavailable)
-            }
+        signed_in(&parts.headers, state).await
+    }
+}
+
+async fn signed_in(headers: &HeaderMap, state: &WebState) -> Result<SignedIn, Rejection> {
+    let token = cookie_token(headers, state).ok_or(Rejection::SignIn)?;
+    match ringtrack_core::people::session(&state.store, &token).await {
+        Ok(Some(current)) => Ok(SignedIn { token, current }),
+        Ok(None) => Err(Rejection::SignIn),
+        Err(error) => {
+            tracing::error!(%error, "could not read a session");
+            Err(Rejection::Unavailable)
         }
     }
+}
+
+/// The person signed in, on a page that anyone may open.
+pub async fn optional(headers: &HeaderMap, state: &WebState) -> Option<SignedIn> {
+    signed_in(headers, state).await.ok()
 }
 
 impl SignedIn {
@@ -177,28 +190,43 @@ impl IntoResponse for Forbidden {
     }
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<Token> {
-    headers
+/// The session's token, from the one session cookie of this server's kind. A request with
+/// two (one may have been planted by a sibling site to pin someone to its session) is
+/// none.
+fn cookie_token(headers: &HeaderMap, state: &WebState) -> Option<Token> {
+    let name = cookie_name(state);
+    let mut values = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .and_then(|(_, value)| Token::parse(value))
+        .filter(|(found, _)| *found == name)
+        .map(|(_, value)| value);
+    let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    Token::parse(value)
+}
+
+fn cookie_name(state: &WebState) -> &'static str {
+    if state.secure() { SECURE_COOKIE } else { COOKIE }
 }
 
 /// The cookie that holds a new session.
 pub fn set_cookie(token: &Token, state: &WebState) -> String {
     let max_age = ringtrack_core::people::SESSION_ABSOLUTE.as_secs();
     let secure = if state.secure() { "; Secure" } else { "" };
-    format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}", token.expose())
+    let name = cookie_name(state);
+    format!("{name}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}", token.expose())
 }
 
 /// The cookie that ends one.
 pub fn clear_cookie(state: &WebState) -> String {
     let secure = if state.secure() { "; Secure" } else { "" };
-    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+    let name = cookie_name(state);
+    format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -1,11 +1,11 @@
 //! Signing in and out, the links that set a password, and the first start's welcome.
 
 use axum::Form;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use ringtrack_core::people::{self, ClaimError, LinkError, SignIn, SignInError};
+use ringtrack_core::people::{self, LinkError, SignIn, SignInError};
 use ringtrack_core::team::{self, ResetError};
 use ringtrack_domain::people::{Email, Password, Token};
 use serde::Deserialize;
@@ -27,7 +27,15 @@ pub async fn home() -> Redirect {
     Redirect::to("/calls")
 }
 
-fn login_page(status: StatusCode, error: Option<&str>, email: &str) -> Response {
+/// Where a sign-in may lead besides the log: an invitation's link (nothing else, so a
+/// crafted `next` cannot send anyone off-site or anywhere odd).
+fn safe_next(next: Option<&str>) -> Option<&str> {
+    let next = next?;
+    let token = next.strip_prefix("/invitations/")?;
+    Token::parse(token).is_some().then_some(next)
+}
+
+fn login_page(status: StatusCode, error: Option<&str>, email: &str, next: Option<&str>) -> Response {
     html_page(
         status,
         plain_page(
@@ -37,6 +45,7 @@ fn login_page(status: StatusCode, error: Option<&str>, email: &str) -> Response 
                     h1 { "Sign in" }
                     (alert(error, "login-error"))
                     form method="post" action="/login" {
+                        @if let Some(next) = safe_next(next) { input type="hidden" name="next" value=(next); }
                         label for="email" { "Email" }
                         input id="email" name="email" type="email" autocomplete="username" required value=(email)
                             aria-describedby=[error.map(|_| "login-error")];
@@ -51,14 +60,20 @@ fn login_page(status: StatusCode, error: Option<&str>, email: &str) -> Response 
     )
 }
 
-pub async fn login_form() -> Response {
-    login_page(StatusCode::OK, None, "")
+#[derive(Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+pub async fn login_form(Query(query): Query<Next>) -> Response {
+    login_page(StatusCode::OK, None, "", query.next.as_deref())
 }
 
 #[derive(Deserialize)]
 pub struct LoginForm {
     email: String,
     password: String,
+    next: Option<String>,
 }
 
 pub async fn login(
@@ -70,6 +85,7 @@ pub async fn login(
     if let Err(refused) = session::check_same_origin(&headers, &state) {
         return refused.into_response();
     }
+    let next = safe_next(form.next.as_deref());
     let (Ok(email), Ok(password)) =
         (Email::parse("email", &form.email), Password::parse("password", &form.password))
     else {
@@ -77,31 +93,48 @@ pub async fn login(
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("The email or password is not right."),
             &form.email,
+            next,
         );
     };
     match people::sign_in(&state.store, &email, &password, &peer.ip().to_string()).await {
-        Ok(SignIn::Done(signed_in)) => signed_in_response(&signed_in.token, &state),
-        Ok(SignIn::SecondFactor { wait }) => second_factor_page(StatusCode::OK, None, &wait),
-        Err(error) => sign_in_refused(error, form.email.trim()),
+        Ok(SignIn::Done(signed_in)) => signed_in_response(&signed_in, &state, next).await,
+        Ok(SignIn::SecondFactor { wait }) => second_factor_page(StatusCode::OK, None, &wait, next),
+        Err(error) => sign_in_refused(error, form.email.trim(), next),
     }
 }
 
-fn sign_in_refused(error: SignInError, email: &str) -> Response {
+/// A refusal with `Retry-After` (too many attempts, or the node is busy hashing).
+pub(crate) fn retry_later(mut response: Response, retry_after_seconds: i64) -> Response {
+    response.headers_mut().insert(header::RETRY_AFTER, retry_after_seconds.max(1).into());
+    response
+}
+
+const BUSY: &str = "The server is busy. Try again in a moment.";
+
+fn sign_in_refused(error: SignInError, email: &str, next: Option<&str>) -> Response {
     match error {
-        SignInError::Refused => {
-            login_page(StatusCode::UNPROCESSABLE_ENTITY, Some("The email or password is not right."), email)
-        }
+        SignInError::Refused => login_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("The email or password is not right."),
+            email,
+            next,
+        ),
         SignInError::TooManyAttempts { retry_after } => {
             let message =
                 format!("Too many attempts. Try again in {} seconds.", retry_after.as_secs().max(1));
-            let mut response = login_page(StatusCode::TOO_MANY_REQUESTS, Some(&message), email);
-            response.headers_mut().insert(header::RETRY_AFTER, retry_after.as_secs().max(1).into());
-            response
+            retry_later(
+                login_page(StatusCode::TOO_MANY_REQUESTS, Some(&message), email, next),
+                retry_after.as_secs(),
+            )
+        }
+        SignInError::Busy(_) => {
+            retry_later(login_page(StatusCode::SERVICE_UNAVAILABLE, Some(BUSY), email, next), 1)
         }
         SignInError::NoBusiness => login_page(
             StatusCode::FORBIDDEN,
             Some("This account belongs to no business any more. Ask an admin to invite you again."),
             email,
+            next,
         ),
         SignInError::Store(error) => {
             tracing::error!(%error, "sign-in failed");
@@ -110,14 +143,27 @@ fn sign_in_refused(error: SignInError, email: &str) -> Response {
     }
 }
 
-fn signed_in_response(token: &Token, state: &WebState) -> Response {
-    let mut response = Redirect::to("/calls").into_response();
-    let cookie = session::set_cookie(token, state);
+/// Signed in: the cookie, and the way on: the invitation link that led here, else the
+/// invitations waiting for the person, else their calls.
+async fn signed_in_response(signed_in: &people::SignedIn, state: &WebState, next: Option<&str>) -> Response {
+    let to = match next {
+        Some(next) => next,
+        None => match people::pending_invitations(&state.store, signed_in.user.id).await {
+            Ok(waiting) if !waiting.is_empty() => "/invitations",
+            Ok(_) => "/calls",
+            Err(error) => {
+                tracing::error!(%error, "could not read a person's invitations");
+                "/calls"
+            }
+        },
+    };
+    let mut response = Redirect::to(to).into_response();
+    let cookie = session::set_cookie(&signed_in.token, state);
     response.headers_mut().insert(header::SET_COOKIE, cookie.parse().expect("a cookie is a valid header"));
     response
 }
 
-fn second_factor_page(status: StatusCode, error: Option<&str>, wait: &Token) -> Response {
+fn second_factor_page(status: StatusCode, error: Option<&str>, wait: &Token, next: Option<&str>) -> Response {
     html_page(
         status,
         plain_page(
@@ -129,6 +175,7 @@ fn second_factor_page(status: StatusCode, error: Option<&str>, wait: &Token) -> 
                     (alert(error, "code-error"))
                     form method="post" action="/login/code" {
                         input type="hidden" name="wait" value=(wait.expose());
+                        @if let Some(next) = safe_next(next) { input type="hidden" name="next" value=(next); }
                         label for="code" { "Code" }
                         input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required
                             maxlength="20" aria-describedby=[error.map(|_| "code-error")];
@@ -144,6 +191,7 @@ fn second_factor_page(status: StatusCode, error: Option<&str>, wait: &Token) -> 
 pub struct CodeForm {
     wait: String,
     code: String,
+    next: Option<String>,
 }
 
 pub async fn second_factor(
@@ -156,15 +204,17 @@ pub async fn second_factor(
         return refused.into_response();
     }
     let Some(wait) = Token::parse(&form.wait) else { return Redirect::to("/login").into_response() };
+    let next = safe_next(form.next.as_deref());
     let code: String = form.code.chars().take(20).collect();
     match people::second_factor(&state.store, &state.sealer, &wait, &code, &peer.ip().to_string()).await {
-        Ok(signed_in) => signed_in_response(&signed_in.token, &state),
+        Ok(signed_in) => signed_in_response(&signed_in, &state, next).await,
         Err(SignInError::Refused) => second_factor_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("That code is not right, or your sign-in has expired (start again after five minutes)."),
             &wait,
+            next,
         ),
-        Err(error) => sign_in_refused(error, ""),
+        Err(error) => sign_in_refused(error, "", next),
     }
 }
 
@@ -199,10 +249,26 @@ fn invitation_page(status: StatusCode, token: &str, error: Option<&str>) -> Resp
     )
 }
 
-pub async fn invitation_form(Path(token): Path<String>) -> Response {
-    match Token::parse(&token) {
-        Some(token) => invitation_page(StatusCode::OK, token.expose(), None),
-        None => spent_link(),
+/// A link from an email or an admin: a password to set, an invitation to answer (signed
+/// in as its person), or spent.
+pub async fn invitation_form(
+    State(state): State<WebState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(link) = Token::parse(&token) else { return spent_link() };
+    match people::password_link_works(&state.store, &link).await {
+        Ok(true) => return invitation_page(StatusCode::OK, link.expose(), None),
+        Ok(false) => {}
+        Err(error) => return crate::layout::failed(error, "reading a link"),
+    }
+    match people::invitation(&state.store, &link).await {
+        Ok(Some(invitation)) => {
+            let signed_in = session::optional(&headers, &state).await;
+            crate::invitations::join_page(&link, &invitation, signed_in.as_ref())
+        }
+        Ok(None) => spent_link(),
+        Err(error) => crate::layout::failed(error, "reading an invitation"),
     }
 }
 
@@ -213,6 +279,7 @@ pub struct PasswordForm {
 
 pub async fn accept_invitation(
     State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     Path(token): Path<String>,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
@@ -228,10 +295,28 @@ pub async fn accept_invitation(
             return invitation_page(StatusCode::UNPROCESSABLE_ENTITY, link.expose(), Some(&message));
         }
     };
-    match people::set_password_by_link(&state.store, &link, &password).await {
+    match people::set_password_by_link(&state.store, &link, &password, &peer.ip().to_string()).await {
         Ok(_) => Redirect::to("/login").into_response(),
-        Err(LinkError::Spent) => spent_link(),
-        Err(LinkError::Store(error)) => {
+        Err(error) => {
+            link_refused(error, |status, message| invitation_page(status, link.expose(), Some(message)))
+        }
+    }
+}
+
+/// What a link that did not set a password answers; `page` redraws its form with a message.
+fn link_refused(error: LinkError, page: impl Fn(StatusCode, &str) -> Response) -> Response {
+    match error {
+        LinkError::Spent => spent_link(),
+        LinkError::TooManyAttempts { retry_after } => {
+            let message =
+                format!("Too many attempts. Try again in {} seconds.", retry_after.as_secs().max(1));
+            retry_later(page(StatusCode::TOO_MANY_REQUESTS, &message), retry_after.as_secs())
+        }
+        LinkError::Busy(_) => retry_later(page(StatusCode::SERVICE_UNAVAILABLE, BUSY), 1),
+        LinkError::EmailTaken => {
+            page(StatusCode::UNPROCESSABLE_ENTITY, "Someone already has this email address; sign in instead.")
+        }
+        LinkError::Store(error) => {
             tracing::error!(%error, "setting a password failed");
             unavailable()
         }
@@ -303,21 +388,18 @@ pub async fn welcome(
         Ok(password) => password,
         Err(error) => return refuse(format!("The password {}.", error.message)),
     };
-    match people::claim_owner_link(&state.store, &link, &email, &name, &password).await {
-        Ok(_) => {}
-        Err(ClaimError::Spent) => return spent_link(),
-        Err(ClaimError::EmailTaken) => {
-            return refuse("Someone already has this email address; sign in instead.".into());
-        }
-        Err(ClaimError::Store(error)) => {
-            tracing::error!(%error, "setting up the first account failed");
-            return unavailable();
-        }
+    let address = peer.ip().to_string();
+    if let Err(error) =
+        people::claim_owner_link(&state.store, &link, &email, &name, &password, &address).await
+    {
+        return link_refused(error, |status, message| {
+            welcome_page(status, link.expose(), Some(message), &form.name, &form.email)
+        });
     }
-    match people::sign_in(&state.store, &email, &password, &peer.ip().to_string()).await {
-        Ok(SignIn::Done(signed_in)) => signed_in_response(&signed_in.token, &state),
+    match people::sign_in(&state.store, &email, &password, &address).await {
+        Ok(SignIn::Done(signed_in)) => signed_in_response(&signed_in, &state, None).await,
         Ok(SignIn::SecondFactor { .. }) => Redirect::to("/login").into_response(),
-        Err(error) => sign_in_refused(error, email.as_str()),
+        Err(error) => sign_in_refused(error, email.as_str(), None),
     }
 }
 
@@ -385,14 +467,8 @@ pub async fn forgot(
     let Ok(email) = Email::parse("email", &form.email) else {
         return forgot_page(StatusCode::UNPROCESSABLE_ENTITY, None, Some("That is not an email address."));
     };
-    let asked = team::request_password_reset(
-        &state.store,
-        &state.mailer,
-        &state.public_url,
-        &email,
-        &peer.ip().to_string(),
-    )
-    .await;
+    let asked =
+        team::request_password_reset(&state.store, &state.mailer, &email, &peer.ip().to_string()).await;
     match asked {
         Ok(()) => {
             let message =

@@ -15,9 +15,18 @@ use crate::session::{Posted, SignedIn};
 /// What the page says after an invitation.
 enum Outcome<'a> {
     None,
-    Sent(&'a str),
+    /// `joins`: they had an account, and join once they answer.
+    Sent {
+        email: &'a str,
+        joins: bool,
+    },
     Added(&'a str),
-    Link { email: &'a str, url: &'a str, failure: Option<&'a str> },
+    Link {
+        email: &'a str,
+        url: &'a str,
+        failure: Option<&'a str>,
+        joins: bool,
+    },
     Refused(String),
 }
 
@@ -81,11 +90,16 @@ fn outcome_note(outcome: &Outcome<'_>) -> Markup {
     html! {
         @match outcome {
             Outcome::None => {},
-            Outcome::Sent(email) => p.notice role="status" { "Invitation emailed to " strong { (email) } "." },
-            Outcome::Added(email) => p.notice role="status" { strong { (email) } " already had an account: this business is now in their business menu." },
-            Outcome::Link { email, url, failure } => section.notice role="status" {
+            Outcome::Sent { email, joins: false } => p.notice role="status" { "Invitation emailed to " strong { (email) } "." },
+            Outcome::Sent { email, joins: true } => p.notice role="status" { strong { (email) } " has an account already: we emailed them an invitation to accept once signed in." },
+            Outcome::Added(email) => p.notice role="status" { strong { (email) } " is a member already: their role is now the one you chose." },
+            Outcome::Link { email, url, failure, joins } => section.notice role="status" {
                 @if let Some(failure) = failure { p.error { "The email could not be sent (" (failure) ")." } }
-                p { "Send this link to " strong { (email) } " yourself. It sets their password, works once, for 7 days, and is shown only now:" }
+                @if *joins {
+                    p { strong { (email) } " has an account already. Send them this link yourself: they open it while signed in to join (it sets no password), for 7 days. It is shown only now:" }
+                } @else {
+                    p { "Send this link to " strong { (email) } " yourself. It sets their password, works once, for 7 days, and is shown only now:" }
+                }
                 input.link type="text" readonly value=(url) aria-label="Invitation link";
             },
             Outcome::Refused(message) => (alert(Some(message), "invite-error")),
@@ -129,11 +143,22 @@ pub async fn invite(
     .await;
     let email = form.email.trim();
     match result {
-        Ok(Invitation::Emailed) => page(&state, &signed_in, StatusCode::OK, Outcome::Sent(email)).await,
+        Ok(Invitation::Emailed { joins }) => {
+            page(&state, &signed_in, StatusCode::OK, Outcome::Sent { email, joins }).await
+        }
         Ok(Invitation::Added) => page(&state, &signed_in, StatusCode::OK, Outcome::Added(email)).await,
-        Ok(Invitation::Link { url, failure }) => {
-            let outcome = Outcome::Link { email, url: &url, failure: failure.as_deref() };
+        Ok(Invitation::Link { url, failure, joins }) => {
+            let outcome = Outcome::Link { email, url: &url, failure: failure.as_deref(), joins };
             page(&state, &signed_in, StatusCode::OK, outcome).await
+        }
+        Err(TeamError::TooMany { retry_after }) => {
+            let message = format!(
+                "Too many invitations lately. Try again in {} seconds.",
+                retry_after.as_secs().max(1)
+            );
+            let refused =
+                page(&state, &signed_in, StatusCode::TOO_MANY_REQUESTS, Outcome::Refused(message)).await;
+            crate::sign_in::retry_later(refused, retry_after.as_secs())
         }
         Err(TeamError::NotAllowed) => crate::session::Forbidden::Role.into_response(),
         Err(TeamError::Invalid(errors)) => {

@@ -1,7 +1,7 @@
 //! Operator commands run from a shell: they print one JSON line on success.
 
 use anyhow::{Context, bail};
-use ringtrack_core::people::{self, PeopleError};
+use ringtrack_core::people::{self, Invited, PeopleError};
 use ringtrack_domain::people::{Email, Password, Token};
 use ringtrack_domain::validation::parse_name;
 use ringtrack_domain::{ApiKeySecret, Cents, Role};
@@ -145,14 +145,23 @@ pub async fn create_user(storage: &StorageArgs, args: CreateUserArgs) -> anyhow:
         None
     };
     let store = storage.open().await?;
-    let invited = people::invite(&store, args.business, &email, &name, args.role, password.as_ref()).await;
+    let invited =
+        people::invite(&store, args.business, &email, &name, args.role, password.as_ref(), "The operator")
+            .await;
     store.close().await;
     let invited = match invited {
         Ok(invited) => invited,
         Err(PeopleError::NoSuchBusiness) => bail!("--business: no business has the id {}", args.business),
         Err(error) => return Err(error.into()),
     };
-    let invite_url = invited.link.map(|link| invitation_url(&args.public_url, &link));
+    // A new account's link sets its password; an existing account's lets them join once
+    // signed in (it sets none).
+    let invite_url = match &invited.invited {
+        Invited::PasswordLink(link) | Invited::Invitation(link) => {
+            Some(invitation_url(&args.public_url, link))
+        }
+        Invited::Added => None,
+    };
     println!("{}", json!({ "user_id": invited.user_id, "invite_url": invite_url }));
     Ok(())
 }

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use ringtrack_carrier::{Carrier, CarrierError, OutboundSms, Webhooks};
 use ringtrack_core::calls as core_calls;
+use ringtrack_core::mail::Mailer;
 use ringtrack_core::recordings as core_recordings;
-use ringtrack_core::texts;
+use ringtrack_core::{team, texts};
 use ringtrack_domain::calls::CallStatus;
 use ringtrack_domain::jobs::{AudioSource, Job};
 use ringtrack_domain::scoring::{self, CallFacts, CallOutcome, Engine, RuleScorer, Scorer};
@@ -58,6 +59,8 @@ pub struct Pipeline {
     /// This server's webhooks, where the carrier reports texts sent.
     pub hooks: Webhooks,
     pub webhooks: Sender,
+    /// Sends password-reset links.
+    pub mailer: Mailer,
     /// Transcriptions use every core: one at a time.
     transcribing: Semaphore,
 }
@@ -70,6 +73,7 @@ impl Pipeline {
         speech: Option<Arc<dyn SpeechEngine>>,
         llm: Option<LlmScorer>,
         webhooks: Sender,
+        mailer: Mailer,
     ) -> Pipeline {
         Pipeline {
             store,
@@ -79,6 +83,7 @@ impl Pipeline {
             llm,
             hooks: Webhooks::at(webhooks.public_url()),
             webhooks,
+            mailer,
             transcribing: Semaphore::new(1),
         }
     }
@@ -97,6 +102,13 @@ impl Pipeline {
             Job::SendSms { message_id } => self.send_sms(claimed, *message_id).await,
             Job::DeliverWebhook { delivery_id, attempt } => {
                 self.deliver_webhook(claimed, *delivery_id, *attempt).await
+            }
+            Job::SendPasswordReset { email } => {
+                let public_url = self.webhooks.public_url();
+                team::send_password_reset(&self.store, &self.mailer, public_url, email)
+                    .await
+                    .map_err(|e| retry("password reset")(&e))?;
+                self.done(claimed).await
             }
         }
     }

@@ -52,7 +52,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         allow_http_webhooks: args.allow_http_webhooks,
     }
     .build();
-    let pipeline = wiring::pipeline(&args.pipeline, &state, &storage.data_dir)?;
+    let pipeline = wiring::pipeline(&args.pipeline, &state, &storage.data_dir, mailer.clone())?;
 
     let metrics = match args.metrics_bind {
         Some(bind) => Some(
@@ -112,6 +112,20 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
             }
         },
     ));
+    // Sessions, waits for a code, links and attempt counts no one can use any more.
+    let sign_in_cleanup = tokio::spawn(periodic::every(
+        "sign-in cleanup",
+        Duration::from_secs(600),
+        stopped.clone(),
+        state.metrics.clone(),
+        {
+            let store = store.clone();
+            move || {
+                let store = store.clone();
+                async move { ringtrack_core::people::purge_expired(&store).await }
+            }
+        },
+    ));
     let worker =
         tokio::spawn(worker::run(Arc::new(pipeline), wiring::worker_config(&args.pipeline), stopped.clone()));
     if let Some(metrics) = metrics {
@@ -139,6 +153,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     let finish = async {
         let _ = renewals.await;
         let _ = quiet_calls.await;
+        let _ = sign_in_cleanup.await;
         let _ = worker.await;
         store.close().await;
     };

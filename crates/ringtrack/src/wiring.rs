@@ -286,7 +286,12 @@ pub fn worker_config(args: &PipelineArgs) -> WorkerConfig {
 }
 
 /// The jobs the workers run: the post-call pipeline and texts to send.
-pub fn pipeline(args: &PipelineArgs, state: &AppState, data_dir: &Path) -> anyhow::Result<Pipeline> {
+pub fn pipeline(
+    args: &PipelineArgs,
+    state: &AppState,
+    data_dir: &Path,
+    mailer: ringtrack_core::mail::Mailer,
+) -> anyhow::Result<Pipeline> {
     let speech = speech_engine(args, data_dir)?;
     let llm = args
         .llm_base_url
@@ -304,6 +309,7 @@ pub fn pipeline(args: &PipelineArgs, state: &AppState, data_dir: &Path) -> anyho
             state.sealer.clone(),
             state.outbound_reach(),
         ),
+        mailer,
     ))
 }
 

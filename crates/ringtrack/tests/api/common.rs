@@ -72,6 +72,7 @@ pub struct TestApp {
     pub sealer: Arc<ringtrack_domain::secrets::Sealer>,
     /// The server's own figures, as `/metrics` shows them.
     pub metrics: Arc<ringtrack_api::metrics::Metrics>,
+    pub mailer: ringtrack_core::mail::Mailer,
     /// Where the worker's deliveries may go (loopback receivers, unless a test says not).
     pub outbound_reach: ringtrack_domain::outbound::Reach,
     shutdown: Option<oneshot::Sender<()>>,
@@ -178,6 +179,7 @@ impl TestApp {
             sealer: state_sealer,
             outbound_reach,
             metrics,
+            mailer: options.mailer.clone(),
             shutdown: Some(tx),
             server: Some(server),
             worker: None,
@@ -259,6 +261,7 @@ impl TestApp {
             speech,
             None,
             ringtrack::deliveries::Sender::new(&self.base, 0.001, self.sealer.clone(), self.outbound_reach),
+            self.mailer.clone(),
         );
         let config = WorkerConfig {
             lease: Duration::from_secs(30),

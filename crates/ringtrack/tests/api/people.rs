@@ -42,14 +42,14 @@ test_on_both_backends! {
     async fn an_invited_person_sets_a_password_once_and_signs_in(backend: Backend) {
         let (_db, store, business) = open(backend).await;
         let maria = email("Maria@Acme.test");
-        let invited = people::invite(&store, business, &maria, "Maria", Role::Manager, None).await.unwrap();
-        let link = invited.link.expect("a new person gets a link");
+        let invited = people::invite(&store, business, &maria, "Maria", Role::Manager, None, "Ana").await.unwrap();
+        let link = invited.invited.password_link().expect("a new person gets a link");
         // Before the password is set, nothing signs in.
         let early = people::sign_in(&store, &maria, &password("anything at all"), "203.0.113.1").await;
         assert!(matches!(early, Err(SignInError::Refused)), "{early:?}");
 
-        people::set_password_by_link(&store, &link, &password("correct horse battery")).await.unwrap();
-        let again = people::set_password_by_link(&store, &link, &password("another password 1")).await;
+        people::set_password_by_link(&store, &link, &password("correct horse battery"), "203.0.113.1").await.unwrap();
+        let again = people::set_password_by_link(&store, &link, &password("another password 1"), "203.0.113.1").await;
         assert!(matches!(again, Err(LinkError::Spent)), "a link works once: {again:?}");
 
         let signed_in = signed_in(&store, &email("maria@acme.test"), &password("correct horse battery"), "203.0.113.1").await;
@@ -69,19 +69,19 @@ test_on_both_backends! {
     async fn links_expire_and_a_new_password_ends_every_session(backend: Backend) {
         let (_db, store, business) = open(backend).await;
         let maria = email("maria@acme.test");
-        let expired = people::invite(&store, business, &maria, "Maria", Role::Viewer, None).await.unwrap().link.unwrap();
+        let expired = people::invite(&store, business, &maria, "Maria", Role::Viewer, None, "Ana").await.unwrap().invited.password_link().unwrap();
         store.clock().advance(people::INVITATION_LIFETIME + SignedDuration::from_secs(1));
-        let late = people::set_password_by_link(&store, &expired, &password("correct horse battery")).await;
+        let late = people::set_password_by_link(&store, &expired, &password("correct horse battery"), "203.0.113.1").await;
         assert!(matches!(late, Err(LinkError::Spent)), "{late:?}");
 
         // Invited again (to the same business): a new link; the person exists already.
-        let invited = people::invite(&store, business, &maria, "Maria", Role::Viewer, None).await.unwrap();
-        people::set_password_by_link(&store, &invited.link.unwrap(), &password("correct horse battery")).await.unwrap();
+        let invited = people::invite(&store, business, &maria, "Maria", Role::Viewer, None, "Ana").await.unwrap();
+        people::set_password_by_link(&store, &invited.invited.password_link().unwrap(), &password("correct horse battery"), "203.0.113.1").await.unwrap();
         let first = signed_in(&store, &maria, &password("correct horse battery"), "203.0.113.1").await;
         let second = signed_in(&store, &maria, &password("correct horse battery"), "198.51.100.7").await;
         // A password set again (a reset link) ends both sessions.
-        let reset = people::invite(&store, business, &maria, "Maria", Role::Viewer, Some(&password("a brand new secret"))).await.unwrap();
-        assert!(reset.link.is_none());
+        let reset = people::invite(&store, business, &maria, "Maria", Role::Viewer, Some(&password("a brand new secret")), "Ana").await.unwrap();
+        assert!(matches!(reset.invited, people::Invited::Added));
         for token in [&first.token, &second.token] {
             assert!(people::session(&store, token).await.unwrap().is_none());
         }
@@ -93,7 +93,7 @@ test_on_both_backends! {
     async fn sessions_end_when_idle_too_long(backend: Backend) {
         let (_db, store, business) = open(backend).await;
         let maria = email("maria@acme.test");
-        people::invite(&store, business, &maria, "Maria", Role::Viewer, Some(&password("correct horse battery"))).await.unwrap();
+        people::invite(&store, business, &maria, "Maria", Role::Viewer, Some(&password("correct horse battery")), "Ana").await.unwrap();
         let signed_in = signed_in(&store, &maria, &password("correct horse battery"), "203.0.113.1").await;
         // Used every day: still on after two idle-lengths of time.
         for _ in 0..14 {
@@ -108,7 +108,7 @@ test_on_both_backends! {
         let (_db, store, business) = open(backend).await;
         let maria = email("maria@acme.test");
         let right = password("correct horse battery");
-        people::invite(&store, business, &maria, "Maria", Role::Viewer, Some(&right)).await.unwrap();
+        people::invite(&store, business, &maria, "Maria", Role::Viewer, Some(&right), "Ana").await.unwrap();
         let wrong = password("wrong guess number");
         for attempt in 0..4 {
             let refused = people::sign_in(&store, &maria, &wrong, "203.0.113.1").await;
@@ -118,21 +118,29 @@ test_on_both_backends! {
         let waiting = people::sign_in(&store, &maria, &right, "203.0.113.1").await;
         let Err(SignInError::TooManyAttempts { retry_after }) = waiting else { panic!("{waiting:?}") };
         assert_eq!(retry_after, SignedDuration::from_secs(2));
-        // From another address the account still waits; the address alone would not.
-        let elsewhere = people::sign_in(&store, &maria, &right, "198.51.100.7").await;
-        assert!(matches!(elsewhere, Err(SignInError::TooManyAttempts { .. })), "{elsewhere:?}");
+        // Someone guessing elsewhere does not lock the owner out: from another address the
+        // right password signs in.
+        signed_in(&store, &maria, &right, "198.51.100.7").await;
         store.clock().advance(SignedDuration::from_secs(2));
         let failed_again = people::sign_in(&store, &maria, &wrong, "203.0.113.1").await;
         assert!(matches!(failed_again, Err(SignInError::Refused)));
         let longer = people::sign_in(&store, &maria, &right, "203.0.113.1").await;
         let Err(SignInError::TooManyAttempts { retry_after }) = longer else { panic!("{longer:?}") };
         assert_eq!(retry_after, SignedDuration::from_secs(4), "the wait doubles");
+        // Guesses at the account from many addresses meet the account's higher ceiling.
+        for n in 0..19 {
+            let refused = people::sign_in(&store, &maria, &wrong, &format!("192.0.2.{n}")).await;
+            assert!(matches!(refused, Err(SignInError::Refused)), "guess {n}: {refused:?}");
+        }
+        let ceiling = people::sign_in(&store, &maria, &right, "192.0.2.200").await;
+        assert!(matches!(ceiling, Err(SignInError::TooManyAttempts { .. })), "{ceiling:?}");
         // An address guessing at many accounts is held back too.
         let other = password("another wrong guess");
-        for n in 0..4 {
-            let _ = people::sign_in(&store, &email(&format!("guess{n}@acme.test")), &other, "192.0.2.9").await;
+        for n in 0..20 {
+            let refused = people::sign_in(&store, &email(&format!("guess{n}@acme.test")), &other, "192.0.2.250").await;
+            assert!(matches!(refused, Err(SignInError::Refused)), "account {n}: {refused:?}");
         }
-        let held = people::sign_in(&store, &email("someone@acme.test"), &other, "192.0.2.9").await;
+        let held = people::sign_in(&store, &email("someone@acme.test"), &other, "192.0.2.250").await;
         assert!(matches!(held, Err(SignInError::TooManyAttempts { .. })), "{held:?}");
         // Once the waits are over, the right password signs in and the account's count is cleared.
         store.clock().advance(SignedDuration::from_mins(16));
@@ -144,7 +152,7 @@ test_on_both_backends! {
         let sealer = Sealer::new(&[7; 32]);
         let maria = email("maria@acme.test");
         let right = password("correct horse battery");
-        let invited = people::invite(&store, business, &maria, "Maria", Role::Admin, Some(&right)).await.unwrap();
+        let invited = people::invite(&store, business, &maria, "Maria", Role::Admin, Some(&right), "Ana").await.unwrap();
         let user = ringtrack_store::people::by_id(&store, invited.user_id).await.unwrap().unwrap();
         let setup = people::begin_two_factor(&store, &sealer, &user).await.unwrap();
         assert!(setup.uri.starts_with("otpauth://totp/ringtrack%3Amaria%40acme.test?secret="), "{}", setup.uri);
@@ -206,7 +214,7 @@ test_on_both_backends! {
         );
         let url = invited["invite_url"].as_str().unwrap();
         let token = url.strip_prefix("https://calls.acme.test/invitations/").expect(url);
-        people::set_password_by_link(&store, &Token::parse(token).unwrap(), &password("correct horse battery")).await.unwrap();
+        people::set_password_by_link(&store, &Token::parse(token).unwrap(), &password("correct horse battery"), "203.0.113.1").await.unwrap();
         signed_in(&store, &email("maria@acme.test"), &password("correct horse battery"), "203.0.113.1").await;
 
         let mut with_password = cmd();
@@ -222,5 +230,119 @@ test_on_both_backends! {
         let mut short = cmd();
         short.args(["admin", "create-user", "--business", &business_id, "--email", "b@acme.test", "--role", "viewer", "--password-stdin"]);
         assert_one_line_failure(&crate::cli::run_with_stdin(short, "short\n").await, "--password-stdin");
+    }
+
+    async fn a_link_made_by_one_business_never_opens_another(backend: Backend) {
+        let (_db, store, x) = open(backend).await;
+        let mut tx = store.begin().await.unwrap();
+        let y = businesses::create(&mut tx, "Yonder Roofing", "UTC").await.unwrap().id;
+        tx.commit().await.unwrap();
+        let hire = email("newhire@x.test");
+        let lx = people::invite(&store, x, &hire, "Nia", Role::Manager, None, "Xena").await.unwrap();
+        let lx = lx.invited.password_link().expect("a new account: X's link sets the password");
+        // Y invites the same address before the person answered X: no password link for Y.
+        let ly = people::invite(&store, y, &hire, "Nia", Role::Admin, None, "Yuri").await.unwrap();
+        let people::Invited::Invitation(ly) = ly.invited else { panic!("{:?}", ly.invited) };
+        let taken = people::set_password_by_link(&store, &ly, &password("the attacker's pick"), "198.51.100.66").await;
+        assert!(matches!(taken, Err(LinkError::Spent)), "Y's link sets no password: {taken:?}");
+
+        people::set_password_by_link(&store, &lx, &password("correct horse battery"), "203.0.113.1").await.unwrap();
+        // After the person accepted X, Y's second invitation is no password link either.
+        let again = people::invite(&store, y, &hire, "Nia", Role::Admin, None, "Yuri").await.unwrap();
+        let people::Invited::Invitation(ly2) = again.invited else { panic!("{:?}", again.invited) };
+        for link in [&lx, &ly, &ly2] {
+            let refused = people::set_password_by_link(&store, link, &password("the attacker's pick"), "198.51.100.66").await;
+            assert!(matches!(refused, Err(LinkError::Spent)), "{refused:?}");
+        }
+        let signed = signed_in(&store, &hire, &password("correct horse battery"), "203.0.113.1").await;
+        assert_eq!(signed.session.business_id, x, "Y is not joined without the person's consent");
+        let current = people::session(&store, &signed.token).await.unwrap().unwrap();
+        assert_eq!(current.memberships.len(), 1);
+        let waiting = people::pending_invitations(&store, signed.user.id).await.unwrap();
+        assert_eq!(waiting.iter().map(|i| (i.business_id, i.role, i.invited_by.as_str())).collect::<Vec<_>>(), [(y, Role::Admin, "Yuri")]);
+        // X's admin was shown the link that set this password: joining Y needs Y's own link.
+        let from_list = people::answer_invitation(&store, &signed.token, &current, y, people::Answer::Accept).await;
+        assert!(matches!(from_list, Err(people::AnswerError::NeedsLink)), "{from_list:?}");
+        store.clock().advance(SignedDuration::from_secs(60));
+        let joined = people::answer_by_link(&store, &signed.token, &current, &ly, people::Answer::Accept).await.unwrap();
+        assert_eq!(joined, y);
+        let current = people::session(&store, &signed.token).await.unwrap().unwrap();
+        assert_eq!((current.session.business_id, current.membership.role), (y, Role::Admin));
+        assert!(people::pending_invitations(&store, signed.user.id).await.unwrap().is_empty());
+        // Sign-in opens the business used last.
+        people::sign_out(&store, &signed.token).await.unwrap();
+        let back = signed_in(&store, &hire, &password("correct horse battery"), "203.0.113.1").await;
+        assert_eq!(back.session.business_id, y);
+    }
+
+    async fn an_account_another_business_made_joins_only_through_this_business_link(backend: Backend) {
+        let (_db, store, x) = open(backend).await;
+        let mut tx = store.begin().await.unwrap();
+        let y = businesses::create(&mut tx, "Yonder Roofing", "UTC").await.unwrap().id;
+        tx.commit().await.unwrap();
+        let hire = email("newhire@x.test");
+        // Y invites first and its admin keeps the link; X invites later.
+        let ly = people::invite(&store, y, &hire, "Nia", Role::Viewer, None, "Yuri").await.unwrap().invited.password_link().unwrap();
+        let lx = people::invite(&store, x, &hire, "Nia", Role::Admin, None, "Xena").await.unwrap();
+        let people::Invited::Invitation(lx) = lx.invited else { panic!("{:?}", lx.invited) };
+        // Y's admin sets the password through Y's link and signs in as the person.
+        people::set_password_by_link(&store, &ly, &password("the attacker's pick"), "198.51.100.66").await.unwrap();
+        let intruder = signed_in(&store, &hire, &password("the attacker's pick"), "198.51.100.66").await;
+        let current = people::session(&store, &intruder.token).await.unwrap().unwrap();
+        assert_eq!(current.memberships.iter().map(|m| m.business_id).collect::<Vec<_>>(), [y]);
+        let accepted = people::answer_invitation(&store, &intruder.token, &current, x, people::Answer::Accept).await;
+        assert!(matches!(accepted, Err(people::AnswerError::NeedsLink)), "Y's link does not open X: {accepted:?}");
+        assert_eq!(people::session(&store, &intruder.token).await.unwrap().unwrap().memberships.len(), 1);
+        // The real person, with X's link (sent to them), joins X; declining works from the list.
+        let joined = people::answer_by_link(&store, &intruder.token, &current, &lx, people::Answer::Decline).await.unwrap();
+        assert_eq!(joined, x);
+        assert!(people::pending_invitations(&store, intruder.user.id).await.unwrap().is_empty());
+        let spent = people::answer_by_link(&store, &intruder.token, &current, &lx, people::Answer::Accept).await;
+        assert!(matches!(spent, Err(people::AnswerError::Gone)), "an answered invitation is spent: {spent:?}");
+    }
+
+    async fn setting_a_password_spends_every_link_of_the_person(backend: Backend) {
+        let (_db, store, business) = open(backend).await;
+        let maria = email("maria@acme.test");
+        let first = people::invite(&store, business, &maria, "Maria", Role::Viewer, None, "Ana").await.unwrap().invited.password_link().unwrap();
+        let second = people::invite(&store, business, &maria, "Maria", Role::Viewer, None, "Ana").await.unwrap().invited.password_link().unwrap();
+        people::set_password_by_link(&store, &second, &password("correct horse battery"), "203.0.113.1").await.unwrap();
+        let older = people::set_password_by_link(&store, &first, &password("another password 1"), "203.0.113.1").await;
+        assert!(matches!(older, Err(LinkError::Spent)), "{older:?}");
+        // Invited again once they have a password: they are a member already, no link.
+        let again = people::invite(&store, business, &maria, "Maria", Role::Manager, None, "Ana").await.unwrap();
+        assert!(matches!(again.invited, people::Invited::Added), "{:?}", again.invited);
+        let signed = signed_in(&store, &maria, &password("correct horse battery"), "203.0.113.1").await;
+        let current = people::session(&store, &signed.token).await.unwrap().unwrap();
+        assert_eq!(current.membership.role, Role::Manager);
+    }
+
+    async fn concurrent_guesses_are_checked_no_more_than_the_limit_allows(backend: Backend) {
+        let (_db, store, business) = open(backend).await;
+        let sealer = Sealer::new(&[7; 32]);
+        let maria = email("maria@acme.test");
+        let right = password("correct horse battery");
+        let invited = people::invite(&store, business, &maria, "Maria", Role::Viewer, Some(&right), "Ana").await.unwrap();
+        let wrong = password("wrong guess number");
+        let guesses = (0..20).map(|_| people::sign_in(&store, &maria, &wrong, "203.0.113.1"));
+        let answers = futures_util::future::join_all(guesses).await;
+        let checked = answers.iter().filter(|a| matches!(a, Err(SignInError::Refused))).count();
+        let held = answers.iter().filter(|a| matches!(a, Err(SignInError::TooManyAttempts { .. }))).count();
+        assert_eq!((checked, held), (4, 16), "{answers:?}");
+
+        // Codes: a right password from elsewhere, then 30 codes at once.
+        let user = ringtrack_store::people::by_id(&store, invited.user_id).await.unwrap().unwrap();
+        let setup = people::begin_two_factor(&store, &sealer, &user).await.unwrap();
+        let secret = totp::from_base32(&setup.secret).unwrap();
+        let code = format!("{:06}", totp::code_at(&secret, store.now().as_second()));
+        people::enable_two_factor(&store, &sealer, user.id, &code).await.unwrap();
+        let SignIn::SecondFactor { wait } = people::sign_in(&store, &maria, &right, "198.51.100.7").await.unwrap() else {
+            panic!("two-factor is on")
+        };
+        let codes = (0..30).map(|n| people::second_factor(&store, &sealer, &wait, if n % 2 == 0 { "000001" } else { "999998" }, "198.51.100.7"));
+        let answers = futures_util::future::join_all(codes).await;
+        let checked = answers.iter().filter(|a| matches!(a, Err(SignInError::Refused))).count();
+        assert!(checked <= 4, "{checked} of 30 concurrent codes were checked");
+        assert!(answers.iter().all(|a| matches!(a, Err(SignInError::Refused | SignInError::TooManyAttempts { .. }))));
     }
 }

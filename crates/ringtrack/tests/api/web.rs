@@ -21,7 +21,7 @@ pub(crate) fn browser() -> reqwest::Client {
 pub(crate) async fn person(app: &TestApp, business: BusinessId, address: &str, role: Role) {
     let email = Email::parse("email", address).unwrap();
     let password = Password::parse("password", PASSWORD).unwrap();
-    people::invite(&app.store, business, &email, "Maria", role, Some(&password)).await.unwrap();
+    people::invite(&app.store, business, &email, "Maria", role, Some(&password), "Ana").await.unwrap();
 }
 
 /// Signs in through the form; answers the session cookie (`name=value`).
@@ -147,8 +147,8 @@ test_on_both_backends! {
     async fn an_invitation_link_sets_a_password_once(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let email = Email::parse("email", "sam@acme.test").unwrap();
-        let invited = people::invite(&app.store, app.business, &email, "Sam", Role::Manager, None).await.unwrap();
-        let path = format!("/invitations/{}", invited.link.unwrap().expose());
+        let invited = people::invite(&app.store, app.business, &email, "Sam", Role::Manager, None, "Ana").await.unwrap();
+        let path = format!("/invitations/{}", invited.invited.password_link().unwrap().expose());
         let form = get(&app, &path, None).await;
         assert_eq!(form.status(), StatusCode::OK);
         assert!(form.text().await.unwrap().contains(r#"<label for="password">New password</label>"#));
