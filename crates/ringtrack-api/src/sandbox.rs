@@ -7,6 +7,7 @@ use axum::extract::State;
 use ringtrack_carrier::sandbox_call::{
     CallScript, InboundText, MAX_CONVERSATION_CHARS, MAX_VOICEMAIL_TEXT_CHARS, TraceStep,
 };
+use ringtrack_domain::phone::Caller;
 use ringtrack_domain::validation::parse_name;
 use ringtrack_domain::{Access, FieldErrors, PhoneNumber, parse_text};
 use ringtrack_store::{calls, messages, numbers};
@@ -24,7 +25,7 @@ use crate::extract::{ApiJson, parse_phone};
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"from": "+13055551234", "to": "+15733721877", "answer": true, "talk_seconds": 145}))]
 pub struct SandboxCall {
-    /// The caller.
+    /// The caller: a phone number, or `anonymous` for a caller who withholds theirs.
     #[schema(example = "+13055551234")]
     from: String,
     /// One of the business's tracking numbers.
@@ -99,7 +100,17 @@ pub async fn place_call(
     auth.require(Access::Write)?;
     let sandbox = state.sandbox.clone().ok_or(ApiError::NotFound("Route"))?;
     let mut errors = FieldErrors::new();
-    let from = errors.take(parse_phone("from", &input.from));
+    let from = match Caller::from_carrier(&input.from) {
+        Caller::Other(_) => {
+            errors.push("from", "must be a phone number in E.164, like +13055551234, or anonymous");
+            None
+        }
+        _ if input.from.trim().is_empty() => {
+            errors.push("from", "is required (anonymous for a withheld caller)");
+            None
+        }
+        caller => Some(caller),
+    };
     let to = errors.take(parse_phone("to", &input.to));
     let talk_seconds = input.talk_seconds.unwrap_or(60);
     if talk_seconds > MAX_TALK_SECONDS {

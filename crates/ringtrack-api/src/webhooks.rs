@@ -85,7 +85,15 @@ fn xml(body: String) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
 }
 
-fn callbacks(state: &AppState, call: CallId, seq: u32, caller: &str) -> Callbacks {
+/// Where the flow's steps report back, and the caller id a forwarded leg shows: the
+/// caller's number, or the tracking number when the caller has none to show (withheld, a
+/// SIP address) — carriers refuse a dial whose caller id is no number.
+fn callbacks(state: &AppState, call: &Call, seq: u32) -> Callbacks {
+    let caller_id = match phone(Some(&call.caller_number)) {
+        Some(number) if !call.caller_withheld => number.to_string(),
+        _ => call.tracking_number.clone().unwrap_or_default(),
+    };
+    let call = call.id;
     let url = |kind: &str| format!("{}/webhooks/twilio/voice/{kind}?call={call}&seq={seq}", state.public_url);
     Callbacks {
         gather: url("gather"),
@@ -93,7 +101,7 @@ fn callbacks(state: &AppState, call: CallId, seq: u32, caller: &str) -> Callback
         record: url("record"),
         whisper: url("whisper"),
         recording_status: format!("{}/webhooks/twilio/voice/recording?call={call}", state.public_url),
-        caller_id: caller.to_owned(),
+        caller_id,
     }
 }
 
@@ -108,7 +116,7 @@ pub async fn voice(State(state): State<AppState>, request: TwilioRequest) -> Api
     let to = phone(request.param("To"));
     let arrival = Arrival {
         call_sid,
-        from: request.param("From").unwrap_or("anonymous"),
+        from: request.param("From").unwrap_or_default(),
         to: to.as_ref(),
         caller_city: request.param("FromCity"),
         caller_state: request.param("FromState"),
@@ -132,10 +140,7 @@ pub async fn voice(State(state): State<AppState>, request: TwilioRequest) -> Api
         }
         Arrived::NoFlow(call) => (call, twiml::say_and_hang_up("Thank you for calling. Goodbye.")),
         Arrived::Started { call, state: engine_state, instructions } => {
-            let answer = twiml::render(
-                &instructions,
-                &callbacks(&state, call.id, engine_state.seq, &call.caller_number),
-            );
+            let answer = twiml::render(&instructions, &callbacks(&state, &call, engine_state.seq));
             (call, answer)
         }
     };
@@ -150,7 +155,7 @@ async fn advance(state: &AppState, request: &TwilioRequest, callback: Callback) 
     let (call_id, seq) = request.call_and_seq()?;
     let mut tx = state.store.begin().await?;
     let render = |call: &Call, seq: u32, instructions: &[Instruction]| {
-        twiml::render(instructions, &callbacks(state, call.id, seq, &call.caller_number))
+        twiml::render(instructions, &callbacks(state, call, seq))
     };
     let answer = match core_calls::advance(&mut tx, call_id, seq, callback, render).await? {
         Advanced::NoSuchCall => return Err(ApiError::NotFound("Call")),

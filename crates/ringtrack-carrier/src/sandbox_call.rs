@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 use ringtrack_domain::PhoneNumber;
+use ringtrack_domain::phone::Caller;
 use ringtrack_media::audio::{self, Audio};
 use serde::Serialize;
 
@@ -22,7 +23,8 @@ use crate::{CarrierError, Webhooks};
 /// How the simulated people behave.
 #[derive(Clone, Debug)]
 pub struct CallScript {
-    pub from: PhoneNumber,
+    /// The caller: a number, or one withheld (`anonymous`).
+    pub from: Caller,
     pub to: PhoneNumber,
     /// Whether the first agent dialled answers.
     pub answer: bool,

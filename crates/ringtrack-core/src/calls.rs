@@ -7,6 +7,7 @@
 use ringtrack_domain::calls::{CallStatus, MAX_CALL_SECONDS};
 use ringtrack_domain::engine::{self, CallFacts, CallState, Event, Flow, Instruction, SavedCall};
 use ringtrack_domain::jobs::{AudioSource, Job};
+use ringtrack_domain::phone::Caller;
 use ringtrack_domain::webhooks::EventType;
 use ringtrack_domain::{BusinessId, CallId, PhoneNumber, Prices};
 use ringtrack_store::calls::{
@@ -20,7 +21,7 @@ use crate::balance;
 /// A call arriving at one of our numbers, as the carrier reports it.
 pub struct Arrival<'a> {
     pub call_sid: &'a str,
-    /// The caller as the carrier wrote it (`anonymous` when withheld).
+    /// The caller as the carrier wrote it (`anonymous`, `Restricted`, empty … when withheld).
     pub from: &'a str,
     pub to: Option<&'a PhoneNumber>,
     pub caller_city: Option<&'a str>,
@@ -79,12 +80,13 @@ pub async fn arrive(tx: &mut Tx, arrival: &Arrival<'_>) -> Result<Arrived, Store
         Some(v) => v.attribution.utm_source.clone().or_else(|| number.source.clone()),
         None => number.source.clone(),
     };
+    let caller = Caller::from_carrier(arrival.from);
     let new = NewCall {
         business_id: number.business_id,
         call_sid: arrival.call_sid.to_owned(),
         number_id: Some(number.id),
-        caller_number: PhoneNumber::parse(arrival.from)
-            .map_or_else(|_| arrival.from.to_owned(), |p| p.to_string()),
+        caller_number: caller.as_str().to_owned(),
+        caller_withheld: caller.is_withheld(),
         tracking_number: number.phone_number.to_string(),
         call_flow_id: flow.as_ref().map(|f| f.0),
         call_flow_version: flow.as_ref().map(|f| f.1),
@@ -275,7 +277,6 @@ pub fn facts(call: &Call, saved: &SavedCall) -> Result<CallFacts, StoreError> {
             .ok_or_else(|| StoreError::Corrupt(format!("call {} has no valid {what}", call.id)))
     };
     Ok(CallFacts {
-        caller: number(Some(&call.caller_number), "caller number")?,
         tracking_number: number(call.tracking_number.as_deref(), "tracking number")?,
         tracking_name: saved.tracking_name.clone(),
         caller_state: call.caller_state.clone(),

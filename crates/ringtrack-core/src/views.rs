@@ -16,8 +16,11 @@ use uuid::Uuid;
 pub struct CallView {
     #[schema(format = Uuid)]
     id: Uuid,
+    /// The caller in E.164; when they withheld their number, what the carrier wrote
+    /// (`anonymous`, `Restricted`, …) and `caller_withheld` is true.
     #[schema(example = "+13055551234")]
     caller_number: String,
+    caller_withheld: bool,
     #[schema(example = "+15735559876")]
     tracking_number: Option<String>,
     /// The agent who answered.
@@ -71,6 +74,7 @@ impl From<Call> for CallView {
         CallView {
             id: c.id.as_uuid(),
             caller_number: c.caller_number,
+            caller_withheld: c.caller_withheld,
             tracking_number: c.tracking_number,
             destination_number: c.destination_number,
             call_flow_name: c.call_flow_name,

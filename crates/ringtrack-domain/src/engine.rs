@@ -22,7 +22,6 @@ pub struct Flow {
 /// What is known of a call when its flow runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallFacts {
-    pub caller: PhoneNumber,
     pub tracking_number: PhoneNumber,
     /// The tracking number's friendly name: the default whisper.
     pub tracking_name: String,
@@ -537,7 +536,6 @@ mod tests {
 
     fn facts() -> CallFacts {
         CallFacts {
-            caller: PhoneNumber::parse("+13055551234").unwrap(),
             tracking_number: PhoneNumber::parse("+15735559876").unwrap(),
             tracking_name: "Google Ads".into(),
             caller_state: Some("FL".into()),

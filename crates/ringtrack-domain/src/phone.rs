@@ -175,3 +175,104 @@ mod tests {
         assert!(serde_json::from_str::<PhoneNumber>("\"12\"").is_err());
     }
 }
+
+/// Who called, as the carrier named them: a phone number, a caller who withheld theirs
+/// (`anonymous`, `Restricted`, nothing at all …), or something else that is not a number
+/// (a SIP address, a Twilio client, digits that make no number). Every call is answered
+/// whatever it is; only a number can be texted back or matched with an earlier call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Caller {
+    Number(PhoneNumber),
+    /// Withheld, as the carrier wrote it (bounded).
+    Withheld(String),
+    /// Not a phone number, as the carrier wrote it (bounded).
+    Other(String),
+}
+
+impl Caller {
+    /// The most of a caller's text that is kept.
+    pub const MAX_CHARS: usize = 64;
+
+    /// What carriers send for a caller who withheld their number, lower-cased.
+    const WITHHELD: [&'static str; 8] =
+        ["", "anonymous", "restricted", "unavailable", "unknown", "private", "blocked", "withheld"];
+
+    /// Reads a `From` as a carrier sent it. Twilio writes a withheld caller as `anonymous`
+    /// or as `+266696687` (ANONYMOUS on a keypad); SIP as `sip:anonymous@anonymous.invalid`.
+    pub fn from_carrier(raw: &str) -> Caller {
+        let kept: String = raw.trim().chars().filter(|c| !c.is_control()).take(Self::MAX_CHARS).collect();
+        let lower = kept.to_lowercase();
+        let user =
+            lower.strip_prefix("sip:").map_or(lower.as_str(), |rest| rest.split('@').next().unwrap_or(""));
+        if Self::WITHHELD.contains(&user) || lower == "+266696687" {
+            return Caller::Withheld(kept);
+        }
+        match PhoneNumber::parse(&kept) {
+            Ok(number) => Caller::Number(number),
+            Err(_) => Caller::Other(kept),
+        }
+    }
+
+    /// As stored: the number in E.164, else the carrier's text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Caller::Number(number) => number.as_str(),
+            Caller::Withheld(text) | Caller::Other(text) => text,
+        }
+    }
+
+    pub fn is_withheld(&self) -> bool {
+        matches!(self, Caller::Withheld(_))
+    }
+
+    /// The number to text back or match with earlier calls, when there is one.
+    pub fn number(&self) -> Option<&PhoneNumber> {
+        match self {
+            Caller::Number(number) => Some(number),
+            Caller::Withheld(_) | Caller::Other(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Caller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod caller_tests {
+    use super::*;
+
+    #[test]
+    fn withheld_callers_are_known_in_every_spelling_carriers_use() {
+        for raw in [
+            "anonymous",
+            "Anonymous",
+            "Restricted",
+            "Unavailable",
+            "",
+            "  ",
+            "+266696687",
+            "sip:anonymous@anonymous.invalid",
+            "PRIVATE",
+        ] {
+            let caller = Caller::from_carrier(raw);
+            assert!(caller.is_withheld(), "{raw:?}: {caller:?}");
+            assert_eq!(caller.as_str(), raw.trim(), "kept as given");
+        }
+        assert_eq!(
+            Caller::from_carrier("+15735551234").number().map(PhoneNumber::as_str),
+            Some("+15735551234")
+        );
+        assert_eq!(Caller::from_carrier("573-555-1234").as_str(), "+15735551234");
+        for raw in ["sip:alice@example.com", "client:agent7", "4420794609"] {
+            let caller = Caller::from_carrier(raw);
+            assert!(matches!(caller, Caller::Other(_)), "{raw:?}: {caller:?}");
+            assert_eq!(caller.number(), None);
+        }
+        let long = Caller::from_carrier(&format!("sip:{}@example.com\r\n", "x".repeat(500)));
+        assert_eq!(long.as_str().chars().count(), Caller::MAX_CHARS);
+        assert!(!long.as_str().contains('\n'));
+    }
+}

@@ -22,6 +22,8 @@ model! {
         pub call_sid: Option<String> = opt_text,
         pub number_id: Option<NumberId> = opt_parsed,
         pub caller_number: String = text,
+        /// The caller withheld their number: `caller_number` is what the carrier wrote.
+        pub caller_withheld: bool = boolean,
         pub tracking_number: Option<String> = opt_text,
         pub destination_number: Option<String> = opt_text,
         pub call_flow_id: Option<CallFlowId> = opt_parsed,
@@ -77,6 +79,7 @@ pub struct NewCall {
     pub call_sid: String,
     pub number_id: Option<NumberId>,
     pub caller_number: String,
+    pub caller_withheld: bool,
     pub tracking_number: String,
     pub call_flow_id: Option<CallFlowId>,
     pub call_flow_version: Option<i64>,
@@ -248,13 +251,16 @@ pub async fn set_score(tx: &mut Tx, id: CallId, scored: &Scored) -> Result<Call>
 }
 
 /// Records a new inbound call, in progress. `first_time_caller` is whether the business
-/// never had a call from this number before.
+/// never had a call from this number before; a withheld caller is no one in particular, so
+/// never a first-time caller (nor a repeat of another withheld call).
 pub async fn insert(tx: &mut Tx, new: NewCall, engine_state: &str) -> Result<Call> {
-    let earlier =
-        Sql::new("SELECT 1 AS value FROM calls WHERE business_id = $1 AND caller_number = $2 LIMIT 1")
-            .bind(new.business_id)
-            .bind(new.caller_number.as_str());
-    let first_time = tx.conn().fetch_optional::<i64>(earlier).await?.is_none();
+    let first_time = !new.caller_withheld && {
+        let earlier =
+            Sql::new("SELECT 1 AS value FROM calls WHERE business_id = $1 AND caller_number = $2 LIMIT 1")
+                .bind(new.business_id)
+                .bind(new.caller_number.as_str());
+        tx.conn().fetch_optional::<i64>(earlier).await?.is_none()
+    };
     let id = CallId::new();
     let now = tx.now();
     let visit = new.visit.unwrap_or_default();
@@ -262,9 +268,9 @@ pub async fn insert(tx: &mut Tx, new: NewCall, engine_state: &str) -> Result<Cal
         "INSERT INTO calls (id, business_id, call_sid, number_id, caller_number, tracking_number, call_flow_id,
             call_flow_version, call_flow_name, status, caller_city, caller_state, caller_zip, first_time_caller,
             utm_source, source, engine_state, utm_medium, utm_campaign, gclid, landing_page, referrer, session_id,
-            created_at, updated_at)
+            created_at, updated_at, caller_withheld)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-            $23, $24, $24)",
+            $23, $24, $24, $25)",
     )
     .bind(id)
     .bind(new.business_id)
@@ -289,7 +295,8 @@ pub async fn insert(tx: &mut Tx, new: NewCall, engine_state: &str) -> Result<Cal
     .bind(visit.landing_page)
     .bind(visit.referrer)
     .bind(visit.session_id)
-    .bind(now);
+    .bind(now)
+    .bind(new.caller_withheld);
     tx.conn().execute(insert).await?;
     Ok(by_id(&mut *tx, id).await?.expect("just inserted"))
 }

@@ -65,6 +65,7 @@ pub const MIGRATIONS: &[Migration] = &[
     shared!(20, "dni page latest view", "0020_dni_page_latest_view.sql"),
     shared!(21, "transcription terms", "0021_transcription_terms.sql"),
     shared!(22, "trust", "0022_trust.sql"),
+    shared!(23, "withheld callers", "0023_withheld_callers.sql"),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.

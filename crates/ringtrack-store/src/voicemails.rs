@@ -15,6 +15,7 @@ pub struct Voicemail {
     pub id: VoicemailId,
     pub call_id: CallId,
     pub caller_number: String,
+    pub caller_withheld: bool,
     pub tracking_number: Option<String>,
     pub number_id: Option<NumberId>,
     pub duration_seconds: i64,
@@ -25,7 +26,8 @@ pub struct Voicemail {
     pub created_at: Timestamp,
 }
 
-const COLUMNS: &str = "v.id, v.call_id, c.caller_number, c.tracking_number, c.number_id, v.duration_seconds,
+const COLUMNS: &str =
+    "v.id, v.call_id, c.caller_number, c.caller_withheld, c.tracking_number, c.number_id, v.duration_seconds,
     v.recording_url, v.transcription_text, v.has_transcription, v.has_recording, v.created_at";
 const FROM: &str = "FROM voicemails v JOIN calls c ON c.id = v.call_id";
 
@@ -35,6 +37,7 @@ impl FromRecord for Voicemail {
             id: row.parsed("id")?,
             call_id: row.parsed("call_id")?,
             caller_number: row.text("caller_number")?,
+            caller_withheld: row.boolean("caller_withheld")?,
             tracking_number: row.opt_text("tracking_number")?,
             number_id: row.opt_parsed("number_id")?,
             duration_seconds: row.int("duration_seconds")?,

@@ -19,7 +19,7 @@ use ringtrack_store::recordings::{self, Segment};
 use serde::Deserialize;
 
 use crate::WebState;
-use crate::format::{clock, duration, grouped, money, national, national_or_dash, plain_words};
+use crate::format::{caller, clock, duration, grouped, money, national_or_dash, plain_words};
 use crate::layout::{Section, alert, app_page, failed, html_page, not_found, unavailable};
 use crate::session::{SignedIn, Writing};
 
@@ -304,7 +304,7 @@ pub fn call_row(call: &Call, zone: &TimeZone) -> Markup {
     html! {
         tr id={"call-" (call.id)} {
             td data-label="Caller" {
-                a href={"/calls/" (call.id)} { (national(&call.caller_number)) }
+                a href={"/calls/" (call.id)} { (caller(&call.caller_number, call.caller_withheld)) }
                 @if call.first_time_caller { " " span.tag { "first call" } }
             }
             td data-label="When" { time datetime=(call.created_at) title=(when.strftime("%A %B %-d %Y, %-I:%M:%S %p %Z")) { (when.strftime("%b %-d, %-I:%M %p")) } }
@@ -390,13 +390,13 @@ pub async fn call(State(state): State<WebState>, signed_in: SignedIn, Path(id): 
         Err(error) => return failed(error, "reading a transcript's segments"),
     };
     let when = call.created_at.to_zoned(zone.clone());
-    let title = national(&call.caller_number);
+    let title = caller(&call.caller_number, call.caller_withheld);
     let content = html! {
         header.call-head {
             h1 { (title) }
             p.facts {
                 (status_badge(call.status))
-                span { (if call.first_time_caller { "First-time caller" } else { "Repeat caller" }) }
+                span { (if call.caller_withheld { "Number withheld" } else if call.first_time_caller { "First-time caller" } else { "Repeat caller" }) }
                 span { time datetime=(call.created_at) { (when.strftime("%A %b %-d, %-I:%M %p")) } }
                 span { (duration(call.duration_seconds)) }
                 span { (call.utm_source.as_deref().unwrap_or("Direct")) }

@@ -8,6 +8,11 @@ pub fn national(raw: &str) -> String {
     PhoneNumber::parse(raw).map_or_else(|_| raw.to_owned(), |n| n.national_format())
 }
 
+/// Who called: "Withheld" when the caller hid their number, else [`national`].
+pub fn caller(raw: &str, withheld: bool) -> String {
+    if withheld { "Withheld".to_owned() } else { national(raw) }
+}
+
 /// [`national`], or a dash for no number.
 pub fn national_or_dash(raw: Option<&str>) -> String {
     raw.map_or_else(|| "—".to_owned(), national)

@@ -11,7 +11,7 @@ use ringtrack_store::voicemails;
 use serde::Deserialize;
 
 use crate::WebState;
-use crate::format::{duration, grouped, national};
+use crate::format::{caller, duration, grouped, national};
 use crate::layout::{Section, app_page, failed, html_page};
 use crate::session::SignedIn;
 
@@ -72,7 +72,7 @@ pub async fn voicemails(
             @for voicemail in &page.items {
                 li.card-item {
                     h2 {
-                        a href={"/calls/" (voicemail.call_id)} { (national(&voicemail.caller_number)) }
+                        a href={"/calls/" (voicemail.call_id)} { (caller(&voicemail.caller_number, voicemail.caller_withheld)) }
                     }
                     p.muted {
                         time datetime=(voicemail.created_at) { (voicemail.created_at.to_zoned(zone.clone()).strftime("%b %-d, %-I:%M %p")) }
@@ -80,7 +80,7 @@ pub async fn voicemails(
                     }
                     @if voicemail.has_recording {
                         audio controls preload="none" src={"/calls/" (voicemail.call_id) "/audio"}
-                            aria-label={"Voicemail from " (national(&voicemail.caller_number))} {}
+                            aria-label={"Voicemail from " (caller(&voicemail.caller_number, voicemail.caller_withheld))} {}
                     }
                     p {
                         @match &voicemail.transcription_text {

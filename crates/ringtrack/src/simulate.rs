@@ -29,7 +29,7 @@ pub async fn call(storage: &StorageArgs, args: SimulateCallArgs) -> anyhow::Resu
     let caller =
         SandboxCaller::new(&token, Webhooks::at(base), wiring::sandbox_recordings(&storage.data_dir));
     let script = CallScript {
-        from,
+        from: ringtrack_domain::phone::Caller::Number(from),
         to,
         answer: !args.no_answer,
         agent_accepts: true,

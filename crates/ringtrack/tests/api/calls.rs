@@ -420,4 +420,56 @@ test_on_both_backends! {
         assert!(answer.contains("<Record"), "{answer}");
         app.stop().await;
     }
+
+    async fn every_caller_is_answered_whatever_the_carrier_calls_them(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let tracking = number_with_flow(
+            &app,
+            json!([{"type": "greeting", "message": "Thanks for calling"}, {"type": "forward", "number": "(305) 555-4567"}]),
+            json!({}),
+        )
+        .await;
+        let callers = [
+            ("anonymous", true), ("Anonymous", true), ("Restricted", true), ("Unavailable", true), ("", true),
+            ("+266696687", true), ("sip:alice@example.com", false), ("client:agent7", false), ("4420794609", false),
+        ];
+        for (n, (from, withheld)) in callers.iter().enumerate() {
+            let sid = format!("CAwithheld{n:022}");
+            let answer = webhook(&app, "/webhooks/twilio/voice", &params(&[("CallSid", &sid), ("From", from), ("To", &tracking),
+                ("CallStatus", "ringing"), ("Direction", "inbound")]), true).await;
+            assert_eq!(answer.status(), StatusCode::OK, "From={from:?}");
+            let twiml = answer.text().await.unwrap();
+            assert!(twiml.contains("Thanks for calling") && twiml.contains("<Dial"), "the flow runs for {from:?}: {twiml}");
+            // The forwarded leg shows a number the carrier accepts: the tracking number.
+            assert!(twiml.contains(&format!("callerId=\"{tracking}\"")), "{twiml}");
+            let call = ringtrack_store::calls::by_sid(&app.store, &sid).await.unwrap().expect("the call is kept");
+            assert_eq!(call.caller_number, from.trim(), "kept as the carrier gave it");
+            assert_eq!(call.caller_withheld, *withheld, "{from:?}");
+            let view = body(app.get(&format!("/api/v1/calls/{}", call.id)).await).await["data"].clone();
+            assert_eq!(view["caller_withheld"], *withheld);
+            if *withheld {
+                assert_eq!(view["first_time_caller"], false, "a withheld caller is no one in particular");
+            }
+        }
+        // Two withheld calls are not one repeat caller; a number's second call is.
+        let first = place(&app, json!({"from": "+13055551234", "to": tracking})).await;
+        let again = place(&app, json!({"from": "+13055551234", "to": tracking})).await;
+        assert_eq!(call_record(&app, &first).await["first_time_caller"], true);
+        assert_eq!(call_record(&app, &again).await["first_time_caller"], false);
+        // The sandbox places a withheld call too, and the log says who it was.
+        let hidden = place(&app, json!({"from": "anonymous", "to": tracking, "answer": true, "talk_seconds": 5})).await;
+        let call = call_record(&app, &hidden).await;
+        assert_eq!((call["caller_number"].as_str(), call["caller_withheld"].as_bool(), call["status"].as_str()),
+            (Some("anonymous"), Some(true), Some("answered")));
+        let refused = app.post("/api/v1/sandbox/calls", &json!({"from": "sip:someone", "to": tracking})).await;
+        assert_error(refused, 422, "validation_failed", &["from"]).await;
+        // The app says "Withheld", in the log and on the call's page.
+        crate::web::person(&app, app.business, "maria@acme.test", ringtrack_domain::Role::Viewer).await;
+        let cookie = crate::web::sign_in(&app, "maria@acme.test").await;
+        let log = crate::web::get(&app, "/calls", Some(&cookie)).await.text().await.unwrap();
+        assert!(log.matches(">Withheld<").count() >= 6, "{log}");
+        let page = crate::web::get(&app, &format!("/calls/{}", hidden["call_id"].as_str().unwrap()), Some(&cookie)).await;
+        let page = page.text().await.unwrap();
+        assert!(page.contains("<h1>Withheld</h1>") && page.contains("Number withheld"), "{page}");
+    }
 }
