@@ -173,6 +173,8 @@ pub fn router(state: AppState) -> Router {
     routes
         .route("/api/v1/openapi.json", get(move || async move { axum::Json(document.as_ref().clone()) }))
         .route("/docs", get(openapi::docs_page))
+        .route("/docs/docs.js", get(openapi::docs_script))
+        .route("/docs/docs.css", get(openapi::docs_style))
         .merge(carrier_routes(state.clone()))
         .route("/dni.js", get(dni::script))
         .merge(dni_routes())
@@ -180,10 +182,19 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit_api))
+        .layer(axum::middleware::map_response(request_log::no_content_policy))
+        .with_state(state)
+}
+
+/// What wraps every route of the server, the API's and the web app's alike: metrics and
+/// the request log by route template (`/invitations/{token}`, never the token), request
+/// ids, and the refusal of methods HTTP does not define.
+pub fn observed(routes: Router, state: AppState) -> Router {
+    routes
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::measure))
+        .layer(axum::middleware::from_fn_with_state(state, request_log::strict_transport))
         .layer(axum::middleware::from_fn(request_log::request_context))
         .layer(axum::middleware::from_fn(request_log::guard))
-        .with_state(state)
 }
 
 /// The carrier's webhooks (Twilio's dialect), limited per address.

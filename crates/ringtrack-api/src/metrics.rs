@@ -121,6 +121,7 @@ pub async fn measure(State(state): State<AppState>, request: Request, next: Next
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = crate::request_log::method_label(request.method());
+    tracing::Span::current().record("route", route.as_str());
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     state.metrics.record(&route, method, response.status().as_u16(), started.elapsed());

@@ -1,10 +1,12 @@
 //! Request ids, the one log line per request, and the bounds on what a client chooses
 //! that reaches a log or a metric: its method is one of HTTP's own (any other is refused
-//! before anything is logged) and only a bounded prefix of its path is written.
+//! before anything is logged) and its path is written as the route that matched.
 
 use std::time::Instant;
 
-use axum::extract::Request;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -13,7 +15,9 @@ use tracing::Instrument;
 const REQUEST_ID: &str = "x-request-id";
 
 /// Echoes a sane `X-Request-Id` (or makes one), runs the request inside a span that
-/// carries it, and logs method, path, status and latency when the response is ready.
+/// carries it, and logs method, route, client, status and latency when the response is
+/// ready. The route is the template that matched (filled in by [`crate::metrics::measure`]),
+/// so no id or token in a path reaches the log.
 pub async fn request_context(request: Request, next: Next) -> Response {
     let request_id = request
         .headers()
@@ -26,9 +30,13 @@ pub async fn request_context(request: Request, next: Next) -> Response {
         "request",
         request_id = %request_id,
         method = method_label(request.method()),
-        path = logged_path(request.uri().path()),
+        route = "unmatched",
+        client = tracing::field::Empty,
         business_id = tracing::field::Empty,
     );
+    if let Some(ConnectInfo(client)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        span.record("client", tracing::field::display(client.ip()));
+    }
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -77,19 +85,32 @@ pub async fn guard(request: Request, next: Next) -> Response {
     response
 }
 
-/// The most of a path a log line carries.
-const MAX_LOGGED_PATH: usize = 256;
+/// API answers are data, never a page: nothing in one may load, run or be framed (a
+/// response that set its own policy, the reference page's, keeps it).
+pub async fn no_content_policy(mut response: Response) -> Response {
+    if !response.headers().contains_key(header::CONTENT_SECURITY_POLICY) {
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
+    response
+}
 
-/// A path as logged: at most [`MAX_LOGGED_PATH`] bytes (cut at a character boundary).
-fn logged_path(path: &str) -> &str {
-    if path.len() <= MAX_LOGGED_PATH {
-        return path;
+/// With an https public URL, browsers are told to use https alone for a year.
+pub async fn strict_transport(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if state.public_url.starts_with("https://") {
+        response.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
     }
-    let mut end = MAX_LOGGED_PATH;
-    while !path.is_char_boundary(end) {
-        end -= 1;
-    }
-    &path[..end]
+    response
 }
 
 /// An id a client sent is kept only if it cannot forge or garble a log line.
@@ -111,15 +132,10 @@ mod tests {
     }
 
     #[test]
-    fn methods_and_paths_are_bounded_for_logs() {
+    fn methods_are_bounded_for_logs() {
         use axum::http::Method;
         assert_eq!(super::method_label(&Method::PATCH), "PATCH");
         let odd = Method::from_bytes("A".repeat(5000).as_bytes()).unwrap();
         assert_eq!(super::method_label(&odd), "OTHER");
-        assert_eq!(super::logged_path("/api/v1/calls"), "/api/v1/calls");
-        let long = format!("/{}", "é".repeat(1000));
-        let logged = super::logged_path(&long);
-        assert_eq!(logged.len(), 255, "cut at a character boundary");
-        assert!(long.starts_with(logged));
     }
 }

@@ -15,6 +15,7 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use ringtrack_domain::network::TrustedProxies;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
@@ -22,17 +23,32 @@ use tower::ServiceExt;
 /// The largest request head read: the request line and every header together.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 
-/// How many connections, and how long a request's head may take.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How many connections, how long a request's head may take, and whose forwarding
+/// headers are believed.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnectionLimits {
     pub max_connections: usize,
     pub header_read_timeout: Duration,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for ConnectionLimits {
     fn default() -> Self {
-        ConnectionLimits { max_connections: 4096, header_read_timeout: Duration::from_secs(10) }
+        ConnectionLimits {
+            max_connections: 4096,
+            header_read_timeout: Duration::from_secs(10),
+            trusted_proxies: TrustedProxies::default(),
+        }
     }
+}
+
+/// The client a request came from: the TCP peer, or behind a trusted proxy, the address it
+/// forwarded (with no port: the proxy does not say it).
+fn client_of(peer: SocketAddr, headers: &axum::http::HeaderMap, proxies: &TrustedProxies) -> SocketAddr {
+    let values =
+        |name| -> Vec<&str> { headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect() };
+    let client = proxies.client(peer.ip(), &values("x-forwarded-for"), &values("forwarded"));
+    if client == peer.ip() { peer } else { SocketAddr::new(client, 0) }
 }
 
 /// Serves `router` (the API's and the web app's routes) until `shutdown` completes, then
@@ -44,6 +60,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let proxies = Arc::new(limits.trusted_proxies.clone());
     // Turns true when shutdown begins: every connection then finishes its request and closes.
     let (stopping_tx, stopping) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
@@ -66,9 +83,12 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let router = router.clone();
+        let proxies = proxies.clone();
         let service = tower::service_fn(move |mut request: axum::http::Request<Incoming>| {
-            // The peer's address is the key of the per-address limits.
-            request.extensions_mut().insert(ConnectInfo(peer));
+            // The client's address is the key of every per-address limit and what the logs
+            // name: handlers read it as `ConnectInfo`.
+            let client = client_of(peer, request.headers(), &proxies);
+            request.extensions_mut().insert(ConnectInfo(client));
             router.clone().oneshot(request.map(axum::body::Body::new))
         });
         let mut stopping = stopping.clone();

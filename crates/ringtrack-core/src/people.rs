@@ -431,13 +431,71 @@ pub struct TwoFactorSetup {
     pub uri: String,
 }
 
-/// Gives the user a new authenticator secret, kept sealed; two-factor stays as it was
-/// until [`enable_two_factor`] confirms a code from it.
+/// Why a change to how a person signs in was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("that is not your password")]
+    WrongPassword,
+    #[error("too many attempts; try again in {} seconds", retry_after.as_secs())]
+    TooManyAttempts { retry_after: SignedDuration },
+    #[error(transparent)]
+    Busy(#[from] Busy),
+}
+
+impl From<SignInError> for AccountError {
+    fn from(error: SignInError) -> Self {
+        match error {
+            SignInError::Store(error) => AccountError::Store(error),
+            SignInError::TooManyAttempts { retry_after } => AccountError::TooManyAttempts { retry_after },
+            SignInError::Busy(busy) => AccountError::Busy(busy),
+            SignInError::Refused | SignInError::NoBusiness => AccountError::WrongPassword,
+        }
+    }
+}
+
+/// Proof that the signed-in person has just given their password again: what changing
+/// how they sign in asks for (a session left open on a shared computer is not enough).
+#[derive(Debug)]
+pub struct Confirmed {
+    user: User,
+}
+
+/// Checks the person's own password, limited as a sign-in is.
+pub async fn confirm_password(
+    store: &Store,
+    user: UserId,
+    password: &Password,
+    address: &str,
+) -> Result<Confirmed, AccountError> {
+    let user = people::by_id(store, user).await?.ok_or(AccountError::WrongPassword)?;
+    let subjects =
+        [Subject::account_at(&user.email, address), Subject::account(&user.email), Subject::address(address)];
+    take_slots(store, &subjects, address).await?;
+    let matches = match hashing::verify(user.password_hash.clone(), password.clone()).await {
+        Ok(matches) => matches,
+        Err(busy) => {
+            limits::not_made(store, &subjects).await?;
+            return Err(busy.into());
+        }
+    };
+    if !matches {
+        tracing::warn!(user_id = %user.id, client = address, "a password given to change the account was wrong");
+        return Err(AccountError::WrongPassword);
+    }
+    limits::succeeded(store, &subjects).await?;
+    Ok(Confirmed { user })
+}
+
+/// Gives the user a new authenticator secret, kept sealed; two-factor stays off until
+/// [`enable_two_factor`] confirms a code from it.
 pub async fn begin_two_factor(
     store: &Store,
     sealer: &Sealer,
-    user: &User,
+    confirmed: &Confirmed,
 ) -> Result<TwoFactorSetup, StoreError> {
+    let user = &confirmed.user;
     let secret = totp::generate_secret();
     let encoded = totp::base32(&secret);
     let mut tx = store.begin().await?;
@@ -458,25 +516,102 @@ pub enum TwoFactorError {
 }
 
 /// Turns two-factor on once a code from the new secret checks out; answers the recovery
-/// codes, shown this once and kept only as hashes.
+/// codes, shown this once and kept only as hashes. Every other session of the person ends
+/// (`session` is the one kept).
 pub async fn enable_two_factor(
     store: &Store,
     sealer: &Sealer,
+    session: &Token,
     user: UserId,
     code: &str,
 ) -> Result<Vec<String>, TwoFactorError> {
     let user = people::by_id(store, user).await?.ok_or_else(|| StoreError::Corrupt("no such user".into()))?;
     let step = totp::matching_step(&secret_of(sealer, &user)?, code, store.now().as_second())
         .ok_or(TwoFactorError::WrongCode)?;
-    let codes = totp::generate_recovery_codes();
-    let hashes: Vec<_> = codes.iter().filter_map(|code| totp::recovery_code_hash(code)).collect();
+    let (codes, hashes) = recovery_codes();
     let mut tx = store.begin().await?;
     if !people::accept_totp_step(&mut tx, user.id, step).await? {
         return Err(TwoFactorError::WrongCode);
     }
     people::enable_totp(&mut tx, user.id, &hashes).await?;
+    people::end_other_sessions(&mut tx, user.id, &session.hash()).await?;
     tx.commit().await?;
+    tracing::info!(user_id = %user.id, "two-factor sign-in was turned on");
     Ok(codes)
+}
+
+fn recovery_codes() -> (Vec<String>, Vec<ringtrack_domain::SecretHash>) {
+    let codes = totp::generate_recovery_codes();
+    let hashes = codes.iter().filter_map(|code| totp::recovery_code_hash(code)).collect();
+    (codes, hashes)
+}
+
+/// Turns two-factor off (secret and recovery codes forgotten); every other session ends.
+pub async fn disable_two_factor(
+    store: &Store,
+    session: &Token,
+    confirmed: &Confirmed,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    people::disable_totp(&mut tx, confirmed.user.id).await?;
+    people::end_other_sessions(&mut tx, confirmed.user.id, &session.hash()).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %confirmed.user.id, "two-factor sign-in was turned off");
+    Ok(())
+}
+
+/// New recovery codes in place of the old (each unused one stops working); every other
+/// session ends. Answers the codes, shown once.
+pub async fn renew_recovery_codes(
+    store: &Store,
+    session: &Token,
+    confirmed: &Confirmed,
+) -> Result<Vec<String>, StoreError> {
+    let (codes, hashes) = recovery_codes();
+    let mut tx = store.begin().await?;
+    people::replace_recovery_codes(&mut tx, confirmed.user.id, &hashes).await?;
+    people::end_other_sessions(&mut tx, confirmed.user.id, &session.hash()).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %confirmed.user.id, "recovery codes were renewed");
+    Ok(codes)
+}
+
+/// A new password chosen while signed in: every session ends and this browser gets a new
+/// one in the same business (answered, for its cookie). Whose link the old password came
+/// through stays as it was: the person has proved their password, not their address.
+pub async fn change_password(
+    store: &Store,
+    current: &Current,
+    confirmed: &Confirmed,
+    new: &Password,
+) -> Result<Token, AccountError> {
+    let hashed = hashing::hash(new.clone()).await?;
+    let user = &confirmed.user;
+    let token = Token::generate();
+    let now = store.now();
+    let session = Session {
+        user_id: user.id,
+        user_name: user.name.clone(),
+        business_id: current.session.business_id,
+        csrf_token: Token::generate().expose().to_owned(),
+        created_at: now,
+        last_seen_at: now,
+    };
+    let mut tx = store.begin().await?;
+    people::set_password(&mut tx, user.id, &hashed, user.password_link_business_id).await?;
+    people::start_session(&mut tx, &token.hash(), &session).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %user.id, "a password was changed");
+    Ok(token)
+}
+
+/// Ends every session of the person, this one too.
+pub async fn sign_out_everywhere(store: &Store, user: UserId) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    people::end_sessions(&mut tx, user).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %user, "signed out everywhere");
+    Ok(())
 }
 
 /// The user's authenticator secret, opened; empty (matching no code) when there is none.

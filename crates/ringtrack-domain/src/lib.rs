@@ -17,6 +17,7 @@ pub mod ids;
 pub mod jobs;
 pub mod money;
 pub mod nanp;
+pub mod network;
 pub mod numbers;
 pub mod outbound;
 pub mod paging;

@@ -84,7 +84,8 @@ pub async fn audio(
     let mut headers = HeaderMap::new();
     headers.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex is a valid header"));
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400"));
+    // A caller's voice: no cache, shared or the browser's own, keeps a copy.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     if client_has(request, &etag) {
         return Ok(respond(StatusCode::NOT_MODIFIED, headers, Bytes::new()));
     }

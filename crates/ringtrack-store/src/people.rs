@@ -382,6 +382,12 @@ pub async fn touch_session(tx: &mut Tx, token: &SecretHash, business: BusinessId
     Ok(())
 }
 
+/// Ends every session of the user.
+pub async fn end_sessions(tx: &mut Tx, user: UserId) -> Result<()> {
+    tx.conn().execute(Sql::new("DELETE FROM sessions WHERE user_id = $1").bind(user)).await?;
+    Ok(())
+}
+
 /// Ends every session of the user but `keep` (after a change to how they sign in).
 pub async fn end_other_sessions(tx: &mut Tx, user: UserId, keep: &SecretHash) -> Result<()> {
     let delete = Sql::new("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
@@ -438,6 +444,24 @@ pub async fn enable_totp(tx: &mut Tx, user: UserId, recovery_codes: &[SecretHash
     let update =
         Sql::new("UPDATE users SET totp_enabled_at = $1, updated_at = $1 WHERE id = $2").bind(now).bind(user);
     tx.conn().execute(update).await?;
+    replace_recovery_codes(tx, user, recovery_codes).await
+}
+
+/// Turns two-factor off: the secret and the recovery codes are forgotten.
+pub async fn disable_totp(tx: &mut Tx, user: UserId) -> Result<()> {
+    let update = Sql::new(
+        "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, updated_at = $1
+         WHERE id = $2",
+    )
+    .bind(tx.now())
+    .bind(user);
+    tx.conn().execute(update).await?;
+    tx.conn().execute(Sql::new("DELETE FROM recovery_codes WHERE user_id = $1").bind(user)).await?;
+    Ok(())
+}
+
+/// The user's recovery codes, these and no others.
+pub async fn replace_recovery_codes(tx: &mut Tx, user: UserId, recovery_codes: &[SecretHash]) -> Result<()> {
     tx.conn().execute(Sql::new("DELETE FROM recovery_codes WHERE user_id = $1").bind(user)).await?;
     for code in recovery_codes {
         let insert = Sql::new("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")

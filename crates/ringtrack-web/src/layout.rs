@@ -54,7 +54,7 @@ pub fn app_page(title: &str, section: Section, signed_in: &SignedIn, content: Ma
                     div.person {
                         span.name { (current.session.user_name) }
                         span.role { (role_word(current.membership.role)) }
-                        a href="/account" aria-current=[(section == Section::Account).then_some("page")] { "Two-factor sign-in" }
+                        a href="/account" aria-current=[(section == Section::Account).then_some("page")] { "Your account" }
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(signed_in.csrf_token());
                             button type="submit" { "Sign out" }

@@ -42,8 +42,9 @@ pub struct WebState {
     pub prices: ringtrack_domain::Prices,
     /// Sends invitations and password resets (or nothing, when the server has no SMTP).
     pub mailer: ringtrack_core::mail::Mailer,
-    /// Room for the live streams this node holds open ([`live::MAX_STREAMS`]).
-    pub live_streams: Arc<tokio::sync::Semaphore>,
+    /// Room for the live streams this node holds open ([`live::MAX_STREAMS`], and
+    /// [`live::MAX_STREAMS_PER_SESSION`] for each session).
+    pub live_streams: Arc<live::Streams>,
     /// The address browsers reach this server at: the origin forms must come from, and
     /// whether cookies are `Secure`.
     pub public_url: Arc<str>,
@@ -70,7 +71,7 @@ fn origin_of(url: &str) -> &str {
 }
 
 /// Room for a node's live streams, made once per node.
-pub fn live_streams() -> Arc<tokio::sync::Semaphore> {
+pub fn live_streams() -> Arc<live::Streams> {
     live::streams()
 }
 
@@ -104,15 +105,24 @@ pub fn router(state: WebState) -> Router {
         .route("/team", get(team::list).post(team::invite))
         .route("/password/forgot", get(sign_in::forgot_form).post(sign_in::forgot))
         .route("/account", get(account::page))
+        .route("/account/password", post(account::change_password))
         .route("/account/two-factor", post(account::begin))
         .route("/account/two-factor/confirm", post(account::confirm))
+        .route("/account/two-factor/recovery-codes", post(account::renew_codes))
+        .route("/account/two-factor/off", post(account::turn_off))
+        .route("/account/sign-out-everywhere", post(account::sign_out_everywhere))
         .route("/business", post(businesses::switch))
         .route("/businesses/new", get(businesses::new_form))
         .route("/businesses", post(businesses::create))
         .route(assets::ROUTE, get(assets::serve))
+        // Forms are small; what is larger is refused before it is read (as the API does).
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
+
+/// The largest form the app reads, as the API's largest body.
+const MAX_FORM_BYTES: usize = 1024 * 1024;
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
@@ -126,8 +136,16 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
         HeaderName::from_static("cross-origin-opener-policy"),
         HeaderValue::from_static("same-origin"),
     );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers
+        .insert(HeaderName::from_static("permissions-policy"), HeaderValue::from_static(PERMISSIONS_POLICY));
     response
 }
+
+/// The app uses none of the browser's powerful features; no page (or anything it embeds)
+/// may ask for them.
+const PERMISSIONS_POLICY: &str =
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), midi=(), display-capture=()";
 
 #[cfg(test)]
 mod tests {

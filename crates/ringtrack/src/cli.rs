@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use ringtrack_domain::network::TrustedProxies;
 use ringtrack_domain::{BusinessId, Role};
 use ringtrack_store::Store;
 
@@ -199,6 +200,12 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's headers (an idle connection is closed then).
     #[arg(long, env = "RINGTRACK_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_read_timeout_seconds: u64,
+    /// The reverse proxies in front of this server, as addresses or blocks
+    /// (`127.0.0.1,10.0.0.0/8`): from them, the client is read from `X-Forwarded-For` (or
+    /// `Forwarded`) for every per-address limit and log line. None by default: the headers
+    /// are then ignored, since anyone can send them.
+    #[arg(long, env = "RINGTRACK_TRUSTED_PROXIES", default_value = "", value_parser = TrustedProxies::parse)]
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -147,6 +147,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     let limits = ringtrack_api::ConnectionLimits {
         max_connections: args.max_connections as usize,
         header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds),
+        trusted_proxies: args.trusted_proxies.clone(),
     };
     ringtrack_api::serve(listener, wiring::app(&state, mailer), limits, shutdown).await?;
     tracing::info!("stopped accepting requests; giving back unfinished jobs and closing the database");

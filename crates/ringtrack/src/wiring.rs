@@ -153,7 +153,10 @@ pub fn app(state: &AppState, mailer: ringtrack_core::mail::Mailer) -> axum::Rout
         mailer,
         public_url: state.public_url.clone(),
     };
-    ringtrack_api::router(state.clone()).merge(ringtrack_web::router(web))
+    ringtrack_api::observed(
+        ringtrack_api::router(state.clone()).merge(ringtrack_web::router(web)),
+        state.clone(),
+    )
 }
 
 /// Everything the server's state is made of. `serve` makes it from its configuration and

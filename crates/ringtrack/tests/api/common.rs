@@ -41,6 +41,8 @@ pub struct TestOptions {
     pub clock: ringtrack_store::Clock,
     /// Where the web app's email goes (none by default).
     pub mailer: ringtrack_core::mail::Mailer,
+    /// The address browsers are told the server is at (its own `http://` one by default).
+    pub public_url: Option<String>,
 }
 
 impl Default for TestOptions {
@@ -55,6 +57,7 @@ impl Default for TestOptions {
             allow_http_webhooks: true,
             clock: ringtrack_store::Clock::system(),
             mailer: ringtrack_core::mail::Mailer::none(),
+            public_url: None,
         }
     }
 }
@@ -142,7 +145,7 @@ impl TestApp {
             store: store.clone(),
             carrier: carrier.clone(),
             prices: Prices::default(),
-            public_url: base.clone(),
+            public_url: options.public_url.clone().unwrap_or_else(|| base.clone()),
             webhook_token: WEBHOOK_TOKEN.to_owned(),
             sandbox_recordings: Some(sandbox_recordings),
             recordings: recordings.clone(),
@@ -158,7 +161,7 @@ impl TestApp {
         let state_sealer = state.sealer.clone();
         let outbound_reach = state.outbound_reach();
         let metrics = state.metrics.clone();
-        let connections = options.connections;
+        let connections = options.connections.clone();
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(ringtrack_api::serve(
             listener,

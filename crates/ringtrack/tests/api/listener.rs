@@ -79,7 +79,7 @@ test_on_both_backends! {
     }
 
     async fn slow_clients_hold_nothing_for_long(backend: Backend) {
-        let limits = ConnectionLimits { max_connections: 1500, header_read_timeout: Duration::from_secs(1) };
+        let limits = ConnectionLimits { max_connections: 1500, header_read_timeout: Duration::from_secs(1), ..ConnectionLimits::default() };
         let app = TestApp::spawn_with_options(backend, TestOptions { connections: limits, ..TestOptions::default() }).await;
         let address = app.base.trim_start_matches("http://").to_owned();
         let mut slow = Vec::new();
@@ -105,7 +105,7 @@ test_on_both_backends! {
         app.stop().await;
 
         // At the cap, a new connection waits for a slot, which the timeout frees.
-        let limits = ConnectionLimits { max_connections: 3, header_read_timeout: Duration::from_secs(1) };
+        let limits = ConnectionLimits { max_connections: 3, header_read_timeout: Duration::from_secs(1), ..ConnectionLimits::default() };
         let app = TestApp::spawn_with_options(backend, TestOptions { connections: limits, ..TestOptions::default() }).await;
         let address = app.base.trim_start_matches("http://").to_owned();
         let mut held = Vec::new();

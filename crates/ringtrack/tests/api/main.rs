@@ -20,4 +20,5 @@ mod people;
 mod pipeline;
 mod run_logs;
 mod sms;
+mod trust;
 mod web;

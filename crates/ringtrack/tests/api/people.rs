@@ -154,15 +154,19 @@ test_on_both_backends! {
         let right = password("correct horse battery");
         let invited = people::invite(&store, business, &maria, "Maria", Role::Admin, Some(&right), "Ana").await.unwrap();
         let user = ringtrack_store::people::by_id(&store, invited.user_id).await.unwrap().unwrap();
-        let setup = people::begin_two_factor(&store, &sealer, &user).await.unwrap();
+        let confirmed = people::confirm_password(&store, user.id, &right, "203.0.113.1").await.unwrap();
+        let setup = people::begin_two_factor(&store, &sealer, &confirmed).await.unwrap();
         assert!(setup.uri.starts_with("otpauth://totp/ringtrack%3Amaria%40acme.test?secret="), "{}", setup.uri);
         let secret = totp::from_base32(&setup.secret).unwrap();
         let code_now = || format!("{:06}", totp::code_at(&secret, store.now().as_second()));
         // Not on until a code from the new secret is confirmed.
-        signed_in(&store, &maria, &right, "203.0.113.1").await;
-        let wrong = people::enable_two_factor(&store, &sealer, user.id, "000000").await;
+        let here = signed_in(&store, &maria, &right, "203.0.113.1").await;
+        let elsewhere = signed_in(&store, &maria, &right, "198.51.100.7").await;
+        let wrong = people::enable_two_factor(&store, &sealer, &here.token, user.id, "000000").await;
         assert!(matches!(wrong, Err(TwoFactorError::WrongCode)) || code_now() == "000000", "{wrong:?}");
-        let recovery = people::enable_two_factor(&store, &sealer, user.id, &code_now()).await.unwrap();
+        let recovery = people::enable_two_factor(&store, &sealer, &here.token, user.id, &code_now()).await.unwrap();
+        assert!(people::session(&store, &here.token).await.unwrap().is_some(), "this session stays");
+        assert!(people::session(&store, &elsewhere.token).await.unwrap().is_none(), "every other one ends");
         assert_eq!(recovery.len(), 10);
 
         let wait = |store: Store| {
@@ -331,11 +335,11 @@ test_on_both_backends! {
         assert_eq!((checked, held), (4, 16), "{answers:?}");
 
         // Codes: a right password from elsewhere, then 30 codes at once.
-        let user = ringtrack_store::people::by_id(&store, invited.user_id).await.unwrap().unwrap();
-        let setup = people::begin_two_factor(&store, &sealer, &user).await.unwrap();
+        let confirmed = people::confirm_password(&store, invited.user_id, &right, "198.51.100.7").await.unwrap();
+        let setup = people::begin_two_factor(&store, &sealer, &confirmed).await.unwrap();
         let secret = totp::from_base32(&setup.secret).unwrap();
         let code = format!("{:06}", totp::code_at(&secret, store.now().as_second()));
-        people::enable_two_factor(&store, &sealer, user.id, &code).await.unwrap();
+        people::enable_two_factor(&store, &sealer, &Token::generate(), invited.user_id, &code).await.unwrap();
         let SignIn::SecondFactor { wait } = people::sign_in(&store, &maria, &right, "198.51.100.7").await.unwrap() else {
             panic!("two-factor is on")
         };
@@ -344,5 +348,60 @@ test_on_both_backends! {
         let checked = answers.iter().filter(|a| matches!(a, Err(SignInError::Refused))).count();
         assert!(checked <= 4, "{checked} of 30 concurrent codes were checked");
         assert!(answers.iter().all(|a| matches!(a, Err(SignInError::Refused | SignInError::TooManyAttempts { .. }))));
+    }
+
+    async fn sign_in_is_changed_only_with_the_password_and_ends_the_other_sessions(backend: Backend) {
+        let (_db, store, business) = open(backend).await;
+        let sealer = Sealer::new(&[7; 32]);
+        let maria = email("maria@acme.test");
+        let right = password("correct horse battery");
+        let user = people::invite(&store, business, &maria, "Maria", Role::Admin, Some(&right), "Ana").await.unwrap().user_id;
+        let here = signed_in(&store, &maria, &right, "203.0.113.1").await;
+        let there = signed_in(&store, &maria, &right, "198.51.100.7").await;
+        let current = people::session(&store, &here.token).await.unwrap().unwrap();
+        let wrong = people::confirm_password(&store, user, &password("not my password"), "203.0.113.1").await;
+        assert!(matches!(wrong, Err(people::AccountError::WrongPassword)), "{wrong:?}");
+
+        // Two-factor on, then new recovery codes: the old ones stop working.
+        let confirmed = people::confirm_password(&store, user, &right, "203.0.113.1").await.unwrap();
+        let setup = people::begin_two_factor(&store, &sealer, &confirmed).await.unwrap();
+        let secret = totp::from_base32(&setup.secret).unwrap();
+        let code = format!("{:06}", totp::code_at(&secret, store.now().as_second()));
+        let old = people::enable_two_factor(&store, &sealer, &here.token, user, &code).await.unwrap();
+        assert!(people::session(&store, &there.token).await.unwrap().is_none());
+        let new = people::renew_recovery_codes(&store, &here.token, &confirmed).await.unwrap();
+        let waiting = |store: Store| {
+            let (maria, right) = (maria.clone(), right.clone());
+            async move {
+                match people::sign_in(&store, &maria, &right, "203.0.113.1").await.unwrap() {
+                    SignIn::SecondFactor { wait } => wait,
+                    SignIn::Done(_) => panic!("two-factor is on"),
+                }
+            }
+        };
+        let wait = waiting(store.clone()).await;
+        let stale = people::second_factor(&store, &sealer, &wait, &old[0], "203.0.113.1").await;
+        assert!(matches!(stale, Err(SignInError::Refused)), "{stale:?}");
+        let other = people::second_factor(&store, &sealer, &wait, &new[0], "203.0.113.1").await.unwrap();
+        // Off again: a password alone signs in, and the other session has ended.
+        people::disable_two_factor(&store, &here.token, &confirmed).await.unwrap();
+        assert!(people::session(&store, &other.token).await.unwrap().is_none());
+        assert!(people::session(&store, &here.token).await.unwrap().is_some());
+        let plain = signed_in(&store, &maria, &right, "203.0.113.1").await;
+
+        // A new password: this browser gets a new session in the same business, others end.
+        let changed = people::change_password(&store, &current, &confirmed, &password("a brand new secret")).await.unwrap();
+        for ended in [&here.token, &plain.token] {
+            assert!(people::session(&store, ended).await.unwrap().is_none());
+        }
+        let kept = people::session(&store, &changed).await.unwrap().expect("the new session is on");
+        assert_eq!(kept.session.business_id, business);
+        let old_password = people::sign_in(&store, &maria, &right, "203.0.113.1").await;
+        assert!(matches!(old_password, Err(SignInError::Refused)), "{old_password:?}");
+        let last = signed_in(&store, &maria, &password("a brand new secret"), "203.0.113.1").await;
+        people::sign_out_everywhere(&store, user).await.unwrap();
+        for ended in [&changed, &last.token] {
+            assert!(people::session(&store, ended).await.unwrap().is_none());
+        }
     }
 }

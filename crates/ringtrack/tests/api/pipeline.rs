@@ -278,6 +278,7 @@ test_on_both_backends! {
         let whole = app.get(&path).await;
         assert_eq!(whole.status(), StatusCode::OK);
         assert_eq!(whole.headers()[header::ACCEPT_RANGES], "bytes");
+        assert_eq!(whole.headers()[header::CACHE_CONTROL], "private, no-store", "no cache keeps a caller's voice");
         let etag = whole.headers()[header::ETAG].to_str().unwrap().to_owned();
         let length: usize = whole.headers()[header::CONTENT_LENGTH].to_str().unwrap().parse().unwrap();
         let all = whole.bytes().await.unwrap();
@@ -287,6 +288,7 @@ test_on_both_backends! {
         let ranged = |range: &str| app.request(Method::GET, &path).header(header::RANGE, range).send();
         let first = ranged("bytes=0-99").await.unwrap();
         assert_eq!(first.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(first.headers()[header::CACHE_CONTROL], "private, no-store");
         assert_eq!(first.headers()[header::CONTENT_RANGE], format!("bytes 0-99/{length}"));
         assert_eq!(first.bytes().await.unwrap(), all[..100]);
         let tail = ranged("bytes=-10").await.unwrap();
