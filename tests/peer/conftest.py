@@ -60,6 +60,8 @@ class Server:
         self.business = business
         self.data_dir = data_dir
         self.database_url = database_url
+        # The server's process id, for what it costs the machine (its resident memory).
+        self.pid = None
 
     def api(self, method, path, body=None):
         data = None if body is None else json.dumps(body).encode()
@@ -137,7 +139,9 @@ def running_server(backend, extra_env=None):
             remember_secret(sealing_key.read().strip())
         subprocess.run([BINARY, "--data-dir", data_dir, "--database-url", database_url, "admin", "credit",
                         "--business", business, "--cents", "10000"], check=True, capture_output=True)
-        yield Server(base, key, business, data_dir, database_url, backend, welcome)
+        running = Server(base, key, business, data_dir, database_url, backend, welcome)
+        running.pid = process.pid
+        yield running
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -16,6 +16,7 @@ import struct
 import subprocess
 import time
 
+import zxingcpp
 from playwright.sync_api import expect
 
 from conftest import BINARY, eventually, remember_secret
@@ -52,6 +53,29 @@ def totp(secret, at=None, step_offset=0):
     digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
     offset = digest[-1] & 0x0F
     return "%06d" % ((struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000)
+
+
+def scan_qr(page, selector):
+    """What zxing-cpp reads in the element: the browser draws it to a canvas (4 px a module)
+    and hands over its grey levels."""
+    grey, width, height = page.eval_on_selector(selector, """async svg => {
+        const image = new Image();
+        image.src = "data:image/svg+xml;base64," + btoa(new XMLSerializer().serializeToString(svg));
+        await image.decode();
+        const side = svg.viewBox.baseVal.width * 4;
+        const canvas = document.createElement("canvas");
+        canvas.width = canvas.height = side;
+        const context = canvas.getContext("2d");
+        context.imageSmoothingEnabled = false;
+        context.drawImage(image, 0, 0, side, side);
+        const pixels = context.getImageData(0, 0, side, side).data;
+        const grey = [];
+        for (let i = 0; i < pixels.length; i += 4) grey.push(pixels[i]);
+        return [grey, side, side];
+    }""")
+    found = zxingcpp.read_barcodes(memoryview(bytes(grey)).cast("B", (height, width)))
+    assert len(found) == 1, f"{len(found)} codes found"
+    return found[0].text
 
 
 def sandbox_call(server):
@@ -166,14 +190,23 @@ def test_two_factor_enrolment_and_sign_in(server, browser):
     create_user(server, "owen@acme.test", "admin", PASSWORD)
     page = browser.new_page()
     sign_in(page, server, "owen@acme.test")
-    page.get_by_role("link", name="Two-factor sign-in").click()
+    page.get_by_role("link", name="Your account").click()
+    # Changing how one signs in asks for the password again.
+    page.locator("#two-factor-password").fill("not my password")
     page.get_by_role("button", name="Set up two-factor sign-in").click()
+    expect(page.get_by_role("alert")).to_contain_text("That is not your password.")
+    page.locator("#two-factor-password").fill(PASSWORD)
+    page.get_by_role("button", name="Set up two-factor sign-in").click()
+    expect(page.get_by_role("img", name="QR code to scan with your authenticator app")).to_be_visible()
     secret = page.locator("#secret").inner_text().strip()
     remember_secret(secret)
-    page.get_by_label("Code").fill("000000" if totp(secret) != "000000" else "111111")
+    # The QR code scans, with a decoder of its own, to the address an authenticator takes.
+    scanned = scan_qr(page, "svg.qr")
+    assert scanned.startswith("otpauth://totp/ringtrack") and f"secret={secret}" in scanned, scanned
+    page.get_by_label("Code", exact=True).fill("000000" if totp(secret) != "000000" else "111111")
     page.get_by_role("button", name="Turn on").click()
     expect(page.get_by_role("alert")).to_contain_text("not the one your app shows")
-    page.get_by_label("Code").fill(totp(secret))
+    page.get_by_label("Code", exact=True).fill(totp(secret))
     page.get_by_role("button", name="Turn on").click()
     codes = page.get_by_role("list", name="Recovery codes").locator("li")
     expect(codes).to_have_count(10)
@@ -184,7 +217,7 @@ def test_two_factor_enrolment_and_sign_in(server, browser):
     sign_in(page, server, "owen@acme.test")
     expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
     # The next step's code: the enrolment used this step's, and a code works once.
-    page.get_by_label("Code").fill(totp(secret, step_offset=1))
+    page.get_by_label("Code", exact=True).fill(totp(secret, step_offset=1))
     page.get_by_role("button", name="Verify").click()
     expect(page).to_have_url(re.compile(r"/calls$"))
 

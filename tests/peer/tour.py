@@ -82,9 +82,10 @@ def tour(server, page, stop):
     for name, path in [("calls", "/calls"), ("call", f"/calls/{call_id}"), ("voicemails", "/voicemails"),
                        ("texts", "/texts"), ("conversation", f"/texts/{CONTACT}"), ("forms", "/forms"),
                        ("website", "/website"), ("pool", f"/website/{pool}"), ("team", "/team"),
-                       ("settings", "/settings"), ("two-factor", "/account")]:
+                       ("settings", "/settings"), ("invitations", "/invitations"), ("account", "/account")]:
         page.goto(server.base + path)
         stop(name)
+    page.locator("#two-factor-password").fill(PASSWORD)
     page.get_by_role("button", name="Set up two-factor sign-in").click()
     stop("two-factor-setup")
     page.goto(server.base + "/businesses/new")

@@ -107,6 +107,16 @@ pub struct TooSoon {
 /// Takes a slot of every subject, or of none when one of them must wait (answering the
 /// longest wait).
 pub async fn take(store: &Store, subjects: &[Subject]) -> Result<Result<(), TooSoon>, StoreError> {
+    // Most attempts of a flood must wait: a read tells them so without a write.
+    let keys: Vec<&str> = subjects.iter().map(|s| s.key.as_str()).collect();
+    let now = store.now();
+    if let Some(ready_at) = attempts::ready_at(store, &keys).await?
+        && ready_at > now
+    {
+        return Ok(Err(TooSoon {
+            retry_after: ready_at.duration_since(now).max(SignedDuration::from_secs(1)),
+        }));
+    }
     let mut tx = store.begin().await?;
     let now = tx.now();
     let mut longest: Option<SignedDuration> = None;

@@ -42,6 +42,25 @@ pub async fn take(
     Ok(Err(Timestamp::from_second(ready_at).unwrap_or(now)))
 }
 
+/// The latest time any of `subjects` must wait until (a read, without taking a slot): a
+/// flood of attempts that must wait is answered from here, never queueing on the row
+/// lock of one subject (which would hold a pooled connection each meanwhile).
+pub async fn ready_at(mut db: impl Connection, subjects: &[&str]) -> Result<Option<Timestamp>> {
+    if subjects.is_empty() {
+        return Ok(None);
+    }
+    let marks: Vec<String> = (1..=subjects.len()).map(|n| format!("${n}")).collect();
+    let mut select = Sql::new(format!(
+        "SELECT max(ready_at) AS value FROM attempt_slots WHERE subject IN ({})",
+        marks.join(", ")
+    ));
+    for subject in subjects {
+        select = select.bind(*subject);
+    }
+    let latest = db.conn().fetch_all_with(select, |row| row.opt_int("value")).await?;
+    Ok(latest.into_iter().flatten().next().and_then(|seconds| Timestamp::from_second(seconds).ok()))
+}
+
 /// After a slot was taken: no further attempt for `subject` until `wait` has passed.
 pub async fn wait_after(tx: &mut Tx, subject: &str, wait: SignedDuration) -> Result<()> {
     let ready_at = tx.now() + wait;
