@@ -320,8 +320,9 @@ pub enum AdminCommand {
     /// Add to a business's prepaid balance; prints the new balance.
     Credit(CreditArgs),
     /// Invite a person to the web app with a role in a business; prints
-    /// {"user_id","invite_url"} (the link that sets their password; null with
-    /// --password-stdin, when they can sign in at once).
+    /// {"user_id","invite_url"} (the link that sets a new person's password, or lets
+    /// someone with an account join once signed in; null with --password-stdin, when they
+    /// can sign in at once).
     CreateUser(CreateUserArgs),
 }
 
