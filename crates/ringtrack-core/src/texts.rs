@@ -12,6 +12,8 @@ use ringtrack_domain::{BusinessId, Cents, FieldErrors, NumberId, NumberStatus, P
 use ringtrack_store::messages::{self, Message, NewMessage};
 use ringtrack_store::{StoreError, Tx, businesses, jobs, numbers, webhooks};
 
+use ringtrack_domain::phone::Caller;
+
 use crate::balance;
 
 /// A text a business asks to send, its fields checked.
@@ -52,6 +54,12 @@ pub async fn queue(tx: &mut Tx, prices: &Prices, text: &OutgoingText<'_>) -> Res
     }
     if !number.sms_enabled {
         return Err(refused("from_number_id", "cannot send texts"));
+    }
+    if Caller::from_carrier(text.to.as_str()).is_withheld() {
+        return Err(refused(
+            "to",
+            "is how a carrier writes a withheld caller, not a number that takes texts",
+        ));
     }
     if messages::is_opted_out(&mut *tx, text.business_id, text.to).await? {
         return Err(TextError::OptedOut(text.to.clone()));

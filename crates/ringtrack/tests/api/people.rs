@@ -404,4 +404,22 @@ test_on_both_backends! {
             assert!(people::session(&store, ended).await.unwrap().is_none());
         }
     }
+
+    async fn a_timed_pass_deletes_sessions_and_counts_no_one_can_use(backend: Backend) {
+        let (_db, store, business) = open(backend).await;
+        let maria = email("maria@acme.test");
+        let right = password("correct horse battery");
+        people::invite(&store, business, &maria, "Maria", Role::Viewer, Some(&right), "Ana").await.unwrap();
+        let idle = signed_in(&store, &maria, &right, "203.0.113.1").await;
+        let _ = people::sign_in(&store, &maria, &password("a wrong guess here"), "198.51.100.7").await;
+        store.clock().advance(SESSION_IDLE + SignedDuration::from_secs(60));
+        let fresh = signed_in(&store, &maria, &right, "203.0.113.1").await;
+        let purged = people::purge_expired(&store).await.unwrap();
+        assert!(purged >= 2, "the idle session and the old attempt count: {purged}");
+        let left = ringtrack_store::testing::count(&store, "SELECT count(*) AS value FROM sessions").await;
+        assert_eq!(left, 1, "the fresh session stays");
+        assert!(people::session(&store, &fresh.token).await.unwrap().is_some());
+        assert!(people::session(&store, &idle.token).await.unwrap().is_none());
+        assert_eq!(people::purge_expired(&store).await.unwrap(), 0, "a second pass finds nothing");
+    }
 }

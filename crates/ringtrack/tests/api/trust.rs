@@ -250,4 +250,31 @@ test_on_both_backends! {
         assert!(setup.contains("otpauth://totp/"));
         app.stop().await;
     }
+
+    async fn invitations_are_limited_per_admin(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        person(&app, app.business, "ada@acme.test", Role::Admin).await;
+        let cookie = sign_in(&app, "ada@acme.test").await;
+        let team = get(&app, "/team", Some(&cookie)).await.text().await.unwrap();
+        let csrf = csrf_of(&team);
+        for n in 0..20 {
+            let email = format!("hire{n}@acme.test");
+            let invited = post(&app, "/team", &cookie, &[("csrf", &csrf), ("name", "Hire"), ("email", &email), ("role", "viewer")]).await;
+            assert_eq!(invited.status(), StatusCode::OK, "invitation {n}");
+        }
+        let held = post(&app, "/team", &cookie, &[("csrf", &csrf), ("name", "Hire"), ("email", "one-more@acme.test"), ("role", "viewer")]).await;
+        assert_eq!(held.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(held.headers().contains_key("retry-after"));
+        assert!(held.text().await.unwrap().contains("Too many invitations lately"));
+        app.stop().await;
+    }
+
+    async fn a_withheld_number_is_never_texted(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        app.credit(app.business, 10_000).await;
+        let number = crate::common::body(app.post("/api/v1/numbers/purchase", &serde_json::json!({"area_code": "573"})).await).await;
+        let sent = app.post("/api/v1/texts", &serde_json::json!({"from_number_id": number["data"]["id"], "to": "+266696687", "body": "Sorry we missed you"})).await;
+        crate::common::assert_error(sent, 422, "validation_failed", &["to"]).await;
+        app.stop().await;
+    }
 }
