@@ -30,7 +30,8 @@ pub async fn request_context(request: Request, next: Next) -> Response {
         "request",
         request_id = %request_id,
         method = method_label(request.method()),
-        route = "unmatched",
+        // The route that matched, filled in by `metrics::measure` (none for a 404).
+        route = tracing::field::Empty,
         client = tracing::field::Empty,
         business_id = tracing::field::Empty,
     );

@@ -180,7 +180,7 @@ async fn link_attempt(store: &Store, address: &str) -> Result<Vec<Subject>, Link
     match limits::take(store, &subjects).await? {
         Ok(()) => Ok(subjects),
         Err(TooSoon { retry_after }) => {
-            tracing::warn!(client = address, "too many password links tried from one address");
+            tracing::warn!("too many password links tried from one address");
             Err(LinkError::TooManyAttempts { retry_after })
         }
     }
@@ -311,7 +311,7 @@ pub async fn sign_in(
     address: &str,
 ) -> Result<SignIn, SignInError> {
     let subjects = [Subject::account_at(email, address), Subject::account(email), Subject::address(address)];
-    take_slots(store, &subjects, address).await?;
+    take_slots(store, &subjects).await?;
     let user = people::by_email(store, email).await?;
     // An unknown address costs the same hashing as a wrong password: timing tells nothing.
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
@@ -323,7 +323,7 @@ pub async fn sign_in(
         }
     };
     let Some(user) = user.filter(|_| matches) else {
-        tracing::warn!(client = address, "a sign-in was refused: wrong email or password");
+        tracing::warn!("a sign-in was refused: wrong email or password");
         return Err(SignInError::Refused);
     };
     if user.totp_enabled_at.is_some() {
@@ -334,19 +334,15 @@ pub async fn sign_in(
         return Ok(SignIn::SecondFactor { wait });
     }
     limits::succeeded(store, &subjects).await?;
-    Ok(SignIn::Done(Box::new(start_session(store, user, address, None).await?)))
+    Ok(SignIn::Done(Box::new(start_session(store, user, None).await?)))
 }
 
 /// Takes a slot of each subject, or answers how long to wait (logged once, as a lockout).
-async fn take_slots(store: &Store, subjects: &[Subject], address: &str) -> Result<(), SignInError> {
+async fn take_slots(store: &Store, subjects: &[Subject]) -> Result<(), SignInError> {
     match limits::take(store, subjects).await? {
         Ok(()) => Ok(()),
         Err(TooSoon { retry_after }) => {
-            tracing::warn!(
-                client = address,
-                retry_after_s = retry_after.as_secs(),
-                "a sign-in must wait: too many attempts"
-            );
+            tracing::warn!(retry_after_s = retry_after.as_secs(), "a sign-in must wait: too many attempts");
             Err(SignInError::TooManyAttempts { retry_after })
         }
     }
@@ -374,7 +370,7 @@ pub async fn second_factor(
         Subject::address(address),
         Subject::code_wait(&wait.hash()),
     ];
-    take_slots(store, &subjects, address).await?;
+    take_slots(store, &subjects).await?;
     let mut tx = store.begin().await?;
     let accepted = match totp::matching_step(&secret_of(sealer, &user)?, code, now.as_second()) {
         Some(step) => people::accept_totp_step(&mut tx, user.id, step).await?,
@@ -385,21 +381,16 @@ pub async fn second_factor(
     };
     tx.commit().await?;
     if !accepted {
-        tracing::warn!(user_id = %user.id, client = address, "a two-factor code was refused");
+        tracing::warn!(user_id = %user.id, "a two-factor code was refused");
         return Err(SignInError::Refused);
     }
     limits::succeeded(store, &subjects).await?;
-    start_session(store, user, address, Some(wait)).await
+    start_session(store, user, Some(wait)).await
 }
 
 /// Starts a session in the business the person used last, ending the wait for a second
 /// factor that led here.
-async fn start_session(
-    store: &Store,
-    user: User,
-    address: &str,
-    wait: Option<&Token>,
-) -> Result<SignedIn, SignInError> {
+async fn start_session(store: &Store, user: User, wait: Option<&Token>) -> Result<SignedIn, SignInError> {
     let now = store.now();
     let business = people::last_used_business(store, user.id).await?.ok_or(SignInError::NoBusiness)?;
     let token = Token::generate();
@@ -418,7 +409,7 @@ async fn start_session(
     people::start_session(&mut tx, &token.hash(), &session).await?;
     people::touch_session(&mut tx, &token.hash(), business).await?;
     tx.commit().await?;
-    tracing::info!(user_id = %user.id, client = address, "signed in");
+    tracing::info!(user_id = %user.id, "signed in");
     Ok(SignedIn { token, session, user })
 }
 
@@ -472,7 +463,7 @@ pub async fn confirm_password(
     let user = people::by_id(store, user).await?.ok_or(AccountError::WrongPassword)?;
     let subjects =
         [Subject::account_at(&user.email, address), Subject::account(&user.email), Subject::address(address)];
-    take_slots(store, &subjects, address).await?;
+    take_slots(store, &subjects).await?;
     let matches = match hashing::verify(user.password_hash.clone(), password.clone()).await {
         Ok(matches) => matches,
         Err(busy) => {
@@ -481,7 +472,7 @@ pub async fn confirm_password(
         }
     };
     if !matches {
-        tracing::warn!(user_id = %user.id, client = address, "a password given to change the account was wrong");
+        tracing::warn!(user_id = %user.id, "a password given to change the account was wrong");
         return Err(AccountError::WrongPassword);
     }
     limits::succeeded(store, &subjects).await?;
