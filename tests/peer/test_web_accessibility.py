@@ -34,7 +34,7 @@ def test_every_page_passes_axe_at_desk_and_phone_widths(server, browser):
         checked.append(name)
 
     tour(server, page, check)
-    assert len(checked) == 18, checked
+    assert len(checked) == 19, checked
     assert not problems, "\n".join(problems)
 
 

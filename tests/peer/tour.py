@@ -6,9 +6,10 @@ each with axe-core. One list, so a new page is photographed and checked alike.""
 
 import json
 import os
+import subprocess
 import urllib.request
 
-from conftest import eventually
+from conftest import BINARY, eventually, remember_secret
 from test_web_app import PASSWORD, create_user, sign_in, transcribed
 
 CONTACT = "+13125550187"
@@ -64,11 +65,29 @@ def public(server, path, payload):
     urllib.request.urlopen(request).read()
 
 
+def operator(server, *args, stdin=""):
+    """`ringtrack admin …` on the server's database; answers its JSON."""
+    command = [BINARY, "--data-dir", server.data_dir, "--database-url", server.database_url, "admin", *args]
+    answer = json.loads(subprocess.run(command, input=stdin, capture_output=True, text=True, check=True).stdout)
+    for secret in (answer.get("api_key"), (answer.get("invite_url") or "").rsplit("/", 1)[-1]):
+        if secret:
+            remember_secret(secret)
+    return answer
+
+
 def tour(server, page, stop):
     """Visits every page in `page` (a Playwright page), calling `stop(name)` at each."""
     call_id, pool = seed(server)
     invite = create_user(server, "sam@acme.test", "manager", name="Sam Rivera")
     create_user(server, "olivia@acme.test", "admin", PASSWORD, name="Olivia Owner")
+    # Another business: it invites Olivia (who answers from her list or its link), and one
+    # of its people is invited here (the team page's invitations waiting).
+    riverside = operator(server, "create-business", "--name", "Riverside Dental")["business_id"]
+    join = operator(server, "create-user", "--business", riverside, "--email", "olivia@acme.test", "--role", "viewer",
+                    "--public-url", server.base)
+    operator(server, "create-user", "--business", riverside, "--email", "pat@riverside.test", "--role", "admin",
+             "--password-stdin", stdin=PASSWORD)
+    create_user(server, "pat@riverside.test", "viewer")
 
     page.goto(server.base + "/login")
     stop("sign-in")
@@ -90,3 +109,5 @@ def tour(server, page, stop):
     stop("two-factor-setup")
     page.goto(server.base + "/businesses/new")
     stop("add-business")
+    page.goto(join["invite_url"])
+    stop("join")

@@ -3,10 +3,10 @@
 //! link to set a new one. Links are single-use, expire, and are never logged.
 
 use jiff::SignedDuration;
-use ringtrack_domain::Role;
 use ringtrack_domain::jobs::Job;
 use ringtrack_domain::people::{Email, Token};
 use ringtrack_domain::validation::{FieldErrors, parse_name};
+use ringtrack_domain::{Role, UserId};
 use ringtrack_store::people::{self, LinkPurpose, Member};
 use ringtrack_store::{Store, StoreError, jobs};
 
@@ -145,6 +145,23 @@ pub async fn invite(
             Ok(Invitation::Link { url, failure: Some(why), joins })
         }
     }
+}
+
+/// The business's invitations that wait for an answer (from people with an account).
+pub async fn waiting(store: &Store, current: &Current) -> Result<Vec<people::Waiting>, StoreError> {
+    people::waiting_invitations(store, current.session.business_id, store.now(), MAX_MEMBERS).await
+}
+
+/// An admin withdraws the business's open invitations of `user`: their links stop working.
+pub async fn withdraw(store: &Store, current: &Current, user: UserId) -> Result<(), TeamError> {
+    if current.membership.role != Role::Admin {
+        return Err(TeamError::NotAllowed);
+    }
+    let mut tx = store.begin().await?;
+    people::answer_invitations(&mut tx, user, current.session.business_id).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %user, business_id = %current.session.business_id, "an invitation was withdrawn");
+    Ok(())
 }
 
 fn link_url(public_url: &str, path: &str, token: &Token) -> String {

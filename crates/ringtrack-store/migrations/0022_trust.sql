@@ -12,7 +12,7 @@ CREATE TABLE invitations (
     invited_by TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
-    -- Accepted or declined (by this link or another for the same business).
+    -- Accepted, declined (by this link or another for the same business) or withdrawn.
     answered_at BIGINT
 );
 CREATE INDEX invitations_by_user ON invitations (user_id, business_id);

@@ -654,7 +654,53 @@ pub async fn pending_invitations(
     Ok(invitations)
 }
 
-/// Answers every open invitation of the person to the business (accepted or declined);
+/// An invitation of the business's that no one has answered yet, as its team page lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiting {
+    pub user_id: UserId,
+    pub email: Email,
+    pub role: Role,
+    pub invited_by: String,
+    pub expires_at: Timestamp,
+}
+
+impl FromRecord for Waiting {
+    fn from_record(row: &dyn Record) -> sqlx::Result<Self> {
+        Ok(Waiting {
+            user_id: row.parsed("user_id")?,
+            email: Email::from_stored(row.text("email")?),
+            role: row.parsed("role")?,
+            invited_by: row.text("invited_by")?,
+            expires_at: row.time("expires_at")?,
+        })
+    }
+}
+
+/// The business's invitations still open, the newest for each person, newest first (at
+/// most `limit`).
+pub async fn waiting_invitations(
+    mut db: impl Connection,
+    business: BusinessId,
+    now: Timestamp,
+    limit: u32,
+) -> Result<Vec<Waiting>> {
+    let select = Sql::new(format!(
+        "SELECT i.user_id, u.email, i.role, i.invited_by, i.expires_at FROM invitations i
+         JOIN users u ON u.id = i.user_id
+         WHERE i.business_id = $1 AND i.answered_at IS NULL AND i.expires_at > $2
+           AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = i.user_id AND m.business_id = i.business_id)
+         ORDER BY i.created_at DESC LIMIT {limit}"
+    ))
+    .bind(business)
+    .bind(now);
+    let mut waiting: Vec<Waiting> = db.conn().fetch_all(select).await?;
+    let mut seen = std::collections::HashSet::new();
+    waiting.retain(|w| seen.insert(w.user_id));
+    Ok(waiting)
+}
+
+/// Answers every open invitation of the person to the business (accepted, declined, or
+/// withdrawn by the business);
 /// answers the newest one's role, if there was any.
 pub async fn answer_invitations(tx: &mut Tx, user: UserId, business: BusinessId) -> Result<Option<Role>> {
     let now = tx.now();

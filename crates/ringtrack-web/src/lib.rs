@@ -103,6 +103,7 @@ pub fn router(state: WebState) -> Router {
         .route("/settings", get(settings::show))
         .route("/settings/terms", post(settings::save_terms))
         .route("/team", get(team::list).post(team::invite))
+        .route("/team/invitations/{user}/withdraw", post(team::withdraw))
         .route("/password/forgot", get(sign_in::forgot_form).post(sign_in::forgot))
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))

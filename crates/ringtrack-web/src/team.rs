@@ -1,6 +1,6 @@
 //! The business's people, and inviting more (admins only).
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::WebState;
 use crate::layout::{Section, alert, app_page, html_page, role_word, unavailable};
-use crate::session::{Posted, SignedIn};
+use crate::session::{NoFields, Posted, SignedIn};
 
 /// What the page says after an invitation.
 enum Outcome<'a> {
@@ -38,6 +38,14 @@ async fn page(state: &WebState, signed_in: &SignedIn, status: StatusCode, outcom
             return unavailable();
         }
     };
+    let waiting = match team::waiting(&state.store, &signed_in.current).await {
+        Ok(waiting) => waiting,
+        Err(error) => {
+            tracing::error!(%error, "could not read the invitations waiting");
+            return unavailable();
+        }
+    };
+    let zone = crate::calls::zone_of(state, signed_in).await;
     let admin = signed_in.current.membership.role == Role::Admin;
     let content = html! {
         h1 { "Team" }
@@ -55,6 +63,33 @@ async fn page(state: &WebState, signed_in: &SignedIn, status: StatusCode, outcom
                             @if !member.active { "Invited, not yet joined" }
                             @else if member.two_factor { "Password and two-factor" }
                             @else { "Password" }
+                        }
+                    }
+                }
+            }
+        }
+        @if !waiting.is_empty() {
+            h2 { "Invitations waiting" }
+            p.summary { "People who have an account answer once signed in; an invitation works for 7 days." }
+            table.list {
+                caption.visually-hidden { "Invitations waiting for an answer" }
+                thead { tr { th scope="col" { "Email" } th scope="col" { "Role" } th scope="col" { "Invited by" } th scope="col" { "Until" }
+                    @if admin { th scope="col" { span.visually-hidden { "Withdraw" } } } } }
+                tbody {
+                    @for invitation in &waiting {
+                        tr {
+                            td data-label="Email" { (invitation.email.as_str()) }
+                            td data-label="Role" { (role_word(invitation.role)) }
+                            td data-label="Invited by" { (invitation.invited_by) }
+                            td data-label="Until" { (invitation.expires_at.to_zoned(zone.clone()).strftime("%b %-d, %-I:%M %p")) }
+                            @if admin {
+                                td {
+                                    form method="post" action={"/team/invitations/" (invitation.user_id) "/withdraw"} {
+                                        input type="hidden" name="csrf" value=(signed_in.csrf_token());
+                                        button type="submit" aria-label={"Withdraw the invitation of " (invitation.email.as_str())} { "Withdraw" }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -169,5 +204,19 @@ pub async fn invite(
             tracing::error!(%error, "inviting failed");
             unavailable()
         }
+    }
+}
+
+/// An admin withdraws the invitations waiting for someone: their links stop working.
+pub async fn withdraw(
+    State(state): State<WebState>,
+    Path(user): Path<String>,
+    Posted { signed_in, .. }: Posted<NoFields>,
+) -> Response {
+    let Ok(user) = user.parse() else { return crate::layout::not_found("Invitation") };
+    match team::withdraw(&state.store, &signed_in.current, user).await {
+        Ok(()) => axum::response::Redirect::to("/team").into_response(),
+        Err(TeamError::NotAllowed) => crate::session::Forbidden::Role.into_response(),
+        Err(error) => crate::layout::failed(error, "withdrawing an invitation"),
     }
 }

@@ -277,4 +277,29 @@ test_on_both_backends! {
         crate::common::assert_error(sent, 422, "validation_failed", &["to"]).await;
         app.stop().await;
     }
+
+    async fn an_admin_sees_the_invitations_waiting_and_withdraws_one(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let mut tx = app.store.begin().await.unwrap();
+        let other = businesses::create(&mut tx, "Other Co", "UTC").await.unwrap().id;
+        tx.commit().await.unwrap();
+        person(&app, app.business, "ada@acme.test", Role::Admin).await;
+        person(&app, other, "sam@other.test", Role::Viewer).await;
+        let admin = sign_in(&app, "ada@acme.test").await;
+        let sam = sign_in(&app, "sam@other.test").await;
+        let link = invite_shown(&app, &admin, "sam@other.test").await;
+        let team = get(&app, "/team", Some(&admin)).await.text().await.unwrap();
+        assert!(team.contains("Invitations waiting") && team.contains("sam@other.test"), "{team}");
+        assert!(get(&app, &link, Some(&sam)).await.text().await.unwrap().contains("Join Acme Plumbing"));
+        // Only an admin withdraws; a withdrawn invitation's link stops working.
+        let path = team.split("action=\"/team/invitations/").nth(1).unwrap().split('"').next().unwrap();
+        let path = format!("/team/invitations/{path}");
+        let withdrawn = post(&app, &path, &admin, &[("csrf", &csrf_of(&team))]).await;
+        assert_eq!(withdrawn.status(), StatusCode::SEE_OTHER);
+        assert!(!get(&app, "/team", Some(&admin)).await.text().await.unwrap().contains("Invitations waiting"));
+        assert_eq!(get(&app, &link, Some(&sam)).await.status(), StatusCode::NOT_FOUND);
+        let waiting = get(&app, "/invitations", Some(&sam)).await.text().await.unwrap();
+        assert!(waiting.contains("No invitation is waiting for you."), "{waiting}");
+        app.stop().await;
+    }
 }
