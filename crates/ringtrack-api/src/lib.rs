@@ -2,6 +2,7 @@
 //! the OpenAPI document. Handlers parse input into domain types at the edge, run one store
 //! transaction per write, and answer in the `{"data": …}` / `{"error": …}` envelope.
 
+pub mod ad_spend;
 pub mod api_keys;
 pub mod auth;
 pub mod call_flows;
@@ -131,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(calls::transcription))
         .routes(routes!(scoring::get, scoring::update))
         .routes(routes!(transcription_terms::get, transcription_terms::set))
+        .routes(routes!(ad_spend::list, ad_spend::set))
         .routes(routes!(sms::list))
         .routes(routes!(sms::send))
         .routes(routes!(sandbox::deliver_text))

@@ -30,6 +30,7 @@ use utoipa::{Modify, OpenApi};
         (name = "Webhooks", description = "Signed, retried deliveries of a business's events"),
         (name = "Integrations", description = "Google Ads offline call conversions"),
         (name = "Dashboard", description = "Statistics and analytics over calls"),
+        (name = "Ad spend", description = "What the business spent per month and source, for cost per call and per lead"),
         (name = "Sandbox", description = "Simulated calls through the public webhook path (sandbox carrier only)"),
         (name = "API keys", description = "Keys that authenticate API requests (admin only)"),
         (name = "Operations", description = "Probes and documentation"),

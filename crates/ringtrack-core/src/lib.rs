@@ -8,6 +8,7 @@
 //! of a call, a text and a form (`views`) are here because both the API and the events
 //! speak them.
 
+pub mod ad_spend;
 pub mod balance;
 pub mod calls;
 pub mod csv;

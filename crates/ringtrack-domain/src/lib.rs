@@ -5,6 +5,7 @@
 #[macro_use]
 mod macros;
 
+pub mod ad_spend;
 pub mod api_key;
 pub mod caller_set;
 pub mod calls;

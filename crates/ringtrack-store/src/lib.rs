@@ -11,6 +11,7 @@
 //! that reads before it writes can never fail to upgrade its lock, and the two connections
 //! wait for each other.
 
+pub mod ad_spend;
 pub mod analytics;
 pub mod api_keys;
 pub mod attempts;

@@ -66,6 +66,7 @@ pub const MIGRATIONS: &[Migration] = &[
     shared!(21, "transcription terms", "0021_transcription_terms.sql"),
     shared!(22, "trust", "0022_trust.sql"),
     shared!(23, "withheld callers", "0023_withheld_callers.sql"),
+    shared!(24, "ad spend", "0024_ad_spend.sql"),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.

@@ -1,6 +1,7 @@
 //! Black-box tests of ringtrack over HTTP and its command line. Every test that touches
 //! storage runs twice, on SQLite and on PostgreSQL (`test_on_both_backends!`).
 
+mod ad_spend;
 mod api_keys;
 mod call_flows;
 mod call_log;
