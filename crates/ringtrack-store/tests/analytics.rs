@@ -285,4 +285,33 @@ test_on_both_backends! {
         first.close().await;
         second.close().await;
     }
+
+    async fn questions_asked_at_once_beyond_the_bound_all_get_their_answer(backend: Backend) {
+        let db = TestDatabase::create(backend).await;
+        let node = Store::connect(&db.url).await.unwrap();
+        node.migrate().await.unwrap();
+        let mut rng = StdRng::seed_from_u64(31);
+        let world = world(&node, &mut rng).await;
+        // 48 questions at once, far more than a node groups at a time (one a core): each
+        // waits its turn, none is refused, and each answer is what grouping in SQL gives.
+        let asked: Vec<(CallFilter, Vec<Dimension>, TimeZone)> = (0..48)
+            .map(|_| {
+                let zone = TimeZone::get(ZONES[rng.random_range(0..ZONES.len())]).unwrap();
+                (random_filter(&world, &mut rng), random_dimensions(&mut rng), zone)
+            })
+            .collect();
+        fn question(business: BusinessId, asked: &(CallFilter, Vec<Dimension>, TimeZone)) -> Question<'_> {
+            Question { business_id: business, filter: &asked.0, dimensions: &asked.1, tz: &asked.2, unique_callers: false }
+        }
+        let answers = futures_util::future::join_all(asked.iter().map(|a| {
+            let node = node.clone();
+            async move { analytics::aggregate(&node, &question(world.business, a)).await }
+        }))
+        .await;
+        for (answer, asked) in answers.into_iter().zip(&asked) {
+            let scanned = analytics::scan(&node, &question(world.business, asked)).await.unwrap();
+            assert_eq!(sorted(answer.unwrap().to_vec()), sorted(scanned.into_iter().map(Group::from).collect()));
+        }
+        node.close().await;
+    }
 }
