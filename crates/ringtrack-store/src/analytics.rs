@@ -6,86 +6,18 @@
 //! databases group alike and exactly. Both read the calendar the same way ([`Calendar`]).
 
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
-use ringtrack_domain::BusinessId;
-use ringtrack_domain::calls::{CallFilter, Dimension, WEEKDAYS, day_label, months, offsets};
+use ringtrack_domain::calls::Dimension;
 
 use crate::call_filter::{IN_PROGRESS, push_filter};
+pub use crate::grouping::{Aggregates, Answer, Group, Key, Question};
+use crate::grouping::{Calendar, RawKey, label, read_sums};
 use crate::record::Record;
 use crate::sql::Sql;
 use crate::{Connection, Result, Store};
 
-/// The sums a group's metrics are computed from.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Aggregates {
-    pub count: i64,
-    pub answered: i64,
-    pub missed: i64,
-    pub voicemail: i64,
-    pub qualified: i64,
-    pub total_seconds: i64,
-    pub ai_score_sum: i64,
-    pub ai_scored: i64,
-    /// Distinct callers, when asked for (it costs the most).
-    pub unique_callers: Option<i64>,
-}
-
-impl Aggregates {
-    /// Adds another group's sums (distinct callers do not add: they are left as they are).
-    pub fn add(&mut self, other: &Aggregates) {
-        self.count += other.count;
-        self.answered += other.answered;
-        self.missed += other.missed;
-        self.voicemail += other.voicemail;
-        self.qualified += other.qualified;
-        self.total_seconds += other.total_seconds;
-        self.ai_score_sum += other.ai_score_sum;
-        self.ai_scored += other.ai_scored;
-    }
-}
-
-/// The sums of a row selected as `n, answered, missed, voicemail, qualified, seconds,
-/// ai_sum, ai_count`.
-pub(crate) fn read_sums(row: &dyn Record) -> sqlx::Result<Aggregates> {
-    Ok(Aggregates {
-        count: row.int("n")?,
-        answered: row.int("answered")?,
-        missed: row.int("missed")?,
-        voicemail: row.int("voicemail")?,
-        qualified: row.int("qualified")?,
-        total_seconds: row.int("seconds")?,
-        ai_score_sum: row.int("ai_sum")?,
-        ai_scored: row.int("ai_count")?,
-        unique_callers: None,
-    })
-}
-
-/// A grouping value: text (a source, an id, a status, a date), a number (an hour) or a
-/// yes or no (first-time caller).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Key {
-    Text(String),
-    Number(i64),
-    Flag(bool),
-    None,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Group {
-    pub keys: Vec<Key>,
-    pub aggregates: Aggregates,
-}
-
 struct Row {
     keys: Vec<RawKey>,
     aggregates: Aggregates,
-}
-
-/// A grouping value before it is labelled: groups sort by these, no value first.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum RawKey {
-    Text(Option<String>),
-    Number(Option<i64>),
 }
 
 /// Reads a row whose first columns are the dimensions (`d0`…, numbers where `numeric`).
@@ -129,38 +61,6 @@ fn local_seconds(segments: &[(i64, i64)]) -> String {
     case
 }
 
-/// What a time dimension needs to know about the period: the zone's offsets in force
-/// (`(from, offset)`, in UTC seconds) and the local months' starts.
-pub(crate) struct Calendar {
-    pub(crate) offsets: Vec<(i64, i64)>,
-    pub(crate) months: Vec<(i64, String)>,
-}
-
-impl Calendar {
-    /// The calendar of `[from, to)` in `tz`.
-    pub(crate) fn new(tz: &TimeZone, from: Timestamp, to: Timestamp) -> Calendar {
-        Calendar { offsets: offsets(tz, from, to), months: months(tz, from, to) }
-    }
-
-    pub(crate) fn none() -> Calendar {
-        Calendar { offsets: Vec::new(), months: Vec::new() }
-    }
-}
-
-/// The local day (since 1970-01-01) of local seconds; the week's Monday and the weekday
-/// (0 Monday) of a local day. [`dimension_sql`] says the same in SQL.
-pub(crate) fn local_day(local: i64) -> i64 {
-    local / 86400
-}
-
-pub(crate) fn week_of(day: i64) -> i64 {
-    day - ((day + 3) % 7)
-}
-
-pub(crate) fn weekday_of(day: i64) -> i64 {
-    (day + 3) % 7
-}
-
 fn dimension_sql(dimension: Dimension, calendar: &Calendar) -> (String, bool) {
     let local = local_seconds(&calendar.offsets);
     let day = format!("({local} / 86400)");
@@ -188,36 +88,6 @@ fn dimension_sql(dimension: Dimension, calendar: &Calendar) -> (String, bool) {
         }
     }
 }
-
-pub(crate) fn label(dimension: Dimension, raw: RawKey, calendar: &Calendar) -> Key {
-    match (dimension, raw) {
-        (_, RawKey::Text(Some(text))) => Key::Text(text),
-        (_, RawKey::Text(None)) | (_, RawKey::Number(None)) => Key::None,
-        (Dimension::FirstTime, RawKey::Number(Some(n))) => Key::Flag(n != 0),
-        (Dimension::Date | Dimension::Week, RawKey::Number(Some(day))) => Key::Text(day_label(day)),
-        (Dimension::Month, RawKey::Number(Some(i))) => {
-            calendar.months.get(i as usize).map_or(Key::None, |(_, label)| Key::Text(label.clone()))
-        }
-        (Dimension::DayOfWeek, RawKey::Number(Some(i))) => {
-            Key::Text(WEEKDAYS[i.rem_euclid(7) as usize].to_owned())
-        }
-        (_, RawKey::Number(Some(n))) => Key::Number(n),
-    }
-}
-
-/// What analytics is asked: a business's completed calls matching `filter`, grouped by
-/// `dimensions` (none: one total row) with times in `tz`, with distinct callers or not.
-#[derive(Clone, Copy, Debug)]
-pub struct Question<'a> {
-    pub business_id: BusinessId,
-    pub filter: &'a CallFilter,
-    pub dimensions: &'a [Dimension],
-    pub tz: &'a TimeZone,
-    pub unique_callers: bool,
-}
-
-/// An answer's groups, shared: a node keeps answers, and many requests read one at once.
-pub type Answer = std::sync::Arc<Vec<Group>>;
 
 /// The answer to `question`; groups come in ascending order of their keys (no value first).
 pub async fn aggregate(store: &Store, question: &Question<'_>) -> Result<Answer> {

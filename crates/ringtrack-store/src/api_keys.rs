@@ -9,7 +9,6 @@ use jiff::Timestamp;
 use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::{ApiKeyId, ApiKeySecret, BusinessId, Role, SecretHash};
 
-use crate::changes::Change;
 use crate::paging::{Keyed, Page, fetch_page};
 use crate::record::{FromRecord, Record};
 use crate::sql::Sql;
@@ -243,7 +242,7 @@ pub async fn revoke(
     let now = tx.now();
     let update = Sql::new("UPDATE api_keys SET revoked_at = $1 WHERE id = $2").bind(now).bind(id);
     tx.conn().execute(update).await?;
-    tx.announce(Change::ApiKeys).await?;
+    tx.announce_key_revoked().await?;
     key.revoked_at = Some(now);
     Ok(Ok(key))
 }

@@ -1,6 +1,7 @@
 //! Changes every node must hear of at once, because nodes keep copies of what they change.
 //!
-//! The transaction that makes such a change announces it ([`crate::Tx::announce`]). On
+//! The transaction that makes such a change announces it (`Tx::announce_key_revoked`,
+//! `Tx::announce_live`). On
 //! PostgreSQL that is a `NOTIFY` inside the transaction, which PostgreSQL delivers at its
 //! commit, and only then, to every node's listener; the node that made the change also acts
 //! at its own commit, which is all a SQLite store (one process) needs.

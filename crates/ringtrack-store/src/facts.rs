@@ -24,10 +24,10 @@ use ringtrack_domain::calls::{CallFilter, CallStatus, Dimension};
 use ringtrack_domain::dates::DateRange;
 use rustc_hash::FxHashMap;
 
-use crate::analytics::{
+use crate::call_filter::IN_PROGRESS;
+use crate::grouping::{
     Aggregates, Answer, Calendar, Group, Question, RawKey, label, local_day, week_of, weekday_of,
 };
-use crate::call_filter::IN_PROGRESS;
 use crate::record::Record;
 use crate::sql::Sql;
 use crate::{Connection, Result, Store, StoreError};
@@ -229,7 +229,7 @@ impl FactCache {
         self.businesses.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// [`crate::analytics::aggregate`] from the facts; `None` when they cannot say.
+    /// The answer to `question` from the facts (what analytics asks first); `None` when they cannot say.
     pub(crate) async fn aggregate(&self, store: &Store, question: &Question<'_>) -> Result<Option<Answer>> {
         let Question { business_id, filter, dimensions, tz, unique_callers } = *question;
         if !answerable(filter) {

@@ -24,6 +24,7 @@ mod clock;
 mod conn;
 mod facts;
 pub mod forms;
+mod grouping;
 pub mod idempotency;
 pub mod jobs;
 pub mod live;
@@ -327,8 +328,20 @@ impl Tx {
         }
     }
 
+    /// Tells every node, when this transaction commits, that an API key was revoked (each
+    /// forgets the keys it kept).
+    pub(crate) async fn announce_key_revoked(&mut self) -> Result<()> {
+        self.announce(changes::Change::ApiKeys).await
+    }
+
+    /// Tells the pages watching `heard`'s topic of its business, on every node, once this
+    /// transaction commits.
+    pub(crate) async fn announce_live(&mut self, heard: live::Heard) -> Result<()> {
+        self.announce(changes::Change::Live(heard)).await
+    }
+
     /// Tells every node of `change` when this transaction commits (see `changes`).
-    pub(crate) async fn announce(&mut self, change: changes::Change) -> Result<()> {
+    async fn announce(&mut self, change: changes::Change) -> Result<()> {
         if self.backend() == Backend::Postgres {
             let notify =
                 sql::Sql::new("SELECT pg_notify($1, $2)").bind(changes::CHANNEL).bind(change.payload());

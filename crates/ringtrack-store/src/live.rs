@@ -6,7 +6,6 @@
 use ringtrack_domain::BusinessId;
 use tokio::sync::broadcast;
 
-use crate::changes::Change;
 use crate::{Result, Store, Tx};
 
 /// What changed, for whom.
@@ -40,7 +39,7 @@ impl Topic {
 
 /// Tells the pages watching `topic` of `business_id`, on every node, once `tx` commits.
 pub async fn announce(tx: &mut Tx, business_id: BusinessId, topic: Topic) -> Result<()> {
-    tx.announce(Change::Live(Heard { topic, business_id })).await
+    tx.announce_live(Heard { topic, business_id }).await
 }
 
 /// Every change announced from now on (to this node's pages; filter by business).

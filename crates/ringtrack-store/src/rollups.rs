@@ -13,8 +13,8 @@ use ringtrack_domain::caller_set::{CallerSet, CallerUnion};
 use ringtrack_domain::calls::{CallFilter, CallStatus};
 use ringtrack_domain::dates::DateRange;
 
-use crate::analytics::{Aggregates, Group, Question, read_sums};
 use crate::call_filter::{IN_PROGRESS, push_filter};
+use crate::grouping::{Aggregates, Group, Question, read_sums};
 use crate::record::Record;
 use crate::sql::Sql;
 use crate::{Connection, Result, Store, StoreError, Tx};
