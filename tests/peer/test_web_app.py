@@ -114,8 +114,12 @@ def test_a_person_works_a_call_in_the_app(server, browser):
     page.get_by_role("button", name="Set password").click()
     expect(page).to_have_url(re.compile(r"/login$"))
     sign_in(page, server, "maria@acme.test")
-    expect(page).to_have_url(re.compile(r"/calls$"))
-    expect(page.get_by_role("link", name="Calls")).to_have_attribute("aria-current", "page")
+    # Signed in, the dashboard; with no calls yet, what to do first.
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    expect(page.get_by_role("heading", name="No calls yet")).to_be_visible()
+    calls = page.get_by_role("navigation", name="Main").get_by_role("link", name="Calls", exact=True)
+    calls.click()
+    expect(calls).to_have_attribute("aria-current", "page")
     expect(page.get_by_text("No calls yet.")).to_be_visible()
 
     # Live: a call placed now appears in the open log, without a reload, within 2 s.
@@ -219,7 +223,7 @@ def test_two_factor_enrolment_and_sign_in(server, browser):
     # The next step's code: the enrolment used this step's, and a code works once.
     page.get_by_label("Code", exact=True).fill(totp(secret, step_offset=1))
     page.get_by_role("button", name="Verify").click()
-    expect(page).to_have_url(re.compile(r"/calls$"))
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
 
 
 def test_a_viewer_sees_no_editing_controls_and_is_refused_a_write(server, browser):

@@ -92,7 +92,7 @@ def test_an_invitation_arrives_by_email_and_sets_a_password(mailed, browser):
     invited.get_by_label("Email").fill("sam@acme.test")
     invited.get_by_label("Password").fill("a fresh long password")
     invited.get_by_role("button", name="Sign in").click()
-    expect(invited).to_have_url(re.compile(r"/calls$"))
+    expect(invited).to_have_url(re.compile(r"/dashboard$"))
     invited.get_by_role("link", name="Team").click()
     expect(invited.get_by_role("row", name=re.compile("Sam Viewer"))).to_contain_text("Viewer")
     expect(invited.get_by_role("button", name="Send invitation")).to_have_count(0)
@@ -128,5 +128,5 @@ def test_a_forgotten_password_is_set_again_by_an_emailed_link(mailed, browser):
     sign_in_page.get_by_label("Email").fill("maria@acme.test")
     sign_in_page.get_by_label("Password").fill("my brand new password")
     sign_in_page.get_by_role("button", name="Sign in").click()
-    expect(sign_in_page).to_have_url(re.compile(r"/calls$"))
+    expect(sign_in_page).to_have_url(re.compile(r"/dashboard$"))
     assert len(inbox.messages) == 1, "no email for the unknown address"

@@ -98,7 +98,7 @@ def tour(server, page, stop):
     page.goto(invite)
     stop("invitation")
     sign_in(page, server, "olivia@acme.test")
-    for name, path in [("calls", "/calls"), ("call", f"/calls/{call_id}"), ("voicemails", "/voicemails"),
+    for name, path in [("dashboard", "/dashboard"), ("calls", "/calls"), ("call", f"/calls/{call_id}"), ("voicemails", "/voicemails"),
                        ("texts", "/texts"), ("conversation", f"/texts/{CONTACT}"), ("forms", "/forms"),
                        ("website", "/website"), ("pool", f"/website/{pool}"), ("team", "/team"),
                        ("settings", "/settings"), ("invitations", "/invitations"), ("account", "/account")]:

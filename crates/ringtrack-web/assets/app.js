@@ -21,31 +21,18 @@ if (player) {
   }
 }
 
-// The log's first page follows calls as they start, end and are scored: told by the
-// server (server-sent events) that the business's calls changed, it reads itself again,
-// with its own filters, and swaps in the rows; new rows are marked for a moment and the
-// count is announced politely.
-const summary = document.querySelector("#summary[data-live]");
-if (summary && window.EventSource) {
-  const results = document.getElementById("log-results");
-  const source = new EventSource(summary.dataset.live);
+// Told by the server (server-sent events at `url`) that the business's calls changed, a
+// page reads itself again with its own query and hands the fresh page to `apply`; news that
+// comes while it reads is read once more after. `apply` answers false when the page no
+// longer reads (signed out, or its query is refused): the page then stays as it is.
+function follow(url, apply) {
+  const source = new EventSource(url);
   let reading = null;
   let again = false;
   const refresh = async () => {
     const response = await fetch(location.href, { headers: { accept: "text/html" } });
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    const fresh = page.getElementById("log-results");
-    const freshSummary = page.getElementById("summary");
-    if (!response.ok || !fresh || !freshSummary) {
-      source.close(); // signed out, or the filters no longer read: leave the page as it is
-      return;
-    }
-    const seen = new Set([...results.querySelectorAll("tr[id]")].map((row) => row.id));
-    for (const row of fresh.querySelectorAll("tr[id]")) {
-      if (!seen.has(row.id)) row.classList.add("new");
-    }
-    results.replaceChildren(...fresh.childNodes);
-    if (summary.textContent !== freshSummary.textContent) summary.textContent = freshSummary.textContent;
+    if (!response.ok || !apply(page)) source.close();
   };
   source.addEventListener("calls", () => {
     if (reading) {
@@ -59,6 +46,36 @@ if (summary && window.EventSource) {
       } while (again);
       reading = null;
     })();
+  });
+}
+
+// The log's first page follows calls as they start, end and are scored: it swaps in the
+// rows; new rows are marked for a moment and the count is announced politely.
+const summary = document.querySelector("#summary[data-live]");
+if (summary && window.EventSource) {
+  const results = document.getElementById("log-results");
+  follow(summary.dataset.live, (page) => {
+    const fresh = page.getElementById("log-results");
+    const freshSummary = page.getElementById("summary");
+    if (!fresh || !freshSummary) return false;
+    const seen = new Set([...results.querySelectorAll("tr[id]")].map((row) => row.id));
+    for (const row of fresh.querySelectorAll("tr[id]")) {
+      if (!seen.has(row.id)) row.classList.add("new");
+    }
+    results.replaceChildren(...fresh.childNodes);
+    if (summary.textContent !== freshSummary.textContent) summary.textContent = freshSummary.textContent;
+    return true;
+  });
+}
+
+// The dashboard's figures follow calls the same way, swapped in only when they changed.
+const figures = document.querySelector("#figures[data-live]");
+if (figures && window.EventSource) {
+  follow(figures.dataset.live, (page) => {
+    const fresh = page.getElementById("figures");
+    if (!fresh) return false;
+    if (fresh.innerHTML !== figures.innerHTML) figures.replaceChildren(...fresh.childNodes);
+    return true;
   });
 }
 

@@ -74,7 +74,7 @@ pub async fn answer_link(
         return gone();
     };
     match people::answer_by_link(&state.store, &signed_in.token, &signed_in.current, &link, answer).await {
-        Ok(_) if answer == Answer::Accept => Redirect::to("/calls").into_response(),
+        Ok(_) if answer == Answer::Accept => Redirect::to("/dashboard").into_response(),
         Ok(_) => Redirect::to("/invitations").into_response(),
         Err(error) => answer_refused(error),
     }
@@ -157,7 +157,7 @@ pub async fn answer(
     match people::answer_invitation(&state.store, &signed_in.token, &signed_in.current, business, answer)
         .await
     {
-        Ok(()) if answer == Answer::Accept => Redirect::to("/calls").into_response(),
+        Ok(()) if answer == Answer::Accept => Redirect::to("/dashboard").into_response(),
         Ok(()) => Redirect::to("/invitations").into_response(),
         Err(error) => answer_refused(error),
     }

@@ -14,6 +14,7 @@ use crate::session::SignedIn;
 /// A page of the app: which navigation entry it belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Section {
+    Dashboard,
     Calls,
     Voicemails,
     Texts,
@@ -26,7 +27,8 @@ pub enum Section {
 }
 
 /// The left navigation, in UI.md's order (the sections of later issues join it).
-const NAVIGATION: [(Section, &str, &str); 7] = [
+const NAVIGATION: [(Section, &str, &str); 8] = [
+    (Section::Dashboard, "/dashboard", "Dashboard"),
     (Section::Calls, "/calls", "Calls"),
     (Section::Voicemails, "/voicemails", "Voicemails"),
     (Section::Texts, "/texts", "Texts"),

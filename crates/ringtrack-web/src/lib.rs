@@ -11,6 +11,7 @@ mod account;
 mod assets;
 mod businesses;
 mod calls;
+mod dashboard;
 mod format;
 mod inbox;
 mod invitations;
@@ -86,6 +87,7 @@ pub fn router(state: WebState) -> Router {
         .route("/invitations/{token}", get(sign_in::invitation_form).post(sign_in::accept_invitation))
         .route("/invitations/{token}/answer", post(invitations::answer_link))
         .route("/welcome/{token}", get(sign_in::welcome_form).post(sign_in::welcome))
+        .route("/dashboard", get(dashboard::page))
         .route("/calls", get(calls::log))
         .route("/calls.csv", get(calls::csv))
         .route("/calls/live", get(live::calls))

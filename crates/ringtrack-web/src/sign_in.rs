@@ -24,7 +24,7 @@ fn new_password(label: &str, described_by: Option<&str>) -> Markup {
 }
 
 pub async fn home() -> Redirect {
-    Redirect::to("/calls")
+    Redirect::to("/dashboard")
 }
 
 /// Where a sign-in may lead besides the log: an invitation's link (nothing else, so a
@@ -144,16 +144,16 @@ fn sign_in_refused(error: SignInError, email: &str, next: Option<&str>) -> Respo
 }
 
 /// Signed in: the cookie, and the way on: the invitation link that led here, else the
-/// invitations waiting for the person, else their calls.
+/// invitations waiting for the person, else their dashboard.
 async fn signed_in_response(signed_in: &people::SignedIn, state: &WebState, next: Option<&str>) -> Response {
     let to = match next {
         Some(next) => next,
         None => match people::pending_invitations(&state.store, signed_in.user.id).await {
             Ok(waiting) if !waiting.is_empty() => "/invitations",
-            Ok(_) => "/calls",
+            Ok(_) => "/dashboard",
             Err(error) => {
                 tracing::error!(%error, "could not read a person's invitations");
-                "/calls"
+                "/dashboard"
             }
         },
     };

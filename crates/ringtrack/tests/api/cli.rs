@@ -166,7 +166,7 @@ test_on_both_backends! {
         let form = [("name", "Maria Lopez"), ("email", "maria@acme.test"), ("password", "correct horse battery")];
         let set_up = browser.post(&welcome).header("origin", &server.base).form(&form).send().await.unwrap();
         assert_eq!(set_up.status(), StatusCode::SEE_OTHER);
-        assert_eq!(set_up.headers()["location"], "/calls");
+        assert_eq!(set_up.headers()["location"], "/dashboard");
         let cookie = set_up.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
         let log = browser.get(format!("{}/calls", server.base)).header("cookie", &cookie).send().await.unwrap();
         assert_eq!(log.status(), StatusCode::OK);

@@ -10,6 +10,7 @@ mod carrier;
 mod cli;
 mod common;
 mod conventions;
+mod dashboard_page;
 mod dni;
 mod integrations;
 mod isolation;

@@ -34,7 +34,7 @@ pub(crate) async fn sign_in(app: &TestApp, address: &str) -> String {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(response.headers()[LOCATION], "/calls");
+    assert_eq!(response.headers()[LOCATION], "/dashboard");
     let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(attribute), "{cookie}");
