@@ -255,7 +255,7 @@ def test_a_site_owner_copies_the_tag_from_the_app_and_sees_which_pages_it_misses
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base)
     app = context.new_page()
     sign_in(app, server, "olivia@acme.test")
-    app.get_by_role("link", name="Website tracking").click()
+    app.get_by_role("navigation", name="Main").get_by_role("link", name="Website tracking").click()
     app.get_by_role("link", name="Website visitors").click()
     expect(app.get_by_role("heading", name="Website visitors")).to_be_visible()
     expect(app.get_by_text("No pages yet")).to_be_visible()
@@ -289,5 +289,5 @@ def test_a_site_owner_copies_the_tag_from_the_app_and_sees_which_pages_it_misses
     assert "Still showing" in contact and "on 1 of 1 view" in contact, contact
     root = next(r for r in rows if "/contact" not in r)
     assert "Replaced" in root and "Still showing" not in root, root
-    app.get_by_role("link", name="Website tracking").click()
+    app.get_by_role("navigation", name="Main").get_by_role("link", name="Website tracking").click()
     expect(app.get_by_text("1 still showing your number")).to_be_visible()
