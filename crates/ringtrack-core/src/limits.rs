@@ -58,6 +58,12 @@ impl Subject {
         Subject::new("address", address, 20, OnSuccess::GiveBack)
     }
 
+    /// What a password guess for `email` from `address` counts against: the account from
+    /// that address, the account from anywhere, and the address across accounts.
+    pub fn password_guess(email: &Email, address: &str) -> [Subject; 3] {
+        [Subject::account_at(email, address), Subject::account(email), Subject::address(address)]
+    }
+
     /// Codes given for one right password (the wait between password and code).
     pub fn code_wait(wait: &ringtrack_domain::SecretHash) -> Subject {
         Subject::new("code-wait", wait.as_str(), 5, OnSuccess::Forget)

@@ -120,16 +120,9 @@ pub async fn invite(
         Invited::Added
     } else {
         let token = Token::generate();
-        let now = tx.now();
-        let invitation = people::Invitation {
-            business_id: business,
-            business_name: String::new(),
-            user_id: user.id,
-            role,
-            invited_by: invited_by.to_owned(),
-            created_at: now,
-        };
-        people::create_invitation(&mut tx, &token.hash(), &invitation, now + INVITATION_LIFETIME).await?;
+        let expires = tx.now() + INVITATION_LIFETIME;
+        people::create_invitation(&mut tx, &token.hash(), business, user.id, role, invited_by, expires)
+            .await?;
         Invited::Invitation(token)
     };
     tx.commit().await?;
@@ -186,14 +179,15 @@ async fn link_attempt(store: &Store, address: &str) -> Result<Vec<Subject>, Link
     }
 }
 
-/// Hashes for a link that was found to work; gives the slot back when the node is busy.
-async fn hash_for_link(
+/// The outcome of hashing for an attempt that took `subjects`' slots: when the node was too
+/// busy to hash, the attempt was not made, so its slots are given back.
+async fn unless_busy<T, E: From<Busy> + From<StoreError>>(
     store: &Store,
     subjects: &[Subject],
-    password: &Password,
-) -> Result<String, LinkError> {
-    match hashing::hash(password.clone()).await {
-        Ok(hashed) => Ok(hashed),
+    hashed: Result<T, Busy>,
+) -> Result<T, E> {
+    match hashed {
+        Ok(value) => Ok(value),
         Err(busy) => {
             limits::not_made(store, subjects).await?;
             Err(busy.into())
@@ -215,7 +209,7 @@ pub async fn claim_owner_link(
     if !people::owner_link_open(store, &link.hash(), store.now()).await? {
         return Err(LinkError::Spent);
     }
-    let hashed = hash_for_link(store, &subjects, password).await?;
+    let hashed = unless_busy::<_, LinkError>(store, &subjects, hashing::hash(password.clone()).await).await?;
     let mut tx = store.begin().await?;
     let business = people::use_owner_link(&mut tx, &link.hash()).await?.ok_or(LinkError::Spent)?;
     let user = people::create(&mut tx, email, name).await?.ok_or(LinkError::EmailTaken)?;
@@ -248,7 +242,7 @@ pub async fn set_password_by_link(
     if !password_link_works(store, link).await? {
         return Err(LinkError::Spent);
     }
-    let hashed = hash_for_link(store, &subjects, password).await?;
+    let hashed = unless_busy::<_, LinkError>(store, &subjects, hashing::hash(password.clone()).await).await?;
     let mut tx = store.begin().await?;
     let found = people::use_link(&mut tx, &link.hash()).await?.ok_or(LinkError::Spent)?;
     let user = people::by_id(&mut tx, found.user_id).await?.ok_or(LinkError::Spent)?;
@@ -310,18 +304,14 @@ pub async fn sign_in(
     password: &Password,
     address: &str,
 ) -> Result<SignIn, SignInError> {
-    let subjects = [Subject::account_at(email, address), Subject::account(email), Subject::address(address)];
+    let subjects = Subject::password_guess(email, address);
     take_slots(store, &subjects).await?;
     let user = people::by_email(store, email).await?;
     // An unknown address costs the same hashing as a wrong password: timing tells nothing.
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let matches = match hashing::verify(stored, password.clone()).await {
-        Ok(matches) => matches,
-        Err(busy) => {
-            limits::not_made(store, &subjects).await?;
-            return Err(busy.into());
-        }
-    };
+    let matches =
+        unless_busy::<_, SignInError>(store, &subjects, hashing::verify(stored, password.clone()).await)
+            .await?;
     let Some(user) = user.filter(|_| matches) else {
         tracing::warn!("a sign-in was refused: wrong email or password");
         return Err(SignInError::Refused);
@@ -364,12 +354,8 @@ pub async fn second_factor(
         None => None,
     };
     let Some(user) = user else { return Err(SignInError::Refused) };
-    let subjects = [
-        Subject::account_at(&user.email, address),
-        Subject::account(&user.email),
-        Subject::address(address),
-        Subject::code_wait(&wait.hash()),
-    ];
+    let [account_at, account, from] = Subject::password_guess(&user.email, address);
+    let subjects = [account_at, account, from, Subject::code_wait(&wait.hash())];
     take_slots(store, &subjects).await?;
     let mut tx = store.begin().await?;
     let accepted = match totp::matching_step(&secret_of(sealer, &user)?, code, now.as_second()) {
@@ -461,16 +447,10 @@ pub async fn confirm_password(
     address: &str,
 ) -> Result<Confirmed, AccountError> {
     let user = people::by_id(store, user).await?.ok_or(AccountError::WrongPassword)?;
-    let subjects =
-        [Subject::account_at(&user.email, address), Subject::account(&user.email), Subject::address(address)];
+    let subjects = Subject::password_guess(&user.email, address);
     take_slots(store, &subjects).await?;
-    let matches = match hashing::verify(user.password_hash.clone(), password.clone()).await {
-        Ok(matches) => matches,
-        Err(busy) => {
-            limits::not_made(store, &subjects).await?;
-            return Err(busy.into());
-        }
-    };
+    let verified = hashing::verify(user.password_hash.clone(), password.clone()).await;
+    let matches = unless_busy::<_, AccountError>(store, &subjects, verified).await?;
     if !matches {
         tracing::warn!(user_id = %user.id, "a password given to change the account was wrong");
         return Err(AccountError::WrongPassword);

@@ -596,11 +596,15 @@ impl FromRecord for Invitation {
 const INVITATION_COLUMNS: &str =
     "i.business_id, b.name AS business_name, i.user_id, i.role, i.invited_by, i.created_at";
 
-/// Records an invitation for someone who has an account (the token is never stored).
+/// Records an invitation of `business` for `user` with `role` (the token is never stored);
+/// `invited_by` names the inviter for the person to read.
 pub async fn create_invitation(
     tx: &mut Tx,
     token: &SecretHash,
-    invitation: &Invitation,
+    business: BusinessId,
+    user: UserId,
+    role: Role,
+    invited_by: &str,
     expires_at: Timestamp,
 ) -> Result<()> {
     let insert = Sql::new(
@@ -608,11 +612,11 @@ pub async fn create_invitation(
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(token.as_str())
-    .bind(invitation.business_id)
-    .bind(invitation.user_id)
-    .bind(invitation.role.as_str())
-    .bind(invitation.invited_by.as_str())
-    .bind(invitation.created_at)
+    .bind(business)
+    .bind(user)
+    .bind(role.as_str())
+    .bind(invited_by)
+    .bind(tx.now())
     .bind(expires_at);
     tx.conn().execute(insert).await?;
     Ok(())

@@ -183,20 +183,17 @@ pub async fn change_password(
     State(state): State<WebState>,
     ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
     Posted { signed_in, form }: Posted<ChangePasswordForm>,
-) -> Response {
+) -> Result<Response, Response> {
     let new = match Password::parse("new_password", &form.new_password) {
         Ok(new) => new,
         Err(error) => {
             let message = format!("The new password {}.", error.message);
             let error = Some((Form::Password, message.as_str()));
-            return account_page(&state, &signed_in, StatusCode::UNPROCESSABLE_ENTITY, None, error).await;
+            return Ok(account_page(&state, &signed_in, StatusCode::UNPROCESSABLE_ENTITY, None, error).await);
         }
     };
-    let confirmed = match confirmed(&state, &signed_in, client, &form.password, Form::Password).await {
-        Ok(confirmed) => confirmed,
-        Err(response) => return response,
-    };
-    match people::change_password(&state.store, &signed_in.current, &confirmed, &new).await {
+    let confirmed = confirmed(&state, &signed_in, client, &form.password, Form::Password).await?;
+    Ok(match people::change_password(&state.store, &signed_in.current, &confirmed, &new).await {
         Ok(token) => {
             let mut response = Redirect::to("/account?done=password").into_response();
             let cookie = session::set_cookie(&token, &state);
@@ -211,7 +208,7 @@ pub async fn change_password(
             crate::sign_in::retry_later(busy, 1)
         }
         Err(error) => failed(error, "changing a password"),
-    }
+    })
 }
 
 /// A new secret for the authenticator app, and the code that proves it was added.
@@ -219,15 +216,12 @@ pub async fn begin(
     State(state): State<WebState>,
     ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
     Posted { signed_in, form }: Posted<PasswordField>,
-) -> Response {
-    let confirmed = match confirmed(&state, &signed_in, client, &form.password, Form::TwoFactorOn).await {
-        Ok(confirmed) => confirmed,
-        Err(response) => return response,
-    };
-    match people::begin_two_factor(&state.store, &state.sealer, &confirmed).await {
+) -> Result<Response, Response> {
+    let confirmed = confirmed(&state, &signed_in, client, &form.password, Form::TwoFactorOn).await?;
+    Ok(match people::begin_two_factor(&state.store, &state.sealer, &confirmed).await {
         Ok(setup) => confirm_page(&signed_in, StatusCode::OK, &setup.secret, &setup.uri, None),
         Err(error) => failed(error, "two-factor setup"),
-    }
+    })
 }
 
 /// The `otpauth://` address as a QR code, drawn here as SVG: one square path per dark
@@ -344,30 +338,24 @@ pub async fn renew_codes(
     State(state): State<WebState>,
     ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
     Posted { signed_in, form }: Posted<PasswordField>,
-) -> Response {
-    let confirmed = match confirmed(&state, &signed_in, client, &form.password, Form::RecoveryCodes).await {
-        Ok(confirmed) => confirmed,
-        Err(response) => return response,
-    };
-    match people::renew_recovery_codes(&state.store, &signed_in.token, &confirmed).await {
+) -> Result<Response, Response> {
+    let confirmed = confirmed(&state, &signed_in, client, &form.password, Form::RecoveryCodes).await?;
+    Ok(match people::renew_recovery_codes(&state.store, &signed_in.token, &confirmed).await {
         Ok(codes) => codes_page(&signed_in, "New recovery codes", &codes),
         Err(error) => failed(error, "renewing recovery codes"),
-    }
+    })
 }
 
 pub async fn turn_off(
     State(state): State<WebState>,
     ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
     Posted { signed_in, form }: Posted<PasswordField>,
-) -> Response {
-    let confirmed = match confirmed(&state, &signed_in, client, &form.password, Form::TwoFactorOff).await {
-        Ok(confirmed) => confirmed,
-        Err(response) => return response,
-    };
-    match people::disable_two_factor(&state.store, &signed_in.token, &confirmed).await {
+) -> Result<Response, Response> {
+    let confirmed = confirmed(&state, &signed_in, client, &form.password, Form::TwoFactorOff).await?;
+    Ok(match people::disable_two_factor(&state.store, &signed_in.token, &confirmed).await {
         Ok(()) => Redirect::to("/account?done=two-factor-off").into_response(),
         Err(error) => failed(error, "turning two-factor off"),
-    }
+    })
 }
 
 pub async fn sign_out_everywhere(

@@ -73,9 +73,17 @@ pub async fn answer_link(
     let (Some(link), Some(answer)) = (Token::parse(&token), parse_answer(&form.answer)) else {
         return gone();
     };
-    match people::answer_by_link(&state.store, &signed_in.token, &signed_in.current, &link, answer).await {
-        Ok(_) if answer == Answer::Accept => Redirect::to("/dashboard").into_response(),
-        Ok(_) => Redirect::to("/invitations").into_response(),
+    let answered =
+        people::answer_by_link(&state.store, &signed_in.token, &signed_in.current, &link, answer).await;
+    after(answer, answered.map(|_| ()))
+}
+
+/// Where an answer leads: having joined, the business's dashboard (the session moved
+/// there); having declined, the invitations left.
+fn after(answer: Answer, answered: Result<(), AnswerError>) -> Response {
+    match answered {
+        Ok(()) if answer == Answer::Accept => Redirect::to("/dashboard").into_response(),
+        Ok(()) => Redirect::to("/invitations").into_response(),
         Err(error) => answer_refused(error),
     }
 }
@@ -154,11 +162,7 @@ pub async fn answer(
     else {
         return gone();
     };
-    match people::answer_invitation(&state.store, &signed_in.token, &signed_in.current, business, answer)
-        .await
-    {
-        Ok(()) if answer == Answer::Accept => Redirect::to("/dashboard").into_response(),
-        Ok(()) => Redirect::to("/invitations").into_response(),
-        Err(error) => answer_refused(error),
-    }
+    let answered =
+        people::answer_invitation(&state.store, &signed_in.token, &signed_in.current, business, answer).await;
+    after(answer, answered)
 }
