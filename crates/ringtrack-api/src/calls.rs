@@ -61,6 +61,16 @@ pub struct CallFilters {
     utm_source: Option<String>,
     /// Exactly this utm_campaign.
     utm_campaign: Option<String>,
+    /// Exactly this utm_medium.
+    utm_medium: Option<String>,
+    /// The source as analytics groups it: the number's own, else the visit's utm_source,
+    /// else `direct`.
+    source: Option<String>,
+    /// Only calls from callers who had never called before (true) or had (false).
+    #[param(value_type = Option<bool>)]
+    first_time: Option<String>,
+    /// The landing page's address, without its query or fragment (as analytics groups it).
+    landing_page: Option<String>,
     /// Digits of the caller's number.
     search: Option<String>,
 }
@@ -77,6 +87,10 @@ impl From<CallFilters> for CallFilterParams {
             max_duration: f.max_duration,
             utm_source: f.utm_source,
             utm_campaign: f.utm_campaign,
+            source: f.source,
+            utm_medium: f.utm_medium,
+            first_time: f.first_time,
+            landing_page: f.landing_page,
             search: f.search,
             dates: DateRangeParams {
                 date_from: f.date_from,

@@ -80,7 +80,7 @@ pub async fn stats(
 #[into_params(parameter_in = Query)]
 pub struct AnalyticsParams {
     /// Up to three of source, utm_source, utm_medium, utm_campaign, number_id, call_flow_id,
-    /// status, first_time, date, week, month, hour_of_day, day_of_week (comma-separated; local time of the business).
+    /// status, first_time, date, week, month, hour_of_day, day_of_week, landing_page (comma-separated; local time of the business).
     group_by: Option<String>,
     /// Any of count, answered, missed, voicemail, qualified, qualified_pct, avg_duration,
     /// total_minutes, avg_ai_score, unique_callers (comma-separated; default count).

@@ -315,10 +315,9 @@ struct PageReport {
 /// The part of a page's address a pool keeps: scheme, host and path, bounded; never the
 /// query (each visitor's own utm and click ids) or the fragment.
 fn page_address(url: &str) -> ApiResult<String> {
-    let end = url.find(['?', '#']).unwrap_or(url.len());
-    let address = &url[..end];
+    let address = ringtrack_domain::dni::page_address(url);
     let well_formed = (address.starts_with("https://") || address.starts_with("http://"))
-        && address.len() <= 500
+        && address.len() <= ringtrack_domain::dni::MAX_PAGE_ADDRESS
         && !address.chars().any(char::is_control);
     if well_formed {
         Ok(address.to_owned())

@@ -42,6 +42,12 @@ text_enum!(
     Direction::Outbound => "outbound"
 );
 
+/// A call's source as reports group it: the number's own (set on the number), else the
+/// visit's utm_source, else `direct`.
+pub fn attributed_source<'a>(number_source: Option<&'a str>, utm_source: Option<&'a str>) -> &'a str {
+    number_source.or(utm_source).unwrap_or("direct")
+}
+
 /// The longest call or recording a carrier may report: a day (Twilio's limit is 4 hours).
 pub const MAX_CALL_SECONDS: i64 = 86_400;
 
@@ -57,6 +63,10 @@ pub struct CallFilterParams {
     pub max_duration: Option<String>,
     pub utm_source: Option<String>,
     pub utm_campaign: Option<String>,
+    pub source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub first_time: Option<String>,
+    pub landing_page: Option<String>,
     pub search: Option<String>,
     #[serde(flatten)]
     pub dates: DateRangeParams,
@@ -75,6 +85,14 @@ pub struct CallFilter {
     pub max_duration: Option<i64>,
     pub utm_source: Option<String>,
     pub utm_campaign: Option<String>,
+    /// The source as analytics groups it: the number's own, else the visit's utm_source,
+    /// else `direct`.
+    pub source: Option<String>,
+    pub utm_medium: Option<String>,
+    /// Whether the caller had never called the business before.
+    pub first_time: Option<bool>,
+    /// The landing page's address without its query or fragment ([`crate::dni::page_address`]).
+    pub landing_page: Option<String>,
     /// Digits the caller's number contains.
     pub caller_digits: Option<String>,
 }
@@ -101,6 +119,8 @@ impl CallFilter {
             errors.take(parsed("call_flow_id", &params.call_flow_id, "is not a valid id")).flatten();
         let qualified =
             errors.take(parsed("qualified", &params.qualified, "must be true or false")).flatten();
+        let first_time =
+            errors.take(parsed("first_time", &params.first_time, "must be true or false")).flatten();
         let updated_since = errors
             .take(parsed::<Timestamp>(
                 "updated_since",
@@ -120,15 +140,21 @@ impl CallFilter {
         }
         // Bounded and printable: a control character (NUL above all, which PostgreSQL
         // refuses in text) is named as the client's mistake, never sent to the database.
-        let mut utm = |field: &str, raw: &Option<String>| {
+        let mut text = |field: &str, raw: &Option<String>, most: usize| {
             let value = raw.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-            if value.as_ref().is_some_and(|s| s.chars().count() > 200 || s.chars().any(char::is_control)) {
-                errors.push(field, "must be at most 200 characters, none of them control characters");
+            if value.as_ref().is_some_and(|s| s.chars().count() > most || s.chars().any(char::is_control)) {
+                errors.push(
+                    field,
+                    format!("must be at most {most} characters, none of them control characters"),
+                );
             }
             value
         };
-        let utm_source = utm("utm_source", &params.utm_source);
-        let utm_campaign = utm("utm_campaign", &params.utm_campaign);
+        let utm_source = text("utm_source", &params.utm_source, 200);
+        let utm_campaign = text("utm_campaign", &params.utm_campaign, 200);
+        let source = text("source", &params.source, 200);
+        let utm_medium = text("utm_medium", &params.utm_medium, 200);
+        let landing_page = text("landing_page", &params.landing_page, crate::dni::MAX_PAGE_ADDRESS);
         let caller_digits = match params.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(search) => {
@@ -151,6 +177,10 @@ impl CallFilter {
             max_duration: max_duration.map(i64::from),
             utm_source,
             utm_campaign,
+            source,
+            utm_medium,
+            first_time,
+            landing_page,
             caller_digits,
         })
     }
@@ -225,6 +255,8 @@ pub enum Dimension {
     HourOfDay,
     /// `monday` … `sunday`.
     DayOfWeek,
+    /// The landing page's address, without its query or fragment.
+    LandingPage,
 }
 
 impl Dimension {
@@ -242,7 +274,7 @@ impl Dimension {
 }
 
 text_enum!(
-    Dimension, "source, utm_source, utm_medium, utm_campaign, number_id, call_flow_id, status, first_time, date, week, month, hour_of_day, day_of_week",
+    Dimension, "source, utm_source, utm_medium, utm_campaign, number_id, call_flow_id, status, first_time, date, week, month, hour_of_day, day_of_week, landing_page",
     Dimension::Source => "source",
     Dimension::UtmSource => "utm_source",
     Dimension::UtmMedium => "utm_medium",
@@ -255,7 +287,8 @@ text_enum!(
     Dimension::Week => "week",
     Dimension::Month => "month",
     Dimension::HourOfDay => "hour_of_day",
-    Dimension::DayOfWeek => "day_of_week"
+    Dimension::DayOfWeek => "day_of_week",
+    Dimension::LandingPage => "landing_page"
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -55,6 +55,15 @@ impl Attribution {
     }
 }
 
+/// The most characters a page's address keeps.
+pub const MAX_PAGE_ADDRESS: usize = 500;
+
+/// A page's address as reports name it: its URL without the query (each visitor's own utm
+/// and click ids) or the fragment.
+pub fn page_address(url: &str) -> &str {
+    &url[..url.find(['?', '#']).unwrap_or(url.len())]
+}
+
 /// Whether click ids or a medium say a visit (or call) came from a paid ad.
 pub fn is_paid<'a>(
     click_ids: impl IntoIterator<Item = &'a Option<String>>,

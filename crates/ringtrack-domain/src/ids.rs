@@ -112,6 +112,10 @@ id_type!(
     /// A person who signs in to the web app.
     UserId
 );
+id_type!(
+    /// A report a business saved under a name.
+    ReportId
+);
 
 #[cfg(test)]
 mod tests {

@@ -35,7 +35,7 @@ pub mod webhooks;
 pub use api_key::{ApiKeySecret, SecretHash};
 pub use ids::{
     ApiKeyId, BusinessId, CallFlowId, CallId, DeliveryId, FormId, MessageId, NumberGroupId, NumberId,
-    NumberPoolId, UserId, VoicemailId, WebhookId,
+    NumberPoolId, ReportId, UserId, VoicemailId, WebhookId,
 };
 pub use money::Cents;
 pub use numbers::{NumberStatus, NumberType, Prices};

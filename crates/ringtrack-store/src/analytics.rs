@@ -8,7 +8,7 @@
 use jiff::Timestamp;
 use ringtrack_domain::calls::Dimension;
 
-use crate::call_filter::{IN_PROGRESS, push_filter};
+use crate::call_filter::{IN_PROGRESS, SOURCE, push_filter};
 pub use crate::grouping::{Aggregates, Answer, Group, Key, Question};
 use crate::grouping::{Calendar, RawKey, label, read_sums};
 use crate::record::Record;
@@ -65,12 +65,13 @@ fn dimension_sql(dimension: Dimension, calendar: &Calendar) -> (String, bool) {
     let local = local_seconds(&calendar.offsets);
     let day = format!("({local} / 86400)");
     match dimension {
-        Dimension::Source => ("COALESCE(source, utm_source, 'direct')".into(), false),
+        Dimension::Source => (SOURCE.into(), false),
         Dimension::UtmSource => ("utm_source".into(), false),
         Dimension::UtmMedium => ("utm_medium".into(), false),
         Dimension::UtmCampaign => ("utm_campaign".into(), false),
         Dimension::NumberId => ("number_id".into(), false),
         Dimension::CallFlowId => ("call_flow_id".into(), false),
+        Dimension::LandingPage => ("landing_page_address".into(), false),
         Dimension::Status => ("status".into(), false),
         Dimension::FirstTime => ("(CASE WHEN first_time_caller THEN 1 ELSE 0 END)".into(), true),
         Dimension::Date => (day, true),

@@ -9,6 +9,9 @@ use crate::sql::Sql;
 /// need a partial index to apply.
 pub(crate) const IN_PROGRESS: &str = "in_progress";
 
+/// [`ringtrack_domain::calls::attributed_source`] in SQL.
+pub(crate) const SOURCE: &str = "COALESCE(source, utm_source, 'direct')";
+
 /// Appends the filter's conditions to a `… WHERE` clause over `calls`.
 pub(crate) fn push_filter(sql: &mut Sql, filter: &CallFilter) {
     sql.push_period(&filter.range);
@@ -41,6 +44,18 @@ pub(crate) fn push_filter(sql: &mut Sql, filter: &CallFilter) {
     }
     if let Some(campaign) = &filter.utm_campaign {
         sql.push(" AND utm_campaign = ").push_bind(campaign.as_str());
+    }
+    if let Some(source) = &filter.source {
+        sql.push(&format!(" AND {SOURCE} = ")).push_bind(source.as_str());
+    }
+    if let Some(medium) = &filter.utm_medium {
+        sql.push(" AND utm_medium = ").push_bind(medium.as_str());
+    }
+    if let Some(first_time) = filter.first_time {
+        sql.push(" AND first_time_caller = ").push_bind(first_time);
+    }
+    if let Some(page) = &filter.landing_page {
+        sql.push(" AND landing_page_address = ").push_bind(page.as_str());
     }
     if let Some(digits) = &filter.caller_digits {
         sql.push(" AND caller_number LIKE ").push_bind(format!("%{digits}%"));

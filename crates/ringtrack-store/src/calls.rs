@@ -4,6 +4,7 @@
 
 use jiff::Timestamp;
 use ringtrack_domain::calls::{CallFilter, CallStatus, Direction};
+use ringtrack_domain::dni::page_address;
 use ringtrack_domain::paging::{Cursor, PageRequest};
 use ringtrack_domain::{BusinessId, CallFlowId, CallId, Cents, NumberId, PhoneNumber};
 
@@ -47,6 +48,8 @@ model! {
         pub caller_state: Option<String> = opt_text,
         pub caller_zip: Option<String> = opt_text,
         pub first_time_caller: bool = boolean,
+        /// The number's own source (set on the number), which outranks the visit's.
+        pub source: Option<String> = opt_text,
         pub utm_source: Option<String> = opt_text,
         pub utm_medium: Option<String> = opt_text,
         pub utm_campaign: Option<String> = opt_text,
@@ -63,6 +66,14 @@ model! {
         pub updated_at: Timestamp = time,
         /// The flow engine's state, as JSON.
         pub engine_state: Option<String> = opt_text,
+    }
+}
+
+impl Call {
+    /// The source as analytics groups it (and the `source` filter matches): the number's
+    /// own, else the visit's utm_source, else `direct`.
+    pub fn attributed_source(&self) -> &str {
+        ringtrack_domain::calls::attributed_source(self.source.as_deref(), self.utm_source.as_deref())
     }
 }
 
@@ -264,13 +275,14 @@ pub async fn insert(tx: &mut Tx, new: NewCall, engine_state: &str) -> Result<Cal
     let id = CallId::new();
     let now = tx.now();
     let visit = new.visit.unwrap_or_default();
+    let landing_page_address = visit.landing_page.as_deref().map(page_address).map(str::to_owned);
     let insert = Sql::new(
         "INSERT INTO calls (id, business_id, call_sid, number_id, caller_number, tracking_number, call_flow_id,
             call_flow_version, call_flow_name, status, caller_city, caller_state, caller_zip, first_time_caller,
             utm_source, source, engine_state, utm_medium, utm_campaign, gclid, landing_page, referrer, session_id,
-            created_at, updated_at, caller_withheld)
+            created_at, updated_at, caller_withheld, landing_page_address)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-            $23, $24, $24, $25)",
+            $23, $24, $24, $25, $26)",
     )
     .bind(id)
     .bind(new.business_id)
@@ -296,7 +308,8 @@ pub async fn insert(tx: &mut Tx, new: NewCall, engine_state: &str) -> Result<Cal
     .bind(visit.referrer)
     .bind(visit.session_id)
     .bind(now)
-    .bind(new.caller_withheld);
+    .bind(new.caller_withheld)
+    .bind(landing_page_address);
     tx.conn().execute(insert).await?;
     Ok(by_id(&mut *tx, id).await?.expect("just inserted"))
 }
@@ -462,7 +475,7 @@ pub struct PastCall {
 }
 
 /// Arguments each row binds.
-const PAST_COLUMNS: usize = 25;
+const PAST_COLUMNS: usize = 26;
 
 /// Writes finished calls in multi-row inserts (a few hundred rows a statement).
 pub async fn insert_past(tx: &mut Tx, past: &[PastCall]) -> Result<()> {
@@ -472,7 +485,7 @@ pub async fn insert_past(tx: &mut Tx, past: &[PastCall]) -> Result<()> {
             "INSERT INTO calls (id, business_id, number_id, caller_number, tracking_number, destination_number,
                 call_flow_id, call_flow_name, status, duration_seconds, qualified, qualified_auto, ai_score,
                 first_time_caller, source, utm_source, utm_medium, utm_campaign, gclid, landing_page, caller_state,
-                cost_cents, created_at, updated_at, answered_at, ended_at) VALUES ",
+                cost_cents, created_at, updated_at, answered_at, ended_at, landing_page_address) VALUES ",
         );
         for (i, c) in chunk.iter().enumerate() {
             insert.push(if i == 0 { "(" } else { ", (" });
@@ -502,6 +515,8 @@ pub async fn insert_past(tx: &mut Tx, past: &[PastCall]) -> Result<()> {
                 .push_bind(answered)
                 .push(", ")
                 .push_bind(ended)
+                .push(", ")
+                .push_bind(c.landing_page.as_deref().map(page_address).map(str::to_owned))
                 .push(")");
         }
         tx.conn().execute(insert).await?;
@@ -535,4 +550,29 @@ pub async fn mark_complete(tx: &mut Tx, call: &Call, completion: &Completion) ->
         return Ok(None);
     }
     by_id(&mut *tx, call.id).await
+}
+
+/// Migration 25: the landing page's address of the calls written before it. Addresses
+/// without a query or fragment are themselves; the rest are cut in Rust (the two databases
+/// name "position of" differently), once per distinct landing page.
+pub(crate) fn backfill_landing_page_addresses(
+    tx: &mut Tx,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + '_>> {
+    Box::pin(async move {
+        let plain = "UPDATE calls SET landing_page_address = landing_page
+             WHERE landing_page IS NOT NULL AND landing_page NOT LIKE '%?%' AND landing_page NOT LIKE '%#%'";
+        tx.conn().execute_script(plain).await?;
+        let rest = Sql::new(
+            "SELECT DISTINCT landing_page AS value FROM calls
+             WHERE landing_page IS NOT NULL AND landing_page_address IS NULL",
+        );
+        let pages: Vec<String> = tx.conn().fetch_all(rest).await?;
+        for page in pages {
+            let update = Sql::new("UPDATE calls SET landing_page_address = $1 WHERE landing_page = $2")
+                .bind(page_address(&page))
+                .bind(page.as_str());
+            tx.conn().execute(update).await?;
+        }
+        Ok(())
+    })
 }

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ringtrack_domain::BusinessId;
-use ringtrack_domain::calls::{CallFilter, CallStatus, Dimension};
+use ringtrack_domain::calls::{CallFilter, CallStatus, Dimension, attributed_source};
 use ringtrack_domain::dates::DateRange;
 use rustc_hash::FxHashMap;
 
@@ -72,19 +72,20 @@ struct Attribution {
     utm_source: Option<Arc<str>>,
     utm_medium: Option<Arc<str>>,
     utm_campaign: Option<Arc<str>>,
+    /// The landing page's address.
+    landing_page: Option<Arc<str>>,
 }
 
 impl Attribution {
     fn text(&self, dimension: Dimension) -> Option<&str> {
         match dimension {
-            Dimension::Source => {
-                Some(self.source.as_deref().or(self.utm_source.as_deref()).unwrap_or("direct"))
-            }
+            Dimension::Source => Some(attributed_source(self.source.as_deref(), self.utm_source.as_deref())),
             Dimension::UtmSource => self.utm_source.as_deref(),
             Dimension::UtmMedium => self.utm_medium.as_deref(),
             Dimension::UtmCampaign => self.utm_campaign.as_deref(),
             Dimension::NumberId => self.number_id.as_deref(),
             Dimension::CallFlowId => self.call_flow_id.as_deref(),
+            Dimension::LandingPage => self.landing_page.as_deref(),
             _ => None,
         }
     }
@@ -97,6 +98,20 @@ impl Attribution {
             && is(&self.call_flow_id, filter.call_flow_id.map(|id| id.to_string()))
             && is(&self.utm_source, filter.utm_source.clone())
             && is(&self.utm_campaign, filter.utm_campaign.clone())
+            && is(&self.utm_medium, filter.utm_medium.clone())
+            && is(&self.landing_page, filter.landing_page.clone())
+            && filter.source.as_deref().is_none_or(|wanted| self.text(Dimension::Source) == Some(wanted))
+    }
+
+    /// Whether `filter` asks about any field of an attribution.
+    fn filtered(filter: &CallFilter) -> bool {
+        filter.number_id.is_some()
+            || filter.call_flow_id.is_some()
+            || filter.utm_source.is_some()
+            || filter.utm_campaign.is_some()
+            || filter.utm_medium.is_some()
+            || filter.landing_page.is_some()
+            || filter.source.is_some()
     }
 }
 
@@ -218,6 +233,10 @@ fn answerable(filter: &CallFilter) -> bool {
         max_duration: _,
         utm_source: _,
         utm_campaign: _,
+        source: _,
+        utm_medium: _,
+        first_time: _,
+        landing_page: _,
         updated_since,
         caller_digits,
     } = filter;
@@ -445,7 +464,7 @@ async fn load(
     let sql = Sql::new(format!(
         "SELECT c.created_at, c.duration_seconds, c.status, c.qualified, c.first_time_caller, c.ai_score,
                 c.number_id, c.call_flow_id, c.source, c.utm_source, c.utm_medium, c.utm_campaign,
-                COALESCE(k.seq, 0) AS seq
+                c.landing_page_address, COALESCE(k.seq, 0) AS seq
          FROM calls c LEFT JOIN business_callers k
            ON k.business_id = c.business_id AND k.caller_number = c.caller_number
          WHERE c.business_id = $1 AND c.created_at >= $2 AND c.created_at < $3 AND c.status <> '{IN_PROGRESS}'
@@ -467,6 +486,7 @@ async fn load(
             utm_source: share(row.texts[3].take()),
             utm_medium: share(row.texts[4].take()),
             utm_campaign: share(row.texts[5].take()),
+            landing_page: share(row.texts[6].take()),
         })?;
         let clamp = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
         by_day.entry(row.created_at.div_euclid(DAY)).or_default().push(Fact {
@@ -490,7 +510,7 @@ struct LoadedRow {
     qualified: bool,
     first_time: bool,
     ai_score: Option<i64>,
-    texts: [Option<String>; 6],
+    texts: [Option<String>; 7],
     caller: i64,
 }
 
@@ -509,6 +529,7 @@ fn read_row(row: &dyn Record) -> sqlx::Result<LoadedRow> {
             row.opt_text("utm_source")?,
             row.opt_text("utm_medium")?,
             row.opt_text("utm_campaign")?,
+            row.opt_text("landing_page_address")?,
         ],
         caller: row.int("seq")?,
     })
@@ -547,6 +568,7 @@ fn is_text(dimension: Dimension) -> bool {
             | Dimension::UtmCampaign
             | Dimension::NumberId
             | Dimension::CallFlowId
+            | Dimension::LandingPage
     )
 }
 
@@ -632,11 +654,7 @@ fn group(
     let timed: Vec<Axis> = axes.iter().filter(|a| !is_text(a.dimension)).copied().collect();
     let months: Vec<i64> = calendar.months.iter().skip(1).map(|(start, _)| *start).collect();
     // Most reads need no attribution: no text field, no filter on one.
-    let by_attribution = axes.iter().any(|a| is_text(a.dimension))
-        || filter.number_id.is_some()
-        || filter.call_flow_id.is_some()
-        || filter.utm_source.is_some()
-        || filter.utm_campaign.is_some();
+    let by_attribution = axes.iter().any(|a| is_text(a.dimension)) || Attribution::filtered(filter);
     let local_time = axes.iter().any(|a| a.dimension.is_time());
 
     let mut sums: Vec<Sums> = Vec::new();
@@ -659,6 +677,7 @@ fn group(
             }
             if filter.status.is_some_and(|s| s != fact.status)
                 || filter.qualified.is_some_and(|q| q != fact.qualified)
+                || filter.first_time.is_some_and(|f| f != fact.first_time)
                 || filter.min_duration.is_some_and(|min| i64::from(fact.duration) < min)
                 || filter.max_duration.is_some_and(|max| i64::from(fact.duration) > max)
             {

@@ -67,6 +67,7 @@ pub const MIGRATIONS: &[Migration] = &[
     shared!(22, "trust", "0022_trust.sql"),
     shared!(23, "withheld callers", "0023_withheld_callers.sql"),
     shared!(24, "ad spend", "0024_ad_spend.sql"),
+    shared!(25, "reports", "0025_reports.sql", Some(crate::calls::backfill_landing_page_addresses)),
 ];
 
 /// Arbitrary, fixed: the advisory lock that serialises migrations across nodes.

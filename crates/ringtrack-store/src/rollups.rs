@@ -357,12 +357,20 @@ fn rolled_up(filter: &CallFilter) -> bool {
         max_duration,
         utm_source,
         utm_campaign,
+        source,
+        utm_medium,
+        first_time,
+        landing_page,
         caller_digits,
     } = filter;
     number_id.is_none()
         && call_flow_id.is_none()
         && utm_source.is_none()
         && utm_campaign.is_none()
+        && source.is_none()
+        && utm_medium.is_none()
+        && first_time.is_none()
+        && landing_page.is_none()
         && updated_since.is_none()
         && min_duration.is_none()
         && max_duration.is_none()

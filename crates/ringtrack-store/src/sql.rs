@@ -107,7 +107,8 @@ id_values!(
     ringtrack_domain::VoicemailId,
     ringtrack_domain::WebhookId,
     ringtrack_domain::DeliveryId,
-    ringtrack_domain::UserId
+    ringtrack_domain::UserId,
+    ringtrack_domain::ReportId
 );
 
 /// SQL text plus its arguments, built up in order.

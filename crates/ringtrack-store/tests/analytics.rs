@@ -26,8 +26,9 @@ const ZONES: [&str; 7] = [
     "America/St_Johns",
 ];
 
-const DIMENSIONS: [Dimension; 13] = [
+const DIMENSIONS: [Dimension; 14] = [
     Dimension::Source,
+    Dimension::LandingPage,
     Dimension::UtmSource,
     Dimension::UtmMedium,
     Dimension::UtmCampaign,
@@ -117,6 +118,10 @@ fn random_call(world: &World, rng: &mut StdRng) -> PastCall {
         utm_source: pick(rng, &["google", "facebook", "bing"]),
         utm_medium: pick(rng, &["cpc", "organic"]),
         utm_campaign: pick(rng, &["plumbing", "brand", "emergency", "drains"]),
+        landing_page: pick(
+            rng,
+            &["https://acme.test/", "https://acme.test/?gclid=x1", "https://acme.test/drains#top"],
+        ),
         ..past_call(world.business, at, status, seconds)
     }
 }
@@ -155,6 +160,11 @@ fn random_filter(world: &World, rng: &mut StdRng) -> CallFilter {
         utm_source: some(rng, 0.15).then(|| ["google", "bing", "yahoo"][rng.random_range(0..3)].to_owned()),
         utm_campaign: some(rng, 0.15)
             .then(|| ["plumbing", "brand", "nothing"][rng.random_range(0..3)].to_owned()),
+        source: some(rng, 0.15).then(|| ["google", "direct", "billboard"][rng.random_range(0..3)].to_owned()),
+        utm_medium: some(rng, 0.1).then(|| ["cpc", "email"][rng.random_range(0..2)].to_owned()),
+        first_time: some(rng, 0.15).then(|| rng.random_bool(0.5)),
+        landing_page: some(rng, 0.1)
+            .then(|| ["https://acme.test/", "https://acme.test/drains"][rng.random_range(0..2)].to_owned()),
         ..CallFilter::default()
     }
 }

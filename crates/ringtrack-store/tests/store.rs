@@ -438,3 +438,43 @@ mod caller_sets {
         }
     }
 }
+
+/// Migration 25 gives the calls before it their landing page's address.
+mod landing_pages {
+    use super::*;
+
+    test_on_both_backends! {
+        async fn upgrading_gives_earlier_calls_their_landing_pages_address(backend: Backend) {
+            let (_db, store) = open(backend).await;
+            let business = new_business(&store).await;
+            let at = jiff::Timestamp::from_second(100 * 86_400).unwrap();
+            let pages = [None, Some("https://acme.test/drains"), Some("https://acme.test/drains?gclid=1#top"), Some("https://acme.test/#x")];
+            let calls: Vec<_> = pages
+                .iter()
+                .map(|page| ringtrack_store::calls::PastCall {
+                    landing_page: page.map(str::to_owned),
+                    ..ringtrack_store::testing::past_call(business, at, "answered", 60)
+                })
+                .collect();
+            let mut tx = store.begin().await.unwrap();
+            ringtrack_store::calls::insert_past(&mut tx, &calls).await.unwrap();
+            // Back to schema 24, with the calls it had.
+            for undo in [
+                "ALTER TABLE calls DROP COLUMN landing_page_address",
+                "DROP TABLE saved_reports",
+                "DELETE FROM schema_migrations WHERE version = 25",
+            ] {
+                ringtrack_store::testing::execute(&mut tx, undo).await;
+            }
+            tx.commit().await.unwrap();
+            assert_eq!(store.migrate().await.unwrap(), 1);
+            let addresses = |page: &str| {
+                format!("SELECT count(*) AS value FROM calls WHERE business_id = '{business}' AND landing_page_address = '{page}'")
+            };
+            assert_eq!(ringtrack_store::testing::count(&store, &addresses("https://acme.test/drains")).await, 2);
+            assert_eq!(ringtrack_store::testing::count(&store, &addresses("https://acme.test/")).await, 1);
+            let none = format!("SELECT count(*) AS value FROM calls WHERE business_id = '{business}' AND landing_page_address IS NULL");
+            assert_eq!(ringtrack_store::testing::count(&store, &none).await, 1);
+        }
+    }
+}

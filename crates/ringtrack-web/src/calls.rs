@@ -10,6 +10,7 @@ use jiff::tz::TimeZone;
 use maud::{Markup, html};
 use ringtrack_domain::calls::{CallFilter, CallFilterParams, CallStatus, parse_notes, parse_tags};
 use ringtrack_domain::dates::DateRangeParams;
+use ringtrack_domain::dni::MAX_PAGE_ADDRESS;
 use ringtrack_domain::paging::{Cursor, PageRequest, Position};
 use ringtrack_domain::validation::FieldErrors;
 use ringtrack_domain::{Access, CallId};
@@ -39,6 +40,10 @@ pub struct LogQuery {
     qualified: Option<String>,
     utm_source: Option<String>,
     utm_campaign: Option<String>,
+    source: Option<String>,
+    utm_medium: Option<String>,
+    first_time: Option<String>,
+    landing_page: Option<String>,
     search: Option<String>,
     cursor: Option<String>,
 }
@@ -57,6 +62,10 @@ impl LogQuery {
             qualified: Self::given(&self.qualified),
             utm_source: Self::given(&self.utm_source),
             utm_campaign: Self::given(&self.utm_campaign),
+            source: Self::given(&self.source),
+            utm_medium: Self::given(&self.utm_medium),
+            first_time: Self::given(&self.first_time),
+            landing_page: Self::given(&self.landing_page),
             search: Self::given(&self.search),
             dates: DateRangeParams {
                 date_from: Self::given(&self.date_from),
@@ -78,7 +87,11 @@ impl LogQuery {
             ("call_flow_id", &self.call_flow_id),
             ("qualified", &self.qualified),
             ("utm_source", &self.utm_source),
+            ("source", &self.source),
+            ("utm_medium", &self.utm_medium),
             ("utm_campaign", &self.utm_campaign),
+            ("landing_page", &self.landing_page),
+            ("first_time", &self.first_time),
             ("search", &self.search),
         ];
         let kept: Vec<String> = pairs
@@ -255,6 +268,20 @@ fn filter_form(query: &LogQuery, choices: &Choices, errors: Option<&FieldErrors>
             .map(|s| (s.as_str().to_owned(), status_word(s).to_owned()))
             .into();
     let leads = [("true".to_owned(), "Leads".to_owned()), ("false".to_owned(), "Not leads".to_owned())];
+    let callers = [
+        ("true".to_owned(), "First-time callers".to_owned()),
+        ("false".to_owned(), "Repeat callers".to_owned()),
+    ];
+    let text = |id: &str, label: &str, current: &Option<String>, most: usize| {
+        html! {
+            div.field {
+                label for=(id) { (label) }
+                input id=(id) name=(id) type="text" maxlength=(most) value=(LogQuery::value(current))
+                    aria-describedby=[error_of(id).map(|_| format!("{id}-error"))];
+                (field_error(id, &format!("{id}-error")))
+            }
+        }
+    };
     html! {
         form.filters method="get" action="/calls" role="search" aria-label="Filter calls" {
             @if errors.is_some() { (alert(Some("Some filters are not right; see below."), "filters-error")) }
@@ -274,15 +301,14 @@ fn filter_form(query: &LogQuery, choices: &Choices, errors: Option<&FieldErrors>
             (select("number_id", "Number", &query.number_id, &choices.numbers, "Any number"))
             (select("call_flow_id", "Call flow", &query.call_flow_id, &choices.flows, "Any flow"))
             (select("qualified", "Lead", &query.qualified, &leads, "Leads or not"))
-            div.field {
-                label for="utm_source" { "Source" }
-                input id="utm_source" name="utm_source" type="text" maxlength="200" placeholder="google"
-                    value=(LogQuery::value(&query.utm_source));
-            }
-            div.field {
-                label for="utm_campaign" { "Campaign" }
-                input id="utm_campaign" name="utm_campaign" type="text" maxlength="200"
-                    value=(LogQuery::value(&query.utm_campaign));
+            (select("first_time", "Caller", &query.first_time, &callers, "Any caller"))
+            (text("source", "Source", &query.source, 200))
+            (text("utm_medium", "Medium", &query.utm_medium, 200))
+            (text("utm_campaign", "Campaign", &query.utm_campaign, 200))
+            (text("landing_page", "Landing page", &query.landing_page, MAX_PAGE_ADDRESS))
+            // The API's utm_source, kept when a link gives it (the form offers the source).
+            @if let Some(utm_source) = LogQuery::given(&query.utm_source) {
+                input type="hidden" name="utm_source" value=(utm_source);
             }
             div.field {
                 label for="search" { "Caller's digits" }
@@ -310,7 +336,7 @@ pub fn call_row(call: &Call, zone: &TimeZone) -> Markup {
             td data-label="When" { time datetime=(call.created_at) title=(when.strftime("%A %B %-d %Y, %-I:%M:%S %p %Z")) { (when.strftime("%b %-d, %-I:%M %p")) } }
             td data-label="Status" { (status_badge(call.status)) }
             td data-label="Duration" { (duration(call.duration_seconds)) }
-            td data-label="Source" { (call.utm_source.as_deref().unwrap_or("Direct")) }
+            td data-label="Source" { (call.attributed_source()) }
             td data-label="Campaign" { (call.utm_campaign.as_deref().unwrap_or("—")) }
             td data-label="Lead" { (lead_word(call)) }
         }
