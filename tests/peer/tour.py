@@ -4,6 +4,7 @@ website pool with the pages its script ran on, a team, and the words transcripts
 primed with. `scripts/screenshots` photographs each stop; the accessibility test checks
 each with axe-core. One list, so a new page is photographed and checked alike."""
 
+import datetime
 import json
 import os
 import subprocess
@@ -42,8 +43,12 @@ def seed(server):
                     ["data"]["id"] for _ in range(3)]
     pool = server.api("POST", "/api/v1/number-pools", {"name": "Website visitors", "number_ids": pool_numbers,
                                                        "target_number": "5735550100"})["data"]["number_pool"]["id"]
-    public(server, "/dni/v1/sessions", {"pool_id": pool, "visitor_id": "tour-visitor",
-                                        "landing_page": "https://acme.test/drains?utm_source=google"})
+    visit = public(server, "/dni/v1/sessions", {"pool_id": pool, "visitor_id": "tour-visitor",
+                                                "landing_page": "https://acme.test/drains?utm_source=google&utm_campaign=drains"})
+    # The visitor calls the number the site showed them: a call with its landing page.
+    server.api("POST", "/api/v1/sandbox/calls", {"from": "+16175550199", "to": visit["number"]})
+    server.api("PUT", "/api/v1/ad-spend", {"month": this_month(), "source": "google", "campaign": None,
+                                           "amount_cents": 125000})
     public(server, "/dni/v1/forms", {
         "pool_id": pool, "form_name": "Free quote",
         "fields": {"name": "Ann Lee", "email": "ann@example.com", "phone": "(617) 555-0123",
@@ -60,9 +65,15 @@ def seed(server):
 
 
 def public(server, path, payload):
-    """What the website script sends: JSON as text, no key."""
+    """What the website script sends: JSON as text, no key; answers the JSON it gets (if any)."""
     request = urllib.request.Request(server.base + path, method="POST", data=json.dumps(payload).encode())
-    urllib.request.urlopen(request).read()
+    body = urllib.request.urlopen(request).read()
+    return json.loads(body) if body else None
+
+
+def this_month():
+    """`2026-12`: the month the server's calls of today fall in (the test business keeps UTC)."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m")
 
 
 def operator(server, *args, stdin=""):
@@ -98,7 +109,11 @@ def tour(server, page, stop):
     page.goto(invite)
     stop("invitation")
     sign_in(page, server, "olivia@acme.test")
-    for name, path in [("dashboard", "/dashboard"), ("calls", "/calls"), ("call", f"/calls/{call_id}"), ("voicemails", "/voicemails"),
+    page.goto(server.base + "/reports?group_by=source,utm_campaign&metrics=count,qualified,qualified_pct,avg_duration")
+    page.get_by_label("Save this report as").fill("Leads by source and campaign")
+    page.get_by_role("button", name="Save report").click()
+    stop("reports")
+    for name, path in [("dashboard", "/dashboard"), ("spend", "/spend"), ("calls", "/calls"), ("call", f"/calls/{call_id}"), ("voicemails", "/voicemails"),
                        ("texts", "/texts"), ("conversation", f"/texts/{CONTACT}"), ("forms", "/forms"),
                        ("website", "/website"), ("pool", f"/website/{pool}"), ("team", "/team"),
                        ("settings", "/settings"), ("invitations", "/invitations"), ("account", "/account")]:
@@ -111,3 +126,6 @@ def tour(server, page, stop):
     stop("add-business")
     page.goto(join["invite_url"])
     stop("join")
+    page.get_by_role("button", name="Join Riverside Dental").click()
+    page.goto(server.base + "/businesses")
+    stop("businesses")

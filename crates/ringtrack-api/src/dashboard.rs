@@ -5,7 +5,7 @@ use axum::extract::State;
 use jiff::tz::TimeZone;
 use ringtrack_domain::calls::{AnalyticsQuery, CallFilter, Dimension, Metric};
 use ringtrack_domain::{Access, BusinessId};
-use ringtrack_store::analytics::{self, Aggregates, Answer, Group, Key, Question};
+use ringtrack_store::analytics::{self, Aggregates, Answer, Group, Key, Measure, Question};
 use ringtrack_store::{businesses, numbers, rollups};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -137,26 +137,10 @@ impl Serialize for AnalyticsRows {
 }
 
 fn metric_value(metric: Metric, a: &Aggregates) -> Value {
-    let ratio = |n: i64, d: i64| {
-        if d > 0 { Value::from((n as f64 / d as f64 * 10.0).round() / 10.0) } else { Value::Null }
-    };
-    match metric {
-        Metric::Count => a.count.into(),
-        Metric::Answered => a.answered.into(),
-        Metric::Missed => a.missed.into(),
-        Metric::Voicemail => a.voicemail.into(),
-        Metric::Qualified => a.qualified.into(),
-        Metric::QualifiedPct => ratio(a.qualified * 100, a.count),
-        Metric::AvgDuration => {
-            if a.count > 0 {
-                Value::from(a.total_seconds / a.count)
-            } else {
-                Value::Null
-            }
-        }
-        Metric::TotalMinutes => minutes(a.total_seconds).into(),
-        Metric::AvgAiScore => ratio(a.ai_score_sum, a.ai_scored),
-        Metric::UniqueCallers => a.unique_callers.unwrap_or(0).into(),
+    match a.measure(metric) {
+        Measure::Count(n) => n.into(),
+        Measure::Percent(x) | Measure::Score(x) => x.map_or(Value::Null, Value::from),
+        Measure::Seconds(s) => s.map_or(Value::Null, Value::from),
     }
 }
 

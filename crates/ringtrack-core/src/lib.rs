@@ -20,6 +20,7 @@ pub mod mail;
 pub mod numbers;
 pub mod people;
 pub mod recordings;
+pub mod reports;
 pub mod team;
 pub mod texts;
 pub mod views;

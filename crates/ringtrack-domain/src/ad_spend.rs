@@ -5,6 +5,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use jiff::civil::Date;
+
 use crate::Cents;
 use crate::validation::{FieldError, FieldErrors, parse_name};
 
@@ -97,6 +99,53 @@ impl AdSpend {
     }
 }
 
+impl Month {
+    /// The month a day falls in.
+    pub fn of(day: Date) -> Option<Month> {
+        Month::new(day.year(), day.month())
+    }
+
+    fn first_day(self) -> Date {
+        Date::new(self.year, self.month, 1).expect("a month's first day exists")
+    }
+}
+
+/// What was spent on a source (and campaign) over some days.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spent {
+    pub source: String,
+    pub campaign: Option<String>,
+    pub amount: Cents,
+}
+
+/// The spend over the days `first` to `last` (both included): each month's amount spread
+/// evenly over its days, so a period of part of a month bears that part of its spend. One
+/// row per source and campaign, in the order first met.
+pub fn spent_over(spends: &[AdSpend], first: Date, last: Date) -> Vec<Spent> {
+    let mut spent: Vec<Spent> = Vec::new();
+    for spend in spends {
+        let start = spend.month.first_day();
+        let days = i64::from(start.days_in_month());
+        let end = start.last_of_month();
+        let (from, to) = (start.max(first), end.min(last));
+        if from > to {
+            continue;
+        }
+        let covered = i64::from((to - from).get_days()) + 1;
+        // Rounded to the nearest cent; a whole month is exactly its amount.
+        let share = (spend.amount.get() * covered + days / 2) / days;
+        match spent.iter_mut().find(|s| s.source == spend.source && s.campaign == spend.campaign) {
+            Some(row) => row.amount = Cents::new(row.amount.get() + share),
+            None => spent.push(Spent {
+                source: spend.source.clone(),
+                campaign: spend.campaign.clone(),
+                amount: Cents::new(share),
+            }),
+        }
+    }
+    spent
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +181,23 @@ mod tests {
         let fields: Vec<_> = refused.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["month", "source", "campaign", "amount_cents"]);
         assert!(AdSpend::parse("2026-11", "google", None, MAX_AMOUNT_CENTS + 1).is_err());
+    }
+
+    #[test]
+    fn spend_is_spread_over_its_months_days() {
+        let day = |d: &str| d.parse::<Date>().unwrap();
+        let spends = [
+            AdSpend::parse("2026-11", "google", None, 300_000).unwrap(),
+            AdSpend::parse("2026-12", "google", None, 310_000).unwrap(),
+            AdSpend::parse("2026-11", "google", Some("brand"), 1_000).unwrap(),
+        ];
+        // November whole, and the ten days from Nov 26 to Dec 5 (5 + 5 of 30 and 31 days).
+        let november = spent_over(&spends, day("2026-11-01"), day("2026-11-30"));
+        assert_eq!(november[0].amount, Cents::new(300_000));
+        assert_eq!(november[1].amount, Cents::new(1_000));
+        let across = spent_over(&spends, day("2026-11-26"), day("2026-12-05"));
+        assert_eq!(across[0].amount, Cents::new(50_000 + 50_000));
+        assert_eq!((across[1].campaign.as_deref(), across[1].amount), (Some("brand"), Cents::new(167)));
+        assert!(spent_over(&spends, day("2027-01-01"), day("2027-01-31")).is_empty());
     }
 }

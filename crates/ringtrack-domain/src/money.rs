@@ -18,6 +18,26 @@ impl Cents {
         self.0
     }
 
+    /// Dollars as people type them — `1250`, `1,250.5`, `$1,250.00` — to the cent; `None`
+    /// for anything else (a negative amount, a third decimal, a letter, more than 15 digits).
+    pub fn parse_dollars(raw: &str) -> Option<Cents> {
+        let raw = raw.trim();
+        let raw = raw.strip_prefix('$').unwrap_or(raw).replace(',', "");
+        let (whole, fraction) = raw.split_once('.').unwrap_or((&raw, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() && fraction.is_empty()
+            || !digits(whole)
+            || !digits(fraction)
+            || fraction.len() > 2
+            || whole.len() > 15
+        {
+            return None;
+        }
+        let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+        let cents: i64 = format!("{fraction:0<2}").parse().ok()?;
+        whole.checked_mul(100)?.checked_add(cents).map(Cents)
+    }
+
     /// `None` on overflow, which the callers report instead of wrapping.
     pub fn checked_add(self, other: Cents) -> Option<Cents> {
         self.0.checked_add(other.0).map(Cents)
@@ -35,6 +55,18 @@ impl fmt::Display for Cents {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dollars_are_read_as_people_type_them() {
+        let read = |raw| Cents::parse_dollars(raw).map(Cents::get);
+        assert_eq!(read("1250"), Some(125_000));
+        assert_eq!(read(" $1,250.5 "), Some(125_050));
+        assert_eq!(read("0.07"), Some(7));
+        assert_eq!(read(".5"), Some(50));
+        for bad in ["", "-5", "1.234", "12a", "$", ".", "1e3", "9999999999999999"] {
+            assert_eq!(read(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn displays_as_dollars_and_cents() {

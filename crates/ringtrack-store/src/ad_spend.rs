@@ -58,3 +58,21 @@ pub async fn list(
     .bind(to.to_string());
     Ok(db.conn().fetch_all(select).await?)
 }
+
+/// Removes one month's spend on a source (and campaign); `false` when there was none.
+pub async fn remove(
+    tx: &mut Tx,
+    business: BusinessId,
+    month: Month,
+    source: &str,
+    campaign: Option<&str>,
+) -> Result<bool> {
+    let delete = Sql::new(
+        "DELETE FROM ad_spend WHERE business_id = $1 AND month = $2 AND source = $3 AND campaign = $4",
+    )
+    .bind(business)
+    .bind(month.to_string())
+    .bind(source)
+    .bind(campaign.unwrap_or(""));
+    Ok(tx.conn().execute(delete).await? > 0)
+}

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use ringtrack_domain::calls::Dimension;
 
 use crate::call_filter::{IN_PROGRESS, SOURCE, push_filter};
-pub use crate::grouping::{Aggregates, Answer, Group, Key, Question};
+pub use crate::grouping::{Aggregates, Answer, Group, Key, Measure, Question};
 use crate::grouping::{Calendar, RawKey, label, read_sums};
 use crate::record::Record;
 use crate::sql::Sql;

@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ringtrack_domain::BusinessId;
-use ringtrack_domain::calls::{CallFilter, Dimension, WEEKDAYS, day_label, months, offsets};
+use ringtrack_domain::calls::{CallFilter, Dimension, Metric, WEEKDAYS, day_label, months, offsets};
 
 use crate::record::Record;
 
@@ -37,6 +37,35 @@ impl Aggregates {
         self.ai_score_sum += other.ai_score_sum;
         self.ai_scored += other.ai_scored;
     }
+
+    /// One metric of the group, as every door shows it.
+    pub fn measure(&self, metric: Metric) -> Measure {
+        let tenths = |n: i64, d: i64| (d > 0).then(|| (n as f64 / d as f64 * 10.0).round() / 10.0);
+        match metric {
+            Metric::Count => Measure::Count(self.count),
+            Metric::Answered => Measure::Count(self.answered),
+            Metric::Missed => Measure::Count(self.missed),
+            Metric::Voicemail => Measure::Count(self.voicemail),
+            Metric::Qualified => Measure::Count(self.qualified),
+            Metric::QualifiedPct => Measure::Percent(tenths(self.qualified * 100, self.count)),
+            Metric::AvgDuration => {
+                Measure::Seconds((self.count > 0).then(|| self.total_seconds / self.count))
+            }
+            Metric::TotalMinutes => Measure::Count((self.total_seconds + 30) / 60),
+            Metric::AvgAiScore => Measure::Score(tenths(self.ai_score_sum, self.ai_scored)),
+            Metric::UniqueCallers => Measure::Count(self.unique_callers.unwrap_or(0)),
+        }
+    }
+}
+
+/// A metric's value: a count (or whole minutes), a percentage or score to a tenth, or
+/// whole seconds; `None` where nothing was counted to divide by.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Measure {
+    Count(i64),
+    Percent(Option<f64>),
+    Score(Option<f64>),
+    Seconds(Option<i64>),
 }
 
 /// The sums of a row selected as `n, answered, missed, voicemail, qualified, seconds,

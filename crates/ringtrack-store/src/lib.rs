@@ -38,6 +38,7 @@ pub mod pools;
 mod record;
 pub mod recordings;
 pub mod rollups;
+pub mod saved_reports;
 pub mod scoring;
 mod sql;
 mod sqlite_read;

@@ -15,6 +15,7 @@ use crate::session::SignedIn;
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Dashboard,
+    Reports,
     Calls,
     Voicemails,
     Texts,
@@ -27,8 +28,9 @@ pub enum Section {
 }
 
 /// The left navigation, in UI.md's order (the sections of later issues join it).
-const NAVIGATION: [(Section, &str, &str); 8] = [
+const NAVIGATION: [(Section, &str, &str); 9] = [
     (Section::Dashboard, "/dashboard", "Dashboard"),
+    (Section::Reports, "/reports", "Reports"),
     (Section::Calls, "/calls", "Calls"),
     (Section::Voicemails, "/voicemails", "Voicemails"),
     (Section::Texts, "/texts", "Texts"),
@@ -51,6 +53,13 @@ pub fn app_page(title: &str, section: Section, signed_in: &SignedIn, content: Ma
                     nav.main aria-label="Main" {
                         @for (entry, href, label) in NAVIGATION {
                             a href=(href) aria-current=[(entry == section).then_some("page")] { (label) }
+                            @if entry == Section::Reports && !signed_in.saved_reports.is_empty() {
+                                ul.saved aria-label="Saved reports" {
+                                    @for report in &signed_in.saved_reports {
+                                        li { a href={"/reports?" (report.query)} { (report.name) } }
+                                    }
+                                }
+                            }
                         }
                     }
                     div.person {
@@ -91,6 +100,9 @@ fn business_switcher(signed_in: &SignedIn) -> Markup {
             } @else {
                 span.label { "Business" }
                 strong { (current.membership.business_name) }
+            }
+            @if current.memberships.len() > 1 {
+                a.add href="/businesses" { "All businesses" }
             }
             @if current.membership.role == Role::Admin {
                 a.add href="/businesses/new" { "Add a client business" }

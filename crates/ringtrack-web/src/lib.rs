@@ -9,17 +9,24 @@
 
 mod account;
 mod assets;
+mod breakdowns;
 mod businesses;
 mod calls;
+mod charts;
 mod dashboard;
 mod format;
 mod inbox;
 mod invitations;
 mod layout;
+mod leads;
 mod live;
+mod period;
+mod reports;
 mod session;
 mod settings;
 mod sign_in;
+mod spend;
+mod table;
 mod team;
 mod texts;
 mod website;
@@ -88,6 +95,13 @@ pub fn router(state: WebState) -> Router {
         .route("/invitations/{token}/answer", post(invitations::answer_link))
         .route("/welcome/{token}", get(sign_in::welcome_form).post(sign_in::welcome))
         .route("/dashboard", get(dashboard::page))
+        .route("/dashboard/{file}", get(breakdowns::csv))
+        .route("/reports", get(reports::page))
+        .route("/reports.csv", get(reports::csv))
+        .route("/reports/saved", post(reports::save))
+        .route("/reports/saved/{id}/remove", post(reports::remove))
+        .route("/spend", get(spend::show).post(spend::save))
+        .route("/spend/remove", post(spend::remove))
         .route("/calls", get(calls::log))
         .route("/calls.csv", get(calls::csv))
         .route("/calls/live", get(live::calls))
@@ -116,7 +130,7 @@ pub fn router(state: WebState) -> Router {
         .route("/account/sign-out-everywhere", post(account::sign_out_everywhere))
         .route("/business", post(businesses::switch))
         .route("/businesses/new", get(businesses::new_form))
-        .route("/businesses", post(businesses::create))
+        .route("/businesses", get(businesses::list).post(businesses::create))
         .route(assets::ROUTE, get(assets::serve))
         // Forms are small; what is larger is refused before it is read (as the API does).
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))

@@ -20,6 +20,8 @@ pub const SECURE_COOKIE: &str = "__Host-ringtrack_session";
 pub struct SignedIn {
     pub token: Token,
     pub current: Current,
+    /// The business's saved reports, which the navigation lists.
+    pub saved_reports: Vec<ringtrack_store::saved_reports::SavedReport>,
 }
 
 /// Pages for signed-in people send everyone else to `/login`.
@@ -47,14 +49,18 @@ impl FromRequestParts<WebState> for SignedIn {
 
 async fn signed_in(headers: &HeaderMap, state: &WebState) -> Result<SignedIn, Rejection> {
     let token = cookie_token(headers, state).ok_or(Rejection::SignIn)?;
-    match ringtrack_core::people::session(&state.store, &token).await {
-        Ok(Some(current)) => Ok(SignedIn { token, current }),
-        Ok(None) => Err(Rejection::SignIn),
-        Err(error) => {
-            tracing::error!(%error, "could not read a session");
-            Err(Rejection::Unavailable)
-        }
-    }
+    let unavailable = |error: ringtrack_store::StoreError| {
+        tracing::error!(%error, "could not read a session");
+        Rejection::Unavailable
+    };
+    let current = ringtrack_core::people::session(&state.store, &token)
+        .await
+        .map_err(unavailable)?
+        .ok_or(Rejection::SignIn)?;
+    let saved_reports = ringtrack_core::reports::list(&state.store, current.session.business_id)
+        .await
+        .map_err(unavailable)?;
+    Ok(SignedIn { token, current, saved_reports })
 }
 
 /// The person signed in, on a page that anyone may open.
