@@ -23,6 +23,7 @@ pub struct SpendForm {
     source: String,
     #[serde(default)]
     campaign: String,
+    #[serde(default)]
     amount: String,
 }
 

@@ -61,7 +61,7 @@ test_on_both_backends! {
         // Against the 14 days before: 4 calls then, 14 now.
         assert!(page.contains("+250%"), "{page}");
         // Each count's link opens the log showing exactly its calls.
-        for label in ["Calls", "Answered", "Missed", "Voicemails", "Qualified leads"] {
+        for label in ["Calls", "Answered", "Missed", "Voicemails", "Qualified leads", "First-time callers"] {
             let (shown, href) = figure(&page, label);
             let log = get(&app, &href.unwrap(), Some(&cookie)).await.text().await.unwrap();
             let count = log.matches("<tr id=\"call-").count();

@@ -20,6 +20,7 @@ mod number_groups;
 mod numbers;
 mod people;
 mod pipeline;
+mod reports_pages;
 mod run_logs;
 mod sms;
 mod trust;
