@@ -1,6 +1,7 @@
 """Accessibility, in the browser on both databases: every page of the app (the same tour
 `scripts/screenshots` takes) checked by axe-core against WCAG 2.2 A and AA at a desk's and
-a phone's width, light and dark, and the main road walked with the keyboard alone."""
+a phone's width, light and dark, none scrolling sideways on a phone, and the main roads
+walked with the keyboard alone."""
 
 import re
 
@@ -25,6 +26,9 @@ def test_every_page_passes_axe_at_desk_and_phone_widths(server, browser):
             for scheme in ("light", "dark"):
                 page.set_viewport_size({"width": width, "height": 800})
                 page.emulate_media(color_scheme=scheme)
+                wider = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                if wider > 0:
+                    problems.append(f"{name} at {width} px scrolls sideways by {wider} px")
                 for violation in axe.run(page, options=WCAG).response["violations"]:
                     targets = [node["target"] for node in violation["nodes"]][:3]
                     problems.append(f"{name} at {width} px, {scheme}: {violation['id']} ({violation['impact']}): "
@@ -34,7 +38,7 @@ def test_every_page_passes_axe_at_desk_and_phone_widths(server, browser):
         checked.append(name)
 
     tour(server, page, check)
-    assert len(checked) == 20, checked
+    assert len(checked) == 23, checked
     assert not problems, "\n".join(problems)
 
 

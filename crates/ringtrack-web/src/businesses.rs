@@ -146,26 +146,34 @@ pub async fn list(
 ) -> Response {
     let zone = crate::calls::zone_of(&state, &signed_in).await;
     let today = state.store.now().to_zoned(zone).date();
-    let (status, chosen, error) =
+    // Days given are each business's own days; without them, each business's own last
+    // 30 days (its today may not be the person's).
+    let (status, asked, error) =
         match period::parse(query.date_from.as_deref(), query.date_to.as_deref(), today) {
-            Ok(p) => (StatusCode::OK, p.unwrap_or_else(|| period::default_period(today)), None),
-            Err(error) => (StatusCode::UNPROCESSABLE_ENTITY, period::default_period(today), Some(error)),
+            Ok(p) => (StatusCode::OK, p, None),
+            Err(error) => (StatusCode::UNPROCESSABLE_ENTITY, None, Some(error)),
         };
     let mut lines = Vec::with_capacity(signed_in.current.memberships.len());
     for membership in &signed_in.current.memberships {
-        match line(&state, membership.business_id, &membership.business_name, chosen).await {
+        match line(&state, membership.business_id, &membership.business_name, asked).await {
             Ok(line) => lines.push(line),
             Err(error) => return failed(error, "reading a business's figures"),
         }
     }
     let sort = Sort::parse(query.sort.as_deref().unwrap_or("-count"));
     sort_lines(&mut lines, &sort);
-    let href = |word: &str| format!("/businesses?{}&sort={}", chosen.query(), crate::calls::encode(word));
+    let days = asked.map(|p| format!("{}&", p.query())).unwrap_or_default();
+    let href = |word: &str| format!("/businesses?{days}sort={}", crate::calls::encode(word));
     let content = html! {
         h1 { "All businesses" }
-        (period::presets_nav("/businesses", &[("sort", sort.word())], Some(chosen), today, false))
+        (period::presets_nav("/businesses", &[("sort", sort.word())], asked, today, false))
         (alert(error.as_deref(), "period-error"))
-        p.summary { (chosen.words()) ", each business in its own time zone." }
+        p.summary {
+            @match asked {
+                Some(days) => { (days.words()) ", each business in its own time zone." }
+                None => "The last 30 days, each business in its own time zone."
+            }
+        }
         table.list.numbers {
             caption.visually-hidden { "Your businesses and their calls; choose a column's heading to sort by it" }
             thead { tr {
@@ -180,7 +188,7 @@ pub async fn list(
                             form.open method="post" action="/business" {
                                 input type="hidden" name="csrf" value=(signed_in.csrf_token());
                                 input type="hidden" name="business" value=(line.id);
-                                input type="hidden" name="next" value={"/dashboard?" (chosen.query())};
+                                input type="hidden" name="next" value={"/dashboard" @if let Some(days) = asked { "?" (days.query()) }};
                                 button.link type="submit" { (line.name) }
                             }
                         }
@@ -196,10 +204,12 @@ pub async fn list(
     html_page(status, app_page("All businesses", Section::Businesses, &signed_in, content))
 }
 
-async fn line(state: &WebState, id: BusinessId, name: &str, period: Period) -> Result<Line, String> {
+async fn line(state: &WebState, id: BusinessId, name: &str, period: Option<Period>) -> Result<Line, String> {
     let business = ringtrack_store::businesses::get(&state.store, id).await.map_err(|e| e.to_string())?;
     let zone =
         business.and_then(|b| jiff::tz::TimeZone::get(&b.timezone).ok()).unwrap_or(jiff::tz::TimeZone::UTC);
+    let period =
+        period.unwrap_or_else(|| period::default_period(state.store.now().to_zoned(zone.clone()).date()));
     let range = period.range(&zone)?;
     let totals =
         ringtrack_store::rollups::totals(&state.store, id, &range).await.map_err(|e| e.to_string())?;

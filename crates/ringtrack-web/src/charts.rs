@@ -1,8 +1,8 @@
 //! Charts drawn on the server as SVG (no script, no library): columns stacked by series
-//! over time, bars side by side per category, and a week's hours as a grid. Each is an
-//! image with a title and a description that says what it shows; its bars lead to the call
-//! log for mouse users, while the table beside it ([`crate::table`]) carries the same
-//! numbers and links for everyone, keyboard and screen reader included.
+//! over time, bars side by side per category, and a week's hours as a grid. Each is a group
+//! named by its title, with a description that says what it shows; its bars are links to
+//! the call log, each named by what it counts, and the table beside it ([`crate::table`])
+//! carries the same numbers and links for everyone, the keyboard included.
 
 use maud::{Markup, html};
 
@@ -53,11 +53,12 @@ fn legend(series: &[Series]) -> Markup {
     }
 }
 
-/// A link around a mark, for the mouse only (the table's links serve the keyboard).
-fn linked(link: &Option<String>, mark: Markup) -> Markup {
+/// A link around a mark, named as its tooltip is; out of the tab order (the table's links
+/// are the keyboard's road to the same calls, without a stop per bar).
+fn linked(link: &Option<String>, name: &str, mark: Markup) -> Markup {
     html! {
         @match link {
-            Some(href) => a href=(href) tabindex="-1" { (mark) },
+            Some(href) => a href=(href) tabindex="-1" aria-label=(name) { (mark) },
             None => (mark),
         }
     }
@@ -74,7 +75,7 @@ pub fn columns(id: &str, title: &str, description: &str, series: &[Series], bars
     // Up to eight labels along the bottom.
     let every = bars.len().div_ceil(8).max(1);
     html! {
-        svg.chart-image viewBox=(view_box) role="img" aria-labelledby={(title_id) " " (id) "-desc"} {
+        svg.chart-image viewBox=(view_box) role="group" aria-labelledby={(title_id) " " (id) "-desc"} {
             title id=(title_id) { (title) }
             desc id={(id) "-desc"} { (description) }
             @for tick in [0, max / 2, max] {
@@ -88,9 +89,10 @@ pub fn columns(id: &str, title: &str, description: &str, series: &[Series], bars
                     @if *value > 0 {
                         @let top = y(base + value);
                         @let bottom = y(base);
-                        (linked(link, html! {
+                        @let name = format!("{}: {value} {}", bar.label, s.label.to_lowercase());
+                        (linked(link, &name, html! {
                             rect class=(s.class) x=(format!("{x:.1}")) y=(format!("{top:.1}")) width=(format!("{width:.1}")) height=(format!("{:.1}", bottom - top)) {
-                                title { (bar.label) ": " (value) " " (s.label.to_lowercase()) }
+                                title { (name) }
                             }
                         }))
                     }
@@ -114,7 +116,7 @@ pub fn bars(id: &str, title: &str, description: &str, series: &[Series], bars: &
     let max = ceiling(bars.iter().flat_map(|b| b.values.iter().map(|v| v.0)).max().unwrap_or(0));
     let length = |value: i64| (WIDTH - LABEL - 48) as f64 * value as f64 / max as f64;
     html! {
-        svg.chart-image viewBox=(view_box) role="img" aria-labelledby={(title_id) " " (id) "-desc"} {
+        svg.chart-image viewBox=(view_box) role="group" aria-labelledby={(title_id) " " (id) "-desc"} {
             title id=(title_id) { (title) }
             desc id={(id) "-desc"} { (description) }
             @for (i, bar) in bars.iter().enumerate() {
@@ -122,9 +124,10 @@ pub fn bars(id: &str, title: &str, description: &str, series: &[Series], bars: &
                 text.axis x=(LABEL - 8) y=(top + ROW * series.len() as i64 / 2 + 4) text-anchor="end" { (shorten(&bar.label, 28)) }
                 @for (j, (s, (value, link))) in series.iter().zip(&bar.values).enumerate() {
                     @let y = top + ROW * j as i64;
-                    (linked(link, html! {
+                    @let name = format!("{}: {value} {}", bar.label, s.label.to_lowercase());
+                    (linked(link, &name, html! {
                         rect class=(s.class) x=(LABEL) y=(y) width=(format!("{:.1}", length(*value).max(1.0))) height=(ROW - 2) {
-                            title { (bar.label) ": " (value) " " (s.label.to_lowercase()) }
+                            title { (name) }
                         }
                     }))
                     text.value x=(format!("{:.1}", LABEL as f64 + length(*value).max(1.0) + 4.0)) y=(y + ROW - 4) { (value) }
@@ -151,7 +154,7 @@ pub fn week_grid(
     let width = LABEL + CELL * 24;
     let (title_id, view_box) = svg_open(id, width, height);
     html! {
-        svg.chart-image viewBox=(view_box) role="img" aria-labelledby={(title_id) " " (id) "-desc"} {
+        svg.chart-image viewBox=(view_box) role="group" aria-labelledby={(title_id) " " (id) "-desc"} {
             title id=(title_id) { (title) }
             desc id={(id) "-desc"} { (description) }
             @for (g, (series, values)) in grids.iter().enumerate() {
