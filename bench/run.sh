@@ -22,7 +22,7 @@ bin=$PWD/target/release/ringtrack
 postgres=${RINGTRACK_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 
 # wrk's requests/s, p50 and p99 (ms) and failed requests (non-2xx or over 30 s) for a URL,
-# with the API key (or, for the web app's pages, the session cookie: /calls... paths).
+# with the API key (or, for the web app's pages, the session cookie).
 measure() {
   local url=$1 out
   out=$(wrk -t2 -c"$connections" -d"${duration}s" --timeout 30s --latency -H "$(credentials "$url")" "$url")
@@ -48,7 +48,7 @@ to_ms() {
 # API key for everything else.
 credentials() {
   case "$1" in
-    "$base"/calls*) echo "Cookie: $cookie" ;;
+    "$base"/calls* | "$base"/dashboard* | "$base"/reports*) echo "Cookie: $cookie" ;;
     *) echo "Authorization: Bearer $key" ;;
   esac
 }
@@ -92,10 +92,13 @@ run_backend() {
       python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('UPDATE businesses SET timezone = ?', (sys.argv[2],)); c.commit()" "$dir/ringtrack.db" "$1"
     fi
   }
-  local analytics_30 analytics_all analytics_hours
+  local analytics_30 analytics_all analytics_hours dashboard_all report_year
   local to from
   to=$(date -u +%Y-%m-%d)
   from=$(date -u -d '30 days ago' +%Y-%m-%d)
+  # The dashboard's longest period (ten years: every seeded call), and a year's report.
+  dashboard_all="/dashboard?date_from=$(date -u -d '3650 days ago' +%Y-%m-%d)&date_to=$to"
+  report_year="/reports?group_by=source,date&metrics=count,qualified,qualified_pct&date_from=$(date -u -d '364 days ago' +%Y-%m-%d)&date_to=$to"
   analytics_30="/api/v1/analytics/calls?group_by=source,date&metrics=count,answered,qualified_pct&date_from=$from&date_to=$to"
   analytics_all="/api/v1/analytics/calls?group_by=number_id,month,status&metrics=count,avg_duration,avg_ai_score"
   analytics_hours="/api/v1/analytics/calls?group_by=utm_campaign,hour_of_day,day_of_week&metrics=count,qualified"
@@ -119,7 +122,8 @@ run_backend() {
     for zone_path in "America/Chicago|/api/v1/calls?per_page=25" "America/Chicago|/api/v1/dashboard/stats?date_from=$from&date_to=$to" \
       "America/Chicago|/api/v1/dashboard/stats" "America/Chicago|$analytics_30" "America/Chicago|$analytics_all" \
       "America/Chicago|$analytics_hours" "Asia/Kolkata|$analytics_30" "Asia/Kolkata|$analytics_all" "Asia/Kathmandu|$analytics_hours" \
-      "America/Chicago|/calls" "America/Chicago|/calls?status=answered&date_from=$from&date_to=$to" "America/Chicago|/calls/$call_id"; do
+      "America/Chicago|/calls" "America/Chicago|/calls?status=answered&date_from=$from&date_to=$to" "America/Chicago|/calls/$call_id" \
+      "America/Chicago|/dashboard" "America/Chicago|$dashboard_all" "America/Chicago|$report_year"; do
       local zone=${zone_path%%|*} path=${zone_path#*|}
       set_zone "$zone"
       times=$(for _ in 1 2 3 4 5; do curl -fs -o /dev/null -w '%{time_total}\n' -H "$(credentials "$base$path")" "$base$path"; done)
@@ -159,6 +163,9 @@ analytics: campaign, hour, weekday (all time), Asia/Kathmandu|Asia/Kathmandu|$an
 the web app: GET /calls (the log page)|America/Chicago|/calls
 the web app: GET /calls (answered, 30 days)|America/Chicago|/calls?status=answered&date_from=$from&date_to=$to
 the web app: GET /calls/{id} (a call's page)|America/Chicago|/calls/$call_id
+the web app: GET /dashboard (30 days)|America/Chicago|/dashboard
+the web app: GET /dashboard (ten years: every call)|America/Chicago|$dashboard_all
+the web app: GET /reports (source, date; a year)|America/Chicago|$report_year
 EOF
   set_zone America/Chicago
   echo "$alone" >>"$report"

@@ -185,3 +185,21 @@ def test_the_period_and_the_report_builder_work_with_the_keyboard_alone(server, 
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"sort=-answered"))
     assert urllib.parse.urlparse(page.url).path == "/reports"
+
+
+def test_the_dashboards_figures_follow_new_calls_without_reading_the_charts_again(server, browser):
+    place_calls(server)
+    create_user(server, "kim@acme.test", "manager", PASSWORD)
+    page = browser.new_page()
+    sign_in(page, server, "kim@acme.test")
+    calls = page.locator("dl.figures dt:text-is('Calls') + dd a")
+    expect(calls).to_have_text("4")
+    page.evaluate("window.unreloaded = true; document.querySelector('svg.chart-image').dataset.kept = 'yes'")
+    asked = []
+    page.on("request", lambda request: asked.append(request.headers.get("ringtrack-part")) if "/dashboard" in request.url else None)
+    number = buy(server, "google", [{"type": "forward", "number": "+13055554567"}])
+    server.api("POST", "/api/v1/sandbox/calls", {"from": "+13055559876", "to": number})
+    expect(calls).to_have_text("5", timeout=5000)
+    assert page.evaluate("window.unreloaded === true"), "the page was not reloaded"
+    assert page.evaluate("document.querySelector('svg.chart-image').dataset.kept") == "yes", "the charts stay as drawn"
+    assert asked and set(asked) == {"figures"}, asked

@@ -86,7 +86,7 @@ pub(crate) fn read_sums(row: &dyn Record) -> sqlx::Result<Aggregates> {
 
 /// A grouping value: text (a source, an id, a status, a date), a number (an hour) or a
 /// yes or no (first-time caller).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Key {
     Text(String),
     Number(i64),

@@ -24,13 +24,15 @@ if (player) {
 // Told by the server (server-sent events at `url`) that the business's calls changed, a
 // page reads itself again with its own query and hands the fresh page to `apply`; news that
 // comes while it reads is read once more after. `apply` answers false when the page no
-// longer reads (signed out, or its query is refused): the page then stays as it is.
-function follow(url, apply) {
+// longer reads (signed out, or its query is refused): the page then stays as it is. With
+// `part`, the server is asked for that part of the page alone.
+function follow(url, apply, part) {
   const source = new EventSource(url);
   let reading = null;
   let again = false;
   const refresh = async () => {
-    const response = await fetch(location.href, { headers: { accept: "text/html" } });
+    const headers = part ? { accept: "text/html", "ringtrack-part": part } : { accept: "text/html" };
+    const response = await fetch(location.href, { headers });
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
     if (!response.ok || !apply(page)) source.close();
   };
@@ -68,7 +70,8 @@ if (summary && window.EventSource) {
   });
 }
 
-// The dashboard's figures follow calls the same way, swapped in only when they changed.
+// The dashboard's figures follow calls the same way (the charts are not read again),
+// swapped in only when they changed.
 const figures = document.querySelector("#figures[data-live]");
 if (figures && window.EventSource) {
   follow(figures.dataset.live, (page) => {
@@ -76,7 +79,7 @@ if (figures && window.EventSource) {
     if (!fresh) return false;
     if (fresh.innerHTML !== figures.innerHTML) figures.replaceChildren(...fresh.childNodes);
     return true;
-  });
+  }, "figures");
 }
 
 // The reply box's counter: the server counts segments as it charges them (one rule), asked

@@ -89,7 +89,10 @@ pub async fn page(
     State(state): State<WebState>,
     signed_in: SignedIn,
     Query(query): Query<PeriodQuery>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
+    // The script following new calls asks for the figures alone.
+    let figures_only = headers.get("ringtrack-part").is_some_and(|part| part == "figures");
     let zone = crate::calls::zone_of(&state, &signed_in).await;
     let today = state.store.now().to_zoned(zone.clone()).date();
     let chosen = period::parse(query.date_from.as_deref(), query.date_to.as_deref(), today);
@@ -101,24 +104,34 @@ pub async fn page(
         (Ok(now), Ok(before)) => (now, before),
         (Err(error), _) | (_, Err(error)) => return failed(error, "reading a period"),
     };
-    let (now, before) = match (
-        figures(&state, &signed_in, now, &zone).await,
-        figures(&state, &signed_in, before, &zone).await,
-    ) {
-        (Ok(now), Ok(before)) => (now, before),
-        (Err(response), _) | (_, Err(response)) => return response,
-    };
+    // Every question at once: the node groups as many as it has cores, the rest wait.
     let business = signed_in.business();
-    let mut charts = Vec::with_capacity(Chart::ALL.len());
-    for chart in Chart::ALL {
-        match breakdowns::ask(&state, business, &zone, period, &chart.dimensions(period)).await {
-            Ok(answer) => charts.push((chart, breakdowns::table(chart, period, &answer))),
-            Err(response) => return response,
+    let charts = Chart::ALL.into_iter().filter(|_| !figures_only).map(|chart| {
+        let (state, zone) = (&state, &zone);
+        async move {
+            let answer = breakdowns::ask(state, business, zone, period, &chart.dimensions(period)).await?;
+            Ok::<_, Response>((chart, breakdowns::table(chart, period, &answer)))
         }
-    }
-    let leads = match crate::leads::table(&state, &signed_in, &zone, period).await {
-        Ok(table) => crate::leads::section(&table, period, signed_in.may(Access::Write)),
-        Err(response) => return response,
+    });
+    let leads = async {
+        if figures_only {
+            return Ok(html! {});
+        }
+        let table = crate::leads::table(&state, &signed_in, &zone, period).await?;
+        Ok(crate::leads::section(&table, period, signed_in.may(Access::Write)))
+    };
+    let (now, before, charts, leads) = match futures_util::future::join4(
+        figures(&state, &signed_in, now, &zone),
+        figures(&state, &signed_in, before, &zone),
+        futures_util::future::try_join_all(charts),
+        leads,
+    )
+    .await
+    {
+        (Ok(now), Ok(before), Ok(charts), Ok(leads)) => (now, before, charts, leads),
+        (Err(response), ..) | (_, Err(response), ..) | (_, _, Err(response), _) | (.., Err(response)) => {
+            return response;
+        }
     };
     let log = |filter: &str| format!("/calls?{}{filter}", period.query());
     let (n, b) = (&now.totals, &before.totals);

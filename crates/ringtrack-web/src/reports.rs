@@ -5,6 +5,8 @@
 //! `/api/v1/analytics/calls` answers for the same question. A report can be kept under a
 //! name for the whole business; the navigation lists the kept ones.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -52,6 +54,10 @@ const METRICS: [(Metric, &str); 10] = [
     (Metric::AvgAiScore, "Average lead score"),
     (Metric::UniqueCallers, "Unique callers"),
 ];
+
+/// The most rows the page lists (the CSV has them all): a year by day and source is a
+/// couple of thousand, and a page of them all is megabytes for no reader.
+const MOST_ROWS_SHOWN: usize = 500;
 
 fn dimension_label(dimension: Dimension) -> &'static str {
     DIMENSIONS.iter().find(|(d, _)| *d == dimension).map_or("", |(_, label)| label)
@@ -229,19 +235,20 @@ fn table(report: &Report, groups: &[Group], before: Option<&[Group]>) -> Table {
         }
     }
     // Every group of either period: one that had calls before and has none now matters.
-    let mut keys: Vec<&Vec<Key>> = groups.iter().map(|g| &g.keys).collect();
-    for group in before.unwrap_or_default() {
-        if !keys.contains(&&group.keys) {
-            keys.push(&group.keys);
-        }
+    fn by_keys(list: &[Group]) -> HashMap<&[Key], &Aggregates> {
+        list.iter().map(|g| (g.keys.as_slice(), &g.aggregates)).collect()
     }
-    let find =
-        |list: &[Group], keys: &Vec<Key>| list.iter().find(|g| &g.keys == keys).map(|g| g.aggregates.clone());
+    let (now, was) = (by_keys(groups), before.map(by_keys));
+    let mut keys: Vec<&[Key]> = groups.iter().map(|g| g.keys.as_slice()).collect();
+    keys.extend(
+        before.unwrap_or_default().iter().map(|g| g.keys.as_slice()).filter(|k| !now.contains_key(k)),
+    );
+    let none = Aggregates::default();
     let rows = keys
         .into_iter()
         .map(|keys| {
-            let now = find(groups, keys).unwrap_or_default();
-            let was: Option<Aggregates> = before.map(|b| find(b, keys).unwrap_or_default());
+            let now = now.get(keys).copied().unwrap_or(&none);
+            let was: Option<&Aggregates> = was.as_ref().map(|w| w.get(keys).copied().unwrap_or(&none));
             let mut row: Vec<Entry> = keys.iter().map(|k| Entry::new(key_value(k))).collect();
             for metric in &report.metrics {
                 let more = match metric {
@@ -299,6 +306,13 @@ async fn report_table(state: &WebState, signed_in: &SignedIn, report: &Report) -
     Ok(table)
 }
 
+/// The rows the page lists: the first [`MOST_ROWS_SHOWN`] in the report's order.
+fn shown(mut table: Table) -> (Table, usize) {
+    let all = table.rows.len();
+    table.rows.truncate(MOST_ROWS_SHOWN);
+    (table, all)
+}
+
 fn today(state: &WebState, zone: jiff::tz::TimeZone) -> Date {
     state.store.now().to_zoned(zone).date()
 }
@@ -325,7 +339,7 @@ async fn render(
     let today = today(state, zone);
     let (status, results) = match &report {
         Ok(report) => match report_table(state, signed_in, report).await {
-            Ok(table) => (StatusCode::OK, Some(table)),
+            Ok(table) => (StatusCode::OK, Some(shown(table))),
             Err(response) => return response,
         },
         Err(_) => (StatusCode::UNPROCESSABLE_ENTITY, None),
@@ -334,8 +348,8 @@ async fn render(
     let content = html! {
         h1 { "Reports" }
         (builder(asked, report.as_ref().err(), today))
-        @if let (Ok(report), Some(table)) = (&report, &results) {
-            (results_section(signed_in, report, table, save_error.as_ref()))
+        @if let (Ok(report), Some((table, all))) = (&report, &results) {
+            (results_section(signed_in, report, table, *all, save_error.as_ref()))
         }
     };
     html_page(status, app_page("Reports", Section::Reports, signed_in, content))
@@ -419,6 +433,7 @@ fn results_section(
     signed_in: &SignedIn,
     report: &Report,
     table: &Table,
+    all: usize,
     save_error: Option<&(String, FieldErrors)>,
 ) -> Markup {
     let sort = report.sort.clone().unwrap_or(Sort { column: String::new(), descending: false });
@@ -428,12 +443,15 @@ fn results_section(
     html! {
         section.results aria-labelledby="results-heading" {
             div.title-row {
-                h2 id="results-heading" { (table.rows.len()) " " (if table.rows.len() == 1 { "row" } else { "rows" }) ", " (period_words) }
+                h2 id="results-heading" { (all) " " (if all == 1 { "row" } else { "rows" }) ", " (period_words) }
                 a.button href={"/reports.csv?" (own)} download { "Download CSV" }
             }
             @if table.rows.is_empty() {
                 p.empty { "No calls in this period." }
             } @else {
+                @if all > table.rows.len() {
+                    p.notice role="status" { "The first " (table.rows.len()) " rows in this order are shown; the CSV has all " (all) "." }
+                }
                 div.wide { (table.render("The report's rows; choose a column's heading to sort by it", Some((&sort, &href)))) }
             }
             @if signed_in.may(Access::Write) {

@@ -115,7 +115,7 @@ async fn page(state: &WebState, signed_in: &SignedIn, outcome: Outcome) -> Respo
                                 td data-label="Campaign" { (row.campaign.as_deref().unwrap_or("All campaigns")) }
                                 td.number data-label="Amount" { (money(row.amount.get())) }
                                 @if writer {
-                                    td {
+                                    td.action {
                                         form method="post" action="/spend/remove" {
                                             input type="hidden" name="csrf" value=(signed_in.csrf_token());
                                             input type="hidden" name="month" value=(row.month);
