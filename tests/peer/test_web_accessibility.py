@@ -8,7 +8,7 @@ import re
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from test_web_app import PASSWORD, create_user
+from test_web_app import PASSWORD, create_user, tab_to
 from tour import tour
 
 WIDTHS = (1280, 375)
@@ -49,28 +49,21 @@ def test_the_log_and_a_call_work_with_the_keyboard_alone(server, browser):
     page = browser.new_page()
     page.goto(server.base + "/login")
 
-    def tab_to(predicate, what, limit=60):
-        for _ in range(limit):
-            page.keyboard.press("Tab")
-            if page.evaluate(predicate):
-                return
-        raise AssertionError(f"Tab never reached {what}")
-
-    tab_to("document.activeElement.id === 'email'", "the email field")
+    tab_to(page, "document.activeElement.id === 'email'", "the email field")
     page.keyboard.type("kim@acme.test")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/dashboard$"))
     # The focus is visible: an outline drawn by :focus-visible.
-    tab_to("document.activeElement.getAttribute('href') === '/calls'", "the Calls link")
+    tab_to(page, "document.activeElement.getAttribute('href') === '/calls'", "the Calls link")
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline not in ("none", ""), outline
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/calls$"))
-    tab_to(f"document.activeElement.getAttribute('href') === '/calls/{call_id}'", "the call")
+    tab_to(page, f"document.activeElement.getAttribute('href') === '/calls/{call_id}'", "the call")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(f"/calls/{call_id}$"))
-    tab_to("document.activeElement.textContent === 'Mark not qualified'", "the verdict button")
+    tab_to(page, "document.activeElement.textContent === 'Mark not qualified'", "the verdict button")
     page.keyboard.press("Enter")
     expect(page.locator("#verdict")).to_contain_text("Marked not qualified by a person.")

@@ -46,6 +46,15 @@ def sign_in(page, server, email):
     page.get_by_role("button", name="Sign in").click()
 
 
+def tab_to(page, predicate, what, limit=80):
+    """Presses Tab until `predicate` (JavaScript) holds of the focus, as a keyboard user would."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(predicate):
+            return
+    raise AssertionError(f"Tab never reached {what}")
+
+
 def totp(secret, at=None, step_offset=0):
     """RFC 6238, as authenticator apps compute it (independent of the server's code)."""
     key = base64.b32decode(secret + "=" * (-len(secret) % 8))

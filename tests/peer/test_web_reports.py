@@ -11,7 +11,7 @@ import urllib.parse
 from playwright.sync_api import expect
 
 from conftest import eventually
-from test_web_app import PASSWORD, create_user, sign_in
+from test_web_app import PASSWORD, create_user, sign_in, tab_to
 
 
 def buy(server, source, steps):
@@ -153,35 +153,28 @@ def test_the_period_and_the_report_builder_work_with_the_keyboard_alone(server, 
     sign_in(page, server, "kim@acme.test")
     expect(page).to_have_url(re.compile(r"/dashboard$"))
 
-    def tab_to(predicate, what, limit=80):
-        for _ in range(limit):
-            page.keyboard.press("Tab")
-            if page.evaluate(predicate):
-                return
-        raise AssertionError(f"Tab never reached {what}")
-
-    tab_to("document.activeElement.textContent === '7 days'", "the 7 days preset")
+    tab_to(page, "document.activeElement.textContent === '7 days'", "the 7 days preset")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/dashboard\?date_from=\d{4}-\d\d-\d\d&date_to="))
-    tab_to("document.activeElement.id === 'date_from'", "the first day")
+    tab_to(page, "document.activeElement.id === 'date_from'", "the first day")
     page.keyboard.type("11012026")
-    tab_to("document.activeElement.id === 'date_to'", "the last day")
+    tab_to(page, "document.activeElement.id === 'date_to'", "the last day")
     page.keyboard.type("11302026")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"date_from=2026-11-01&date_to=2026-11-30"))
 
     page.goto(server.base + "/reports")
-    tab_to("document.activeElement.id === 'group_by_0'", "the first grouping")
+    tab_to(page, "document.activeElement.id === 'group_by_0'", "the first grouping")
     page.keyboard.type("Status")
-    tab_to("document.activeElement.value === 'answered' && document.activeElement.type === 'checkbox'", "the answered metric")
+    tab_to(page, "document.activeElement.value === 'answered' && document.activeElement.type === 'checkbox'", "the answered metric")
     page.keyboard.press("Space")
-    tab_to("document.activeElement.textContent === 'Show report'", "the button")
+    tab_to(page, "document.activeElement.textContent === 'Show report'", "the button")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/reports\?group_by=status&metrics=count,answered$"))
     statuses = sorted(row[0] for row in table_rows(page.locator("section.results table")))
     assert statuses == sorted(row["status"] for row in analytics(server, "group_by=status")), statuses
     # The sort is a heading's link, reached and followed by the keyboard.
-    tab_to("document.activeElement.textContent.startsWith('Answered')", "the Answered heading")
+    tab_to(page, "document.activeElement.textContent.startsWith('Answered')", "the Answered heading")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"sort=-answered"))
     assert urllib.parse.urlparse(page.url).path == "/reports"

@@ -11,7 +11,7 @@ use jiff::tz::TimeZone;
 use maud::{Markup, html};
 use ringtrack_domain::BusinessId;
 use ringtrack_domain::calls::{CallFilter, CallStatus, Dimension, Metric, WEEKDAYS};
-use ringtrack_store::analytics::{self, Answer, Key, Question};
+use ringtrack_store::analytics::{self, Answer, Group, Key, Question};
 
 use crate::WebState;
 use crate::charts::{self, Bar, Series};
@@ -123,6 +123,16 @@ impl Chart {
         }
     }
 
+    /// Where the chart's key is among [`DETAIL`]'s, when the chart adds up that answer.
+    fn in_detail(self) -> Option<usize> {
+        match self {
+            Chart::Sources => Some(0),
+            Chart::Campaigns => Some(1),
+            Chart::Callers => Some(3),
+            _ => None,
+        }
+    }
+
     pub fn dimensions(self, period: Period) -> Vec<Dimension> {
         match self {
             Chart::Days => vec![Step::of(period).dimension(), Dimension::Status],
@@ -140,6 +150,53 @@ impl Chart {
             _ => [Metric::Count, Metric::Qualified],
         }
     }
+}
+
+/// What "where your leads come from" lists: the period's calls by source, campaign, medium
+/// and first-time caller. The source, campaign and caller charts add it up instead of
+/// asking again (counts add), so the dashboard asks four questions, not ten.
+pub const DETAIL: [Dimension; 4] =
+    [Dimension::Source, Dimension::UtmCampaign, Dimension::UtmMedium, Dimension::FirstTime];
+
+/// `detail`'s groups by their `at`th key alone.
+fn fold(detail: &[Group], at: usize) -> Vec<Group> {
+    let mut folded: Vec<Group> = Vec::new();
+    for group in detail {
+        let key = &group.keys[at];
+        match folded.iter_mut().find(|g| &g.keys[0] == key) {
+            Some(found) => found.aggregates.add(&group.aggregates),
+            None => folded.push(Group { keys: vec![key.clone()], aggregates: group.aggregates.clone() }),
+        }
+    }
+    folded
+}
+
+/// The period's answer for [`DETAIL`], and each chart's table.
+pub async fn tables(
+    state: &WebState,
+    business: BusinessId,
+    zone: &TimeZone,
+    period: Period,
+    charts: &[Chart],
+) -> Result<(Answer, Vec<(Chart, Table)>), Response> {
+    let own = charts.iter().filter(|c| c.in_detail().is_none()).map(|chart| async move {
+        let answer = ask(state, business, zone, period, &chart.dimensions(period)).await?;
+        Ok::<_, Response>((*chart, table(*chart, period, &answer)))
+    });
+    let (detail, own) = futures_util::future::join(
+        ask(state, business, zone, period, &DETAIL),
+        futures_util::future::try_join_all(own),
+    )
+    .await;
+    let (detail, mut own) = (detail?, own?);
+    let mut tables = Vec::with_capacity(charts.len());
+    for chart in charts {
+        match chart.in_detail() {
+            Some(at) => tables.push((*chart, table(*chart, period, &fold(&detail, at)))),
+            None => tables.extend(own.iter().position(|(c, _)| c == chart).map(|i| own.swap_remove(i))),
+        }
+    }
+    Ok((detail, tables))
 }
 
 /// Where a count of the period's calls leads: the log, filtered to exactly them.
@@ -173,7 +230,7 @@ fn text(key: &Key) -> Option<String> {
 
 /// The chart's table: for calls over time one row per column of the chart (days without
 /// calls included); for the rest, the analytics rows, most calls first.
-pub fn table(chart: Chart, period: Period, answer: &Answer) -> Table {
+pub fn table(chart: Chart, period: Period, answer: &[Group]) -> Table {
     let [first, second] = chart.metrics();
     let metric_columns = [
         Column::new(first.as_str(), "Calls"),
@@ -436,11 +493,10 @@ pub async fn csv(
         }
     };
     let name = chart.map_or("leads", Chart::id);
-    let table = match chart {
-        Some(chart) => ask(&state, signed_in.business(), &zone, period, &chart.dimensions(period))
-            .await
-            .map(|answer| table(chart, period, &answer)),
-        None => crate::leads::table(&state, &signed_in, &zone, period).await,
+    let table = match tables(&state, signed_in.business(), &zone, period, chart.as_slice()).await {
+        Ok((_, mut tables)) if chart.is_some() => Ok(tables.remove(0).1),
+        Ok((detail, _)) => crate::leads::table(&state, &signed_in, period, &detail).await,
+        Err(response) => Err(response),
     };
     match table {
         Ok(table) => table.csv(&format!("{name}-{}-{}.csv", period.first, period.last)),

@@ -11,7 +11,7 @@ use maud::{Markup, html};
 use ringtrack_domain::Access;
 use ringtrack_domain::calls::{CallFilter, Dimension};
 use ringtrack_domain::dates::DateRange;
-use ringtrack_store::analytics::{self, Aggregates, Key, Question};
+use ringtrack_store::analytics::{self, Aggregates, Group, Key, Question};
 use ringtrack_store::rollups;
 use serde::Deserialize;
 
@@ -34,16 +34,24 @@ struct Figures {
     first_time: i64,
 }
 
+/// The figures of the days of `range`; `detail`, the period's calls by
+/// [`breakdowns::DETAIL`] when the page has it, gives the first-time callers.
 async fn figures(
     state: &WebState,
     signed_in: &SignedIn,
     range: DateRange,
     zone: &TimeZone,
+    detail: Option<&[Group]>,
 ) -> Result<Figures, Response> {
     let business = signed_in.business();
     let totals = rollups::totals(&state.store, business, &range)
         .await
         .map_err(|e| failed(e, "reading the figures"))?;
+    if let Some(detail) = detail {
+        let first_time =
+            detail.iter().filter(|g| g.keys[3] == Key::Flag(true)).map(|g| g.aggregates.count).sum();
+        return Ok(Figures { totals, first_time });
+    }
     let filter = CallFilter { range, ..CallFilter::default() };
     let question = Question {
         business_id: business,
@@ -104,33 +112,29 @@ pub async fn page(
         (Ok(now), Ok(before)) => (now, before),
         (Err(error), _) | (_, Err(error)) => return failed(error, "reading a period"),
     };
-    // Every question at once: the node groups as many as it has cores, the rest wait.
+    // Every question at once: the node groups as many as it has cores, the rest wait. The
+    // script following new calls asks for the figures alone.
     let business = signed_in.business();
-    let charts = Chart::ALL.into_iter().filter(|_| !figures_only).map(|chart| {
-        let (state, zone) = (&state, &zone);
-        async move {
-            let answer = breakdowns::ask(state, business, zone, period, &chart.dimensions(period)).await?;
-            Ok::<_, Response>((chart, breakdowns::table(chart, period, &answer)))
-        }
-    });
-    let leads = async {
-        if figures_only {
-            return Ok(html! {});
-        }
-        let table = crate::leads::table(&state, &signed_in, &zone, period).await?;
-        Ok(crate::leads::section(&table, period, signed_in.may(Access::Write)))
-    };
-    let (now, before, charts, leads) = match futures_util::future::join4(
-        figures(&state, &signed_in, now, &zone),
-        figures(&state, &signed_in, before, &zone),
-        futures_util::future::try_join_all(charts),
-        leads,
+    let charts: &[Chart] = if figures_only { &[] } else { &Chart::ALL };
+    let (before, tables) = futures_util::future::join(
+        figures(&state, &signed_in, before, &zone, None),
+        breakdowns::tables(&state, business, &zone, period, charts),
     )
-    .await
-    {
-        (Ok(now), Ok(before), Ok(charts), Ok(leads)) => (now, before, charts, leads),
-        (Err(response), ..) | (_, Err(response), ..) | (_, _, Err(response), _) | (.., Err(response)) => {
-            return response;
+    .await;
+    let (before, (detail, charts)) = match (before, tables) {
+        (Ok(before), Ok(tables)) => (before, tables),
+        (Err(response), _) | (_, Err(response)) => return response,
+    };
+    let now = match figures(&state, &signed_in, now, &zone, Some(&detail)).await {
+        Ok(now) => now,
+        Err(response) => return response,
+    };
+    let leads = if figures_only {
+        html! {}
+    } else {
+        match crate::leads::table(&state, &signed_in, period, &detail).await {
+            Ok(table) => crate::leads::section(&table, period, signed_in.may(Access::Write)),
+            Err(response) => return response,
         }
     };
     let log = |filter: &str| format!("/calls?{}{filter}", period.query());

@@ -7,13 +7,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::response::Response;
-use jiff::tz::TimeZone;
 use maud::{Markup, html};
-use ringtrack_domain::calls::Dimension;
-use ringtrack_store::analytics::{Aggregates, Key};
+use ringtrack_store::analytics::{Aggregates, Group, Key};
 
 use crate::WebState;
-use crate::breakdowns::ask;
 use crate::calls::encode;
 use crate::layout::failed;
 use crate::period::Period;
@@ -48,14 +45,13 @@ pub fn per(spent: Option<i64>, count: i64) -> Option<i64> {
     spent.filter(|_| count > 0).map(|spent| (spent + count / 2) / count)
 }
 
+/// The table from the period's calls by [`crate::breakdowns::DETAIL`] and what was spent over its days.
 pub async fn table(
     state: &WebState,
     signed_in: &SignedIn,
-    zone: &TimeZone,
     period: Period,
+    answer: &[Group],
 ) -> Result<Table, Response> {
-    let dimensions = [Dimension::Source, Dimension::UtmCampaign, Dimension::UtmMedium, Dimension::FirstTime];
-    let answer = ask(state, signed_in.business(), zone, period, &dimensions).await?;
     let spent =
         ringtrack_core::ad_spend::spent(&state.store, signed_in.business(), period.first, period.last)
             .await
@@ -66,7 +62,7 @@ pub async fn table(
     };
     let mut sources: BTreeMap<String, Counts> = BTreeMap::new();
     let mut campaigns: BTreeMap<(String, Option<String>), Counts> = BTreeMap::new();
-    for group in answer.iter() {
+    for group in answer {
         let source = text(&group.keys[0]).unwrap_or_else(|| "direct".into());
         let (campaign, medium) = (text(&group.keys[1]), text(&group.keys[2]));
         let first_time = group.keys[3] == Key::Flag(true);
