@@ -36,10 +36,6 @@ pub struct DashboardStats {
     balance_cents: i64,
 }
 
-fn minutes(seconds: i64) -> i64 {
-    (seconds + 30) / 60
-}
-
 async fn timezone(state: &AppState, business: BusinessId) -> ApiResult<TimeZone> {
     let business = businesses::get(&state.store, business).await?.ok_or(ApiError::Unauthorized)?;
     Ok(TimeZone::get(&business.timezone).unwrap_or(TimeZone::UTC))
@@ -69,7 +65,10 @@ pub async fn stats(
         voicemail_calls: totals.voicemail,
         qualified_calls: totals.qualified,
         unique_callers: totals.unique_callers.unwrap_or(0),
-        total_minutes: minutes(totals.total_seconds),
+        total_minutes: match totals.measure(Metric::TotalMinutes) {
+            Measure::Count(minutes) => minutes,
+            _ => 0,
+        },
         average_duration: if totals.count > 0 { totals.total_seconds / totals.count } else { 0 },
         active_numbers,
         balance_cents: business.balance.get(),

@@ -485,7 +485,7 @@ pub async fn csv(
         return not_found("Chart");
     }
     let zone = crate::calls::zone_of(&state, &signed_in).await;
-    let today = state.store.now().to_zoned(zone.clone()).date();
+    let today = crate::period::today_in(&state, &zone);
     let period = match crate::period::parse(query.date_from.as_deref(), query.date_to.as_deref(), today) {
         Ok(period) => period.unwrap_or_else(|| crate::period::default_period(today)),
         Err(error) => {

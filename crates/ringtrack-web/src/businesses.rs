@@ -145,7 +145,7 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Response {
     let zone = crate::calls::zone_of(&state, &signed_in).await;
-    let today = state.store.now().to_zoned(zone).date();
+    let today = crate::period::today_in(&state, &zone);
     // Days given are each business's own days; without them, each business's own last
     // 30 days (its today may not be the person's).
     let (status, asked, error) =
@@ -208,8 +208,7 @@ async fn line(state: &WebState, id: BusinessId, name: &str, period: Option<Perio
     let business = ringtrack_store::businesses::get(&state.store, id).await.map_err(|e| e.to_string())?;
     let zone =
         business.and_then(|b| jiff::tz::TimeZone::get(&b.timezone).ok()).unwrap_or(jiff::tz::TimeZone::UTC);
-    let period =
-        period.unwrap_or_else(|| period::default_period(state.store.now().to_zoned(zone.clone()).date()));
+    let period = period.unwrap_or_else(|| period::default_period(crate::period::today_in(state, &zone)));
     let range = period.range(&zone)?;
     let totals =
         ringtrack_store::rollups::totals(&state.store, id, &range).await.map_err(|e| e.to_string())?;

@@ -102,7 +102,7 @@ pub async fn page(
     // The script following new calls asks for the figures alone.
     let figures_only = headers.get("ringtrack-part").is_some_and(|part| part == "figures");
     let zone = crate::calls::zone_of(&state, &signed_in).await;
-    let today = state.store.now().to_zoned(zone.clone()).date();
+    let today = crate::period::today_in(&state, &zone);
     let chosen = period::parse(query.date_from.as_deref(), query.date_to.as_deref(), today);
     let (status, period, error) = match chosen {
         Ok(period) => (StatusCode::OK, period.unwrap_or_else(|| period::default_period(today)), None),

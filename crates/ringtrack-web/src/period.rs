@@ -51,6 +51,11 @@ impl Period {
     }
 }
 
+/// Today in `zone`, by the store's clock.
+pub fn today_in(state: &crate::WebState, zone: &TimeZone) -> Date {
+    state.store.now().to_zoned(zone.clone()).date()
+}
+
 /// The presets, as people name them: today, the last 7 and 30 days, this month, last month.
 pub fn presets(today: Date) -> [(&'static str, Period); 5] {
     let back = |days: i64| today.checked_sub(jiff::Span::new().days(days)).unwrap_or(today);

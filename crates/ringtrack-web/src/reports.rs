@@ -314,7 +314,7 @@ fn shown(mut table: Table) -> (Table, usize) {
 }
 
 fn today(state: &WebState, zone: jiff::tz::TimeZone) -> Date {
-    state.store.now().to_zoned(zone).date()
+    period::today_in(state, &zone)
 }
 
 pub async fn page(State(state): State<WebState>, signed_in: SignedIn, RawQuery(query): RawQuery) -> Response {

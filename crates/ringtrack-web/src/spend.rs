@@ -44,7 +44,7 @@ fn months_shown(today: jiff::civil::Date) -> (Month, Month) {
 
 async fn page(state: &WebState, signed_in: &SignedIn, outcome: Outcome) -> Response {
     let zone = crate::calls::zone_of(state, signed_in).await;
-    let today = state.store.now().to_zoned(zone).date();
+    let today = crate::period::today_in(state, &zone);
     let (from, to) = months_shown(today);
     let rows = match ringtrack_core::ad_spend::list(&state.store, signed_in.business(), from, to).await {
         Ok(rows) => rows,
